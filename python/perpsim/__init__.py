@@ -1,0 +1,39 @@
+"""perpsim: a backtesting and risk engine for crypto derivatives.
+
+Linear (USDT-margined) and inverse (coin-margined) perpetual and delivery contracts, accounted for
+as the exchanges do; a compiled Rust core driven from Python.
+
+Public API (this release):
+
+- :class:`Exchange`: the step-driven account (buy/sell, marks, funding, positions, history).
+- :class:`Contract` and the presets in :mod:`perpsim.contracts` (``BTCUSDT``, ``ETHUSDT``,
+  ``BTCUSD``, ``ETHUSD``, ``BTCUSDT_SPOT``, :func:`quarterly`).
+- :mod:`perpsim.reference`: the exact pure-Python twin of the ledger.
+- :mod:`perpsim.errors`: the exception classes.
+"""
+
+from . import contracts, errors, reference
+from ._core import __version__
+from .contracts import BTCUSD, BTCUSDT, BTCUSDT_SPOT, ETHUSD, ETHUSDT, Contract, preset, quarterly
+from .errors import InvalidInputError, OrderRejectedError, PerpsimError, UnknownSymbolError
+from .exchange import Exchange
+
+__all__ = [
+    "__version__",
+    "Exchange",
+    "Contract",
+    "preset",
+    "quarterly",
+    "BTCUSDT",
+    "ETHUSDT",
+    "BTCUSD",
+    "ETHUSD",
+    "BTCUSDT_SPOT",
+    "PerpsimError",
+    "InvalidInputError",
+    "UnknownSymbolError",
+    "OrderRejectedError",
+    "contracts",
+    "errors",
+    "reference",
+]

@@ -1,0 +1,183 @@
+"""Contract specifications and Binance-like presets.
+
+A :class:`Contract` describes one instrument: its kind (``"linear"`` USDT-margined, ``"inverse"``
+coin-margined, ``"spot"``), contract size, exchange filters, fees, expiry, funding interval and
+margin brackets. Presets (``BTCUSDT``, ``ETHUSDT``, ``BTCUSD``, ``ETHUSD``, ``BTCUSDT_SPOT``) carry
+Binance-like values; :func:`quarterly` makes a delivery contract from a perpetual preset.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Any, Optional, Tuple, Union
+
+import pandas as pd
+
+from . import _core
+from .errors import InvalidInputError
+
+__all__ = [
+    "Contract",
+    "preset",
+    "quarterly",
+    "BTCUSDT",
+    "ETHUSDT",
+    "BTCUSD",
+    "ETHUSD",
+    "BTCUSDT_SPOT",
+    "PRESETS",
+]
+
+Tier = Tuple[float, float, float]
+TimestampLike = Union[pd.Timestamp, str, int, Any]
+
+_KINDS = ("linear", "inverse", "spot")
+
+
+def _finite(name: str, value: Any, *, minimum: Optional[float] = None, strict: bool = False) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise InvalidInputError(f"{name}: must be a number, got {value!r}", name) from None
+    if not math.isfinite(v):
+        raise InvalidInputError(f"{name}: must be finite, got {v}", name)
+    if minimum is not None and (v < minimum or (strict and v == minimum)):
+        op = ">" if strict else ">="
+        raise InvalidInputError(f"{name}: must be {op} {minimum}, got {v}", name)
+    return v
+
+
+@dataclass(frozen=True)
+class Contract:
+    """One instrument's specification (see spec/accounting.md).
+
+    Attributes:
+        symbol: exchange symbol, e.g. ``"BTCUSDT"``.
+        kind: ``"linear"``, ``"inverse"`` or ``"spot"``.
+        settle_asset: settlement currency: the quote (``"USDT"``) for linear/spot, the coin for inverse.
+        contract_size: linear: base units per contract (1 on Binance USDⓈ-M); inverse: USD face value.
+        tick_size, step_size: price and quantity increments (0: no rounding).
+        min_qty, min_notional: smallest order quantity and value (inverse: value in USD).
+        maker_fee, taker_fee: fee rates on notional (negative maker fee: rebate).
+        expiry: expiry of a delivery contract (UTC), ``None`` for perpetuals.
+        funding_interval_hours: funding interval of a perpetual (``None``: no funding).
+        brackets: margin tiers ``(notional floor, max leverage, maintenance margin rate)``, first floor 0;
+            each tier's maintenance amount is derived by the exchange rule.
+        allow_short: spot only: whether the position may go negative.
+
+    The defaults describe a plain linear contract with no exchange filters (what a bare symbol name
+    means to :class:`perpsim.Exchange`).
+    """
+
+    symbol: str
+    kind: str = "linear"
+    settle_asset: str = "USDT"
+    contract_size: float = 1.0
+    tick_size: float = 0.0
+    step_size: float = 0.0
+    min_qty: float = 0.0
+    min_notional: float = 0.0
+    maker_fee: float = 0.0002
+    taker_fee: float = 0.0005
+    expiry: Optional[TimestampLike] = None
+    funding_interval_hours: Optional[float] = 8.0
+    brackets: Tuple[Tier, ...] = ((0.0, 125.0, 0.004),)
+    allow_short: bool = False
+
+    def __post_init__(self) -> None:
+        s = object.__setattr__
+        if not isinstance(self.symbol, str) or not self.symbol:
+            raise InvalidInputError("symbol: must be a non-empty string", "symbol")
+        if self.kind not in _KINDS:
+            raise InvalidInputError(f"kind: must be one of {_KINDS}, got {self.kind!r}", "kind")
+        s(self, "contract_size", _finite("contract_size", self.contract_size, minimum=0, strict=True))
+        for name in ("tick_size", "step_size", "min_qty", "min_notional"):
+            s(self, name, _finite(name, getattr(self, name), minimum=0))
+        for name in ("maker_fee", "taker_fee"):
+            v = _finite(name, getattr(self, name))
+            if abs(v) >= 1:
+                raise InvalidInputError(f"{name}: must be in (-1, 1), got {v}", name)
+            s(self, name, v)
+        if self.expiry is not None:
+            try:
+                ts = pd.Timestamp(self.expiry)
+            except (TypeError, ValueError):
+                raise InvalidInputError(f"expiry: not a timestamp: {self.expiry!r}", "expiry") from None
+            if ts is pd.NaT:
+                raise InvalidInputError("expiry: NaT", "expiry")
+            s(self, "expiry", ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC"))
+        if self.funding_interval_hours is not None:
+            s(
+                self,
+                "funding_interval_hours",
+                _finite("funding_interval_hours", self.funding_interval_hours, minimum=0, strict=True),
+            )
+        tiers = []
+        try:
+            for t in self.brackets:
+                floor, lev, mmr = (float(x) for x in t)
+                tiers.append((floor, lev, mmr))
+        except (TypeError, ValueError):
+            raise InvalidInputError(
+                "brackets: must be a sequence of (floor, max_leverage, mmr)", "brackets"
+            ) from None
+        if not tiers:
+            raise InvalidInputError("brackets: at least one tier is needed", "brackets")
+        for i, (floor, lev, mmr) in enumerate(tiers):
+            if not (math.isfinite(floor) and floor >= 0 and (i > 0 or floor == 0)):
+                raise InvalidInputError(f"brackets: tier {i}: bad floor {floor}", "brackets")
+            if i and floor <= tiers[i - 1][0]:
+                raise InvalidInputError(f"brackets: tier {i}: floors must increase", "brackets")
+            if not (math.isfinite(lev) and lev >= 1):
+                raise InvalidInputError(f"brackets: tier {i}: max_leverage must be >= 1", "brackets")
+            if not (math.isfinite(mmr) and 0 < mmr < 1):
+                raise InvalidInputError(f"brackets: tier {i}: mmr must be in (0, 1)", "brackets")
+        s(self, "brackets", tuple(tiers))
+        s(self, "allow_short", bool(self.allow_short))
+
+    @property
+    def is_inverse(self) -> bool:
+        """Whether the contract is coin-margined."""
+        return self.kind == "inverse"
+
+    @property
+    def max_leverage(self) -> float:
+        """The highest leverage allowed (first bracket tier)."""
+        return self.brackets[0][1]
+
+    def with_fees(self, maker_fee: float, taker_fee: float) -> "Contract":
+        """A copy with other fee rates."""
+        return dataclasses.replace(self, maker_fee=maker_fee, taker_fee=taker_fee)
+
+    def replace(self, **changes: Any) -> "Contract":
+        """A copy with some fields changed (``dataclasses.replace``)."""
+        return dataclasses.replace(self, **changes)
+
+
+def preset(name: str) -> Contract:
+    """The preset contract ``name`` (``BTCUSDT``, ``ETHUSDT``, ``BTCUSD_PERP``/``BTCUSD``,
+    ``ETHUSD_PERP``/``ETHUSD``, ``BTCUSDT_SPOT``)."""
+    fields = _core.preset(name)
+    fields["brackets"] = tuple(tuple(t) for t in fields["brackets"])
+    return Contract(**fields)
+
+
+def quarterly(perpetual: Contract, expiry: TimestampLike, symbol: Optional[str] = None) -> Contract:
+    """A delivery contract with the filters, fees and brackets of ``perpetual``, expiring at ``expiry``
+    (UTC), without funding. The default symbol is ``<BASE>_<YYMMDD>`` (e.g. ``BTCUSD_260626``)."""
+    ts = pd.Timestamp(expiry)
+    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+    if symbol is None:
+        base = perpetual.symbol.removesuffix("_PERP")
+        symbol = f"{base}_{ts:%y%m%d}"
+    return dataclasses.replace(perpetual, symbol=symbol, expiry=ts, funding_interval_hours=None)
+
+
+BTCUSDT = preset("BTCUSDT")
+ETHUSDT = preset("ETHUSDT")
+BTCUSD = preset("BTCUSD_PERP")
+ETHUSD = preset("ETHUSD_PERP")
+BTCUSDT_SPOT = preset("BTCUSDT_SPOT")
+PRESETS = {c.symbol: c for c in (BTCUSDT, ETHUSDT, BTCUSD, ETHUSD, BTCUSDT_SPOT)}

@@ -1,0 +1,465 @@
+"""The reference ledger: perpsim's accounting in plain, exact Python.
+
+This module is the readable twin of the Rust engine (spec/accounting.md). Every amount is a
+:class:`fractions.Fraction`, so the only rounding is the exchange's own (step sizes). The test suite
+drives the same random operations through :class:`Ledger` and :class:`perpsim.Exchange` and demands
+the same numbers. It is slow on purpose: clarity first.
+
+The API mirrors :class:`perpsim.Exchange`: ``buy``, ``sell``, ``close``, ``update``,
+``apply_funding``, ``position``, ``account``, ``liquidation_price``, ``history``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from fractions import Fraction as F
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Union
+
+import pandas as pd
+
+from .contracts import Contract
+from .errors import InvalidInputError, OrderRejectedError, UnknownSymbolError
+
+__all__ = ["exact", "Ledger", "RefPosition", "RefAccount", "brackets_with_cum", "liquidation_price"]
+
+DUST = F(1, 10**9)  # what a reducing fill leaves below |fill| * DUST closes the position exactly
+
+
+def exact(x: Any) -> F:
+    """The decimal a number is written as, exactly: ``exact(0.0005) == Fraction(5, 10000)``
+    (``Fraction(0.0005)`` would be the nearest binary float instead)."""
+    if isinstance(x, (int, F)):
+        return F(x)
+    return F(repr(float(x)))
+
+
+def _num(field: str, x: Any, *, positive: bool = False) -> F:
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        raise InvalidInputError(f"{field}: must be a number, got {x!r}", field) from None
+    if not math.isfinite(v) or (positive and v <= 0):
+        need = "a finite number > 0" if positive else "a finite number"
+        raise InvalidInputError(f"{field}: must be {need}, got {v}", field)
+    return exact(x)
+
+
+def brackets_with_cum(tiers: Sequence[Sequence[float]]) -> List[tuple]:
+    """Tiers ``(floor, max_leverage, mmr)`` → ``(floor, max_leverage, mmr, cum)`` with
+    ``cum_n = floor_n·(MMR_n − MMR_{n−1}) + cum_{n−1}``."""
+    out: List[tuple] = []
+    for floor, lev, mmr in tiers:
+        floor, lev, mmr = exact(floor), exact(lev), exact(mmr)
+        cum = F(0) if not out else floor * (mmr - out[-1][2]) + out[-1][3]
+        out.append((floor, lev, mmr, cum))
+    return out
+
+
+def _tier(table: List[tuple], notional: F) -> tuple:
+    chosen = table[0]
+    for t in table:
+        if notional >= t[0]:
+            chosen = t
+    return chosen
+
+
+def _round_to(x: F, inc: F) -> F:
+    """Nearest multiple of inc, halves away from zero (as Rust's f64::round)."""
+    if inc == 0:
+        return x
+    n = x / inc
+    return math.floor(n + F(1, 2)) * inc if n >= 0 else -math.floor(-n + F(1, 2)) * inc
+
+
+class _Spec:
+    """A contract with its numbers as fractions."""
+
+    def __init__(self, c: Contract, maker_fee: Optional[float], taker_fee: Optional[float]):
+        self.contract = c
+        self.symbol = c.symbol
+        self.kind = c.kind
+        self.settle_asset = c.settle_asset
+        self.cs = exact(c.contract_size)
+        self.tick = exact(c.tick_size)
+        self.step = exact(c.step_size)
+        self.min_qty = exact(c.min_qty)
+        self.min_notional = exact(c.min_notional)
+        self.maker = exact(c.maker_fee) if maker_fee is None else _num("maker_fee", maker_fee)
+        self.taker = exact(c.taker_fee) if taker_fee is None else _num("taker_fee", taker_fee)
+        for name, v in (("maker_fee", self.maker), ("taker_fee", self.taker)):
+            if abs(v) >= 1:
+                raise InvalidInputError(f"{name}: must be in (-1, 1)", name)
+        self.brackets = brackets_with_cum(c.brackets)
+        self.allow_short = c.allow_short
+
+    @property
+    def inverse(self) -> bool:
+        return self.kind == "inverse"
+
+    def notional(self, qty: F, price: F) -> F:
+        return abs(qty) * self.cs / price if self.inverse else abs(qty) * self.cs * price
+
+    def pnl(self, qty: F, entry: F, price: F) -> F:
+        if self.inverse:
+            return qty * self.cs * (1 / entry - 1 / price)
+        return qty * self.cs * (price - entry)
+
+    def average_entry(self, held: F, entry: F, add: F, price: F) -> F:
+        if self.inverse:
+            return (held + add) / (held / entry + add / price)  # harmonic
+        return (held * entry + add * price) / (held + add)  # arithmetic
+
+    def maintenance(self, notional: F) -> F:
+        if notional <= 0:
+            return F(0)
+        _, _, mmr, cum = _tier(self.brackets, notional)
+        return notional * mmr - cum
+
+
+@dataclass
+class RefPosition:
+    """A position in the reference ledger (all amounts exact)."""
+
+    symbol: str
+    qty: F = F(0)
+    entry_price: F = F(0)
+    realized_pnl: F = F(0)
+    fees: F = F(0)
+    funding: F = F(0)
+    mark_price: Optional[F] = None
+    leverage: F = F(20)
+    margin_mode: str = "cross"
+    unrealized_pnl: F = F(0)
+    notional: F = F(0)
+    margin: F = F(0)
+    maintenance_margin: F = F(0)
+
+
+@dataclass
+class RefAccount:
+    """Account figures of the reference ledger."""
+
+    wallet_balance: F
+    equity: F
+    margin: F
+    maintenance_margin: F
+    available_balance: F
+    unrealized_pnl: F
+    realized_pnl: F
+    fees: F
+    funding: F
+    notional: F
+    effective_leverage: F
+    equity_quote: F
+    volume: F
+    fills: int
+
+
+def liquidation_price(
+    spec: _Spec, side: int, qty: F, entry: F, wallet: F, mm_other: F = F(0), upnl_other: F = F(0)
+) -> Optional[F]:
+    """Liquidation price (one-way mode) from spec/accounting.md, or None.
+
+    Linear: LP = (WB − TMM_other + UPNL_other + cum − Side·Q·EP) / (Q·MMR − Side·Q);
+    inverse: LP = Q·(MMR + Side) / (WB − TMM_other + UPNL_other + cum + Side·Q/EP).
+    The tier used is the first whose notional range holds the notional at LP (else the entry's).
+    """
+    if qty == 0 or spec.kind == "spot":
+        return None
+    q = abs(qty) * spec.cs
+    wb = wallet - mm_other + upnl_other
+
+    def lp_for(t: tuple) -> Optional[F]:
+        _, _, mmr, cum = t
+        if spec.inverse:
+            den = wb + cum + side * q / entry
+            return None if den == 0 else q * (mmr + side) / den
+        den = q * mmr - side * q
+        return None if den == 0 else (wb + cum - side * q * entry) / den
+
+    def notional_at(p: F) -> F:
+        return q / p if spec.inverse else q * p
+
+    table = spec.brackets
+    for i, t in enumerate(table):
+        lp = lp_for(t)
+        if lp is not None and lp > 0:
+            x = notional_at(lp)
+            ceiling = table[i + 1][0] if i + 1 < len(table) else None
+            if x >= t[0] and (ceiling is None or x < ceiling):
+                return lp
+    lp = lp_for(_tier(table, notional_at(entry)))
+    return lp if lp is not None and lp > 0 else None
+
+
+class Ledger:
+    """Exact reference implementation of :class:`perpsim.Exchange`'s accounting."""
+
+    def __init__(
+        self,
+        contracts: Union[str, Contract, Iterable[Union[str, Contract]]],
+        initial_balance: float = 10_000.0,
+        leverage: Optional[float] = None,
+        maker_fee: Optional[float] = None,
+        taker_fee: Optional[float] = None,
+        margin_mode: str = "cross",
+    ) -> None:
+        items = [contracts] if isinstance(contracts, (str, Contract)) else list(contracts)
+        if not items:
+            raise InvalidInputError("contracts: at least one contract is needed", "contracts")
+        specs = [_Spec(Contract(c) if isinstance(c, str) else c, maker_fee, taker_fee) for c in items]
+        for sp in specs:
+            if sp.settle_asset != specs[0].settle_asset:
+                raise InvalidInputError("contracts: one account settles in one asset", "contracts")
+        if len({sp.symbol for sp in specs}) != len(specs):
+            raise InvalidInputError("contracts: a symbol appears twice", "contracts")
+        if margin_mode not in ("cross", "isolated"):
+            raise InvalidInputError("margin_mode: must be 'cross' or 'isolated'", "margin_mode")
+        self.specs: Dict[str, _Spec] = {sp.symbol: sp for sp in specs}
+        self.initial_balance = _num("initial_balance", initial_balance, positive=True)
+        self.wallet = self.initial_balance
+        self.realized = F(0)
+        self.fees = F(0)
+        self.funding = F(0)
+        self.volume = F(0)
+        self.fills = 0
+        self.positions: Dict[str, RefPosition] = {}
+        for sp in specs:
+            if leverage is None:
+                lev = F(1) if sp.kind == "spot" else min(F(sp.brackets[0][1]), F(20))
+            else:
+                lev = self._check_leverage(sp, leverage)
+            self.positions[sp.symbol] = RefPosition(sp.symbol, leverage=lev, margin_mode=margin_mode)
+        self.rows: List[dict] = []
+        self.last_ts: Optional[int] = None
+
+    # -- helpers ---------------------------------------------------------------------------
+    def _spec(self, symbol: str) -> _Spec:
+        if symbol not in self.specs:
+            raise UnknownSymbolError(f"symbol: unknown symbol {symbol!r}", "symbol")
+        return self.specs[symbol]
+
+    @staticmethod
+    def _check_leverage(sp: _Spec, leverage: Any) -> F:
+        lev = _num("leverage", leverage, positive=True)
+        if sp.kind == "spot":
+            if lev != 1:
+                raise InvalidInputError("leverage: spot trades at leverage 1", "leverage")
+            return lev
+        if lev > sp.brackets[0][1]:
+            raise InvalidInputError("leverage: above the maximum", "leverage")
+        return lev
+
+    def _mark(self, p: RefPosition) -> F:
+        return p.mark_price if p.mark_price is not None else p.entry_price
+
+    def _unrealized(self, symbol: str) -> F:
+        p = self.positions[symbol]
+        return F(0) if p.qty == 0 else self.specs[symbol].pnl(p.qty, p.entry_price, self._mark(p))
+
+    def _notional(self, symbol: str) -> F:
+        p = self.positions[symbol]
+        return F(0) if p.qty == 0 else self.specs[symbol].notional(p.qty, self._mark(p))
+
+    def _im(self, symbol: str) -> F:
+        p = self.positions[symbol]
+        return F(0) if p.qty == 0 else self.specs[symbol].notional(p.qty, p.entry_price) / p.leverage
+
+    # -- trading ---------------------------------------------------------------------------
+    def _check_order(self, sp: _Spec, qty: Any, price: Any) -> F:
+        price = _num("price", price, positive=True)
+        qty = _num("qty", qty, positive=True)
+        q = _round_to(qty, sp.step)
+        if q <= 0 or q < sp.min_qty:
+            raise OrderRejectedError("qty: under the minimum quantity", "qty")
+        value = abs(q) * sp.cs if sp.inverse else abs(q) * sp.cs * price
+        if value < sp.min_notional:
+            raise OrderRejectedError("qty: under the minimum notional", "qty")
+        return q
+
+    def buy(self, symbol: str, price: float, qty: float) -> dict:
+        """Market buy at ``price`` with the taker fee."""
+        sp = self._spec(symbol)
+        q = self._check_order(sp, qty, price)
+        return self.fill(symbol, q, exact(price), "taker")
+
+    def sell(self, symbol: str, price: float, qty: float) -> dict:
+        """Market sell at ``price`` with the taker fee."""
+        sp = self._spec(symbol)
+        q = self._check_order(sp, qty, price)
+        return self.fill(symbol, -q, exact(price), "taker")
+
+    def close(self, symbol: str, price: float) -> Optional[dict]:
+        """Closes the position at ``price`` (taker); None when flat."""
+        self._spec(symbol)
+        price_f = _num("price", price, positive=True)
+        p = self.positions[symbol]
+        return None if p.qty == 0 else self.fill(symbol, -p.qty, price_f, "taker")
+
+    def fill(self, symbol: str, dq: F, price: F, liquidity: str) -> dict:
+        """Applies a fill of signed ``dq`` at ``price`` (checks, then commits)."""
+        sp = self._spec(symbol)
+        p = self.positions[symbol]
+        dq, price = exact(dq), exact(price)
+        q, ep = p.qty, p.entry_price
+        # 1. the effect on the position: add / reduce / close / flip
+        if q == 0 or (q > 0) == (dq > 0):
+            new_q, new_ep, realized, opens = q + dq, price if q == 0 else sp.average_entry(abs(q), ep, abs(dq), price), F(0), True
+        else:
+            rest, tol = abs(dq) - abs(q), DUST * abs(dq)
+            if rest < -tol:  # partial reduce
+                new_q, new_ep, realized, opens = q + dq, ep, sp.pnl(-dq, ep, price), False
+            elif rest > tol:  # flip
+                new_q, new_ep, realized, opens = rest if dq > 0 else -rest, price, sp.pnl(q, ep, price), True
+            else:  # exact close
+                new_q, new_ep, realized, opens = F(0), F(0), sp.pnl(q, ep, price), False
+        rate = sp.maker if liquidity == "maker" else sp.taker
+        notional = sp.notional(dq, price)
+        fee = rate * notional
+        # 2. the checks (only for fills that open exposure)
+        if opens:
+            if sp.kind == "spot" and not sp.allow_short and new_q < 0:
+                raise OrderRejectedError("qty: spot cannot sell more than is held", "qty")
+            new_notional = sp.notional(new_q, new_ep)
+            if p.leverage > _tier(sp.brackets, new_notional)[1]:
+                raise OrderRejectedError("qty: leverage above the bracket's maximum", "qty")
+            mark = p.mark_price if p.mark_price is not None else price
+            im_after = sum(self._im(s) for s in self.specs) - self._im(symbol) + new_notional / p.leverage
+            old_u = F(0) if q == 0 else sp.pnl(q, ep, mark)
+            new_u = F(0) if new_q == 0 else sp.pnl(new_q, new_ep, mark)
+            equity_after = self.wallet + realized - fee + sum(self._unrealized(s) for s in self.specs) - old_u + new_u
+            if im_after > equity_after:
+                raise OrderRejectedError("qty: insufficient margin", "qty")
+        # 3. commit
+        p.qty, p.entry_price = new_q, new_ep
+        p.realized_pnl += realized
+        p.fees += fee
+        self.wallet += realized - fee
+        self.realized += realized
+        self.fees += fee
+        self.volume += notional
+        self.fills += 1
+        if p.mark_price is None:
+            p.mark_price = price
+        return dict(symbol=symbol, qty=dq, price=price, fee=fee, realized_pnl=realized,
+                    position=new_q, entry_price=new_ep, liquidity=liquidity)
+
+    def apply_funding(self, symbol: str, rate: float, mark_price: float) -> F:
+        """Funding at ``rate`` on the notional at ``mark_price``; returns the amount received."""
+        sp = self._spec(symbol)
+        r = _num("rate", rate)
+        m = _num("mark_price", mark_price, positive=True)
+        p = self.positions[symbol]
+        if p.qty == 0:
+            return F(0)
+        side = 1 if p.qty > 0 else -1
+        received = -side * sp.notional(p.qty, m) * r
+        p.funding += received
+        self.wallet += received
+        self.funding += received
+        return received
+
+    def set_leverage(self, symbol: str, leverage: float) -> None:
+        """Sets the leverage of ``symbol`` (checked as the engine checks it)."""
+        sp = self._spec(symbol)
+        lev = self._check_leverage(sp, leverage)
+        p = self.positions[symbol]
+        if p.qty != 0:
+            notional = sp.notional(p.qty, p.entry_price)
+            if lev > _tier(sp.brackets, notional)[1]:
+                raise OrderRejectedError("leverage: above the bracket's maximum", "leverage")
+            im = sum(self._im(s) for s in self.specs) - notional / p.leverage + notional / lev
+            if im > self.account.equity:
+                raise OrderRejectedError("leverage: insufficient margin", "leverage")
+        p.leverage = lev
+
+    def set_margin_mode(self, symbol: str, mode: str) -> None:
+        """Sets the margin mode (only while flat)."""
+        self._spec(symbol)
+        if mode not in ("cross", "isolated"):
+            raise InvalidInputError("margin_mode: must be 'cross' or 'isolated'", "margin_mode")
+        p = self.positions[symbol]
+        if p.qty != 0 and p.margin_mode != mode:
+            raise OrderRejectedError("margin_mode: only while flat", "margin_mode")
+        p.margin_mode = mode
+
+    def update(self, timestamp: Any, prices: Union[Mapping[str, float], float]) -> None:
+        """Marks each symbol (NaN keeps the last price) and appends a history row."""
+        ts = timestamp if isinstance(timestamp, int) else pd.Timestamp(timestamp).value
+        if self.last_ts is not None and ts < self.last_ts:
+            raise InvalidInputError("timestamp: earlier than the previous update", "timestamp")
+        if not isinstance(prices, Mapping):
+            if len(self.specs) != 1:
+                raise InvalidInputError("prices: pass a mapping symbol -> price", "prices")
+            prices = {next(iter(self.specs)): prices}
+        new = {}
+        for s, v in prices.items():
+            self._spec(s)
+            v = float(v)
+            if math.isnan(v):
+                continue
+            if not (math.isfinite(v) and v > 0):
+                raise InvalidInputError(f"prices: bad price for {s}", "prices")
+            new[s] = exact(v)
+        for s, v in new.items():
+            self.positions[s].mark_price = v
+        self.last_ts = ts
+        a = self.account
+        self.rows.append(dict(timestamp=ts, equity=a.equity, wallet_balance=a.wallet_balance, margin=a.margin,
+                              realized_pnl=a.realized_pnl, unrealized_pnl=a.unrealized_pnl, fees=a.fees,
+                              funding=a.funding, effective_leverage=a.effective_leverage,
+                              equity_quote=a.equity_quote))
+
+    # -- figures ---------------------------------------------------------------------------
+    def position(self, symbol: str) -> RefPosition:
+        """The position of ``symbol`` with its derived figures filled in."""
+        sp = self._spec(symbol)
+        p = self.positions[symbol]
+        p.unrealized_pnl = self._unrealized(symbol)
+        p.notional = self._notional(symbol)
+        p.margin = self._im(symbol)
+        p.maintenance_margin = sp.maintenance(p.notional)
+        return p
+
+    @property
+    def account(self) -> RefAccount:
+        """The account's figures."""
+        unreal = sum((self._unrealized(s) for s in self.specs), F(0))
+        notional = sum((self._notional(s) for s in self.specs), F(0))
+        margin = sum((self._im(s) for s in self.specs), F(0))
+        mm = sum((self.specs[s].maintenance(self._notional(s)) for s in self.specs), F(0))
+        equity = self.wallet + unreal
+        lev = F(0) if notional == 0 else (notional / equity if equity > 0 else F(10**30))
+        first = next(iter(self.specs))
+        mark0 = self.positions[first].mark_price
+        quote = equity * mark0 if self.specs[first].inverse and mark0 is not None else equity
+        return RefAccount(self.wallet, equity, margin, mm, equity - margin, unreal, self.realized, self.fees,
+                          self.funding, notional, lev, quote, self.volume, self.fills)
+
+    def liquidation_price(self, symbol: str) -> Optional[F]:
+        """Liquidation price of ``symbol``'s position (None when there is none)."""
+        sp = self._spec(symbol)
+        p = self.positions[symbol]
+        if p.qty == 0:
+            return None
+        side = 1 if p.qty > 0 else -1
+        if p.margin_mode == "isolated":
+            return liquidation_price(sp, side, p.qty, p.entry_price, self._im(symbol))
+        wallet, mm_other, upnl_other = self.wallet, F(0), F(0)
+        for s, o in self.positions.items():
+            if s == symbol:
+                continue
+            if o.margin_mode == "isolated":
+                wallet -= self._im(s)
+            else:
+                mm_other += self.specs[s].maintenance(self._notional(s))
+                upnl_other += self._unrealized(s)
+        return liquidation_price(sp, side, p.qty, p.entry_price, wallet, mm_other, upnl_other)
+
+    def history(self) -> pd.DataFrame:
+        """The recorded rows as floats, indexed by timestamp."""
+        df = pd.DataFrame([{k: (float(v) if isinstance(v, F) else v) for k, v in r.items()} for r in self.rows])
+        if df.empty:
+            return df
+        return df.set_index(pd.DatetimeIndex(pd.to_datetime(df.pop("timestamp"), unit="ns", utc=True), name="timestamp"))

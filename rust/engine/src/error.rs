@@ -1,0 +1,89 @@
+//! Errors of the engine. Every error names the argument (field) it is about, so that the binding
+//! layer can raise a Python exception that says which input was wrong.
+
+use std::fmt;
+
+/// What went wrong.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// An input value is invalid (NaN, infinite, negative, out of range): bad input.
+    InvalidInput,
+    /// A symbol is not part of the account.
+    UnknownSymbol,
+    /// The order was valid but the exchange would refuse it (filters, margin, spot short).
+    Rejected,
+}
+
+/// An engine error: its kind, the argument it is about and a readable message.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LedgerError {
+    /// What went wrong.
+    pub kind: ErrorKind,
+    /// The argument or field the error is about (e.g. `"price"`, `"leverage"`, `"symbol"`).
+    pub field: String,
+    /// A readable explanation.
+    pub message: String,
+}
+
+impl LedgerError {
+    /// Bad input in `field`.
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        Self {
+            kind: ErrorKind::InvalidInput,
+            field: field.to_string(),
+            message: message.into(),
+        }
+    }
+
+    /// An unknown symbol.
+    pub fn unknown_symbol(symbol: &str) -> Self {
+        Self {
+            kind: ErrorKind::UnknownSymbol,
+            field: "symbol".to_string(),
+            message: format!("unknown symbol {symbol:?}"),
+        }
+    }
+
+    /// An order the exchange would reject, with the reason (e.g. `"insufficient margin"`).
+    pub fn rejected(field: &str, message: impl Into<String>) -> Self {
+        Self {
+            kind: ErrorKind::Rejected,
+            field: field.to_string(),
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for LedgerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.field, self.message)
+    }
+}
+
+impl std::error::Error for LedgerError {}
+
+/// Checks that `value` is finite and > 0.
+#[inline]
+pub fn positive(field: &str, value: f64) -> Result<f64, LedgerError> {
+    if value.is_finite() && value > 0.0 {
+        Ok(value)
+    } else {
+        Err(LedgerError::invalid(
+            field,
+            format!("must be a finite number > 0, got {value}"),
+        ))
+    }
+}
+
+/// Checks that `value` is finite.
+#[inline]
+pub fn finite(field: &str, value: f64) -> Result<f64, LedgerError> {
+    if value.is_finite() {
+        Ok(value)
+    } else {
+        Err(LedgerError::invalid(
+            field,
+            format!("must be a finite number, got {value}"),
+        ))
+    }
+}

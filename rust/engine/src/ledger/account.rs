@@ -1,0 +1,693 @@
+//! The account: one wallet in one settlement currency shared by the positions of several symbols
+//! (cross margin), each of which may be isolated instead. Fills, marks, funding, margin, equity and
+//! liquidation prices. Every mutating call validates and computes first and changes the account only
+//! when it succeeds: a rejected call leaves the account exactly as it was.
+
+use serde::{Deserialize, Serialize};
+
+use super::margin::{liquidation_price, LiquidationInput};
+use super::position::Position;
+use crate::error::{finite, positive, LedgerError};
+use crate::instrument::{ContractKind, Instrument};
+
+/// Maker (resting order) or taker (market, stop, liquidation) side of a fill.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Liquidity {
+    /// Resting order filled: maker fee.
+    Maker,
+    /// Market, stop or liquidation fill: taker fee.
+    Taker,
+}
+
+/// Margin mode of one symbol's position.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MarginMode {
+    /// Shares the account's wallet with the other cross positions.
+    Cross,
+    /// Backed by its own margin (notional at entry / leverage) only.
+    Isolated,
+}
+
+/// The result of a fill.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Fill {
+    /// Symbol index.
+    pub symbol: usize,
+    /// Signed filled quantity (after rounding to the step size).
+    pub qty: f64,
+    /// Fill price.
+    pub price: f64,
+    /// Fee charged (settlement currency; negative for a rebate).
+    pub fee: f64,
+    /// PnL realized by the fill.
+    pub realized: f64,
+    /// Signed position after the fill.
+    pub position: f64,
+    /// Entry price after the fill (0 when flat).
+    pub entry: f64,
+    /// Maker or taker.
+    pub liquidity: Liquidity,
+}
+
+/// A cross-margined (optionally isolated per symbol) account in one settlement currency.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Account {
+    instruments: Vec<Instrument>,
+    positions: Vec<Position>,
+    marks: Vec<Option<f64>>,
+    leverage: Vec<f64>,
+    modes: Vec<MarginMode>,
+    initial_balance: f64,
+    wallet: f64,
+    realized: f64,
+    fees: f64,
+    funding: f64,
+    volume: f64,
+    fills: u64,
+}
+
+impl Account {
+    /// A new account holding `instruments` (all with the same settlement asset), each at
+    /// `leverage` in cross mode, with `initial_balance` in the settlement currency.
+    pub fn new(
+        instruments: Vec<Instrument>,
+        initial_balance: f64,
+        leverage: f64,
+    ) -> Result<Self, LedgerError> {
+        if instruments.is_empty() {
+            return Err(LedgerError::invalid(
+                "contracts",
+                "at least one contract is needed",
+            ));
+        }
+        positive("initial_balance", initial_balance)?;
+        for (i, inst) in instruments.iter().enumerate() {
+            inst.validate()?;
+            if inst.settle_asset != instruments[0].settle_asset {
+                return Err(LedgerError::invalid(
+                    "contracts",
+                    format!(
+                        "one account settles in one asset: {} settles in {}, {} in {}",
+                        instruments[0].symbol,
+                        instruments[0].settle_asset,
+                        inst.symbol,
+                        inst.settle_asset
+                    ),
+                ));
+            }
+            if instruments[..i].iter().any(|o| o.symbol == inst.symbol) {
+                return Err(LedgerError::invalid(
+                    "contracts",
+                    format!("symbol {} appears twice", inst.symbol),
+                ));
+            }
+        }
+        let n = instruments.len();
+        let mut acc = Self {
+            positions: vec![Position::default(); n],
+            marks: vec![None; n],
+            leverage: vec![1.0; n],
+            modes: vec![MarginMode::Cross; n],
+            instruments,
+            initial_balance,
+            wallet: initial_balance,
+            realized: 0.0,
+            fees: 0.0,
+            funding: 0.0,
+            volume: 0.0,
+            fills: 0,
+        };
+        for i in 0..n {
+            let lev = acc.check_leverage(i, leverage)?;
+            acc.leverage[i] = lev;
+        }
+        Ok(acc)
+    }
+
+    // ----- lookup -------------------------------------------------------------------------
+
+    /// Number of symbols.
+    pub fn len(&self) -> usize {
+        self.instruments.len()
+    }
+
+    /// Whether the account holds no symbol (never true for a constructed account).
+    pub fn is_empty(&self) -> bool {
+        self.instruments.is_empty()
+    }
+
+    /// Index of `symbol`.
+    pub fn index(&self, symbol: &str) -> Result<usize, LedgerError> {
+        self.instruments
+            .iter()
+            .position(|i| i.symbol == symbol)
+            .ok_or_else(|| LedgerError::unknown_symbol(symbol))
+    }
+
+    /// The instruments, in index order.
+    pub fn instruments(&self) -> &[Instrument] {
+        &self.instruments
+    }
+
+    /// The position of symbol `i`.
+    pub fn position(&self, i: usize) -> &Position {
+        &self.positions[i]
+    }
+
+    /// The last mark of symbol `i` (the first fill price until a mark is given; `None` before).
+    pub fn mark_price(&self, i: usize) -> Option<f64> {
+        self.marks[i]
+    }
+
+    /// Leverage of symbol `i`.
+    pub fn leverage(&self, i: usize) -> f64 {
+        self.leverage[i]
+    }
+
+    /// Margin mode of symbol `i`.
+    pub fn margin_mode(&self, i: usize) -> MarginMode {
+        self.modes[i]
+    }
+
+    /// Kind of the account's contracts' settlement (that of the first instrument).
+    pub fn is_inverse(&self) -> bool {
+        self.instruments[0].kind == ContractKind::Inverse
+    }
+
+    // ----- settings -----------------------------------------------------------------------
+
+    fn check_leverage(&self, i: usize, leverage: f64) -> Result<f64, LedgerError> {
+        positive("leverage", leverage)?;
+        let inst = &self.instruments[i];
+        if inst.kind == ContractKind::Spot {
+            if leverage != 1.0 {
+                return Err(LedgerError::invalid(
+                    "leverage",
+                    format!("spot {} trades at leverage 1, got {leverage}", inst.symbol),
+                ));
+            }
+            return Ok(1.0);
+        }
+        let max = inst.brackets.max_leverage();
+        if leverage > max {
+            return Err(LedgerError::invalid(
+                "leverage",
+                format!("{leverage} is above {}'s maximum of {max}", inst.symbol),
+            ));
+        }
+        Ok(leverage)
+    }
+
+    /// Sets the leverage of symbol `i`. Rejected (account unchanged) when above the bracket maximum
+    /// for the position's notional, or when the open positions' initial margin would exceed equity.
+    pub fn set_leverage(&mut self, i: usize, leverage: f64) -> Result<(), LedgerError> {
+        let lev = self.check_leverage(i, leverage)?;
+        let p = self.positions[i];
+        if p.qty != 0.0 {
+            let inst = &self.instruments[i];
+            let notional = inst.notional(p.qty, p.entry);
+            let tier_max = inst.brackets.tier(notional).max_leverage;
+            if lev > tier_max {
+                return Err(LedgerError::rejected(
+                    "leverage",
+                    format!("{lev} is above the {tier_max}x allowed for the position's notional"),
+                ));
+            }
+            let im = self.initial_margin() - notional / self.leverage[i] + notional / lev;
+            if im > self.equity() {
+                return Err(LedgerError::rejected("leverage", "insufficient margin"));
+            }
+        }
+        self.leverage[i] = lev;
+        Ok(())
+    }
+
+    /// Sets the margin mode of symbol `i` (only while its position is flat, as on the exchanges).
+    pub fn set_margin_mode(&mut self, i: usize, mode: MarginMode) -> Result<(), LedgerError> {
+        if self.positions[i].qty != 0.0 && self.modes[i] != mode {
+            return Err(LedgerError::rejected(
+                "margin_mode",
+                "the margin mode can change only while the position is flat",
+            ));
+        }
+        self.modes[i] = mode;
+        Ok(())
+    }
+
+    // ----- market data --------------------------------------------------------------------
+
+    /// Marks symbol `i` at `price`.
+    #[inline]
+    pub fn mark(&mut self, i: usize, price: f64) -> Result<(), LedgerError> {
+        positive("price", price)?;
+        self.marks[i] = Some(price);
+        Ok(())
+    }
+
+    #[inline]
+    fn mark_or(&self, i: usize, fallback: f64) -> f64 {
+        self.marks[i].unwrap_or(fallback)
+    }
+
+    // ----- trading ------------------------------------------------------------------------
+
+    /// Checks an order against the exchange filters and returns its quantity rounded to the step
+    /// size: bad numbers are `InvalidInput`, filter failures `Rejected` with the reason.
+    pub fn check_order(&self, i: usize, qty: f64, price: f64) -> Result<f64, LedgerError> {
+        positive("price", price)?;
+        positive("qty", qty)?;
+        let inst = &self.instruments[i];
+        let q = inst.round_qty(qty);
+        if q <= 0.0 || q < inst.min_qty {
+            return Err(LedgerError::rejected(
+                "qty",
+                format!(
+                    "{qty} is under the minimum quantity {} of {}",
+                    inst.min_qty, inst.symbol
+                ),
+            ));
+        }
+        let value = inst.order_value_usd(q, price);
+        if value < inst.min_notional {
+            return Err(LedgerError::rejected(
+                "qty",
+                format!(
+                    "notional {value} is under the minimum notional {} of {}",
+                    inst.min_notional, inst.symbol
+                ),
+            ));
+        }
+        Ok(q)
+    }
+
+    /// A market order of signed `qty` filled at `price` with the taker fee, after the exchange
+    /// filters ([`Account::check_order`]) and the margin check ([`Account::fill`]).
+    pub fn market(&mut self, i: usize, qty: f64, price: f64) -> Result<Fill, LedgerError> {
+        finite("qty", qty)?;
+        let q = self.check_order(i, qty.abs(), price)?;
+        self.fill(i, q.copysign(qty), price, Liquidity::Taker)
+    }
+
+    /// Fills signed `dq` of symbol `i` at `price` with the maker or taker fee.
+    ///
+    /// A fill that opens exposure (adds, opens or flips) is rejected with "insufficient margin" when
+    /// the initial margin of all positions afterwards would exceed the equity afterwards, and when
+    /// the position's notional would fall in a bracket tier that does not allow the symbol's
+    /// leverage. A spot instrument cannot go short unless `allow_short` is set. Reducing fills are
+    /// always accepted. On error nothing changes.
+    #[inline]
+    pub fn fill(
+        &mut self,
+        i: usize,
+        dq: f64,
+        price: f64,
+        liquidity: Liquidity,
+    ) -> Result<Fill, LedgerError> {
+        positive("price", price)?;
+        if !(dq.is_finite() && dq != 0.0) {
+            return Err(LedgerError::invalid(
+                "qty",
+                format!("must be a finite non-zero number, got {dq}"),
+            ));
+        }
+        let inst = &self.instruments[i];
+        let pos = self.positions[i];
+        let eff = pos.fill_effect(inst, dq, price);
+        let rate = match liquidity {
+            Liquidity::Maker => inst.maker_fee,
+            Liquidity::Taker => inst.taker_fee,
+        };
+        let notional = inst.notional(dq, price);
+        let fee = rate * notional;
+        if eff.opens {
+            if inst.kind == ContractKind::Spot && !inst.allow_short && eff.qty < 0.0 {
+                return Err(LedgerError::rejected(
+                    "qty",
+                    format!("spot {}: cannot sell more than is held", inst.symbol),
+                ));
+            }
+            let new_notional = inst.notional(eff.qty, eff.entry);
+            let lev = self.leverage[i];
+            let tier_max = inst.brackets.tier(new_notional).max_leverage;
+            if lev > tier_max {
+                return Err(LedgerError::rejected(
+                    "qty",
+                    format!(
+                        "position notional {new_notional} allows at most {tier_max}x, leverage is {lev}x"
+                    ),
+                ));
+            }
+            let mark = self.mark_or(i, price);
+            let old_im = inst.notional(pos.qty, pos.entry) / lev;
+            let im_after = self.initial_margin() - old_im + new_notional / lev;
+            let new_pos = Position {
+                qty: eff.qty,
+                entry: eff.entry,
+                ..pos
+            };
+            let equity_after = self.wallet + eff.realized - fee + self.unrealized()
+                - pos.unrealized(inst, mark)
+                + new_pos.unrealized(inst, mark);
+            if im_after > equity_after {
+                return Err(LedgerError::rejected(
+                    "qty",
+                    format!(
+                        "insufficient margin: initial margin {im_after} would exceed equity {equity_after}"
+                    ),
+                ));
+            }
+        }
+        // Commit.
+        let p = &mut self.positions[i];
+        p.qty = eff.qty;
+        p.entry = eff.entry;
+        p.realized += eff.realized;
+        p.fees += fee;
+        self.wallet += eff.realized - fee;
+        self.realized += eff.realized;
+        self.fees += fee;
+        self.volume += notional;
+        self.fills += 1;
+        if self.marks[i].is_none() {
+            self.marks[i] = Some(price);
+        }
+        Ok(Fill {
+            symbol: i,
+            qty: dq,
+            price,
+            fee,
+            realized: eff.realized,
+            position: eff.qty,
+            entry: eff.entry,
+            liquidity,
+        })
+    }
+
+    /// Applies a funding payment on symbol `i` at `rate` and mark `mark_price`: the position's
+    /// notional at the mark times the rate, paid by longs and received by shorts when the rate is
+    /// positive. Returns the amount received (negative when paid).
+    pub fn apply_funding(
+        &mut self,
+        i: usize,
+        rate: f64,
+        mark_price: f64,
+    ) -> Result<f64, LedgerError> {
+        finite("rate", rate)?;
+        positive("mark_price", mark_price)?;
+        let inst = &self.instruments[i];
+        let p = &mut self.positions[i];
+        if p.qty == 0.0 {
+            return Ok(0.0);
+        }
+        let received = -p.side() * inst.notional(p.qty, mark_price) * rate;
+        p.funding += received;
+        self.wallet += received;
+        self.funding += received;
+        Ok(received)
+    }
+
+    // ----- figures ------------------------------------------------------------------------
+
+    /// The initial balance.
+    pub fn initial_balance(&self) -> f64 {
+        self.initial_balance
+    }
+
+    /// initial + Σ realized − Σ fees + Σ funding received.
+    pub fn wallet_balance(&self) -> f64 {
+        self.wallet
+    }
+
+    /// Σ realized PnL.
+    pub fn realized_pnl(&self) -> f64 {
+        self.realized
+    }
+
+    /// Σ fees paid.
+    pub fn fees(&self) -> f64 {
+        self.fees
+    }
+
+    /// Σ funding received (negative when paid on balance).
+    pub fn funding(&self) -> f64 {
+        self.funding
+    }
+
+    /// Σ fill notional (settlement currency).
+    pub fn volume(&self) -> f64 {
+        self.volume
+    }
+
+    /// Number of fills.
+    pub fn fill_count(&self) -> u64 {
+        self.fills
+    }
+
+    /// Unrealized PnL of symbol `i` at its mark.
+    #[inline]
+    pub fn position_unrealized(&self, i: usize) -> f64 {
+        let p = &self.positions[i];
+        if p.qty == 0.0 {
+            0.0
+        } else {
+            p.unrealized(&self.instruments[i], self.mark_or(i, p.entry))
+        }
+    }
+
+    /// Notional of symbol `i` at its mark.
+    #[inline]
+    pub fn position_notional(&self, i: usize) -> f64 {
+        let p = &self.positions[i];
+        if p.qty == 0.0 {
+            0.0
+        } else {
+            self.instruments[i].notional(p.qty, self.mark_or(i, p.entry))
+        }
+    }
+
+    /// Initial margin of symbol `i`: notional at entry / leverage (for an isolated position this is
+    /// its isolated margin).
+    #[inline]
+    pub fn position_margin(&self, i: usize) -> f64 {
+        let p = &self.positions[i];
+        if p.qty == 0.0 {
+            0.0
+        } else {
+            self.instruments[i].notional(p.qty, p.entry) / self.leverage[i]
+        }
+    }
+
+    /// Maintenance margin of symbol `i` at its mark: `notional·MMR − cum` of its tier.
+    pub fn position_maintenance_margin(&self, i: usize) -> f64 {
+        self.instruments[i]
+            .brackets
+            .maintenance_margin(self.position_notional(i))
+    }
+
+    /// Σ unrealized PnL at the marks.
+    #[inline]
+    pub fn unrealized(&self) -> f64 {
+        (0..self.len()).map(|i| self.position_unrealized(i)).sum()
+    }
+
+    /// Equity (margin balance) = wallet + Σ unrealized.
+    #[inline]
+    pub fn equity(&self) -> f64 {
+        self.wallet + self.unrealized()
+    }
+
+    /// Σ initial margin (notional at entry / leverage).
+    #[inline]
+    pub fn initial_margin(&self) -> f64 {
+        (0..self.len()).map(|i| self.position_margin(i)).sum()
+    }
+
+    /// Σ maintenance margin at the marks.
+    pub fn maintenance_margin(&self) -> f64 {
+        (0..self.len())
+            .map(|i| self.position_maintenance_margin(i))
+            .sum()
+    }
+
+    /// Σ notional at the marks.
+    pub fn notional(&self) -> f64 {
+        (0..self.len()).map(|i| self.position_notional(i)).sum()
+    }
+
+    /// Σ notional at mark / equity (infinite when equity ≤ 0 with a position open, 0 when flat).
+    pub fn effective_leverage(&self) -> f64 {
+        let n = self.notional();
+        if n == 0.0 {
+            0.0
+        } else {
+            let e = self.equity();
+            if e > 0.0 {
+                n / e
+            } else {
+                f64::INFINITY
+            }
+        }
+    }
+
+    /// Equity − Σ initial margin.
+    pub fn available_balance(&self) -> f64 {
+        self.equity() - self.initial_margin()
+    }
+
+    /// Liquidation price of symbol `i` (one-way mode), or `None` (flat, spot, or no positive
+    /// price liquidates it). Isolated: backed by its isolated margin only. Cross: by the wallet
+    /// less the isolated margins, with the other cross positions' maintenance margin and
+    /// unrealized PnL at their marks.
+    pub fn liquidation_price(&self, i: usize) -> Option<f64> {
+        let p = &self.positions[i];
+        if p.qty == 0.0 {
+            return None;
+        }
+        let inp = match self.modes[i] {
+            MarginMode::Isolated => LiquidationInput {
+                side: p.side(),
+                qty: p.qty.abs(),
+                entry: p.entry,
+                wallet: self.position_margin(i),
+                mm_other: 0.0,
+                upnl_other: 0.0,
+            },
+            MarginMode::Cross => {
+                let mut wallet = self.wallet;
+                let mut mm_other = 0.0;
+                let mut upnl_other = 0.0;
+                for j in 0..self.len() {
+                    if j == i {
+                        continue;
+                    }
+                    match self.modes[j] {
+                        MarginMode::Isolated => wallet -= self.position_margin(j),
+                        MarginMode::Cross => {
+                            mm_other += self.position_maintenance_margin(j);
+                            upnl_other += self.position_unrealized(j);
+                        }
+                    }
+                }
+                LiquidationInput {
+                    side: p.side(),
+                    qty: p.qty.abs(),
+                    entry: p.entry,
+                    wallet,
+                    mm_other,
+                    upnl_other,
+                }
+            }
+        };
+        liquidation_price(&self.instruments[i], &inp)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::presets;
+
+    fn linear_account() -> Account {
+        Account::new(
+            vec![Instrument::plain_linear("BTCUSDT", 0.0002, 0.0005)],
+            100_000.0,
+            10.0,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn linear_worked_example() {
+        // long 1 BTC at 50,000 then sell 1 at 51,000 with taker 0.0005:
+        // realized 1,000; fees 25 + 25.5 = 50.5; wallet change +949.5.
+        let mut a = linear_account();
+        a.market(0, 1.0, 50_000.0).unwrap();
+        let f = a.market(0, -1.0, 51_000.0).unwrap();
+        assert_eq!(f.realized, 1_000.0);
+        assert_eq!(a.fees(), 50.5);
+        assert_eq!(a.wallet_balance() - 100_000.0, 949.5);
+        assert_eq!(a.position(0).qty, 0.0);
+        assert_eq!(a.position(0).entry, 0.0);
+    }
+
+    #[test]
+    fn inverse_worked_example() {
+        let mut inst = Instrument::plain_linear("BTCUSD", 0.0, 0.0);
+        inst.kind = ContractKind::Inverse;
+        inst.settle_asset = "BTC".into();
+        let mut a = Account::new(vec![inst], 1.0, 20.0).unwrap();
+        a.market(0, 50.0, 10_000.0).unwrap();
+        a.market(0, 50.0, 15_000.0).unwrap();
+        assert!((a.position(0).entry - 12_000.0).abs() < 1e-9);
+        let f = a.market(0, -100.0, 13_000.0).unwrap();
+        assert!((f.realized - 0.000_641_03).abs() < 5e-9);
+    }
+
+    #[test]
+    fn funding_example() {
+        // long 0.2 BTC, mark 52,000, r = +0.0001 → pays 1.04 USDT.
+        let mut a = linear_account();
+        a.market(0, 0.2, 52_000.0).unwrap();
+        let w = a.wallet_balance();
+        let got = a.apply_funding(0, 0.0001, 52_000.0).unwrap();
+        assert!((got + 1.04).abs() < 1e-9);
+        assert!((a.wallet_balance() - (w - 1.04)).abs() < 1e-9);
+        a.market(0, -0.4, 52_000.0).unwrap();
+        let got = a.apply_funding(0, 0.0001, 52_000.0).unwrap();
+        assert!((got - 1.04).abs() < 1e-9);
+    }
+
+    #[test]
+    fn rejected_fill_leaves_account_unchanged() {
+        let mut a = linear_account();
+        a.market(0, 1.0, 50_000.0).unwrap();
+        let before = a.clone();
+        // 10x on ~100k equity: 25 BTC = 1.25M notional needs 125k margin.
+        let e = a.market(0, 25.0, 50_000.0).unwrap_err();
+        assert!(e.message.contains("insufficient margin"), "{e}");
+        assert_eq!(a, before);
+        assert!(a.market(0, f64::NAN, 50_000.0).is_err());
+        assert!(a.market(0, 1.0, -1.0).is_err());
+        assert!(a.mark(0, f64::INFINITY).is_err());
+        assert!(a.apply_funding(0, f64::NAN, 1.0).is_err());
+        assert_eq!(a, before);
+    }
+
+    #[test]
+    fn leverage_above_bracket_is_invalid() {
+        let e = Account::new(vec![presets::btcusdt()], 1_000.0, 126.0).unwrap_err();
+        assert_eq!(e.field, "leverage");
+        assert!(Account::new(vec![presets::btcusdt()], 1_000.0, 0.0).is_err());
+    }
+
+    #[test]
+    fn cross_and_isolated_liquidation_price() {
+        let mut inst = Instrument::plain_linear("BTCUSDT", 0.0, 0.0);
+        inst.brackets = crate::instrument::Brackets::flat(0.004, 125.0).unwrap();
+        let mut a = Account::new(vec![inst], 5_000.0, 10.0).unwrap();
+        a.set_margin_mode(0, MarginMode::Isolated).unwrap();
+        a.market(0, 1.0, 50_000.0).unwrap();
+        // isolated margin = 50,000 / 10 = 5,000 → the spec example
+        let lp = a.liquidation_price(0).unwrap();
+        assert!((lp - 45_180.722_891).abs() < 1e-3);
+        let mut b = Account::new(
+            vec![Instrument::plain_linear("BTCUSDT", 0.0, 0.0)],
+            5_000.0,
+            10.0,
+        )
+        .unwrap();
+        b.market(0, 1.0, 50_000.0).unwrap();
+        assert!((b.liquidation_price(0).unwrap() - lp).abs() < 1e-6);
+    }
+
+    #[test]
+    fn spot_cannot_short() {
+        let mut s = Instrument::plain_linear("BTCUSDT", 0.001, 0.001);
+        s.kind = ContractKind::Spot;
+        let mut a = Account::new(vec![s], 100_000.0, 1.0).unwrap();
+        a.market(0, 1.0, 50_000.0).unwrap();
+        assert!(a.market(0, -2.0, 50_000.0).is_err());
+        a.market(0, -1.0, 50_000.0).unwrap();
+        assert!(a.market(0, 3.0, 50_000.0).is_err(), "spot leverage 1");
+    }
+}

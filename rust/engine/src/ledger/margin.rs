@@ -1,0 +1,136 @@
+//! Maintenance margin and liquidation prices (one-way mode), linear and inverse, isolated and
+//! cross, with the bracket tier chosen so that the liquidation price's own notional falls in it.
+
+use crate::instrument::{Brackets, ContractKind, Instrument};
+
+/// The inputs of the liquidation-price formula for one position.
+#[derive(Clone, Copy, Debug)]
+pub struct LiquidationInput {
+    /// +1 long, −1 short.
+    pub side: f64,
+    /// |qty| (contracts for inverse, base units for linear).
+    pub qty: f64,
+    /// Entry price.
+    pub entry: f64,
+    /// Wallet balance backing the position: the isolated margin, or the cross wallet balance.
+    pub wallet: f64,
+    /// Maintenance margin of the other cross positions (0 for isolated).
+    pub mm_other: f64,
+    /// Unrealized PnL of the other cross positions (0 for isolated).
+    pub upnl_other: f64,
+}
+
+/// Liquidation price of a position, or `None` when there is none (flat, spot, or a price ≤ 0:
+/// e.g. a 1× inverse short or a fully collateralised long).
+///
+/// Linear: `LP = (WB − TMM_other + UPNL_other + cum − Side·Q·EP) / (Q·MMR − Side·Q)`;
+/// inverse: `LP = Q·(MMR + Side) / (WB − TMM_other + UPNL_other + cum + Side·Q/EP)`
+/// (spec/accounting.md). Each bracket tier is tried in turn and the first whose notional range
+/// holds the notional at LP is used; when none does, the tier of the notional at entry.
+pub fn liquidation_price(inst: &Instrument, inp: &LiquidationInput) -> Option<f64> {
+    if inp.qty == 0.0 || inst.kind == ContractKind::Spot {
+        return None;
+    }
+    let q = inp.qty * inst.contract_size;
+    let wb = inp.wallet - inp.mm_other + inp.upnl_other;
+    let b: &Brackets = &inst.brackets;
+    let lp_for = |i: usize| -> f64 {
+        let t = &b.tiers()[i];
+        match inst.kind {
+            ContractKind::Inverse => {
+                let den = wb + t.cum + inp.side * q / inp.entry;
+                q * (t.mmr + inp.side) / den
+            }
+            _ => (wb + t.cum - inp.side * q * inp.entry) / (q * t.mmr - inp.side * q),
+        }
+    };
+    let notional_at = |p: f64| match inst.kind {
+        ContractKind::Inverse => q / p,
+        _ => q * p,
+    };
+    let n = b.tiers().len();
+    let mut chosen = None;
+    for i in 0..n {
+        let lp = lp_for(i);
+        if lp.is_finite() && lp > 0.0 {
+            let x = notional_at(lp);
+            if x >= b.tiers()[i].floor && x < b.ceiling(i) {
+                chosen = Some(lp);
+                break;
+            }
+        }
+    }
+    let lp = chosen.unwrap_or_else(|| lp_for(b.tier_index(notional_at(inp.entry))));
+    (lp.is_finite() && lp > 0.0).then_some(lp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn inst(kind: ContractKind, mmr: f64, cum_tiers: Option<&[(f64, f64, f64)]>) -> Instrument {
+        let mut i = Instrument::plain_linear("X", 0.0, 0.0);
+        i.kind = kind;
+        i.brackets = match cum_tiers {
+            Some(t) => Brackets::new(t).unwrap(),
+            None => Brackets::flat(mmr, 125.0).unwrap(),
+        };
+        i
+    }
+
+    fn iso(side: f64, qty: f64, entry: f64, wallet: f64) -> LiquidationInput {
+        LiquidationInput {
+            side,
+            qty,
+            entry,
+            wallet,
+            mm_other: 0.0,
+            upnl_other: 0.0,
+        }
+    }
+
+    fn r2(x: f64) -> f64 {
+        (x * 100.0).round() / 100.0
+    }
+
+    #[test]
+    fn linear_isolated_examples() {
+        let i = inst(ContractKind::Linear, 0.004, None);
+        let long = liquidation_price(&i, &iso(1.0, 1.0, 50_000.0, 5_000.0)).unwrap();
+        let short = liquidation_price(&i, &iso(-1.0, 1.0, 50_000.0, 5_000.0)).unwrap();
+        assert_eq!(r2(long), 45_180.72);
+        assert_eq!(r2(short), 54_780.88);
+    }
+
+    #[test]
+    fn linear_isolated_large_tier_example() {
+        // WB 1,535,443.01, Q 3,683.979 long at 1,456.84, MMR 0.10, cum 135,365 → LP 1,114.78.
+        // A table whose tier holding ~5.4M notional has MMR 10 % and cum 135,365.
+        let mut i = inst(ContractKind::Linear, 0.1, None);
+        let t = Brackets::new(&[(0.0, 20.0, 0.05), (2_707_300.0, 10.0, 0.10)]).unwrap();
+        assert!((t.tiers()[1].cum - 135_365.0).abs() < 1e-6);
+        i.brackets = t;
+        let lp = liquidation_price(&i, &iso(1.0, 3_683.979, 1_456.84, 1_535_443.01)).unwrap();
+        assert_eq!(r2(lp), 1_114.78);
+    }
+
+    #[test]
+    fn inverse_isolated_examples() {
+        let mut i = inst(ContractKind::Inverse, 0.004, None);
+        i.contract_size = 100.0;
+        let long = liquidation_price(&i, &iso(1.0, 100.0, 50_000.0, 0.02)).unwrap();
+        let short = liquidation_price(&i, &iso(-1.0, 100.0, 50_000.0, 0.02)).unwrap();
+        assert_eq!(r2(long), 45_636.36);
+        assert_eq!(r2(short), 55_333.33);
+    }
+
+    #[test]
+    fn no_liquidation_when_fully_collateralised() {
+        let i = inst(ContractKind::Linear, 0.004, None);
+        assert!(liquidation_price(&i, &iso(1.0, 1.0, 50_000.0, 60_000.0)).is_none());
+        let mut inv = inst(ContractKind::Inverse, 0.004, None);
+        inv.contract_size = 100.0;
+        // 1x short on inverse: WB = Q/EP
+        assert!(liquidation_price(&inv, &iso(-1.0, 100.0, 50_000.0, 0.2)).is_none());
+    }
+}

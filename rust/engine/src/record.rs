@@ -1,0 +1,90 @@
+//! Columnar records: the equity history, one row per step, as struct-of-arrays.
+
+use serde::{Deserialize, Serialize};
+
+use crate::ledger::Account;
+
+/// The account's figures at each recorded step, column by column.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct EquityHistory {
+    /// Step timestamps (ns since the epoch).
+    pub timestamp: Vec<i64>,
+    /// Equity (margin balance).
+    pub equity: Vec<f64>,
+    /// Wallet balance.
+    pub wallet_balance: Vec<f64>,
+    /// Σ initial margin.
+    pub margin: Vec<f64>,
+    /// Σ realized PnL.
+    pub realized_pnl: Vec<f64>,
+    /// Σ unrealized PnL.
+    pub unrealized_pnl: Vec<f64>,
+    /// Σ fees.
+    pub fees: Vec<f64>,
+    /// Σ funding received.
+    pub funding: Vec<f64>,
+    /// Σ notional / equity.
+    pub effective_leverage: Vec<f64>,
+    /// Equity in quote at the first symbol's mark (inverse accounts; equals equity otherwise).
+    pub equity_quote: Vec<f64>,
+}
+
+/// Names of the float columns, in the order [`EquityHistory::columns`] returns them.
+pub const EQUITY_COLUMNS: [&str; 9] = [
+    "equity",
+    "wallet_balance",
+    "margin",
+    "realized_pnl",
+    "unrealized_pnl",
+    "fees",
+    "funding",
+    "effective_leverage",
+    "equity_quote",
+];
+
+impl EquityHistory {
+    /// Appends the account's current figures at `timestamp`.
+    pub fn push(&mut self, timestamp: i64, acc: &Account) {
+        let equity = acc.equity();
+        self.timestamp.push(timestamp);
+        self.equity.push(equity);
+        self.wallet_balance.push(acc.wallet_balance());
+        self.margin.push(acc.initial_margin());
+        self.realized_pnl.push(acc.realized_pnl());
+        self.unrealized_pnl.push(acc.unrealized());
+        self.fees.push(acc.fees());
+        self.funding.push(acc.funding());
+        self.effective_leverage.push(acc.effective_leverage());
+        let quote = if acc.is_inverse() {
+            equity * acc.mark_price(0).unwrap_or(f64::NAN)
+        } else {
+            equity
+        };
+        self.equity_quote.push(quote);
+    }
+
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.timestamp.len()
+    }
+
+    /// Whether no row was recorded.
+    pub fn is_empty(&self) -> bool {
+        self.timestamp.is_empty()
+    }
+
+    /// The float columns in [`EQUITY_COLUMNS`] order.
+    pub fn columns(&self) -> [&Vec<f64>; 9] {
+        [
+            &self.equity,
+            &self.wallet_balance,
+            &self.margin,
+            &self.realized_pnl,
+            &self.unrealized_pnl,
+            &self.fees,
+            &self.funding,
+            &self.effective_leverage,
+            &self.equity_quote,
+        ]
+    }
+}

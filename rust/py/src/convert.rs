@@ -1,0 +1,103 @@
+//! Conversions from Python values: contracts (`perpsim.Contract` or a plain symbol name) and
+//! timestamps (int ns, `pandas.Timestamp`, `datetime`, `numpy.datetime64`, ISO strings).
+
+use perpsim_engine::instrument::HOUR_NS;
+use perpsim_engine::{Brackets, ContractKind, Instrument};
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyInt, PyString, PyType};
+
+use crate::errors::invalid;
+
+/// Reads a contract: a plain symbol name (linear, contract size 1, no filters) or an object with
+/// the fields of `perpsim.Contract`.
+pub fn contract(
+    py: Python<'_>,
+    obj: &Bound<'_, PyAny>,
+    maker_fee: Option<f64>,
+    taker_fee: Option<f64>,
+) -> PyResult<Instrument> {
+    let mut inst = if let Ok(s) = obj.cast::<PyString>() {
+        Instrument::plain_linear(&s.to_cow()?, 0.0002, 0.0005)
+    } else {
+        let get = |name: &str| obj.getattr(name);
+        let f = |name: &str| -> PyResult<f64> {
+            get(name)?
+                .extract::<f64>()
+                .map_err(|_| invalid(py, name, "must be a number"))
+        };
+        let kind_s: String = get("kind")?.extract()?;
+        let kind = ContractKind::parse(&kind_s)
+            .ok_or_else(|| invalid(py, "kind", format!("unknown contract kind {kind_s:?}")))?;
+        let tiers: Vec<(f64, f64, f64)> = get("brackets")?.extract().map_err(|_| {
+            invalid(
+                py,
+                "brackets",
+                "must be a sequence of (floor, max_leverage, mmr)",
+            )
+        })?;
+        let brackets = Brackets::new(&tiers).map_err(|e| crate::errors::to_py(py, e))?;
+        let expiry = get("expiry")?;
+        let expiry = if expiry.is_none() {
+            None
+        } else {
+            Some(timestamp_ns(py, &expiry, "expiry")?)
+        };
+        let fi = get("funding_interval_hours")?;
+        let funding_interval = if fi.is_none() {
+            None
+        } else {
+            let h: f64 = fi.extract()?;
+            Some((h * HOUR_NS as f64).round() as i64)
+        };
+        Instrument {
+            symbol: get("symbol")?.extract()?,
+            kind,
+            settle_asset: get("settle_asset")?.extract()?,
+            contract_size: f("contract_size")?,
+            tick_size: f("tick_size")?,
+            step_size: f("step_size")?,
+            min_qty: f("min_qty")?,
+            min_notional: f("min_notional")?,
+            maker_fee: f("maker_fee")?,
+            taker_fee: f("taker_fee")?,
+            expiry,
+            funding_interval,
+            brackets,
+            allow_short: get("allow_short")?.is_truthy()?,
+        }
+    };
+    if let Some(m) = maker_fee {
+        inst.maker_fee = m;
+    }
+    if let Some(t) = taker_fee {
+        inst.taker_fee = t;
+    }
+    Ok(inst)
+}
+
+static PD_TIMESTAMP: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+
+/// Reads a timestamp as ns since the epoch (UTC). Ints are taken as ns; anything else goes through
+/// `pandas.Timestamp` (naive times are UTC). NaT and unparsable values are bad input in `field`.
+#[inline]
+pub fn timestamp_ns(py: Python<'_>, obj: &Bound<'_, PyAny>, field: &str) -> PyResult<i64> {
+    if obj.is_instance_of::<PyInt>() {
+        return obj
+            .extract::<i64>()
+            .map_err(|_| invalid(py, field, "integer timestamp out of the int64 ns range"));
+    }
+    let cls = PD_TIMESTAMP.import(py, "pandas", "Timestamp")?;
+    let ts = if obj.is_instance(cls)? {
+        obj.clone()
+    } else {
+        match cls.call1((obj,)) {
+            Ok(ts) => ts,
+            Err(e) => return Err(invalid(py, field, format!("not a timestamp: {e}"))),
+        }
+    };
+    match ts.getattr("value").and_then(|v| v.extract::<i64>()) {
+        Ok(v) if v != i64::MIN => Ok(v),
+        _ => Err(invalid(py, field, "not a valid timestamp (NaT?)")),
+    }
+}

@@ -1,0 +1,79 @@
+//! `perpsim._core`: the thin PyO3 layer over `perpsim-engine`. It converts arguments, calls the
+//! engine and maps its errors to the exception classes of `perpsim.errors`. A Rust panic surfaces
+//! as `pyo3_runtime.PanicException`, never as an abort.
+
+mod convert;
+mod errors;
+mod exchange;
+mod records;
+
+use perpsim_engine::presets;
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+/// The fields of a contract preset as a dict (the input of `perpsim.Contract`).
+#[pyfunction]
+fn preset<'py>(py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyDict>> {
+    let i = presets::by_name(name).ok_or_else(|| {
+        errors::invalid(
+            py,
+            "name",
+            format!(
+                "unknown preset {name:?}; known: {}",
+                presets::NAMES.join(", ")
+            ),
+        )
+    })?;
+    let d = PyDict::new(py);
+    d.set_item("symbol", &i.symbol)?;
+    d.set_item("kind", i.kind.name())?;
+    d.set_item("settle_asset", &i.settle_asset)?;
+    d.set_item("contract_size", i.contract_size)?;
+    d.set_item("tick_size", i.tick_size)?;
+    d.set_item("step_size", i.step_size)?;
+    d.set_item("min_qty", i.min_qty)?;
+    d.set_item("min_notional", i.min_notional)?;
+    d.set_item("maker_fee", i.maker_fee)?;
+    d.set_item("taker_fee", i.taker_fee)?;
+    d.set_item(
+        "funding_interval_hours",
+        i.funding_interval
+            .map(|ns| ns as f64 / perpsim_engine::instrument::HOUR_NS as f64),
+    )?;
+    let tiers: Vec<(f64, f64, f64)> = i
+        .brackets
+        .tiers()
+        .iter()
+        .map(|t| (t.floor, t.max_leverage, t.mmr))
+        .collect();
+    d.set_item("brackets", tiers)?;
+    d.set_item("allow_short", i.allow_short)?;
+    Ok(d)
+}
+
+/// Names of the contract presets.
+#[pyfunction]
+fn preset_names() -> Vec<&'static str> {
+    presets::NAMES.to_vec()
+}
+
+/// Panics on purpose: lets the test suite check that a Rust panic raises a Python exception
+/// instead of aborting the interpreter.
+#[pyfunction]
+fn _panic_for_tests() {
+    panic!("deliberate panic from perpsim._core._panic_for_tests");
+}
+
+/// The extension module.
+#[pymodule]
+fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<exchange::PyExchange>()?;
+    m.add_class::<records::PyFill>()?;
+    m.add_class::<records::PyPosition>()?;
+    m.add_class::<records::PyAccountInfo>()?;
+    m.add_function(wrap_pyfunction!(preset, m)?)?;
+    m.add_function(wrap_pyfunction!(preset_names, m)?)?;
+    m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}

@@ -1,0 +1,197 @@
+//! Small frozen snapshot classes returned to Python: a fill, a position, the account.
+
+use perpsim_engine::{Account, Fill, Liquidity, MarginMode};
+use pyo3::prelude::*;
+use pyo3::types::PyString;
+
+/// One fill: symbol, signed qty, price, fee, realized PnL, position and entry after, liquidity.
+#[pyclass(module = "perpsim._core", name = "Fill", frozen, get_all)]
+pub struct PyFill {
+    /// Symbol.
+    pub symbol: Py<PyString>,
+    /// Signed quantity (positive buy).
+    pub qty: f64,
+    /// Fill price.
+    pub price: f64,
+    /// Fee charged (settlement currency).
+    pub fee: f64,
+    /// PnL realized by the fill.
+    pub realized_pnl: f64,
+    /// Signed position after the fill.
+    pub position: f64,
+    /// Entry price after the fill (0 when flat).
+    pub entry_price: f64,
+    /// "maker" or "taker".
+    pub liquidity: &'static str,
+}
+
+impl PyFill {
+    /// Wraps an engine fill.
+    pub fn new(_py: Python<'_>, symbol: Py<PyString>, f: &Fill) -> Self {
+        Self {
+            symbol,
+            qty: f.qty,
+            price: f.price,
+            fee: f.fee,
+            realized_pnl: f.realized,
+            position: f.position,
+            entry_price: f.entry,
+            liquidity: match f.liquidity {
+                Liquidity::Maker => "maker",
+                Liquidity::Taker => "taker",
+            },
+        }
+    }
+}
+
+#[pymethods]
+impl PyFill {
+    fn __repr__(&self) -> String {
+        format!(
+            "Fill(symbol={}, qty={}, price={}, fee={}, realized_pnl={}, position={}, entry_price={}, liquidity='{}')",
+            self.symbol, self.qty, self.price, self.fee, self.realized_pnl, self.position, self.entry_price, self.liquidity
+        )
+    }
+}
+
+/// A position snapshot.
+#[pyclass(module = "perpsim._core", name = "Position", frozen, get_all)]
+pub struct PyPosition {
+    /// Symbol.
+    pub symbol: Py<PyString>,
+    /// Signed quantity (long > 0).
+    pub qty: f64,
+    /// Average entry price (harmonic for inverse); 0 when flat.
+    pub entry_price: f64,
+    /// Last mark price (NaN before any price).
+    pub mark_price: f64,
+    /// Notional at the mark (settlement currency).
+    pub notional: f64,
+    /// Unrealized PnL at the mark.
+    pub unrealized_pnl: f64,
+    /// Realized PnL of this symbol.
+    pub realized_pnl: f64,
+    /// Fees paid on this symbol.
+    pub fees: f64,
+    /// Funding received on this symbol (negative when paid).
+    pub funding: f64,
+    /// Initial margin: notional at entry / leverage.
+    pub margin: f64,
+    /// Maintenance margin at the mark.
+    pub maintenance_margin: f64,
+    /// Leverage setting.
+    pub leverage: f64,
+    /// Liquidation price (NaN when none).
+    pub liquidation_price: f64,
+    /// "cross" or "isolated".
+    pub margin_mode: &'static str,
+}
+
+impl PyPosition {
+    /// Snapshot of symbol `i` of `acc`.
+    pub fn new(_py: Python<'_>, symbol: Py<PyString>, acc: &Account, i: usize) -> Self {
+        let p = acc.position(i);
+        Self {
+            symbol,
+            qty: p.qty,
+            entry_price: p.entry,
+            mark_price: acc.mark_price(i).unwrap_or(f64::NAN),
+            notional: acc.position_notional(i),
+            unrealized_pnl: acc.position_unrealized(i),
+            realized_pnl: p.realized,
+            fees: p.fees,
+            funding: p.funding,
+            margin: acc.position_margin(i),
+            maintenance_margin: acc.position_maintenance_margin(i),
+            leverage: acc.leverage(i),
+            liquidation_price: acc.liquidation_price(i).unwrap_or(f64::NAN),
+            margin_mode: match acc.margin_mode(i) {
+                MarginMode::Cross => "cross",
+                MarginMode::Isolated => "isolated",
+            },
+        }
+    }
+}
+
+#[pymethods]
+impl PyPosition {
+    fn __repr__(&self) -> String {
+        format!(
+            "Position(symbol={}, qty={}, entry_price={}, mark_price={}, unrealized_pnl={}, realized_pnl={}, fees={}, funding={}, margin={}, liquidation_price={})",
+            self.symbol, self.qty, self.entry_price, self.mark_price, self.unrealized_pnl, self.realized_pnl, self.fees, self.funding, self.margin, self.liquidation_price
+        )
+    }
+}
+
+/// An account snapshot (settlement currency; `equity_quote` in quote at the first symbol's mark).
+#[pyclass(module = "perpsim._core", name = "AccountInfo", frozen, get_all)]
+pub struct PyAccountInfo {
+    /// Settlement asset.
+    pub settle_asset: String,
+    /// initial + realized − fees + funding.
+    pub wallet_balance: f64,
+    /// wallet + unrealized.
+    pub equity: f64,
+    /// Σ initial margin.
+    pub margin: f64,
+    /// Σ maintenance margin.
+    pub maintenance_margin: f64,
+    /// equity − margin.
+    pub available_balance: f64,
+    /// Σ unrealized PnL.
+    pub unrealized_pnl: f64,
+    /// Σ realized PnL.
+    pub realized_pnl: f64,
+    /// Σ fees.
+    pub fees: f64,
+    /// Σ funding received.
+    pub funding: f64,
+    /// Σ notional at mark.
+    pub notional: f64,
+    /// Σ notional / equity.
+    pub effective_leverage: f64,
+    /// Equity in quote (inverse: equity × mark of the first symbol; linear: equity).
+    pub equity_quote: f64,
+    /// Σ traded notional.
+    pub volume: f64,
+    /// Number of fills.
+    pub fills: u64,
+}
+
+impl PyAccountInfo {
+    /// Snapshot of `acc`.
+    pub fn new(acc: &Account) -> Self {
+        let equity = acc.equity();
+        Self {
+            settle_asset: acc.instruments()[0].settle_asset.clone(),
+            wallet_balance: acc.wallet_balance(),
+            equity,
+            margin: acc.initial_margin(),
+            maintenance_margin: acc.maintenance_margin(),
+            available_balance: acc.available_balance(),
+            unrealized_pnl: acc.unrealized(),
+            realized_pnl: acc.realized_pnl(),
+            fees: acc.fees(),
+            funding: acc.funding(),
+            notional: acc.notional(),
+            effective_leverage: acc.effective_leverage(),
+            equity_quote: if acc.is_inverse() {
+                equity * acc.mark_price(0).unwrap_or(f64::NAN)
+            } else {
+                equity
+            },
+            volume: acc.volume(),
+            fills: acc.fill_count(),
+        }
+    }
+}
+
+#[pymethods]
+impl PyAccountInfo {
+    fn __repr__(&self) -> String {
+        format!(
+            "AccountInfo(settle_asset='{}', wallet_balance={}, equity={}, margin={}, unrealized_pnl={}, realized_pnl={}, fees={}, funding={}, effective_leverage={})",
+            self.settle_asset, self.wallet_balance, self.equity, self.margin, self.unrealized_pnl, self.realized_pnl, self.fees, self.funding, self.effective_leverage
+        )
+    }
+}
