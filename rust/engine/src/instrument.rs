@@ -322,7 +322,10 @@ impl Instrument {
 #[inline]
 pub fn round_to(x: f64, inc: f64) -> f64 {
     if inc > 0.0 {
-        tidy((x / inc).round() * inc, inc)
+        // Halves round away from zero as in decimal arithmetic: the nudge keeps 0.0025 / 0.001 =
+        // 2.4999999999999996 rounding to 3 like the decimal 2.5 it stands for.
+        let n = x / inc;
+        tidy((n + 1e-9_f64.copysign(n)).round() * inc, inc)
     } else {
         x
     }
@@ -390,6 +393,8 @@ mod tests {
         assert_eq!(i.floor_qty(0.0019999), 0.001);
         assert_eq!(i.floor_qty(0.3), 0.3);
         assert_eq!(i.round_qty(0.0015001), 0.002);
+        assert_eq!(i.round_qty(0.0025), 0.003);
+        assert_eq!(i.round_qty(0.0024), 0.002);
     }
 
     #[test]

@@ -338,8 +338,7 @@ impl Account {
                 ));
             }
             let mark = self.mark_or(i, price);
-            let old_im = inst.notional(pos.qty, pos.entry) / lev;
-            let im_after = self.initial_margin() - old_im + new_notional / lev;
+            let im_after = self.initial_margin() - self.position_margin(i) + new_notional / lev;
             let new_pos = Position {
                 qty: eff.qty,
                 entry: eff.entry,
@@ -348,7 +347,7 @@ impl Account {
             let equity_after = self.wallet + eff.realized - fee + self.unrealized()
                 - pos.unrealized(inst, mark)
                 + new_pos.unrealized(inst, mark);
-            if im_after > equity_after {
+            if im_after > equity_after || im_after.is_nan() || equity_after.is_nan() {
                 return Err(LedgerError::rejected(
                     "qty",
                     format!(
@@ -678,6 +677,16 @@ mod tests {
         .unwrap();
         b.market(0, 1.0, 50_000.0).unwrap();
         assert!((b.liquidation_price(0).unwrap() - lp).abs() < 1e-6);
+    }
+
+    #[test]
+    fn inverse_margin_check_from_flat() {
+        // 1 contract of 100 USD at 20 is 5 BTC of notional: far more than 0.05 BTC at 1x.
+        let mut a = Account::new(vec![presets::btcusd()], 0.05, 1.0).unwrap();
+        let before = a.clone();
+        assert!(a.market(0, 1.0, 20.0).is_err());
+        assert_eq!(a, before);
+        a.market(0, 1.0, 50_000.0).unwrap();
     }
 
     #[test]

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Developer loop: build the extension in release mode and drop it into python/perpsim so that
+# `PYTHONPATH=python pytest` tests the working tree without reinstalling.
+set -euo pipefail
+cd "$(dirname "$0")"
+cargo build --release -p perpsim-py --quiet
+cp target/release/lib_core.so python/perpsim/_core.abi3.so
