@@ -2,9 +2,8 @@
 
 from fractions import Fraction as F
 
-import pytest
-
 import perpsim
+import pytest
 from perpsim import Contract, Exchange
 from perpsim.reference import Ledger, brackets_with_cum
 

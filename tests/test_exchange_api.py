@@ -8,19 +8,32 @@ import threading
 
 import numpy as np
 import pandas as pd
-import pytest
-
 import perpsim
+import pytest
 from perpsim import Contract, Exchange, InvalidInputError, OrderRejectedError, UnknownSymbolError
 
 
 def state(ex):
     """Everything observable about an exchange, for before/after comparisons."""
     a = ex.account
-    acc = tuple(getattr(a, f) for f in ("wallet_balance", "equity", "margin", "unrealized_pnl", "realized_pnl",
-                                        "fees", "funding", "volume", "fills"))
-    pos = tuple((p.qty, p.entry_price, p.realized_pnl, p.fees, p.funding, p.leverage, p.margin_mode,
-                 str(p.mark_price)) for p in (ex.position(s) for s in ex.symbols))
+    acc = tuple(
+        getattr(a, f)
+        for f in (
+            "wallet_balance",
+            "equity",
+            "margin",
+            "unrealized_pnl",
+            "realized_pnl",
+            "fees",
+            "funding",
+            "volume",
+            "fills",
+        )
+    )
+    pos = tuple(
+        (p.qty, p.entry_price, p.realized_pnl, p.fees, p.funding, p.leverage, p.margin_mode, str(p.mark_price))
+        for p in (ex.position(s) for s in ex.symbols)
+    )
     return acc, pos, ex.n_updates
 
 
@@ -47,8 +60,16 @@ def test_update_nan_keeps_last_price_and_appends_a_row(ex):
     ex.update(3, {"BTCUSDT": 52_000})  # a symbol left out also keeps its price
     h = ex.history()
     assert len(h) == 3
-    assert list(h.columns) == ["equity", "wallet_balance", "margin", "realized_pnl", "unrealized_pnl", "fees",
-                               "funding", "effective_leverage"]
+    assert list(h.columns) == [
+        "equity",
+        "wallet_balance",
+        "margin",
+        "realized_pnl",
+        "unrealized_pnl",
+        "fees",
+        "funding",
+        "effective_leverage",
+    ]
     assert isinstance(h.index, pd.DatetimeIndex) and str(h.index.tz) == "UTC"
     assert h["equity"].iloc[-1] == pytest.approx(ex.account.equity)
     np.testing.assert_allclose(h["equity"], h["wallet_balance"] + h["unrealized_pnl"], rtol=1e-12)
@@ -161,13 +182,16 @@ def test_bad_input_raises_value_error_naming_the_argument_and_changes_nothing(ex
     assert state(ex) == before
 
 
-@pytest.mark.parametrize("call", [
-    lambda e: e.buy("DOGEUSDT", 1, 1),
-    lambda e: e.position("nope"),
-    lambda e: e.update(10, {"NOPE": 1.0}),
-    lambda e: e.apply_funding("X", 0.0001, 1.0),
-    lambda e: e.liquidation_price("X"),
-])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda e: e.buy("DOGEUSDT", 1, 1),
+        lambda e: e.position("nope"),
+        lambda e: e.update(10, {"NOPE": 1.0}),
+        lambda e: e.apply_funding("X", 0.0001, 1.0),
+        lambda e: e.liquidation_price("X"),
+    ],
+)
 def test_unknown_symbol(ex, call):
     before = state(ex)
     with pytest.raises(UnknownSymbolError) as info:
@@ -221,10 +245,15 @@ def test_bad_construction_names_the_argument():
 
 
 def test_contract_validation_names_the_field():
-    for field, kw in [("contract_size", dict(contract_size=0)), ("tick_size", dict(tick_size=-1)),
-                      ("maker_fee", dict(maker_fee=float("nan"))), ("kind", dict(kind="quanto")),
-                      ("brackets", dict(brackets=((1, 10, 0.01),))), ("brackets", dict(brackets=((0, 10, 2.0),))),
-                      ("expiry", dict(expiry="yesterday-ish"))]:
+    for field, kw in [
+        ("contract_size", dict(contract_size=0)),
+        ("tick_size", dict(tick_size=-1)),
+        ("maker_fee", dict(maker_fee=float("nan"))),
+        ("kind", dict(kind="quanto")),
+        ("brackets", dict(brackets=((1, 10, 0.01),))),
+        ("brackets", dict(brackets=((0, 10, 2.0),))),
+        ("expiry", dict(expiry="yesterday-ish")),
+    ]:
         with pytest.raises(InvalidInputError) as info:
             Contract("X", **kw)
         assert info.value.field == field

@@ -9,10 +9,9 @@ import math
 from fractions import Fraction as F
 from typing import Any, List, Tuple
 
+import perpsim
 from hypothesis import given
 from hypothesis import strategies as st
-
-import perpsim
 from perpsim import Contract, Exchange, InvalidInputError, OrderRejectedError
 from perpsim.reference import Ledger
 
@@ -20,7 +19,11 @@ REL = 1e-9
 
 LINEAR_PLAIN = "BTCUSDT"
 LINEAR_TIERED = Contract(
-    "ETHUSDT", tick_size=0.01, step_size=0.001, min_qty=0.001, min_notional=5,
+    "ETHUSDT",
+    tick_size=0.01,
+    step_size=0.001,
+    min_qty=0.001,
+    min_notional=5,
     brackets=((0, 100, 0.005), (20_000, 50, 0.01), (100_000, 20, 0.025), (500_000, 10, 0.05)),
 )
 INVERSE = perpsim.BTCUSD
@@ -48,7 +51,8 @@ def scenario(draw, kinds=tuple(SCENARIOS)):
     syms = [symbol_of(c) for c in contracts]
     inverse = not linear
     base = draw(st.sampled_from([20.0, 1_850.5, 30_000.0, 64_321.7]))
-    balance = draw(st.sampled_from([0.05, 0.5, 3.0])) if inverse else draw(st.sampled_from([500.0, 10_000.0, 250_000.0]))
+    balances = [0.05, 0.5, 3.0] if inverse else [500.0, 10_000.0, 250_000.0]
+    balance = draw(st.sampled_from(balances))
     kwargs = dict(initial_balance=balance)
     if name != "spot":
         kwargs["leverage"] = draw(st.sampled_from([1, 2, 3.5, 10, 20, 50]))
@@ -114,18 +118,29 @@ def close(a: float, b: Any, scale: float, what: str) -> None:
 
 
 def fill_dict(f) -> dict:
-    return dict(qty=f.qty, price=f.price, fee=f.fee, realized_pnl=f.realized_pnl, position=f.position,
-                entry_price=f.entry_price)
+    return dict(
+        qty=f.qty, price=f.price, fee=f.fee, realized_pnl=f.realized_pnl, position=f.position, entry_price=f.entry_price
+    )
 
 
 def compare(ex: Exchange, ref: Ledger, syms: List[str], scale: float, qscale: float) -> None:
     a, r = ex.account, ref.account
-    for f in ("wallet_balance", "equity", "margin", "maintenance_margin", "available_balance", "unrealized_pnl",
-              "realized_pnl", "fees", "funding", "notional"):
+    for f in (
+        "wallet_balance",
+        "equity",
+        "margin",
+        "maintenance_margin",
+        "available_balance",
+        "unrealized_pnl",
+        "realized_pnl",
+        "fees",
+        "funding",
+        "notional",
+    ):
         close(getattr(a, f), getattr(r, f), scale, f"account.{f}")
     assert a.fills == r.fills
-    if r.notional:
-        close(a.effective_leverage, r.effective_leverage, float(r.effective_leverage), "effective_leverage") if r.equity > 0 else None
+    if r.notional and r.equity > 0:
+        close(a.effective_leverage, r.effective_leverage, float(r.effective_leverage), "effective_leverage")
     for s in syms:
         p, q = ex.position(s), ref.position(s)
         close(p.qty, q.qty, qscale, f"{s}.qty")
@@ -164,7 +179,9 @@ def invariants(ex: Exchange, contracts, fills: list) -> None:
             inverse = not isinstance(c, str) and c.is_inverse
             cash += -p.qty * cs / p.mark_price if inverse else p.qty * cs * p.mark_price
     assert math.isclose(a.realized_pnl + a.unrealized_pnl, cash, rel_tol=1e-9, abs_tol=1e-9 * scale), (
-        a.realized_pnl + a.unrealized_pnl, cash)
+        a.realized_pnl + a.unrealized_pnl,
+        cash,
+    )
     # total fees = Σ rate · notional
     assert math.isclose(a.fees, fee_sum, rel_tol=1e-9, abs_tol=1e-12 * scale)
 

@@ -120,9 +120,7 @@ class Contract:
                 floor, lev, mmr = (float(x) for x in t)
                 tiers.append((floor, lev, mmr))
         except (TypeError, ValueError):
-            raise InvalidInputError(
-                "brackets: must be a sequence of (floor, max_leverage, mmr)", "brackets"
-            ) from None
+            raise InvalidInputError("brackets: must be a sequence of (floor, max_leverage, mmr)", "brackets") from None
         if not tiers:
             raise InvalidInputError("brackets: at least one tier is needed", "brackets")
         for i, (floor, lev, mmr) in enumerate(tiers):
@@ -147,11 +145,11 @@ class Contract:
         """The highest leverage allowed (first bracket tier)."""
         return self.brackets[0][1]
 
-    def with_fees(self, maker_fee: float, taker_fee: float) -> "Contract":
+    def with_fees(self, maker_fee: float, taker_fee: float) -> Contract:
         """A copy with other fee rates."""
         return dataclasses.replace(self, maker_fee=maker_fee, taker_fee=taker_fee)
 
-    def replace(self, **changes: Any) -> "Contract":
+    def replace(self, **changes: Any) -> Contract:
         """A copy with some fields changed (``dataclasses.replace``)."""
         return dataclasses.replace(self, **changes)
 

@@ -61,6 +61,5 @@ class Exchange(_core.Exchange):
     def __repr__(self) -> str:
         a = self.account
         return (
-            f"Exchange(symbols={list(self.symbols)}, equity={a.equity:.8g} {a.settle_asset}, "
-            f"updates={self.n_updates})"
+            f"Exchange(symbols={list(self.symbols)}, equity={a.equity:.8g} {a.settle_asset}, updates={self.n_updates})"
         )

@@ -305,7 +305,8 @@ class Ledger:
         q, ep = p.qty, p.entry_price
         # 1. the effect on the position: add / reduce / close / flip
         if q == 0 or (q > 0) == (dq > 0):
-            new_q, new_ep, realized, opens = q + dq, price if q == 0 else sp.average_entry(abs(q), ep, abs(dq), price), F(0), True
+            new_ep = price if q == 0 else sp.average_entry(abs(q), ep, abs(dq), price)
+            new_q, realized, opens = q + dq, F(0), True
         else:
             rest, tol = abs(dq) - abs(q), DUST * abs(dq)
             if rest < -tol:  # partial reduce
@@ -342,8 +343,16 @@ class Ledger:
         self.fills += 1
         if p.mark_price is None:
             p.mark_price = price
-        return dict(symbol=symbol, qty=dq, price=price, fee=fee, realized_pnl=realized,
-                    position=new_q, entry_price=new_ep, liquidity=liquidity)
+        return dict(
+            symbol=symbol,
+            qty=dq,
+            price=price,
+            fee=fee,
+            realized_pnl=realized,
+            position=new_q,
+            entry_price=new_ep,
+            liquidity=liquidity,
+        )
 
     def apply_funding(self, symbol: str, rate: float, mark_price: float) -> F:
         """Funding at ``rate`` on the notional at ``mark_price``; returns the amount received."""
@@ -406,10 +415,20 @@ class Ledger:
             self.positions[s].mark_price = v
         self.last_ts = ts
         a = self.account
-        self.rows.append(dict(timestamp=ts, equity=a.equity, wallet_balance=a.wallet_balance, margin=a.margin,
-                              realized_pnl=a.realized_pnl, unrealized_pnl=a.unrealized_pnl, fees=a.fees,
-                              funding=a.funding, effective_leverage=a.effective_leverage,
-                              equity_quote=a.equity_quote))
+        self.rows.append(
+            dict(
+                timestamp=ts,
+                equity=a.equity,
+                wallet_balance=a.wallet_balance,
+                margin=a.margin,
+                realized_pnl=a.realized_pnl,
+                unrealized_pnl=a.unrealized_pnl,
+                fees=a.fees,
+                funding=a.funding,
+                effective_leverage=a.effective_leverage,
+                equity_quote=a.equity_quote,
+            )
+        )
 
     # -- figures ---------------------------------------------------------------------------
     def position(self, symbol: str) -> RefPosition:
@@ -434,8 +453,22 @@ class Ledger:
         first = next(iter(self.specs))
         mark0 = self.positions[first].mark_price
         quote = equity * mark0 if self.specs[first].inverse and mark0 is not None else equity
-        return RefAccount(self.wallet, equity, margin, mm, equity - margin, unreal, self.realized, self.fees,
-                          self.funding, notional, lev, quote, self.volume, self.fills)
+        return RefAccount(
+            self.wallet,
+            equity,
+            margin,
+            mm,
+            equity - margin,
+            unreal,
+            self.realized,
+            self.fees,
+            self.funding,
+            notional,
+            lev,
+            quote,
+            self.volume,
+            self.fills,
+        )
 
     def liquidation_price(self, symbol: str) -> Optional[F]:
         """Liquidation price of ``symbol``'s position (None when there is none)."""
@@ -462,4 +495,5 @@ class Ledger:
         df = pd.DataFrame([{k: (float(v) if isinstance(v, F) else v) for k, v in r.items()} for r in self.rows])
         if df.empty:
             return df
-        return df.set_index(pd.DatetimeIndex(pd.to_datetime(df.pop("timestamp"), unit="ns", utc=True), name="timestamp"))
+        index = pd.DatetimeIndex(pd.to_datetime(df.pop("timestamp"), unit="ns", utc=True), name="timestamp")
+        return df.set_index(index)

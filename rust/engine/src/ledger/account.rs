@@ -338,15 +338,20 @@ impl Account {
                 ));
             }
             let mark = self.mark_or(i, price);
-            let im_after = self.initial_margin() - self.position_margin(i) + new_notional / lev;
+            // One pass over the other symbols for their margin and unrealized PnL.
+            let (mut im_other, mut upnl_other) = (0.0, 0.0);
+            for j in (0..self.len()).filter(|&j| j != i) {
+                im_other += self.position_margin(j);
+                upnl_other += self.position_unrealized(j);
+            }
+            let im_after = im_other + new_notional / lev;
             let new_pos = Position {
                 qty: eff.qty,
                 entry: eff.entry,
                 ..pos
             };
-            let equity_after = self.wallet + eff.realized - fee + self.unrealized()
-                - pos.unrealized(inst, mark)
-                + new_pos.unrealized(inst, mark);
+            let equity_after =
+                self.wallet + eff.realized - fee + upnl_other + new_pos.unrealized(inst, mark);
             if im_after > equity_after || im_after.is_nan() || equity_after.is_nan() {
                 return Err(LedgerError::rejected(
                     "qty",

@@ -40,6 +40,8 @@ pub struct FillEffect {
 
 impl Position {
     /// The effect of filling signed `dq` at `price` on this position (nothing is modified).
+    /// With a step size, the new quantity is snapped to the step grid, so that float sums of
+    /// step multiples stay the decimals they stand for (exchange positions are step multiples).
     #[inline]
     pub fn fill_effect(&self, inst: &Instrument, dq: f64, price: f64) -> FillEffect {
         let q = self.qty;
@@ -50,7 +52,7 @@ impl Position {
                 inst.average_entry(q.abs(), self.entry, dq.abs(), price)
             };
             return FillEffect {
-                qty: q + dq,
+                qty: inst.round_qty(q + dq),
                 entry,
                 realized: 0.0,
                 opens: true,
@@ -63,7 +65,7 @@ impl Position {
             // Partial reduce by |dq|; entry unchanged.
             let closed = -dq; // signed like q
             FillEffect {
-                qty: q + dq,
+                qty: inst.round_qty(q + dq),
                 entry: self.entry,
                 realized: inst.pnl(closed, self.entry, price),
                 opens: false,

@@ -1,0 +1,56 @@
+"""The demo and the CLI: the balance strategy on the bundled real BTCUSDT 2024 sample, run on the
+engine and on the exact reference ledger, pinned as a golden scenario."""
+
+import subprocess
+import sys
+
+import perpsim
+import pytest
+from perpsim.data import sample, sample_funding
+from perpsim.demo import run_balance, summary_table
+from perpsim.reference import Ledger
+
+# Pinned from the reference ledger (exact fractions) on the bundled sample.
+GOLDEN_FINAL_EQUITY = 25_937.88
+GOLDEN_TRADES = 1_071
+
+
+def test_bundled_sample_is_real_and_complete():
+    bars = sample("BTCUSDT", "1h")
+    assert len(bars) == 8_784 and bars.index.is_monotonic_increasing and bars.index.is_unique
+    assert (bars["high"] >= bars[["open", "close"]].max(axis=1)).all()
+    assert (bars["low"] <= bars[["open", "close"]].min(axis=1)).all()
+    assert bars["close"].iloc[0] == 42_503.5
+    f = sample_funding("BTCUSDT")
+    assert len(f) == 1_098 and f.abs().max() < 0.01
+
+
+def test_demo_engine_matches_reference_and_golden():
+    engine = run_balance()
+    ref = run_balance(exchange_factory=Ledger)
+    assert engine.trades == ref.trades == GOLDEN_TRADES
+    e, r = engine.history, ref.history
+    assert len(e) == len(r) == 8_784
+    for col in ("equity", "wallet_balance", "realized_pnl", "fees", "funding"):
+        assert e[col].iloc[-1] == pytest.approx(r[col].iloc[-1], rel=1e-9), col
+    assert round(float(r["equity"].iloc[-1]), 2) == GOLDEN_FINAL_EQUITY
+    assert "max drawdown" in summary_table(engine)
+
+
+def test_cli_demo_runs_and_prints_a_summary(tmp_path):
+    out = tmp_path / "equity.csv"
+    p = subprocess.run(
+        [sys.executable, "-m", "perpsim.cli", "demo", "-o", str(out)], capture_output=True, text=True, timeout=300
+    )
+    assert p.returncode == 0, p.stderr
+    assert "final equity" in p.stdout and "25,937.88" in p.stdout
+    assert out.exists() and out.read_text().count("\n") == 8_785
+
+
+def test_cli_bad_usage_exits_2():
+    p = subprocess.run([sys.executable, "-m", "perpsim.cli", "nope"], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 2
+
+
+def test_version():
+    assert perpsim.__version__.count(".") == 2
