@@ -1,12 +1,25 @@
 """Type stubs for the compiled core ``perpsim._core``."""
 
-from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
+from typing import Any, Dict, List, Mapping, Optional, Tuple, Union, final
 
 import numpy as np
 import numpy.typing as npt
+from typing_extensions import disjoint_base
+
+__all__ = [
+    "Exchange",
+    "Fill",
+    "Position",
+    "AccountInfo",
+    "preset",
+    "preset_names",
+    "_panic_for_tests",
+    "__version__",
+]
 
 __version__: str
 
+@final
 class Fill:
     """One fill."""
 
@@ -27,6 +40,7 @@ class Fill:
     @property
     def liquidity(self) -> str: ...
 
+@final
 class Position:
     """A position snapshot."""
 
@@ -59,6 +73,7 @@ class Position:
     @property
     def margin_mode(self) -> str: ...
 
+@final
 class AccountInfo:
     """An account snapshot."""
 
@@ -93,6 +108,7 @@ class AccountInfo:
     @property
     def fills(self) -> int: ...
 
+@disjoint_base
 class Exchange:
     """The compiled step-driven account (use :class:`perpsim.Exchange`)."""
 
