@@ -106,24 +106,33 @@ def main() -> None:
     def make_float():
         return FloatLedger(syms)
 
-    impls = [("perpsim.Exchange (Rust)", make_ex, a.calls), ("plain-Python float ledger", make_float, a.calls),
-             ("perpsim.reference.Ledger (fractions)", make_ref, a.ref_calls)]
+    impls = [
+        ("perpsim.Exchange (Rust)", make_ex, a.calls),
+        ("plain-Python float ledger", make_float, a.calls),
+        ("perpsim.reference.Ledger (fractions)", make_ref, a.ref_calls),
+    ]
     loop(make_ex(), 40_000)  # warm-up
     rows = []
     for name, make, n in impls:
         best = min(loop(make(), n) for _ in range(a.repeat if n == a.calls else 1))
-        calls = {m: min(per_call(make, m, n // 4) for _ in range(a.repeat if n == a.calls else 1))
-                 for m in ("buy", "sell", "update")}
+        calls = {
+            m: min(per_call(make, m, n // 4) for _ in range(a.repeat if n == a.calls else 1))
+            for m in ("buy", "sell", "update")
+        }
         rows.append((name, n, best, calls))
     base = rows[0][2] / rows[0][1]
-    print(f"machine: {platform.machine()}, {platform.processor() or 'cpu'}, Python {platform.python_version()}, "
-          f"perpsim {perpsim.__version__}\n")
+    print(
+        f"machine: {platform.machine()}, {platform.processor() or 'cpu'}, Python {platform.python_version()}, "
+        f"perpsim {perpsim.__version__}\n"
+    )
     print("| implementation | calls | total | per call (mixed loop) | buy | sell | update (2 symbols) | vs Exchange |")
     print("|---|---|---|---|---|---|---|---|")
     for name, n, t, c in rows:
         pc = t / n
-        print(f"| {name} | {n:,} | {t:.3f} s | {pc * 1e9:,.0f} ns | {c['buy'] * 1e9:,.0f} ns | "
-              f"{c['sell'] * 1e9:,.0f} ns | {c['update'] * 1e9:,.0f} ns | {pc / base:.1f}x |")
+        print(
+            f"| {name} | {n:,} | {t:.3f} s | {pc * 1e9:,.0f} ns | {c['buy'] * 1e9:,.0f} ns | "
+            f"{c['sell'] * 1e9:,.0f} ns | {c['update'] * 1e9:,.0f} ns | {pc / base:.1f}x |"
+        )
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ import perpsim
 import pytest
 from perpsim.data import sample, sample_funding
 from perpsim.demo import run_balance, summary_table
-from perpsim.reference import Ledger
+from perpsim.reference import Exchange as Ledger
 
 # Pinned from the reference ledger (exact fractions) on the bundled sample.
 GOLDEN_FINAL_EQUITY = 25_937.88

@@ -13,7 +13,7 @@ import perpsim
 from hypothesis import given
 from hypothesis import strategies as st
 from perpsim import Contract, Exchange, InvalidInputError, OrderRejectedError
-from perpsim.reference import Ledger
+from perpsim.reference import Exchange as Ledger
 
 REL = 1e-9
 
@@ -156,22 +156,26 @@ def compare(ex: Exchange, ref: Ledger, syms: List[str], scale: float, qscale: fl
             close(lp, lq, float(lq), f"{s}.liquidation_price")
 
 
-def invariants(ex: Exchange, contracts, fills: list) -> None:
+def invariants(ex: Exchange, contracts, rate) -> None:
+    """equity = wallet + unrealized; realized + unrealized = cash-flow PnL over every recorded fill
+    (user, stop, liquidation, ...); total fees = Σ rate · notional."""
     a = ex.account
     scale = abs(a.wallet_balance) + a.volume + 1.0
-    # equity = wallet + unrealized
     assert math.isclose(a.equity, a.wallet_balance + a.unrealized_pnl, rel_tol=1e-12, abs_tol=1e-12 * scale)
-    # realized + unrealized = cash-flow PnL (linear: value of position − cash paid; inverse: in coin)
     by_sym = {symbol_of(c): c for c in contracts}
     cash = 0.0
     fee_sum = 0.0
-    for sym, f, rate in fills:
+    fills = ex.fills()
+    for sym, side, q, price, liquidity in zip(
+        fills["symbol"], fills["side"], fills["qty"], fills["price"], fills["liquidity"]
+    ):
         c = by_sym[sym]
         cs = 1.0 if isinstance(c, str) else c.contract_size
         inverse = not isinstance(c, str) and c.is_inverse
-        cash += f.qty * cs / f.price if inverse else -f.qty * cs * f.price
-        notional = abs(f.qty) * cs / f.price if inverse else abs(f.qty) * cs * f.price
-        fee_sum += rate(c, f.liquidity) * notional
+        dq = q if side == "buy" else -q
+        cash += dq * cs / price if inverse else -dq * cs * price
+        notional = q * cs / price if inverse else q * cs * price
+        fee_sum += rate(c, liquidity) * notional
     for sym, c in by_sym.items():
         p = ex.position(sym)
         if p.qty:
@@ -182,8 +186,27 @@ def invariants(ex: Exchange, contracts, fills: list) -> None:
         a.realized_pnl + a.unrealized_pnl,
         cash,
     )
-    # total fees = Σ rate · notional
     assert math.isclose(a.fees, fee_sum, rel_tol=1e-9, abs_tol=1e-12 * scale)
+
+
+def compare_logs(ex, ref, scale: float) -> None:
+    """The fills and the orders log agree row by row."""
+    fe, fr = ex.fills(), ref.fills()
+    assert len(fe) == len(fr), (fe, fr)
+    if len(fe):
+        for col in ("symbol", "order_id", "side", "liquidity", "reason"):
+            assert fe[col].tolist() == fr[col].tolist(), col
+        assert (fe["timestamp"].astype("int64") == fr["timestamp"].astype("int64")).all()
+        for col in ("qty", "price", "fee", "realized_pnl", "position"):
+            for x, y in zip(fe[col].tolist(), fr[col].tolist()):
+                close(x, y, scale if col in ("fee", "realized_pnl") else max(abs(y), 1.0), f"fills.{col}")
+    oe, orf = ex.orders(), ref.orders_log()
+    assert len(oe) == len(orf)
+    for (oid, row), o in zip(oe.iterrows(), orf):
+        assert oid == o.id and row["type"] == o.kind and row["side"] == o.side
+        assert row["status"] == o.status, (oid, row["status"], o.status, row["reason"], o.reason)
+        close(row["filled"], o.filled, max(float(o.qty), 1.0), "orders.filled")
+    assert ex.blown == ref.blown
 
 
 def drive(name, contracts, kwargs, ops):
@@ -198,7 +221,6 @@ def drive(name, contracts, kwargs, ops):
             return
         raise AssertionError(f"engine refused {kwargs}, reference did not: {e}") from None
     ref = Ledger(contracts, **kwargs)
-    fills = []
     maker = kwargs.get("maker_fee")
     taker = kwargs.get("taker_fee")
 
@@ -216,7 +238,6 @@ def drive(name, contracts, kwargs, ops):
         r_val, r_err = outcome(ref, op, ref_out)
         assert e_err == r_err, f"{op}: engine raised {e_err}, reference {r_err}"
         if e_err is None and op[0] in ("buy", "sell", "close") and e_val is not None:
-            fills.append((op[1], e_val, rate))
             rd = r_val
             for k, v in fill_dict(e_val).items():
                 close(v, rd[k], abs(float(rd["price"])) if k in ("price", "entry_price") else scale, f"fill.{k}")
@@ -226,7 +247,8 @@ def drive(name, contracts, kwargs, ops):
             close(e_val, r_val, scale, "funding payment")
         scale = max(scale, abs(ex.account.wallet_balance), ex.account.notional)
         compare(ex, ref, syms, scale, qscale)
-        invariants(ex, contracts, fills)
+        invariants(ex, contracts, rate)
+    compare_logs(ex, ref, scale)
     # the history agrees row by row
     he, hr = ex.history(), ref.history()
     assert len(he) == len(hr)

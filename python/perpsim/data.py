@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from importlib import resources
+from typing import Optional, Tuple
 
+import numpy as np
 import pandas as pd
 
 from .errors import InvalidInputError
 
-__all__ = ["sample", "sample_funding", "SAMPLES"]
+__all__ = ["sample", "sample_funding", "SAMPLES", "bars_to_arrays", "series_to_arrays"]
 
 SAMPLES = {("BTCUSDT", "1h"): "BTCUSDT_perp_1h_2024.csv.gz"}
 _FUNDING = {"BTCUSDT": "BTCUSDT_funding_2024.csv.gz"}
@@ -40,3 +42,41 @@ def sample_funding(symbol: str = "BTCUSDT") -> pd.Series:
     except KeyError:
         raise InvalidInputError(f"symbol: no bundled funding sample for {symbol}", "symbol") from None
     return _read(name)["funding_rate"]
+
+
+def _index_ns(index: pd.Index, field: str) -> np.ndarray:
+    if not isinstance(index, pd.DatetimeIndex):
+        raise InvalidInputError(f"{field}: the index must be a DatetimeIndex (bar open times)", field)
+    idx = index.tz_convert("UTC") if index.tz is not None else index
+    return np.ascontiguousarray(idx.as_unit("ns").asi8 if hasattr(idx, "as_unit") else idx.asi8, dtype=np.int64)
+
+
+def _column(df: pd.DataFrame, name: str, field: str, required: bool = True) -> Optional[np.ndarray]:
+    if name not in df.columns:
+        if required:
+            raise InvalidInputError(f"{field}: missing column {name!r} (have {list(df.columns)})", name)
+        return None
+    try:
+        return np.ascontiguousarray(df[name].to_numpy(dtype=np.float64))
+    except (TypeError, ValueError):
+        raise InvalidInputError(f"{field}: column {name!r} is not numeric", name) from None
+
+
+def bars_to_arrays(df: pd.DataFrame, symbol: str = "") -> Tuple[np.ndarray, ...]:
+    """A bar DataFrame → contiguous arrays (ts ns int64, open, high, low, close, volume|None,
+    mark|None) for the engine; the engine validates the values (naming column and row)."""
+    if not isinstance(df, pd.DataFrame):
+        raise InvalidInputError(f"data: bars of {symbol} must be a DataFrame", "data")
+    field = f"data[{symbol}]" if symbol else "data"
+    ts = _index_ns(df.index, field)
+    o, h, lo, c = (_column(df, k, field) for k in ("open", "high", "low", "close"))
+    return ts, o, h, lo, c, _column(df, "volume", field, False), _column(df, "mark", field, False)
+
+
+def series_to_arrays(s: pd.Series, field: str) -> Tuple[np.ndarray, np.ndarray]:
+    """A Series indexed by time → (ts ns int64, float64 values)."""
+    if isinstance(s, pd.DataFrame):
+        if s.shape[1] != 1:
+            raise InvalidInputError(f"{field}: pass a Series of rates", field)
+        s = s.iloc[:, 0]
+    return _index_ns(s.index, field), np.ascontiguousarray(s.to_numpy(dtype=np.float64))

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, Type, TypeVar
+from typing import Any, Dict, Mapping, Optional, Sequence, Type, TypeVar, Union
 
+import numpy as np
 import pandas as pd
 
 from . import _core
+from .errors import InvalidInputError, UnknownSymbolError
 
 __all__ = ["Exchange"]
 
@@ -15,6 +17,21 @@ _E = TypeVar("_E", bound="Exchange")
 
 def _restore(cls: Type[_E], state: bytes) -> _E:
     return cls.__new__(cls, _state=state)
+
+
+def _per_symbol(symbols: Sequence[str], value: Any, field: str, optional: bool = False) -> Dict[str, Any]:
+    if isinstance(value, Mapping):
+        unknown = [k for k in value if k not in symbols]
+        if unknown:
+            raise UnknownSymbolError(f"{field}: unknown symbol {unknown[0]!r}", "symbol")
+        if not optional:
+            missing = [s for s in symbols if s not in value]
+            if missing:
+                raise InvalidInputError(f"{field}: no data for {missing[0]}", field)
+        return dict(value)
+    if len(symbols) != 1:
+        raise InvalidInputError(f"{field}: pass a mapping symbol -> value for several symbols", field)
+    return {symbols[0]: value}
 
 
 class Exchange(_core.Exchange):
@@ -54,6 +71,60 @@ class Exchange(_core.Exchange):
         if not self.is_inverse:
             df = df.drop(columns="equity_quote")
         return df
+
+    def fills(self) -> pd.DataFrame:
+        """Every fill: timestamp (the step's), symbol, order_id, side, qty, price, fee, liquidity
+        (maker/taker), realized_pnl, position (after), reason (user, stop, tp, sl, trailing,
+        liquidation, settlement)."""
+        cols = self._fill_columns()
+        cols["timestamp"] = pd.to_datetime(cols["timestamp"], unit="ns", utc=True)
+        return pd.DataFrame(cols)
+
+    def orders(self) -> pd.DataFrame:
+        """The orders log, one row per order ever placed, indexed by order id: placed, updated,
+        symbol, type, side, price, trigger, qty, filled, avg_price, status (open, filled,
+        cancelled, rejected, expired), reason, reduce_only, post_only."""
+        cols = self._order_columns()
+        for c in ("placed", "updated"):
+            v = cols[c]
+            cols[c] = pd.to_datetime(
+                np.where(v == np.iinfo(np.int64).min, np.iinfo(np.int64).min, v), unit="ns", utc=True
+            )
+        return pd.DataFrame(cols).set_index("order_id")
+
+    def funding_payments(self) -> pd.DataFrame:
+        """Every funding payment on an open position: timestamp, symbol, rate, mark_price,
+        position, payment (received; negative when paid)."""
+        cols = self._funding_columns()
+        cols["timestamp"] = pd.to_datetime(cols["timestamp"], unit="ns", utc=True)
+        return pd.DataFrame(cols)
+
+    def run(
+        self,
+        data: Union[pd.DataFrame, Mapping[str, pd.DataFrame]],
+        funding: Optional[Union[pd.Series, Mapping[str, pd.Series]]] = None,
+        settlement: Optional[Union[float, Mapping[str, float]]] = None,
+    ) -> None:
+        """Replays whole bar series through the engine (no Python per bar, GIL released).
+
+        ``data``: a DataFrame with a DatetimeIndex (bar open times) and columns open, high, low,
+        close (optional volume, mark) for a one-symbol exchange, or a mapping symbol → DataFrame.
+        ``funding``: funding rates (a Series indexed by funding time, or a mapping per symbol),
+        applied at each funding time at the bar's open. ``settlement``: delivery settlement
+        prices per symbol. Resting orders fill along each bar's path; one history row per step.
+        """
+        from .data import bars_to_arrays, series_to_arrays
+
+        frames = _per_symbol(self.symbols, data, "data")
+        fund = _per_symbol(self.symbols, funding, "funding", optional=True) if funding is not None else {}
+        sett = _per_symbol(self.symbols, settlement, "settlement", optional=True) if settlement is not None else {}
+        cols = []
+        for s in self.symbols:
+            ts, o, h, lo, c, v, m = bars_to_arrays(frames[s], s)
+            ft, fr = series_to_arrays(fund[s], f"funding[{s}]") if fund.get(s) is not None else (None, None)
+            st = sett.get(s)
+            cols.append((ts, o, h, lo, c, v, m, ft, fr, None if st is None else float(st)))
+        self._run(cols)
 
     def __reduce__(self) -> Any:
         return (_restore, (type(self), self.__getstate__()))

@@ -23,6 +23,8 @@ pub struct LedgerError {
     pub field: String,
     /// A readable explanation.
     pub message: String,
+    /// For data errors: the first bad row (0-based).
+    pub row: Option<usize>,
 }
 
 impl LedgerError {
@@ -32,6 +34,17 @@ impl LedgerError {
             kind: ErrorKind::InvalidInput,
             field: field.to_string(),
             message: message.into(),
+            row: None,
+        }
+    }
+
+    /// Bad data in `column` at `row` (0-based): the first bad row.
+    pub fn bad_row(column: &str, row: usize, message: impl Into<String>) -> Self {
+        Self {
+            kind: ErrorKind::InvalidInput,
+            field: column.to_string(),
+            message: format!("row {row}: {}", message.into()),
+            row: Some(row),
         }
     }
 
@@ -41,6 +54,7 @@ impl LedgerError {
             kind: ErrorKind::UnknownSymbol,
             field: "symbol".to_string(),
             message: format!("unknown symbol {symbol:?}"),
+            row: None,
         }
     }
 
@@ -50,6 +64,7 @@ impl LedgerError {
             kind: ErrorKind::Rejected,
             field: field.to_string(),
             message: message.into(),
+            row: None,
         }
     }
 }

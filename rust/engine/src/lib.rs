@@ -1,5 +1,6 @@
 //! perpsim's engine: instruments, the ledger (positions, account, margin, funding, liquidation
-//! prices) and columnar records, for linear (USDT-margined) and inverse (coin-margined) contracts.
+//! prices), market data, the matching engine along the intrabar path, strategies and the event
+//! loop, for linear (USDT-margined) and inverse (coin-margined) contracts.
 //!
 //! This crate has no Python dependency: `cargo test` and `cargo bench` run on it alone. The
 //! `perpsim-py` crate wraps it for Python.
@@ -7,10 +8,17 @@
 pub mod error;
 pub mod instrument;
 pub mod ledger;
+pub mod market;
+pub mod matching;
 pub mod presets;
 pub mod record;
+pub mod sim;
+pub mod strategy;
 
 pub use error::{ErrorKind, LedgerError};
 pub use instrument::{Bracket, Brackets, ContractKind, Instrument};
 pub use ledger::{Account, Fill, Liquidity, MarginMode, Position};
-pub use record::EquityHistory;
+pub use market::{Bar, BarSeries, PathModel, Series};
+pub use matching::{Config, Engine, Order, OrderKind, OrderRequest, Side, Status};
+pub use record::{EquityHistory, FillReason, FillRow, FundingRow};
+pub use strategy::{NoStrategy, Strategy};

@@ -1,6 +1,6 @@
 //! Small frozen snapshot classes returned to Python: a fill, a position, the account.
 
-use perpsim_engine::{Account, Fill, Liquidity, MarginMode};
+use perpsim_engine::{Account, FillRow, MarginMode};
 use pyo3::prelude::*;
 use pyo3::types::PyString;
 
@@ -9,6 +9,8 @@ use pyo3::types::PyString;
 pub struct PyFill {
     /// Symbol.
     pub symbol: Py<PyString>,
+    /// Id of the order that filled.
+    pub order_id: u64,
     /// Signed quantity (positive buy).
     pub qty: f64,
     /// Fill price.
@@ -23,23 +25,24 @@ pub struct PyFill {
     pub entry_price: f64,
     /// "maker" or "taker".
     pub liquidity: &'static str,
+    /// Why: user, stop, tp, sl, trailing, liquidation, settlement, ...
+    pub reason: &'static str,
 }
 
 impl PyFill {
-    /// Wraps an engine fill.
-    pub fn new(_py: Python<'_>, symbol: Py<PyString>, f: &Fill) -> Self {
+    /// Wraps a recorded fill; `entry` is the position's entry price after it.
+    pub fn from_row(_py: Python<'_>, symbol: Py<PyString>, f: &FillRow, entry: f64) -> Self {
         Self {
             symbol,
-            qty: f.qty,
+            order_id: f.order_id,
+            qty: f.side as f64 * f.qty,
             price: f.price,
             fee: f.fee,
             realized_pnl: f.realized,
             position: f.position,
-            entry_price: f.entry,
-            liquidity: match f.liquidity {
-                Liquidity::Maker => "maker",
-                Liquidity::Taker => "taker",
-            },
+            entry_price: entry,
+            liquidity: if f.maker { "maker" } else { "taker" },
+            reason: f.reason.name(),
         }
     }
 }
@@ -48,8 +51,8 @@ impl PyFill {
 impl PyFill {
     fn __repr__(&self) -> String {
         format!(
-            "Fill(symbol={}, qty={}, price={}, fee={}, realized_pnl={}, position={}, entry_price={}, liquidity='{}')",
-            self.symbol, self.qty, self.price, self.fee, self.realized_pnl, self.position, self.entry_price, self.liquidity
+            "Fill(symbol={}, order_id={}, qty={}, price={}, fee={}, realized_pnl={}, position={}, entry_price={}, liquidity='{}', reason='{}')",
+            self.symbol, self.order_id, self.qty, self.price, self.fee, self.realized_pnl, self.position, self.entry_price, self.liquidity, self.reason
         )
     }
 }

@@ -64,6 +64,7 @@ pub struct Account {
     funding: f64,
     volume: f64,
     fills: u64,
+    insurance: f64,
 }
 
 impl Account {
@@ -116,6 +117,7 @@ impl Account {
             funding: 0.0,
             volume: 0.0,
             fills: 0,
+            insurance: 0.0,
         };
         for i in 0..n {
             let lev = acc.check_leverage(i, leverage)?;
@@ -410,6 +412,29 @@ impl Account {
         Ok(received)
     }
 
+    /// Charges an extra fee on symbol `i` (e.g. the liquidation fee), from the wallet.
+    pub fn charge_fee(&mut self, i: usize, fee: f64) {
+        self.positions[i].fees += fee;
+        self.fees += fee;
+        self.wallet += -fee;
+    }
+
+    /// The insurance fund covers `amount` of loss (added back to the wallet); returns it.
+    pub fn cover_loss(&mut self, amount: f64) -> f64 {
+        if amount > 0.0 {
+            self.wallet += amount;
+            self.insurance += amount;
+            amount
+        } else {
+            0.0
+        }
+    }
+
+    /// Σ losses covered by the insurance fund (liquidations past zero).
+    pub fn insurance(&self) -> f64 {
+        self.insurance
+    }
+
     // ----- figures ------------------------------------------------------------------------
 
     /// The initial balance.
@@ -417,7 +442,7 @@ impl Account {
         self.initial_balance
     }
 
-    /// initial + Σ realized − Σ fees + Σ funding received.
+    /// initial + Σ realized − Σ fees + Σ funding received (+ losses covered by insurance).
     pub fn wallet_balance(&self) -> f64 {
         self.wallet
     }

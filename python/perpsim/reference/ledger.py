@@ -18,8 +18,8 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Union
 
 import pandas as pd
 
-from .contracts import Contract
-from .errors import InvalidInputError, OrderRejectedError, UnknownSymbolError
+from ..contracts import Contract
+from ..errors import InvalidInputError, OrderRejectedError, UnknownSymbolError
 
 __all__ = ["exact", "Ledger", "RefPosition", "RefAccount", "brackets_with_cum", "liquidation_price"]
 
@@ -223,7 +223,7 @@ class Ledger:
         self.fees = F(0)
         self.funding = F(0)
         self.volume = F(0)
-        self.fills = 0
+        self.n_fills = 0
         self.positions: Dict[str, RefPosition] = {}
         for sp in specs:
             if leverage is None:
@@ -340,7 +340,7 @@ class Ledger:
         self.realized += realized
         self.fees += fee
         self.volume += notional
-        self.fills += 1
+        self.n_fills += 1
         if p.mark_price is None:
             p.mark_price = price
         return dict(
@@ -467,7 +467,7 @@ class Ledger:
             lev,
             quote,
             self.volume,
-            self.fills,
+            self.n_fills,
         )
 
     def liquidation_price(self, symbol: str) -> Optional[F]:

@@ -1,0 +1,827 @@
+"""The reference matching engine: orders filled along each bar's intrabar path, in exact Python.
+
+The rules (spec/matching.md and docs/matching.md), stated the way this code applies them:
+
+* A step: pending orders go live; then for each symbol with a bar, in symbol order, the path; then
+  the step's history row. ``update`` is a step whose bars are one-point paths (ticks).
+* A bar's path starts with the **gap** from the last price to the open: everything the gap crosses
+  is handled in the order it is crossed but fills at the open. Then anything already through the
+  open. Then open → first extreme → second extreme → close (the path model decides the order).
+* On a segment going down from ``a`` to ``b``, the candidates are: triggers that fire on a falling
+  price (level = trigger, class 0), activated trailing sells (level = extreme·(1 − callback),
+  class 1), resting buy limits (level = price, or one tick below without touch fills, class 2) and
+  the liquidation of a long (level = liquidation price, class 3). The one with the highest level
+  ≥ ``b`` comes first; ties go by class, then time priority. It is handled at
+  ``min(level, current price)``, then the search starts again (what was just done may have
+  changed the book or the liquidation price). Going up mirrors this.
+* Limit fills are maker at the limit price (at the open in the gap); stops, TP/SL and trailing
+  stops fill as taker at their level ± slippage; a stop-limit becomes a limit on trigger and fills
+  at once as taker if marketable; liquidation closes at its level with taker + liquidation fee.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from fractions import Fraction as F
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple, Union
+
+import pandas as pd
+
+from ..contracts import Contract
+from ..errors import InvalidInputError, OrderRejectedError
+from .ledger import Ledger, _num, _round_to, exact
+
+__all__ = ["Exchange", "RefOrder"]
+
+RISING_KINDS_BUY = {"stop_market", "stop_limit", "stop_loss"}  # buy side of these fires on a rising price
+TRIGGER_KINDS = {"stop_market", "stop_limit", "take_profit", "stop_loss"}
+FILL_REASON = {
+    "market": "user",
+    "limit": "user",
+    "stop_market": "stop",
+    "stop_limit": "stop",
+    "take_profit": "tp",
+    "stop_loss": "sl",
+    "trailing_stop": "trailing",
+    "liquidation": "liquidation",
+    "settlement": "settlement",
+}
+
+
+def triggers_rising(kind: str, side: str) -> bool:
+    """Whether a trigger order fires on a rising price: buy stops and buy stop-losses, sell
+    take-profits."""
+    if kind == "take_profit":
+        return side == "sell"
+    return side == "buy"
+
+
+@dataclass
+class RefOrder:
+    """One order of the reference engine (the orders log is the list of these)."""
+
+    id: int
+    symbol: str
+    side: str
+    kind: str
+    qty: F
+    price: Optional[F] = None
+    trigger: Optional[F] = None
+    callback: Optional[F] = None
+    activation: Optional[F] = None
+    extreme: Optional[F] = None
+    reduce_only: bool = False
+    post_only: bool = False
+    close_position: bool = False
+    triggered: bool = False
+    filled: F = F(0)
+    avg_price: F = F(0)
+    status: str = "open"
+    reason: str = ""
+    placed: int = 0
+    updated: int = 0
+    seq: int = 0
+    in_book: bool = False
+    pending: bool = False
+
+    @property
+    def sign(self) -> int:
+        return 1 if self.side == "buy" else -1
+
+    @property
+    def rests_as_limit(self) -> bool:
+        return self.kind == "limit" or (self.kind == "stop_limit" and self.triggered)
+
+
+@dataclass
+class _Config:
+    path: str = "nearest_first"
+    slippage: F = F(0)
+    touch_fills: bool = True
+    same_bar: bool = True
+    max_participation: F = F(0)
+    liquidation_fee: F = F(0)
+    allow_negative_balance: bool = False
+
+
+class Exchange(Ledger):
+    """Exact reference of :class:`perpsim.Exchange` with its matching engine."""
+
+    def __init__(
+        self,
+        contracts: Union[str, Contract, Iterable[Union[str, Contract]]],
+        initial_balance: float = 10_000.0,
+        leverage: Optional[float] = None,
+        maker_fee: Optional[float] = None,
+        taker_fee: Optional[float] = None,
+        margin_mode: str = "cross",
+        *,
+        path: str = "nearest_first",
+        slippage: float = 0.0,
+        touch_fills: bool = True,
+        same_bar: bool = True,
+        max_participation: float = 0.0,
+        liquidation_fee: float = 0.0,
+        allow_negative_balance: bool = False,
+    ) -> None:
+        super().__init__(contracts, initial_balance, leverage, maker_fee, taker_fee, margin_mode)
+        if path not in ("nearest_first", "open_high_low_close", "open_low_high_close", "worst_case"):
+            raise InvalidInputError(f"path: unknown path model {path!r}", "path")
+        for name, v, hi in (
+            ("slippage", slippage, 0.5),
+            ("max_participation", max_participation, 1.0000001),
+            ("liquidation_fee", liquidation_fee, 0.5),
+        ):
+            x = _num(name, v)
+            if not (0 <= x < exact(hi)):
+                raise InvalidInputError(f"{name}: out of range", name)
+        self.cfg = _Config(
+            path,
+            exact(slippage),
+            touch_fills,
+            same_bar,
+            exact(max_participation),
+            exact(liquidation_fee),
+            allow_negative_balance,
+        )
+        self.orders: List[RefOrder] = []
+        self.fill_rows: List[dict] = []
+        self.funding_rows: List[dict] = []
+        self.now = -(2**63)
+        self.in_path = False
+        self.cur: Dict[str, Optional[F]] = dict.fromkeys(self.specs)
+        self.gap_fill: Optional[F] = None
+        self.vol_left: Dict[str, Optional[F]] = dict.fromkeys(self.specs)  # None: no cap
+        self.expired: Dict[str, bool] = dict.fromkeys(self.specs, False)
+        self.blown = False
+        self.liquidated_at: Optional[int] = None
+        self.seq = 0
+
+    # -- orders ----------------------------------------------------------------------------
+    def _new_order(self, symbol: str, side: str, kind: str, qty: F, **kw: Any) -> RefOrder:
+        self.seq += 1
+        o = RefOrder(
+            len(self.orders) + 1, symbol, side, kind, qty, placed=self.now, updated=self.now, seq=self.seq, **kw
+        )
+        if o.close_position:
+            o.reduce_only = True
+        self.orders.append(o)
+        return o
+
+    def _end(self, o: RefOrder, status: str, reason: str) -> None:
+        o.status, o.reason, o.updated = status, reason, self.now
+        o.in_book = o.pending = False
+
+    def _reject(self, o: RefOrder, field_: str, reason: str) -> OrderRejectedError:
+        self._end(o, "rejected", reason)
+        return OrderRejectedError(f"{field_}: {reason}", field_)
+
+    def _book(self, symbol: str) -> List[RefOrder]:
+        return [o for o in self.orders if o.symbol == symbol and o.in_book]
+
+    def open_orders(self, symbol: Optional[str] = None) -> List[int]:
+        """Ids of the open orders (of one symbol, or all)."""
+        if symbol is not None:
+            self._spec(symbol)
+        return [o.id for o in self.orders if o.status == "open" and (symbol is None or o.symbol == symbol)]
+
+    def _order_margin(self, symbol: str, extra: Optional[Tuple[str, F, F]] = None) -> F:
+        sp = self.specs[symbol]
+        bq = bn = sq = sn = F(0)
+        items = [
+            (o.side, o.qty - o.filled, o.price if (o.rests_as_limit or o.kind == "stop_limit") else o.trigger)
+            for o in self.orders
+            if o.symbol == symbol and (o.in_book or o.pending) and not o.reduce_only and o.kind != "trailing_stop"
+        ]
+        if extra is not None:
+            items.append(extra)
+        for side, q, p in items:
+            n = sp.notional(q, p)
+            if side == "buy":
+                bq, bn = bq + q, bn + n
+            else:
+                sq, sn = sq + q, sn + n
+        pos = self.positions[symbol].qty
+
+        def excess(q: F, n: F, against: F) -> F:
+            return F(0) if q <= 0 else n * (max(q - against, F(0)) / q)
+
+        b = excess(bq, bn, max(-pos, F(0)))
+        s = excess(sq, sn, max(pos, F(0)))
+        return max(b, s) / self.positions[symbol].leverage
+
+    def place(
+        self,
+        symbol: str,
+        side: str,
+        kind: str,
+        qty: Any = None,
+        *,
+        price: Any = None,
+        trigger: Any = None,
+        callback: Any = None,
+        activation: Any = None,
+        reduce_only: bool = False,
+        post_only: bool = False,
+        close_position: bool = False,
+    ) -> int:
+        """Places an order (the engine's ``place``); returns its id or raises OrderRejectedError."""
+        sp = self._spec(symbol)
+        if side not in ("buy", "sell"):
+            raise InvalidInputError("side: must be 'buy' or 'sell'", "side")
+        if close_position:
+            q = F(0)
+        else:
+            q = _round_to(_num("qty", qty, positive=True), sp.step)
+        p = t = cb = act = None
+        if kind in ("limit", "stop_limit"):
+            p = _round_to(_num("price", price, positive=True), sp.tick)
+        if kind in TRIGGER_KINDS:
+            t = _round_to(_num("trigger", trigger, positive=True), sp.tick)
+        if kind == "trailing_stop":
+            cb = _num("callback", callback)
+            if not (0 < cb < 1):
+                raise InvalidInputError("callback: must be a rate in (0, 1)", "callback")
+            if activation is not None and not (isinstance(activation, float) and math.isnan(activation)):
+                act = _round_to(_num("activation", activation, positive=True), sp.tick)
+        o = self._new_order(
+            symbol,
+            side,
+            kind,
+            q,
+            price=p,
+            trigger=t,
+            callback=cb,
+            activation=act,
+            reduce_only=reduce_only,
+            post_only=post_only,
+            close_position=close_position,
+        )
+        cur = self.cur[symbol]
+        if self.blown:
+            raise self._reject(o, "order", "account liquidated")
+        if self.expired[symbol]:
+            raise self._reject(o, "order", "contract expired")
+        refp = p if kind in ("limit", "stop_limit") else (t if kind in TRIGGER_KINDS else cur)
+        if not close_position:
+            if q <= 0 or q < sp.min_qty:
+                raise self._reject(o, "qty", "quantity under the minimum quantity")
+            if refp is not None and (q * sp.cs if sp.inverse else q * sp.cs * refp) < sp.min_notional:
+                raise self._reject(o, "qty", "notional under the minimum notional")
+        pos = self.positions[symbol].qty
+        if o.reduce_only and (pos == 0 or (pos > 0) == (side == "buy")):
+            raise self._reject(o, "reduce_only", "reduce-only: no position to reduce")
+        if kind == "market" and cur is None:
+            raise self._reject(o, "order", "no price yet for a market order")
+        if kind in TRIGGER_KINDS and cur is not None:
+            fired = cur >= t if triggers_rising(kind, side) else cur <= t
+            if fired:
+                raise self._reject(o, "trigger", "would trigger immediately")
+        marketable = kind == "limit" and cur is not None and (p >= cur if side == "buy" else p <= cur)
+        if post_only and marketable:
+            raise self._reject(o, "post_only", "post-only order would take liquidity")
+        if not o.reduce_only and kind not in ("market", "trailing_stop") and not marketable:
+            need = sum(self._im(s) for s in self.specs)
+            for s in self.specs:
+                need += self._order_margin(s, (side, q, refp) if s == symbol else None)
+            if need > self.account.equity:
+                raise self._reject(o, "qty", "insufficient margin")
+        if kind == "market":
+            self._execute(o, cur * (1 + o.sign * self.cfg.slippage), "taker", raise_=True)
+            return o.id
+        if marketable:
+            self._execute(o, cur, "taker", raise_=True)
+            return o.id
+        if kind == "trailing_stop" and cur is not None:
+            self._trail_touch(o, cur)
+        if self.in_path and not self.cfg.same_bar:
+            o.pending = True
+        else:
+            o.in_book = True
+        return o.id
+
+    # user-facing helpers with the engine's names
+    def market(self, symbol: str, side: str, qty: Any) -> int:
+        return self.place(symbol, side, "market", qty)
+
+    def limit(
+        self, symbol: str, side: str, price: Any, qty: Any, *, post_only: bool = False, reduce_only: bool = False
+    ) -> int:
+        return self.place(symbol, side, "limit", qty, price=price, post_only=post_only, reduce_only=reduce_only)
+
+    def stop(
+        self, symbol: str, side: str, trigger: Any, qty: Any, *, price: Any = None, reduce_only: bool = False
+    ) -> int:
+        kind = "stop_market" if price is None else "stop_limit"
+        return self.place(symbol, side, kind, qty, price=price, trigger=trigger, reduce_only=reduce_only)
+
+    def _protect(self, symbol: str, trigger: Any, qty: Any, kind: str) -> int:
+        self._spec(symbol)
+        _num("trigger", trigger, positive=True)
+        pos = self.positions[symbol].qty
+        if pos == 0:
+            raise OrderRejectedError(f"{kind}: no position to protect", kind)
+        side = "sell" if pos > 0 else "buy"
+        return self.place(symbol, side, kind, qty, trigger=trigger, reduce_only=True, close_position=qty is None)
+
+    def take_profit(self, symbol: str, trigger: Any, qty: Any = None) -> int:
+        return self._protect(symbol, trigger, qty, "take_profit")
+
+    def stop_loss(self, symbol: str, trigger: Any, qty: Any = None) -> int:
+        return self._protect(symbol, trigger, qty, "stop_loss")
+
+    def trailing_stop(
+        self, symbol: str, side: str, qty: Any, callback: Any, *, activation: Any = None, reduce_only: bool = False
+    ) -> int:
+        return self.place(
+            symbol, side, "trailing_stop", qty, callback=callback, activation=activation, reduce_only=reduce_only
+        )
+
+    def _open(self, order_id: int) -> RefOrder:
+        if not (1 <= order_id <= len(self.orders)):
+            raise InvalidInputError(f"order_id: no order {order_id}", "order_id")
+        o = self.orders[order_id - 1]
+        if o.status != "open":
+            raise InvalidInputError(f"order_id: order {order_id} is {o.status}", "order_id")
+        return o
+
+    def cancel(self, order_id: int) -> None:
+        """Cancels an open order."""
+        self._end(self._open(order_id), "cancelled", "cancelled")
+
+    def amend(self, order_id: int, price: Any = None, qty: Any = None) -> int:
+        """Replaces an open order (new id, new time priority); the original stays if refused."""
+        o = self._open(order_id)
+        kind = "limit" if o.triggered else o.kind
+        new_price, new_trigger = o.price, o.trigger
+        if price is not None:
+            if kind in ("limit", "stop_limit"):
+                new_price = price
+            else:
+                new_trigger = price
+        q = o.qty - o.filled if qty is None else qty
+        was_pending, was_book = o.pending, o.in_book
+        o.pending = o.in_book = False
+        try:
+            new_id = self.place(
+                o.symbol,
+                o.side,
+                kind,
+                None if o.close_position else q,
+                price=None if new_price is None else float(new_price),
+                trigger=None if new_trigger is None else float(new_trigger),
+                callback=o.callback,
+                activation=o.activation,
+                reduce_only=o.reduce_only,
+                post_only=o.post_only,
+                close_position=o.close_position,
+            )
+        except (OrderRejectedError, InvalidInputError):
+            o.pending, o.in_book = was_pending, was_book
+            raise
+        self._end(o, "cancelled", f"amended: replaced by order {new_id}")
+        return new_id
+
+    # -- fills -----------------------------------------------------------------------------
+    def _execute(self, o: RefOrder, price: F, liquidity: str, raise_: bool = False) -> bool:
+        sp = self.specs[o.symbol]
+        q: Optional[F] = None if o.close_position else o.qty - o.filled
+        if o.reduce_only:
+            pos = self.positions[o.symbol].qty
+            if pos == 0 or (pos > 0) == (o.side == "buy"):
+                self._end(o, "cancelled", "reduce-only: no position to reduce")
+                return False
+            q = abs(pos) if q is None else min(q, abs(pos))
+        cap = self.vol_left[o.symbol]
+        if liquidity == "maker" and cap is not None:
+            c = math.floor(cap / sp.step + F(1, 10**9)) * sp.step if sp.step else cap
+            if c <= 0:
+                return False
+            q = min(q, c)
+        try:
+            f = self.fill(o.symbol, o.sign * q, price, liquidity)
+        except OrderRejectedError as e:
+            self._end(o, "rejected", str(e).split(": ", 1)[-1])
+            if raise_:
+                raise
+            return False
+        if liquidity == "maker" and cap is not None:
+            self.vol_left[o.symbol] = cap - q
+        o.avg_price = (o.avg_price * o.filled + price * q) / (o.filled + q)
+        o.filled += q
+        o.updated = self.now
+        if o.close_position or o.reduce_only or o.filled >= o.qty:
+            o.status = "filled"
+            o.in_book = o.pending = False
+        self._record_fill(o, q, price, f, liquidity)
+        return True
+
+    def _record_fill(self, o: RefOrder, q: F, price: F, f: dict, liquidity: str, extra_fee: F = F(0)) -> None:
+        self.fill_rows.append(
+            dict(
+                timestamp=self.now,
+                symbol=o.symbol,
+                order_id=o.id,
+                side=o.side,
+                qty=q,
+                price=price,
+                fee=f["fee"] + extra_fee,
+                liquidity=liquidity,
+                realized_pnl=f["realized_pnl"],
+                position=f["position"],
+                reason=FILL_REASON[o.kind],
+            )
+        )
+
+    def _force_fill(self, o: RefOrder, dq: F, price: F, extra_rate: F) -> None:
+        f = self.fill(o.symbol, dq, price, "taker")
+        extra = extra_rate * self.specs[o.symbol].notional(dq, price)
+        if extra:
+            p = self.positions[o.symbol]
+            p.fees += extra
+            self.fees += extra
+            self.wallet -= extra
+        o.filled, o.avg_price, o.status, o.updated = abs(dq), price, "filled", self.now
+        self._record_fill(o, abs(dq), price, f, "taker", extra)
+
+    def buy(self, symbol: str, price: Any, qty: Any) -> dict:
+        """Market buy at ``price`` (taker, no slippage), logged as a market order."""
+        return self._fill_at(symbol, price, qty, "buy")
+
+    def sell(self, symbol: str, price: Any, qty: Any) -> dict:
+        """Market sell at ``price`` (taker, no slippage), logged as a market order."""
+        return self._fill_at(symbol, price, qty, "sell")
+
+    def close(self, symbol: str, price: Any) -> Optional[dict]:
+        self._spec(symbol)
+        _num("price", price, positive=True)
+        pos = self.positions[symbol].qty
+        if pos == 0:
+            return None
+        return self._fill_at(symbol, price, abs(pos), "sell" if pos > 0 else "buy", exact_qty=True)
+
+    def _fill_at(self, symbol: str, price: Any, qty: Any, side: str, exact_qty: bool = False) -> dict:
+        sp = self._spec(symbol)
+        pr = _num("price", price, positive=True)
+        qn = qty if exact_qty else _num("qty", qty, positive=True)
+        o = self._new_order(symbol, side, "market", qn if exact_qty else _round_to(qn, sp.step))
+        if self.blown:
+            raise self._reject(o, "order", "account liquidated")
+        if self.expired[symbol]:
+            raise self._reject(o, "order", "contract expired")
+        if not exact_qty:
+            try:
+                self._check_order(sp, qty, price)
+            except OrderRejectedError as e:
+                raise self._reject(o, e.field or "qty", str(e).split(": ", 1)[-1]) from None
+        n = len(self.fill_rows)
+        self._execute(o, pr, "taker", raise_=True)
+        row = self.fill_rows[n]
+        return dict(
+            symbol=symbol,
+            order_id=o.id,
+            qty=o.sign * row["qty"],
+            price=row["price"],
+            fee=row["fee"],
+            realized_pnl=row["realized_pnl"],
+            position=row["position"],
+            entry_price=self.positions[symbol].entry_price,
+            liquidity="taker",
+        )
+
+    # -- events ----------------------------------------------------------------------------
+    def begin_step(self, ts: int) -> None:
+        self.now = ts
+        for o in [o for o in self.orders if o.pending]:
+            o.pending = False
+            if o.status != "open":
+                continue
+            cur = self.cur[o.symbol]
+            if o.kind == "limit" and cur is not None and (o.price >= cur if o.side == "buy" else o.price <= cur):
+                self._execute(o, cur, "taker")
+            else:
+                o.in_book = True
+
+    def apply_funding(self, symbol: str, rate: Any, mark_price: Any) -> F:
+        """Funding (recorded when a position is open); returns the amount received."""
+        pos = self.positions[symbol].qty if symbol in self.positions else F(0)
+        paid = super().apply_funding(symbol, rate, mark_price)
+        if pos != 0:
+            ts = self.last_ts if self.last_ts is not None else 0
+            self.funding_rows.append(
+                dict(
+                    timestamp=ts,
+                    symbol=symbol,
+                    rate=exact(rate),
+                    mark_price=exact(mark_price),
+                    position=pos,
+                    payment=paid,
+                )
+            )
+        return paid
+
+    def settle(self, symbol: str, price: Any) -> None:
+        """Delivery settlement: closes at ``price`` (taker), expires the symbol's orders."""
+        self._spec(symbol)
+        pr = _num("price", price, positive=True)
+        for o in self.orders:
+            if o.symbol == symbol and (o.in_book or o.pending):
+                self._end(o, "expired", "contract expired")
+        self.expired[symbol] = True
+        self.cur[symbol] = pr
+        self.positions[symbol].mark_price = pr
+        pos = self.positions[symbol].qty
+        if pos != 0:
+            o = self._new_order(symbol, "sell" if pos > 0 else "buy", "settlement", abs(pos))
+            self._force_fill(o, -pos, pr, F(0))
+
+    def _liquidate(self, symbol: str, price: F) -> None:
+        if self.liquidated_at is None:
+            self.liquidated_at = self.now
+        rate = self.cfg.liquidation_fee
+        p = self.positions[symbol]
+        if p.margin_mode == "isolated":
+            margin = self._im(symbol)
+            before = self.wallet
+            pos = p.qty
+            o = self._new_order(symbol, "sell" if pos > 0 else "buy", "liquidation", abs(pos))
+            self._force_fill(o, -pos, price, rate)
+            loss = before - self.wallet
+            if loss > margin and not self.cfg.allow_negative_balance:
+                self._cover(loss - margin)
+        else:
+            for s in [symbol] + [s for s in self.specs if s != symbol]:
+                ps = self.positions[s]
+                if ps.margin_mode != "cross" or ps.qty == 0:
+                    continue
+                px = price if s == symbol else (ps.mark_price if ps.mark_price is not None else price)
+                o = self._new_order(s, "sell" if ps.qty > 0 else "buy", "liquidation", abs(ps.qty))
+                self._force_fill(o, -ps.qty, px, rate)
+            self._blow_up()
+        if not self.cfg.allow_negative_balance and self.wallet < 0:
+            self._cover(-self.wallet)
+        if self.wallet <= 0:
+            self._blow_up()
+
+    def _cover(self, amount: F) -> None:
+        self.wallet += amount
+        self.insurance = getattr(self, "insurance", F(0)) + amount
+
+    def _blow_up(self) -> None:
+        self.blown = True
+        for o in self.orders:
+            if o.in_book or o.pending:
+                self._end(o, "cancelled", "account liquidated")
+
+    # -- the path --------------------------------------------------------------------------
+    def _trail_touch(self, o: RefOrder, p: F) -> None:
+        if o.extreme is None:
+            if o.activation is None or (p >= o.activation if o.side == "sell" else p <= o.activation):
+                o.extreme = p
+        else:
+            o.extreme = max(o.extreme, p) if o.side == "sell" else min(o.extreme, p)
+
+    def _trail_update(self, symbol: str, p: F) -> None:
+        for o in self._book(symbol):
+            if o.kind == "trailing_stop":
+                self._trail_touch(o, p)
+
+    def _candidates(self, symbol: str, down: bool) -> List[Tuple[F, int, int, Any]]:
+        sp = self.specs[symbol]
+        out: List[Tuple[F, int, int, Any]] = []
+        vol_ok = self.vol_left[symbol] is None or self.vol_left[symbol] > 0
+        for o in self._book(symbol):
+            if o.kind == "trailing_stop":
+                if o.extreme is not None and o.side == ("sell" if down else "buy"):
+                    lvl = o.extreme * (1 - o.callback) if down else o.extreme * (1 + o.callback)
+                    out.append((lvl, 1, o.seq, o))
+            elif o.rests_as_limit:
+                if o.side == ("buy" if down else "sell") and vol_ok:
+                    lvl = o.price
+                    if not self.cfg.touch_fills and self.gap_fill is None:
+                        if sp.tick:
+                            lvl = o.price - sp.tick if down else o.price + sp.tick
+                        else:
+                            lvl = F(math.nextafter(float(o.price), -math.inf if down else math.inf))
+                    out.append((lvl, 2, o.seq, o))
+            elif triggers_rising(o.kind, o.side) != down:
+                out.append((o.trigger, 0, o.seq, o))
+        pos = self.positions[symbol].qty
+        if (pos > 0 and down) or (pos < 0 and not down):
+            lp = self.liquidation_price(symbol)
+            if lp is not None:
+                out.append((lp, 3, 0, "liquidation"))
+        return out
+
+    def _walk(self, symbol: str, a: F, b: F, down: bool) -> None:
+        self.cur[symbol] = a
+        while not self.blown:
+            cands = [c for c in self._candidates(symbol, down) if (c[0] >= b if down else c[0] <= b)]
+            if not cands:
+                return
+            lvl, _, _, ev = (max if down else min)(
+                cands, key=lambda c: (c[0], -c[1], -c[2]) if down else (c[0], c[1], c[2])
+            )
+            at = min(lvl, self.cur[symbol]) if down else max(lvl, self.cur[symbol])
+            self._process(symbol, ev, at)
+
+    def _process(self, symbol: str, ev: Any, at: F) -> None:
+        self.cur[symbol] = at
+        self.positions[symbol].mark_price = at
+        fp = at if self.gap_fill is None else self.gap_fill
+        slip = self.cfg.slippage
+        if ev == "liquidation":
+            self._liquidate(symbol, fp)
+            return
+        o: RefOrder = ev
+        if o.kind == "trailing_stop":
+            o.in_book = False
+            self._execute(o, fp * (1 + o.sign * slip), "taker")
+        elif o.rests_as_limit:
+            self._execute(o, o.price if self.gap_fill is None else fp, "maker")
+        else:  # a trigger fires
+            o.in_book = False
+            if o.kind == "stop_limit":
+                o.triggered = True
+                if o.price >= fp if o.side == "buy" else o.price <= fp:
+                    self._execute(o, fp, "taker")
+                else:
+                    o.in_book = True
+            else:
+                self._execute(o, fp * (1 + o.sign * slip), "taker")
+
+    def _points(self, o: F, h: F, lo: F, c: F, pos: F) -> List[F]:
+        m = self.cfg.path
+        if m == "open_high_low_close":
+            high_first = True
+        elif m == "open_low_high_close":
+            high_first = False
+        elif m == "worst_case" and pos != 0:
+            high_first = pos < 0
+        else:
+            high_first = (h - o) < (o - lo)
+        return [h, lo, c] if high_first else [lo, h, c]
+
+    def bar(self, symbol: str, o: Any, h: Any, lo: Any, c: Any, volume: Any = None) -> None:
+        """Runs one bar of ``symbol`` along its path (the engine's ``bar``)."""
+        if self.expired[symbol]:
+            return
+        o, h, lo, c = (exact(x) for x in (o, h, lo, c))
+        self.in_path = True
+        mp = self.cfg.max_participation
+        vol = None if volume is None or (isinstance(volume, float) and math.isnan(volume)) else exact(volume)
+        self.vol_left[symbol] = mp * vol if (mp > 0 and vol is not None) else None
+        prev = self.cur[symbol]
+        self.gap_fill = o
+        if prev is not None and o < prev:
+            self._walk(symbol, prev, o, True)
+        elif prev is not None and o > prev:
+            self._walk(symbol, prev, o, False)
+        self._walk(symbol, o, o, True)
+        self._walk(symbol, o, o, False)
+        self.gap_fill = None
+        self.cur[symbol] = o
+        self.positions[symbol].mark_price = o
+        self._trail_update(symbol, o)
+        for p in self._points(o, h, lo, c, self.positions[symbol].qty):
+            cur = self.cur[symbol]
+            if p < cur:
+                self._walk(symbol, cur, p, True)
+            elif p > cur:
+                self._walk(symbol, cur, p, False)
+            self.cur[symbol] = p
+            self.positions[symbol].mark_price = p
+            self._trail_update(symbol, p)
+        self.in_path = False
+
+    def end_step(self) -> None:
+        a = self.account
+        self.rows.append(
+            dict(
+                timestamp=self.now,
+                equity=a.equity,
+                wallet_balance=a.wallet_balance,
+                margin=a.margin,
+                realized_pnl=a.realized_pnl,
+                unrealized_pnl=a.unrealized_pnl,
+                fees=a.fees,
+                funding=a.funding,
+                effective_leverage=a.effective_leverage,
+                equity_quote=a.equity_quote,
+            )
+        )
+
+    def _ts(self, timestamp: Any) -> int:
+        ts = timestamp if isinstance(timestamp, int) else pd.Timestamp(timestamp).value
+        if self.last_ts is not None and ts < self.last_ts:
+            raise InvalidInputError("timestamp: earlier than the previous step", "timestamp")
+        return ts
+
+    def update(self, timestamp: Any, prices: Union[Mapping[str, float], float]) -> None:
+        """A step of one-point paths at ``prices`` (NaN or missing: no price this step)."""
+        ts = self._ts(timestamp)
+        if not isinstance(prices, Mapping):
+            if len(self.specs) != 1:
+                raise InvalidInputError("prices: pass a mapping symbol -> price", "prices")
+            prices = {next(iter(self.specs)): prices}
+        new: Dict[str, F] = {}
+        for s, v in prices.items():
+            self._spec(s)
+            v = float(v)
+            if math.isnan(v):
+                continue
+            if not (math.isfinite(v) and v > 0):
+                raise InvalidInputError(f"prices: bad price for {s}", "prices")
+            new[s] = exact(v)
+        self.last_ts = ts
+        self.begin_step(ts)
+        for s in self.specs:
+            if s in new:
+                self.bar(s, new[s], new[s], new[s], new[s])
+        self.end_step()
+
+    def step(self, timestamp: Any, bars: Mapping[str, Any]) -> None:
+        """One step with a bar ``(open, high, low, close[, volume])`` per symbol."""
+        ts = self._ts(timestamp)
+        for s in bars:
+            self._spec(s)
+        self.last_ts = ts
+        self.begin_step(ts)
+        for s in self.specs:
+            if s in bars:
+                self.bar(s, *bars[s])
+        self.end_step()
+
+    def run(
+        self,
+        data: Mapping[str, pd.DataFrame],
+        funding: Optional[Mapping[str, pd.Series]] = None,
+        settlement: Optional[Mapping[str, float]] = None,
+    ) -> None:
+        """Replays bar DataFrames (the engine's event loop: funding → settlement → path → close)."""
+        if isinstance(data, pd.DataFrame):
+            data = {next(iter(self.specs)): data}
+        if isinstance(funding, pd.Series):
+            funding = {next(iter(self.specs)): funding}
+        if settlement is not None and not isinstance(settlement, Mapping):
+            settlement = {next(iter(self.specs)): settlement}
+        funding = funding or {}
+        settlement = settlement or {}
+        events: Dict[int, Dict[str, Any]] = {}
+        for s, df in data.items():
+            ts = df.index.as_unit("ns").asi8 if hasattr(df.index, "as_unit") else df.index.asi8
+            vol = df["volume"].tolist() if "volume" in df.columns else [None] * len(df)
+            for t, o, h, lo, c, v in zip(
+                ts.tolist(), df["open"].tolist(), df["high"].tolist(), df["low"].tolist(), df["close"].tolist(), vol
+            ):
+                events.setdefault(t, {})[s] = (o, h, lo, c, v)
+        fq = {
+            s: list(
+                zip((f.index.as_unit("ns").asi8 if hasattr(f.index, "as_unit") else f.index.asi8).tolist(), f.tolist())
+            )
+            for s, f in funding.items()
+        }
+        fc = dict.fromkeys(fq, 0)
+        for ts in sorted(events):
+            bars = events[ts]
+            self.last_ts = ts
+            self.begin_step(ts)
+            for s in self.specs:
+                if s not in bars:
+                    continue
+                if s in fq:
+                    while fc[s] < len(fq[s]) and fq[s][fc[s]][0] <= ts:
+                        ft, rate = fq[s][fc[s]]
+                        pos = self.positions[s].qty
+                        paid = Ledger.apply_funding(self, s, rate, bars[s][0])
+                        if pos != 0:
+                            self.funding_rows.append(
+                                dict(
+                                    timestamp=ft,
+                                    symbol=s,
+                                    rate=exact(rate),
+                                    mark_price=exact(bars[s][0]),
+                                    position=pos,
+                                    payment=paid,
+                                )
+                            )
+                        fc[s] += 1
+                exp = self.specs[s].contract.expiry
+                if exp is not None and not self.expired[s] and exp.value <= ts:
+                    last = self.cur[s]
+                    price = settlement.get(s, float(last) if last is not None else bars[s][0])
+                    self.settle(s, price)
+            for s in self.specs:
+                if s in bars:
+                    self.bar(s, *bars[s])
+            self.end_step()
+
+    # -- records ---------------------------------------------------------------------------
+    def fills(self) -> pd.DataFrame:
+        """The fills (amounts as floats)."""
+        return pd.DataFrame([{k: (float(v) if isinstance(v, F) else v) for k, v in r.items()} for r in self.fill_rows])
+
+    def orders_log(self) -> List[RefOrder]:
+        """The orders, as placed and as they ended."""
+        return list(self.orders)

@@ -1,0 +1,271 @@
+//! Columnar bars (struct of arrays) borrowed from the caller, and their validation.
+//!
+//! Ticks are bars whose open, high, low and close are the tick price: a path of one point.
+
+use crate::error::LedgerError;
+
+/// One bar of one symbol: open time and prices. `volume`, `mark` are NaN when absent.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Bar {
+    /// Open time, ns since the epoch.
+    pub ts: i64,
+    /// Open.
+    pub open: f64,
+    /// High.
+    pub high: f64,
+    /// Low.
+    pub low: f64,
+    /// Close.
+    pub close: f64,
+    /// Base volume (NaN: unknown, no participation cap).
+    pub volume: f64,
+    /// Mark price at the close (NaN: the close is the mark).
+    pub mark: f64,
+}
+
+impl Bar {
+    /// A bar from OHLC with no volume and no separate mark.
+    pub fn ohlc(ts: i64, open: f64, high: f64, low: f64, close: f64) -> Self {
+        Self {
+            ts,
+            open,
+            high,
+            low,
+            close,
+            volume: f64::NAN,
+            mark: f64::NAN,
+        }
+    }
+
+    /// A tick as a one-point bar.
+    pub fn tick(ts: i64, price: f64) -> Self {
+        Self::ohlc(ts, price, price, price, price)
+    }
+
+    /// The mark at the close: the mark column if given, else the close.
+    #[inline]
+    pub fn close_mark(&self) -> f64 {
+        if self.mark.is_nan() {
+            self.close
+        } else {
+            self.mark
+        }
+    }
+}
+
+/// A borrowed column of timestamps and values (for funding rates and settlement prices).
+#[derive(Clone, Copy, Debug)]
+pub struct Series<'a> {
+    /// Timestamps, ns since the epoch, strictly increasing.
+    pub ts: &'a [i64],
+    /// Values.
+    pub values: &'a [f64],
+}
+
+impl<'a> Series<'a> {
+    /// Validates lengths, order and finiteness; `name` prefixes the column names in errors.
+    pub fn validate(&self, name: &str) -> Result<(), LedgerError> {
+        if self.ts.len() != self.values.len() {
+            return Err(LedgerError::invalid(
+                name,
+                format!(
+                    "{} timestamps but {} values",
+                    self.ts.len(),
+                    self.values.len()
+                ),
+            ));
+        }
+        check_increasing(self.ts, &format!("{name}.timestamp"))?;
+        if let Some(r) = self.values.iter().position(|v| !v.is_finite()) {
+            return Err(LedgerError::bad_row(
+                name,
+                r,
+                format!("not finite: {}", self.values[r]),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// One symbol's bars as borrowed columns.
+#[derive(Clone, Copy, Debug)]
+pub struct BarSeries<'a> {
+    /// Open times, ns, strictly increasing.
+    pub ts: &'a [i64],
+    /// Opens.
+    pub open: &'a [f64],
+    /// Highs.
+    pub high: &'a [f64],
+    /// Lows.
+    pub low: &'a [f64],
+    /// Closes.
+    pub close: &'a [f64],
+    /// Optional volumes.
+    pub volume: Option<&'a [f64]>,
+    /// Optional mark prices (at the close).
+    pub mark: Option<&'a [f64]>,
+}
+
+fn check_increasing(ts: &[i64], column: &str) -> Result<(), LedgerError> {
+    for r in 1..ts.len() {
+        if ts[r] <= ts[r - 1] {
+            let what = if ts[r] == ts[r - 1] {
+                "duplicate timestamp"
+            } else {
+                "timestamps not sorted"
+            };
+            return Err(LedgerError::bad_row(column, r, what));
+        }
+    }
+    Ok(())
+}
+
+impl<'a> BarSeries<'a> {
+    /// Number of bars.
+    pub fn len(&self) -> usize {
+        self.ts.len()
+    }
+
+    /// Whether there is no bar.
+    pub fn is_empty(&self) -> bool {
+        self.ts.is_empty()
+    }
+
+    /// Bar `r`.
+    #[inline]
+    pub fn bar(&self, r: usize) -> Bar {
+        Bar {
+            ts: self.ts[r],
+            open: self.open[r],
+            high: self.high[r],
+            low: self.low[r],
+            close: self.close[r],
+            volume: self.volume.map_or(f64::NAN, |v| v[r]),
+            mark: self.mark.map_or(f64::NAN, |m| m[r]),
+        }
+    }
+
+    /// Checks the spec's rules; the error names the column and the first bad row: mismatched
+    /// lengths, unsorted or duplicate timestamps, NaN/inf/≤ 0 prices, high below max(open, close),
+    /// low above min(open, close), negative or non-finite volume, bad marks.
+    pub fn validate(&self) -> Result<(), LedgerError> {
+        let n = self.ts.len();
+        let cols: [(&str, &[f64]); 4] = [
+            ("open", self.open),
+            ("high", self.high),
+            ("low", self.low),
+            ("close", self.close),
+        ];
+        for (name, c) in cols {
+            if c.len() != n {
+                return Err(LedgerError::invalid(
+                    name,
+                    format!("length {} does not match the {n} timestamps", c.len()),
+                ));
+            }
+        }
+        for (name, c) in [("volume", self.volume), ("mark", self.mark)] {
+            if let Some(c) = c {
+                if c.len() != n {
+                    return Err(LedgerError::invalid(
+                        name,
+                        format!("length {} does not match the {n} timestamps", c.len()),
+                    ));
+                }
+            }
+        }
+        check_increasing(self.ts, "timestamp")?;
+        for (name, c) in cols {
+            if let Some(r) = c.iter().position(|&v| !(v.is_finite() && v > 0.0)) {
+                return Err(LedgerError::bad_row(
+                    name,
+                    r,
+                    format!("price must be finite and > 0, got {}", c[r]),
+                ));
+            }
+        }
+        for r in 0..n {
+            if self.high[r] < self.open[r].max(self.close[r]) {
+                return Err(LedgerError::bad_row(
+                    "high",
+                    r,
+                    format!(
+                        "high {} is below max(open, close) {}",
+                        self.high[r],
+                        self.open[r].max(self.close[r])
+                    ),
+                ));
+            }
+            if self.low[r] > self.open[r].min(self.close[r]) {
+                return Err(LedgerError::bad_row(
+                    "low",
+                    r,
+                    format!(
+                        "low {} is above min(open, close) {}",
+                        self.low[r],
+                        self.open[r].min(self.close[r])
+                    ),
+                ));
+            }
+        }
+        if let Some(v) = self.volume {
+            if let Some(r) = v.iter().position(|&x| !(x.is_finite() && x >= 0.0)) {
+                return Err(LedgerError::bad_row(
+                    "volume",
+                    r,
+                    format!("must be finite and >= 0, got {}", v[r]),
+                ));
+            }
+        }
+        if let Some(m) = self.mark {
+            if let Some(r) = m
+                .iter()
+                .position(|&x| !(x.is_nan() || (x.is_finite() && x > 0.0)))
+            {
+                return Err(LedgerError::bad_row(
+                    "mark",
+                    r,
+                    format!("must be > 0 or NaN, got {}", m[r]),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validation_names_column_and_first_bad_row() {
+        let ts = [1, 2, 2, 4];
+        let p = [10.0, 10.0, 10.0, 10.0];
+        let s = BarSeries {
+            ts: &ts,
+            open: &p,
+            high: &p,
+            low: &p,
+            close: &p,
+            volume: None,
+            mark: None,
+        };
+        let e = s.validate().unwrap_err();
+        assert_eq!((e.field.as_str(), e.row), ("timestamp", Some(2)));
+        let ts = [1, 2, 3, 4];
+        let h = [10.0, 9.0, 10.0, 10.0];
+        let s = BarSeries {
+            ts: &ts,
+            high: &h,
+            ..s
+        };
+        let e = s.validate().unwrap_err();
+        assert_eq!((e.field.as_str(), e.row), ("high", Some(1)));
+        let o = [10.0, 9.0, f64::NAN, 10.0];
+        let s = BarSeries { open: &o, ..s };
+        assert_eq!(s.validate().unwrap_err().field, "open");
+        let short = [1.0];
+        let s2 = BarSeries { close: &short, ..s };
+        assert_eq!(s2.validate().unwrap_err().field, "close");
+    }
+}

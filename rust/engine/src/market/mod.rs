@@ -1,0 +1,7 @@
+//! Market data: columnar bars per symbol (borrowed, zero-copy), validation, and the intrabar path.
+
+pub mod bars;
+pub mod path;
+
+pub use bars::{Bar, BarSeries, Series};
+pub use path::PathModel;

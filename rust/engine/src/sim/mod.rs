@@ -1,0 +1,5 @@
+//! Drivers: the single-run event loop over columnar market data.
+
+pub mod run;
+
+pub use run::{run, SymbolInput};

@@ -1,0 +1,97 @@
+//! The single-run event loop: several symbols on one timeline; per step funding → settlement →
+//! path → close (spec/matching.md, "Order of events at each step"). No allocation per bar.
+
+use crate::error::LedgerError;
+use crate::market::{BarSeries, Series};
+use crate::matching::Engine;
+use crate::strategy::Strategy;
+
+/// One symbol's market data for a run.
+#[derive(Clone, Copy, Debug)]
+pub struct SymbolInput<'a> {
+    /// The bars (or ticks as one-point bars).
+    pub bars: BarSeries<'a>,
+    /// Funding rates by funding time (perpetuals).
+    pub funding: Option<Series<'a>>,
+    /// Settlement price at expiry (delivery contracts); else the last price before expiry.
+    pub settlement_price: Option<f64>,
+}
+
+/// Runs every bar of `inputs` (one per symbol of the engine's account, in its order) through the
+/// engine with `strategy`. Symbols with no bar at a step are skipped for that step.
+pub fn run<S: Strategy>(
+    engine: &mut Engine,
+    inputs: &[SymbolInput<'_>],
+    strategy: &mut S,
+) -> Result<(), LedgerError> {
+    let n = engine.account().len();
+    if inputs.len() != n {
+        return Err(LedgerError::invalid(
+            "data",
+            format!("{} symbols of data for an account of {n}", inputs.len()),
+        ));
+    }
+    for (k, inp) in inputs.iter().enumerate() {
+        let sym = &engine.account().instruments()[k].symbol;
+        inp.bars.validate().map_err(|mut e| {
+            e.message = format!("{sym}: {}", e.message);
+            e
+        })?;
+        if let Some(f) = inp.funding {
+            f.validate("funding_rate")?;
+        }
+        if let Some(p) = inp.settlement_price {
+            crate::error::positive("settlement_price", p)?;
+        }
+    }
+    let mut cursor = vec![0usize; n];
+    let mut fcursor = vec![0usize; n];
+    loop {
+        // The next step: the earliest next bar over the symbols.
+        let mut ts = i64::MAX;
+        for k in 0..n {
+            if cursor[k] < inputs[k].bars.len() {
+                ts = ts.min(inputs[k].bars.ts[cursor[k]]);
+            }
+        }
+        if ts == i64::MAX {
+            break;
+        }
+        engine.begin_step(ts, strategy);
+        for k in 0..n {
+            let r = cursor[k];
+            if r >= inputs[k].bars.len() || inputs[k].bars.ts[r] != ts {
+                continue;
+            }
+            if let Some(f) = inputs[k].funding {
+                let open = inputs[k].bars.open[r];
+                while fcursor[k] < f.ts.len() && f.ts[fcursor[k]] <= ts {
+                    engine.funding(k, f.ts[fcursor[k]], f.values[fcursor[k]], open)?;
+                    fcursor[k] += 1;
+                }
+            }
+            let expiry = engine.account().instruments()[k].expiry;
+            if let Some(x) = expiry {
+                if x <= ts && !engine.is_expired(k) {
+                    let last = engine.price(k);
+                    let price = inputs[k].settlement_price.unwrap_or(if last.is_finite() {
+                        last
+                    } else {
+                        inputs[k].bars.open[r]
+                    });
+                    engine.settle(k, price, strategy)?;
+                }
+            }
+        }
+        for k in 0..n {
+            let r = cursor[k];
+            if r < inputs[k].bars.len() && inputs[k].bars.ts[r] == ts {
+                let bar = inputs[k].bars.bar(r);
+                engine.bar(k, &bar, strategy);
+                cursor[k] += 1;
+            }
+        }
+        engine.end_step(strategy);
+    }
+    Ok(())
+}

@@ -1,0 +1,19 @@
+//! Strategies driven by the engine: the trait the event loop calls, with no Python per bar.
+
+use crate::matching::Engine;
+use crate::record::FillRow;
+
+/// A strategy reacting to fills (mid-path: its orders are live at once on the rest of the path)
+/// and deciding at each step's close (its market orders fill at the close).
+pub trait Strategy {
+    /// Called after each fill of the account (including liquidations and settlements).
+    fn on_fill(&mut self, _engine: &mut Engine, _fill: &FillRow) {}
+    /// Called at each step's close, after the marks are set and before the step is recorded.
+    fn on_close(&mut self, _engine: &mut Engine) {}
+}
+
+/// No strategy: resting orders only.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoStrategy;
+
+impl Strategy for NoStrategy {}
