@@ -7,9 +7,8 @@ import math
 
 import numpy as np
 import pandas as pd
-import pytest
-
 import perpsim
+import pytest
 from perpsim import Contract, InvalidInputError, OrderRejectedError
 from perpsim import reference as ref
 
