@@ -583,3 +583,13 @@ def test_nan_is_not_a_valid_price_anywhere():
     ):
         with pytest.raises(InvalidInputError):
             call()
+
+
+@both
+def test_volume_cap_under_one_step_fills_nothing_and_moves_on(impl):
+    ex = make(impl, Contract("X", step_size=0.01), max_participation=0.1)
+    ex.update(T0, 100.0)
+    oid = ex.limit("X", "buy", 95.0, 1)
+    ex.step(T0 + H, {"X": (100, 101, 94, 99, 0.05)})  # 10 % of 0.05 = 0.005 < one step
+    assert fills(ex) == []
+    assert status(ex, oid)[0] == "open"

@@ -397,6 +397,7 @@ class Exchange(Ledger):
         if liquidity == "maker" and cap is not None:
             c = math.floor(cap / sp.step + F(1, 10**9)) * sp.step if sp.step else cap
             if c <= 0:
+                self.vol_left[o.symbol] = F(0)  # less than one step left: the bar's budget is spent
                 return False
             q = min(q, c)
         try:

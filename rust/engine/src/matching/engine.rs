@@ -638,6 +638,8 @@ impl Engine {
             let inst = &self.account.instruments()[i];
             let cap = inst.floor_qty(self.vol_left[i]);
             if cap <= 0.0 {
+                // Less than one step of volume left: the bar's budget is spent.
+                self.vol_left[i] = 0.0;
                 return Ok(false);
             }
             q = q.min(cap);
