@@ -13,7 +13,6 @@ import math
 
 from hypothesis import given
 from hypothesis import strategies as st
-
 from perpsim import Contract, Exchange, InvalidInputError, OrderRejectedError
 from perpsim import reference as ref
 
