@@ -593,3 +593,13 @@ def test_volume_cap_under_one_step_fills_nothing_and_moves_on(impl):
     ex.step(T0 + H, {"X": (100, 101, 94, 99, 0.05)})  # 10 % of 0.05 = 0.005 < one step
     assert fills(ex) == []
     assert status(ex, oid)[0] == "open"
+
+
+@both
+def test_funding_times_before_the_previous_step_are_not_paid(impl):
+    ex = make(impl)
+    ex.update(T0, 100.0)
+    ex.buy("X", 100.0, 1)
+    rates = pd.Series([0.01, 0.001], index=pd.to_datetime([T0 - 8 * H, T0 + H], unit="ns", utc=True))
+    ex.run(bars_df([(100, 101, 99, 100)] * 2, start=T0 + H), funding=rates)
+    assert float(ex.account.funding) == pytest.approx(-0.1)

@@ -783,7 +783,8 @@ class Exchange(Ledger):
             )
             for s, f in funding.items()
         }
-        fc = dict.fromkeys(fq, 0)
+        # funding times at or before the last step are behind us: not paid again
+        fc = {s: sum(1 for t, _ in fq[s] if t <= self.now) for s in fq}
         for ts in sorted(events):
             bars = events[ts]
             self.last_ts = ts

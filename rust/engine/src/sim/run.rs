@@ -1,5 +1,6 @@
 //! The single-run event loop: several symbols on one timeline; per step funding → settlement →
-//! path → close (spec/matching.md, "Order of events at each step"). No allocation per bar.
+//! path → close (spec/matching.md, "Order of events at each step"): funding for the funding times
+//! in (previous step, this step], at the bar's open. No allocation per bar.
 
 use crate::error::LedgerError;
 use crate::market::{BarSeries, Series};
@@ -45,7 +46,11 @@ pub fn run<S: Strategy>(
         }
     }
     let mut cursor = vec![0usize; n];
-    let mut fcursor = vec![0usize; n];
+    // Funding times already behind the engine (at or before its last step) are not paid again.
+    let last = engine.now();
+    let fcursor_start =
+        |f: &Option<Series<'_>>| f.map_or(0, |f| f.ts.partition_point(|&t| t <= last));
+    let mut fcursor: Vec<usize> = inputs.iter().map(|i| fcursor_start(&i.funding)).collect();
     loop {
         // The next step: the earliest next bar over the symbols.
         let mut ts = i64::MAX;
