@@ -50,7 +50,7 @@ def test_stop_through_the_2019_09_24_gap_fills_at_the_open(impl):
     assert float(ex.position("BTCUSDT").qty) == 0
 
 
-GOLDEN_LIQ_TIME = pd.Timestamp("2020-03-12 02:00", tz="UTC")
+GOLDEN_LIQ_TIME = pd.Timestamp("2020-03-12 06:00", tz="UTC")
 GOLDEN_LIQ_PRICE = 7_542.07
 
 
