@@ -43,18 +43,35 @@ pub const EQUITY_COLUMNS: [&str; 9] = [
 ];
 
 impl EquityHistory {
-    /// Appends the account's current figures at `timestamp`.
+    /// Appends the account's current figures at `timestamp` (one pass over the symbols).
+    #[inline]
     pub fn push(&mut self, timestamp: i64, acc: &Account) {
-        let equity = acc.equity();
+        let (mut unrealized, mut notional, mut margin) = (0.0, 0.0, 0.0);
+        for i in 0..acc.len() {
+            if acc.position(i).qty != 0.0 {
+                unrealized += acc.position_unrealized(i);
+                notional += acc.position_notional(i);
+                margin += acc.position_margin(i);
+            }
+        }
+        let wallet = acc.wallet_balance();
+        let equity = wallet + unrealized;
+        let lev = if notional == 0.0 {
+            0.0
+        } else if equity > 0.0 {
+            notional / equity
+        } else {
+            f64::INFINITY
+        };
         self.timestamp.push(timestamp);
         self.equity.push(equity);
-        self.wallet_balance.push(acc.wallet_balance());
-        self.margin.push(acc.initial_margin());
+        self.wallet_balance.push(wallet);
+        self.margin.push(margin);
         self.realized_pnl.push(acc.realized_pnl());
-        self.unrealized_pnl.push(acc.unrealized());
+        self.unrealized_pnl.push(unrealized);
         self.fees.push(acc.fees());
         self.funding.push(acc.funding());
-        self.effective_leverage.push(acc.effective_leverage());
+        self.effective_leverage.push(lev);
         let quote = if acc.is_inverse() {
             equity * acc.mark_price(0).unwrap_or(f64::NAN)
         } else {
@@ -66,6 +83,27 @@ impl EquityHistory {
     /// Number of rows.
     pub fn len(&self) -> usize {
         self.timestamp.len()
+    }
+
+    /// Reserves room for `additional` more rows in every column (and, for long runs, asks the
+    /// kernel for huge pages so that filling the columns does not fault on every 4 KiB page).
+    pub fn reserve(&mut self, additional: usize) {
+        self.timestamp.reserve(additional);
+        crate::memory::advise_huge(&mut self.timestamp);
+        for c in [
+            &mut self.equity,
+            &mut self.wallet_balance,
+            &mut self.margin,
+            &mut self.realized_pnl,
+            &mut self.unrealized_pnl,
+            &mut self.fees,
+            &mut self.funding,
+            &mut self.effective_leverage,
+            &mut self.equity_quote,
+        ] {
+            c.reserve(additional);
+            crate::memory::advise_huge(c);
+        }
     }
 
     /// Whether no row was recorded.

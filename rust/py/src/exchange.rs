@@ -251,6 +251,7 @@ impl PyExchange {
             max_participation,
             liquidation_fee,
             allow_negative_balance,
+            record_equity: true,
         };
         let engine = Engine::new(acc, config).py(py)?;
         Ok(Self::from_parts(py, engine, None))

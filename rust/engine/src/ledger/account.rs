@@ -246,6 +246,13 @@ impl Account {
         Ok(())
     }
 
+    /// Marks symbol `i` at a price already known to be finite and > 0 (validated market data).
+    #[inline]
+    pub fn set_mark(&mut self, i: usize, price: f64) {
+        debug_assert!(price.is_finite() && price > 0.0);
+        self.marks[i] = Some(price);
+    }
+
     #[inline]
     fn mark_or(&self, i: usize, fallback: f64) -> f64 {
         self.marks[i].unwrap_or(fallback)

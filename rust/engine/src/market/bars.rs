@@ -107,6 +107,9 @@ pub struct BarSeries<'a> {
 }
 
 fn check_increasing(ts: &[i64], column: &str) -> Result<(), LedgerError> {
+    if ts.windows(2).fold(true, |ok, w| ok & (w[1] > w[0])) {
+        return Ok(());
+    }
     for r in 1..ts.len() {
         if ts[r] <= ts[r - 1] {
             let what = if ts[r] == ts[r - 1] {
@@ -175,38 +178,47 @@ impl<'a> BarSeries<'a> {
             }
         }
         check_increasing(self.ts, "timestamp")?;
-        for (name, c) in cols {
-            if let Some(r) = c.iter().position(|&v| !(v.is_finite() && v > 0.0)) {
-                return Err(LedgerError::bad_row(
-                    name,
-                    r,
-                    format!("price must be finite and > 0, got {}", c[r]),
-                ));
+        // A branch-free pass first (it vectorises); only a failing series looks for its first bad
+        // row, reported with the columns in the order below.
+        let row_ok = |r: usize| {
+            let (o, h, l, c) = (self.open[r], self.high[r], self.low[r], self.close[r]);
+            (o > 0.0)
+                & (o < f64::INFINITY)
+                & (c > 0.0)
+                & (c < f64::INFINITY)
+                & (l > 0.0)
+                & (h < f64::INFINITY)
+                & (h >= o)
+                & (h >= c)
+                & (l <= o)
+                & (l <= c)
+        };
+        let all_ok = (0..n).fold(true, |acc, r| acc & row_ok(r));
+        let bad_price = |name: &str, r: usize, v: f64| {
+            LedgerError::bad_row(name, r, format!("price must be finite and > 0, got {v}"))
+        };
+        for r in (0..n).filter(|_| !all_ok) {
+            if row_ok(r) {
+                continue;
             }
-        }
-        for r in 0..n {
-            if self.high[r] < self.open[r].max(self.close[r]) {
+            let (o, h, l, c) = (self.open[r], self.high[r], self.low[r], self.close[r]);
+            for (name, v) in [("open", o), ("high", h), ("low", l), ("close", c)] {
+                if !(v.is_finite() && v > 0.0) {
+                    return Err(bad_price(name, r, v));
+                }
+            }
+            if h < o.max(c) {
                 return Err(LedgerError::bad_row(
                     "high",
                     r,
-                    format!(
-                        "high {} is below max(open, close) {}",
-                        self.high[r],
-                        self.open[r].max(self.close[r])
-                    ),
+                    format!("high {h} is below max(open, close) {}", o.max(c)),
                 ));
             }
-            if self.low[r] > self.open[r].min(self.close[r]) {
-                return Err(LedgerError::bad_row(
-                    "low",
-                    r,
-                    format!(
-                        "low {} is above min(open, close) {}",
-                        self.low[r],
-                        self.open[r].min(self.close[r])
-                    ),
-                ));
-            }
+            return Err(LedgerError::bad_row(
+                "low",
+                r,
+                format!("low {l} is above min(open, close) {}", o.min(c)),
+            ));
         }
         if let Some(v) = self.volume {
             if let Some(r) = v.iter().position(|&x| !(x.is_finite() && x >= 0.0)) {
@@ -261,9 +273,14 @@ mod tests {
         };
         let e = s.validate().unwrap_err();
         assert_eq!((e.field.as_str(), e.row), ("high", Some(1)));
-        let o = [10.0, 9.0, f64::NAN, 10.0];
-        let s = BarSeries { open: &o, ..s };
-        assert_eq!(s.validate().unwrap_err().field, "open");
+        let o = [10.0, f64::NAN, 10.0, 10.0];
+        let s = BarSeries {
+            open: &o,
+            high: &p,
+            ..s
+        };
+        let e = s.validate().unwrap_err();
+        assert_eq!((e.field.as_str(), e.row), ("open", Some(1)));
         let short = [1.0];
         let s2 = BarSeries { close: &short, ..s };
         assert_eq!(s2.validate().unwrap_err().field, "close");

@@ -32,6 +32,9 @@ pub struct Config {
     pub liquidation_fee: f64,
     /// Let the wallet go below zero after a liquidation (default: the insurance fund covers it).
     pub allow_negative_balance: bool,
+    /// Record one equity row per step (default). Off, only the final figures remain (summary
+    /// runs such as Monte Carlo paths).
+    pub record_equity: bool,
 }
 
 impl Default for Config {
@@ -44,6 +47,7 @@ impl Default for Config {
             max_participation: 0.0,
             liquidation_fee: 0.0,
             allow_negative_balance: false,
+            record_equity: true,
         }
     }
 }
@@ -100,6 +104,10 @@ pub struct Engine {
     expired: Vec<bool>,
     liq: Vec<f64>,
     liq_dirty: bool,
+    /// Bumped by every change that can move a symbol's thresholds (book, position, wallet).
+    epoch: u64,
+    /// Per symbol: (epoch, down, up) of the last [`Engine::thresholds`] computation.
+    thr: Vec<(u64, f64, f64)>,
     blown: bool,
     liquidated_at: Option<i64>,
     seq: u64,
@@ -129,6 +137,8 @@ impl Engine {
             expired: vec![false; n],
             liq: vec![NONE; n],
             liq_dirty: true,
+            epoch: 1,
+            thr: vec![(0, f64::NAN, f64::NAN); n],
             blown: false,
             liquidated_at: None,
             seq: 0,
@@ -144,7 +154,7 @@ impl Engine {
 
     /// Mutable access to the account's settings (leverage, margin mode); fills go through the engine.
     pub fn account_mut(&mut self) -> &mut Account {
-        self.liq_dirty = true;
+        self.touch_liquidation();
         &mut self.account
     }
 
@@ -176,6 +186,13 @@ impl Engine {
     /// The equity history (one row per step).
     pub fn history(&self) -> &EquityHistory {
         &self.history
+    }
+
+    /// Reserves room for `steps` more history rows (so that a run allocates once, not per bar).
+    pub fn reserve_steps(&mut self, steps: usize) {
+        if self.config.record_equity {
+            self.history.reserve(steps);
+        }
     }
 
     /// The current step's timestamp.
@@ -220,6 +237,24 @@ impl Engine {
     }
 
     // ----- orders -------------------------------------------------------------------------
+
+    #[inline]
+    fn book_insert(&mut self, i: usize, idx: u32) {
+        self.epoch += 1;
+        self.books[i].insert(&self.orders, idx);
+    }
+
+    #[inline]
+    fn book_remove(&mut self, i: usize, idx: u32) {
+        self.epoch += 1;
+        self.books[i].remove(idx);
+    }
+
+    #[inline]
+    fn touch_liquidation(&mut self) {
+        self.liq_dirty = true;
+        self.epoch += 1;
+    }
 
     fn new_order(&mut self, r: &OrderRequest) -> u32 {
         self.seq += 1;
@@ -472,7 +507,7 @@ impl Engine {
         if self.in_path && !self.config.same_bar {
             self.pending.push(idx);
         } else {
-            self.books[i].insert(&self.orders, idx);
+            self.book_insert(i, idx);
         }
         Ok(id)
     }
@@ -519,7 +554,7 @@ impl Engine {
     pub fn cancel(&mut self, id: u64) -> Result<(), LedgerError> {
         let idx = self.open_index(id)?;
         let i = self.orders[idx as usize].symbol;
-        self.books[i].remove(idx);
+        self.book_remove(i, idx);
         self.pending.retain(|&j| j != idx);
         self.end_order(idx, Status::Cancelled, "cancelled");
         Ok(())
@@ -579,7 +614,7 @@ impl Engine {
         let r = self.normalize(&r)?;
         // Take the old order out, try the new one; put the old back if refused.
         let i = o.symbol;
-        self.books[i].remove(idx);
+        self.book_remove(i, idx);
         let was_pending = self.pending.iter().position(|&j| j == idx);
         if let Some(p) = was_pending {
             self.pending.remove(p);
@@ -598,7 +633,7 @@ impl Engine {
                 if was_pending.is_some() {
                     self.pending.push(idx);
                 } else {
-                    self.books[i].insert(&self.orders, idx);
+                    self.book_insert(i, idx);
                 }
                 Err(e)
             }
@@ -628,7 +663,7 @@ impl Engine {
         if o.reduce_only {
             let pos = self.account.position(i).qty;
             if pos == 0.0 || (pos > 0.0) == (side == Side::Buy) {
-                self.books[i].remove(idx);
+                self.book_remove(i, idx);
                 self.end_order(idx, Status::Cancelled, "reduce-only: no position to reduce");
                 return Ok(false);
             }
@@ -658,7 +693,7 @@ impl Engine {
                 let done = o.close_position || o.reduce_only || o.filled >= o.qty * (1.0 - 1e-12);
                 if done {
                     o.status = Status::Filled;
-                    self.books[i].remove(idx);
+                    self.book_remove(i, idx);
                 }
                 let row = FillRow {
                     ts: now,
@@ -677,7 +712,7 @@ impl Engine {
                 Ok(true)
             }
             Err(e) => {
-                self.books[i].remove(idx);
+                self.book_remove(i, idx);
                 self.pending.retain(|&j| j != idx);
                 Err(self.reject(idx, &e.field.clone(), e.message))
             }
@@ -685,7 +720,7 @@ impl Engine {
     }
 
     fn after_fill<S: Strategy>(&mut self, row: FillRow, strat: &mut S) {
-        self.liq_dirty = true;
+        self.touch_liquidation();
         self.fills.push(row);
         let row = self.fills.last().expect("just pushed").clone();
         strat.on_fill(self, &row);
@@ -728,7 +763,7 @@ impl Engine {
             if marketable {
                 let _ = self.execute(idx, cur, Liquidity::Taker, strat);
             } else {
-                self.books[i].insert(&self.orders, idx);
+                self.book_insert(i, idx);
             }
         }
     }
@@ -747,7 +782,7 @@ impl Engine {
                 position,
                 payment: paid,
             });
-            self.liq_dirty = true;
+            self.touch_liquidation();
         }
         Ok(paid)
     }
@@ -763,7 +798,7 @@ impl Engine {
         positive("price", price)?;
         let idxs: Vec<u32> = self.books[i].all().collect();
         for idx in idxs {
-            self.books[i].remove(idx);
+            self.book_remove(i, idx);
             self.end_order(idx, Status::Expired, "contract expired");
         }
         let pend: Vec<u32> = self
@@ -886,7 +921,7 @@ impl Engine {
         for i in 0..self.books.len() {
             let idxs: Vec<u32> = self.books[i].all().collect();
             for idx in idxs {
-                self.books[i].remove(idx);
+                self.book_remove(i, idx);
                 self.end_order(idx, Status::Cancelled, "account liquidated");
             }
         }
@@ -909,7 +944,11 @@ impl Engine {
     }
 
     /// Trailing stops of symbol `i` see price `p`: activation, and the extreme since.
+    #[inline]
     fn trail_update(&mut self, i: usize, p: f64) {
+        if self.books[i].trailing.is_empty() {
+            return;
+        }
         for k in 0..self.books[i].trailing.len() {
             let idx = self.books[i].trailing[k];
             self.trail_touch(idx, p);
@@ -933,6 +972,66 @@ impl Engine {
                 Side::Buy => o.extreme.min(p),
             };
         }
+    }
+
+    /// The highest level a falling price would handle first and the lowest a rising price would,
+    /// over the symbol's book and its liquidation price (trailing stops excluded: the caller checks
+    /// there are none). The walks handle a level `l` going down to `b` when `l >= b`.
+    #[inline]
+    fn thresholds(&mut self, i: usize) -> (f64, f64) {
+        let (e, d, u) = self.thr[i];
+        if e == self.epoch {
+            return (d, u);
+        }
+        let (d, u) = self.compute_thresholds(i);
+        self.thr[i] = (self.epoch, d, u);
+        (d, u)
+    }
+
+    fn compute_thresholds(&mut self, i: usize) -> (f64, f64) {
+        let tick = self.account.instruments()[i].tick_size;
+        let touch = self.config.touch_fills;
+        let book = &self.books[i];
+        let mut down = f64::NEG_INFINITY;
+        let mut up = f64::INFINITY;
+        if let Some(&j) = book.falling.last() {
+            down = down.max(self.orders[j as usize].trigger);
+        }
+        if let Some(&j) = book.buy_limits.last() {
+            let p = self.orders[j as usize].price;
+            down = down.max(if touch {
+                p
+            } else if tick > 0.0 {
+                p - tick
+            } else {
+                p.next_down()
+            });
+        }
+        if let Some(&j) = book.rising.last() {
+            up = up.min(self.orders[j as usize].trigger);
+        }
+        if let Some(&j) = book.sell_limits.last() {
+            let p = self.orders[j as usize].price;
+            up = up.min(if touch {
+                p
+            } else if tick > 0.0 {
+                p + tick
+            } else {
+                p.next_up()
+            });
+        }
+        let q = self.account.position(i).qty;
+        if q != 0.0 {
+            let lp = self.liq_level(i);
+            if !lp.is_nan() {
+                if q > 0.0 {
+                    down = down.max(lp);
+                } else {
+                    up = up.min(lp);
+                }
+            }
+        }
+        (down, up)
     }
 
     #[inline]
@@ -1052,7 +1151,7 @@ impl Engine {
         let slip = self.config.slippage;
         match e {
             Event::Trigger(j) => {
-                self.books[i].remove(j);
+                self.book_remove(i, j);
                 let o = &self.orders[j as usize];
                 let side = o.side;
                 if o.kind == OrderKind::StopLimit {
@@ -1065,7 +1164,7 @@ impl Engine {
                     if marketable {
                         let _ = self.execute(j, fp, Liquidity::Taker, strat);
                     } else {
-                        self.books[i].insert(&self.orders, j);
+                        self.book_insert(i, j);
                     }
                 } else {
                     let _ =
@@ -1073,7 +1172,7 @@ impl Engine {
                 }
             }
             Event::Trailing(j) => {
-                self.books[i].remove(j);
+                self.book_remove(i, j);
                 let side = self.orders[j as usize].side;
                 let _ = self.execute(j, fp * (1.0 + side.sign() * slip), Liquidity::Taker, strat);
             }
@@ -1095,15 +1194,28 @@ impl Engine {
         if self.expired[i] {
             return;
         }
+        if self.account.len() > 1 {
+            // Other symbols' marks moved since: a cross liquidation price depends on them.
+            self.touch_liquidation();
+        }
+        let prev = self.cur[i];
+        let open = bar.open;
+        if prev.is_finite() && self.books[i].trailing.is_empty() && bar.close_mark() == bar.close {
+            // Quiet bar: when nothing rests within the range the path covers (the previous price,
+            // the high and the low), the walk would find nothing; only the mark moves.
+            let (down, up) = self.thresholds(i);
+            if bar.low.min(prev) > down && bar.high.max(prev) < up {
+                self.cur[i] = bar.close;
+                self.account.set_mark(i, bar.close);
+                return;
+            }
+        }
         self.in_path = true;
-        self.liq_dirty = true;
         self.vol_left[i] = if self.config.max_participation > 0.0 && bar.volume.is_finite() {
             self.config.max_participation * bar.volume
         } else {
             f64::INFINITY
         };
-        let prev = self.cur[i];
-        let open = bar.open;
         self.gap_fill = open;
         if prev.is_finite() && open < prev {
             self.walk_down(i, prev, open, strat);
@@ -1137,7 +1249,7 @@ impl Engine {
             let _ = self.account.mark(i, m);
             let pos = self.account.position(i).qty;
             if pos != 0.0 && !self.blown {
-                self.liq_dirty = true;
+                self.touch_liquidation();
                 let lp = self.liq_level(i);
                 if !lp.is_nan() && ((pos > 0.0 && m <= lp) || (pos < 0.0 && m >= lp)) {
                     self.liquidate(i, lp, strat);
@@ -1153,7 +1265,9 @@ impl Engine {
         if !self.blown {
             strat.on_close(self);
         }
-        self.history.push(self.now, &self.account);
+        if self.config.record_equity {
+            self.history.push(self.now, &self.account);
+        }
     }
 }
 

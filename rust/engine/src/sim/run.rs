@@ -45,6 +45,14 @@ pub fn run<S: Strategy>(
             crate::error::positive("settlement_price", p)?;
         }
     }
+    let steps = inputs.iter().map(|i| i.bars.len()).max().unwrap_or(0);
+    engine.reserve_steps(steps);
+    let expiries: Vec<Option<i64>> = engine
+        .account()
+        .instruments()
+        .iter()
+        .map(|i| i.expiry)
+        .collect();
     let mut cursor = vec![0usize; n];
     // Funding times already behind the engine (at or before its last step) are not paid again.
     let last = engine.now();
@@ -75,8 +83,7 @@ pub fn run<S: Strategy>(
                     fcursor[k] += 1;
                 }
             }
-            let expiry = engine.account().instruments()[k].expiry;
-            if let Some(x) = expiry {
+            if let Some(x) = expiries[k] {
                 if x <= ts && !engine.is_expired(k) {
                     let last = engine.price(k);
                     let price = inputs[k].settlement_price.unwrap_or(if last.is_finite() {
