@@ -19,6 +19,11 @@ def _restore(cls: Type[_E], state: bytes) -> _E:
     return cls.__new__(cls, _state=state)
 
 
+def _utc_index(ts: np.ndarray) -> pd.DatetimeIndex:
+    """int64 ns since the epoch → a UTC DatetimeIndex named timestamp (a view, no conversion)."""
+    return pd.DatetimeIndex(ts.view("datetime64[ns]"), dtype="datetime64[ns, UTC]", name="timestamp")
+
+
 def _per_symbol(symbols: Sequence[str], value: Any, field: str, optional: bool = False) -> Dict[str, Any]:
     if isinstance(value, Mapping):
         unknown = [k for k in value if k not in symbols]
@@ -65,11 +70,11 @@ class Exchange(_core.Exchange):
         """One row per :meth:`update`, indexed by its timestamp (UTC): equity, wallet_balance,
         margin, realized_pnl, unrealized_pnl, fees, funding, effective_leverage (and equity_quote
         for inverse accounts: equity in quote at the first symbol's mark)."""
-        ts, cols = self._history_arrays()
-        index = pd.DatetimeIndex(pd.to_datetime(ts, unit="ns", utc=True), name="timestamp")
-        df = pd.DataFrame(cols, index=index)
+        ts, matrix, names = self._history_arrays()
+        index = _utc_index(ts)
         if not self.is_inverse:
-            df = df.drop(columns="equity_quote")
+            matrix, names = matrix[:-1], names[:-1]
+        df = pd.DataFrame(matrix.T, index=index, columns=names, copy=False)
         return df
 
     def fills(self) -> pd.DataFrame:
@@ -77,7 +82,7 @@ class Exchange(_core.Exchange):
         (maker/taker), realized_pnl, position (after), reason (user, stop, tp, sl, trailing,
         liquidation, settlement)."""
         cols = self._fill_columns()
-        cols["timestamp"] = pd.to_datetime(cols["timestamp"], unit="ns", utc=True)
+        cols["timestamp"] = _utc_index(cols["timestamp"])
         return pd.DataFrame(cols)
 
     def orders(self) -> pd.DataFrame:
@@ -96,7 +101,7 @@ class Exchange(_core.Exchange):
         """Every funding payment on an open position: timestamp, symbol, rate, mark_price,
         position, payment (received; negative when paid)."""
         cols = self._funding_columns()
-        cols["timestamp"] = pd.to_datetime(cols["timestamp"], unit="ns", utc=True)
+        cols["timestamp"] = _utc_index(cols["timestamp"])
         return pd.DataFrame(cols)
 
     def run(

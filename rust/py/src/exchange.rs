@@ -725,21 +725,21 @@ impl PyExchange {
         self.engine.history().len()
     }
 
-    /// The history as (timestamps int64 ns array, {column: float64 array}).
-    fn _history_arrays<'py>(
-        &self,
-        py: Python<'py>,
-    ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyDict>)> {
+    /// The history as (timestamps int64 ns array, float64 matrix of shape (columns, rows), column
+    /// names): one allocation filled column by column, which pandas wraps (transposed) without
+    /// copying.
+    fn _history_arrays<'py>(&self, py: Python<'py>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>, Vec<&'static str>)> {
         let h = self.engine.history();
         let ts = h.timestamp.clone().into_pyarray(py).into_any();
-        let d = PyDict::new(py);
-        for (name, col) in perpsim_engine::record::EQUITY_COLUMNS
-            .iter()
-            .zip(h.columns())
-        {
-            d.set_item(name, col.clone().into_pyarray(py))?;
+        let cols = h.columns();
+        let (n, k) = (h.len(), cols.len());
+        let mut flat = Vec::with_capacity(n * k);
+        for c in &cols {
+            flat.extend_from_slice(c);
         }
-        Ok((ts, d))
+        let m = numpy::ndarray::Array2::from_shape_vec((k, n), flat)
+            .map_err(|e| invalid(py, "history", e.to_string()))?;
+        Ok((ts, m.into_pyarray(py).into_any(), perpsim_engine::record::EQUITY_COLUMNS.to_vec()))
     }
 
     /// The fills as a dict of columns.
