@@ -16,7 +16,6 @@ import time
 
 import numpy as np
 import pandas as pd
-
 import perpsim
 from perpsim import reference as ref
 
@@ -79,8 +78,14 @@ def main() -> None:
         assert len(ex.open_orders()) == 100 and len(ex.funding_payments()) == len(funding)
         return el
 
-    rows.append(("perpsim.Exchange.run (Rust, from Python)", N, best(engine_run, a.repeat),
-                 "DataFrame in, one equity row per step"))
+    rows.append(
+        (
+            "perpsim.Exchange.run (Rust, from Python)",
+            N,
+            best(engine_run, a.repeat),
+            "DataFrame in, one equity row per step",
+        )
+    )
 
     def engine_run_and_frames():
         ex = setup(perpsim.Exchange, bars)
@@ -92,8 +97,7 @@ def main() -> None:
         assert len(h) == N + 1 and len(f) == 1
         return el
 
-    rows.append(("... plus history() and fills() DataFrames", N, best(engine_run_and_frames, a.repeat),
-                 "end to end"))
+    rows.append(("... plus history() and fills() DataFrames", N, best(engine_run_and_frames, a.repeat), "end to end"))
 
     sub = bars.iloc[: a.ref_bars]
     fsub = funding[funding.index <= sub.index[-1]]
@@ -104,8 +108,14 @@ def main() -> None:
         ex.run(sub, funding=fsub)
         return time.perf_counter() - t
 
-    rows.append(("perpsim.reference.Exchange.run (exact Python)", a.ref_bars, best(reference_run, 1),
-                 f"first {a.ref_bars:,} bars of the same data"))
+    rows.append(
+        (
+            "perpsim.reference.Exchange.run (exact Python)",
+            a.ref_bars,
+            best(reference_run, 1),
+            f"first {a.ref_bars:,} bars of the same data",
+        )
+    )
 
     base = rows[1][2] / rows[1][1]
     print(f"machine: {platform.machine()}, Python {platform.python_version()}, perpsim {perpsim.__version__}\n")
@@ -113,8 +123,10 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|")
     for name, n, t, note in rows:
         per = t / n
-        print(f"| {name} | {n:,} | {t * 1e3:,.1f} ms | {n / t / 1e6:,.2f} million | {per * 1e9:,.1f} ns | "
-              f"{per / base:,.2f}x | {note} |")
+        print(
+            f"| {name} | {n:,} | {t * 1e3:,.1f} ms | {n / t / 1e6:,.2f} million | {per * 1e9:,.1f} ns | "
+            f"{per / base:,.2f}x | {note} |"
+        )
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ Public API (this release):
 - :mod:`perpsim.errors`: the exception classes.
 """
 
-from . import contracts, errors, reference
+from . import contracts, data, errors, reference
 from ._core import __version__
 from .contracts import BTCUSD, BTCUSDT, BTCUSDT_SPOT, ETHUSD, ETHUSDT, Contract, preset, quarterly
 from .errors import InvalidInputError, OrderRejectedError, PerpsimError, UnknownSymbolError
@@ -34,6 +34,7 @@ __all__ = [
     "UnknownSymbolError",
     "OrderRejectedError",
     "contracts",
+    "data",
     "errors",
     "reference",
 ]
