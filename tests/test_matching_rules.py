@@ -603,3 +603,17 @@ def test_funding_times_before_the_previous_step_are_not_paid(impl):
     rates = pd.Series([0.01, 0.001], index=pd.to_datetime([T0 - 8 * H, T0 + H], unit="ns", utc=True))
     ex.run(bars_df([(100, 101, 99, 100)] * 2, start=T0 + H), funding=rates)
     assert float(ex.account.funding) == pytest.approx(-0.1)
+
+
+@both
+def test_ticks_are_a_path_with_one_point_per_tick(impl):
+    ex = make(impl)
+    ex.update(T0, 100.0)
+    ex.limit("X", "buy", 97.0, 1)
+    ex.stop("X", "buy", 103.0, 1)
+    idx = pd.to_datetime([T0 + k for k in range(1, 6)], unit="ns", utc=True)
+    ticks = pd.DataFrame({"price": [99.0, 96.5, 98.0, 104.0, 101.0]}, index=idx)
+    ex.run(ticks)
+    # the tick at 96.5 jumped through the 97 limit: it fills at that tick (the tick is its own open)
+    assert fills(ex) == [("buy", 1.0, 96.5, "maker", "user"), ("buy", 1.0, 104.0, "taker", "stop")]
+    assert len(ex.history()) == 6

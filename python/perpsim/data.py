@@ -64,11 +64,15 @@ def _column(df: pd.DataFrame, name: str, field: str, required: bool = True) -> O
 
 def bars_to_arrays(df: pd.DataFrame, symbol: str = "") -> Tuple[np.ndarray, ...]:
     """A bar DataFrame → contiguous arrays (ts ns int64, open, high, low, close, volume|None,
-    mark|None) for the engine; the engine validates the values (naming column and row)."""
+    mark|None) for the engine; the engine validates the values (naming column and row). A frame
+    with a ``price`` column and no ``open`` holds ticks: each is a bar of one point."""
     if not isinstance(df, pd.DataFrame):
         raise InvalidInputError(f"data: bars of {symbol} must be a DataFrame", "data")
     field = f"data[{symbol}]" if symbol else "data"
     ts = _index_ns(df.index, field)
+    if "price" in df.columns and "open" not in df.columns:  # ticks: a path of one point each
+        p = _column(df, "price", field)
+        return ts, p, p, p, p, _column(df, "volume", field, False), None
     o, h, lo, c = (_column(df, k, field) for k in ("open", "high", "low", "close"))
     return ts, o, h, lo, c, _column(df, "volume", field, False), _column(df, "mark", field, False)
 

@@ -771,6 +771,8 @@ class Exchange(Ledger):
         settlement = settlement or {}
         events: Dict[int, Dict[str, Any]] = {}
         for s, df in data.items():
+            if "price" in df.columns and "open" not in df.columns:  # ticks
+                df = df.assign(open=df["price"], high=df["price"], low=df["price"], close=df["price"])
             ts = df.index.as_unit("ns").asi8 if hasattr(df.index, "as_unit") else df.index.asi8
             vol = df["volume"].tolist() if "volume" in df.columns else [None] * len(df)
             for t, o, h, lo, c, v in zip(

@@ -728,7 +728,10 @@ impl PyExchange {
     /// The history as (timestamps int64 ns array, float64 matrix of shape (columns, rows), column
     /// names): one allocation filled column by column, which pandas wraps (transposed) without
     /// copying.
-    fn _history_arrays<'py>(&self, py: Python<'py>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>, Vec<&'static str>)> {
+    fn _history_arrays<'py>(
+        &self,
+        py: Python<'py>,
+    ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>, Vec<&'static str>)> {
         let h = self.engine.history();
         let ts = h.timestamp.clone().into_pyarray(py).into_any();
         let cols = h.columns();
@@ -739,7 +742,11 @@ impl PyExchange {
         }
         let m = numpy::ndarray::Array2::from_shape_vec((k, n), flat)
             .map_err(|e| invalid(py, "history", e.to_string()))?;
-        Ok((ts, m.into_pyarray(py).into_any(), perpsim_engine::record::EQUITY_COLUMNS.to_vec()))
+        Ok((
+            ts,
+            m.into_pyarray(py).into_any(),
+            perpsim_engine::record::EQUITY_COLUMNS.to_vec(),
+        ))
     }
 
     /// The fills as a dict of columns.
