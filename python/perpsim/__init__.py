@@ -14,13 +14,20 @@ Public API (this release):
 
 from . import contracts, data, errors, reference
 from ._core import __version__
+from .backtest import Result, backtest
 from .contracts import BTCUSD, BTCUSDT, BTCUSDT_SPOT, ETHUSD, ETHUSDT, Contract, preset, quarterly
 from .errors import InvalidInputError, OrderRejectedError, PerpsimError, UnknownSymbolError
 from .exchange import Exchange
+from .strategies import Grid, Rebalance, TargetPositions
 
 __all__ = [
     "__version__",
     "Exchange",
+    "backtest",
+    "Result",
+    "Grid",
+    "Rebalance",
+    "TargetPositions",
     "Contract",
     "preset",
     "quarterly",

@@ -118,6 +118,20 @@ class Exchange(_core.Exchange):
         applied at each funding time at the bar's open. ``settlement``: delivery settlement
         prices per symbol. Resting orders fill along each bar's path; one history row per step.
         """
+        self._run(self._columns(data, funding, settlement))
+
+    def run_strategy(
+        self,
+        data: Union[pd.DataFrame, Mapping[str, pd.DataFrame]],
+        spec: Dict[str, Any],
+        funding: Optional[Union[pd.Series, Mapping[str, pd.Series]]] = None,
+        settlement: Optional[Union[float, Mapping[str, float]]] = None,
+    ) -> Dict[str, Any]:
+        """Like :meth:`run`, with a built-in strategy (a spec made by ``perpsim.Grid`` etc.; use
+        :func:`perpsim.backtest`). Returns the strategy's own figures."""
+        return self._run_strategy(self._columns(data, funding, settlement), spec)
+
+    def _columns(self, data: Any, funding: Any, settlement: Any) -> list:
         from .data import bars_to_arrays, series_to_arrays
 
         frames = _per_symbol(self.symbols, data, "data")
@@ -129,7 +143,7 @@ class Exchange(_core.Exchange):
             ft, fr = series_to_arrays(fund[s], f"funding[{s}]") if fund.get(s) is not None else (None, None)
             st = sett.get(s)
             cols.append((ts, o, h, lo, c, v, m, ft, fr, None if st is None else float(st)))
-        self._run(cols)
+        return cols
 
     def __reduce__(self) -> Any:
         return (_restore, (type(self), self.__getstate__()))

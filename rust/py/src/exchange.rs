@@ -599,58 +599,22 @@ impl PyExchange {
     /// Runs whole columnar series (one tuple of arrays per symbol, in symbol order) with the
     /// GIL released; the arrays are borrowed, not copied.
     fn _run(&mut self, py: Python<'_>, data: Vec<RunColumns<'_>>) -> PyResult<()> {
-        let n = self.acc().len();
-        if data.len() != n {
-            return Err(invalid(
-                py,
-                "data",
-                format!("{} symbols of data for {n} contracts", data.len()),
-            ));
-        }
-        let slice_err = |py: Python<'_>| invalid(py, "data", "arrays must be contiguous");
-        let mut inputs: Vec<SymbolInput<'_>> = Vec::with_capacity(n);
-        for d in &data {
-            let funding = match (&d.7, &d.8) {
-                (Some(t), Some(r)) => Some(Series {
-                    ts: t.as_slice().map_err(|_| slice_err(py))?,
-                    values: r.as_slice().map_err(|_| slice_err(py))?,
-                }),
-                _ => None,
-            };
-            inputs.push(SymbolInput {
-                bars: BarSeries {
-                    ts: d.0.as_slice().map_err(|_| slice_err(py))?,
-                    open: d.1.as_slice().map_err(|_| slice_err(py))?,
-                    high: d.2.as_slice().map_err(|_| slice_err(py))?,
-                    low: d.3.as_slice().map_err(|_| slice_err(py))?,
-                    close: d.4.as_slice().map_err(|_| slice_err(py))?,
-                    volume: d
-                        .5
-                        .as_ref()
-                        .map(|a| a.as_slice())
-                        .transpose()
-                        .map_err(|_| slice_err(py))?,
-                    mark: d
-                        .6
-                        .as_ref()
-                        .map(|a| a.as_slice())
-                        .transpose()
-                        .map_err(|_| slice_err(py))?,
-                },
-                funding,
-                settlement_price: d.9,
-            });
-        }
-        if let Some(first) = inputs.iter().filter_map(|s| s.bars.ts.first()).min() {
-            self.check_time(py, *first)?;
-        }
-        let engine = &mut self.engine;
-        let res = py.detach(|| run(engine, &inputs, &mut NoStrategy));
-        res.py(py)?;
-        if let Some(&t) = self.engine.history().timestamp.last() {
-            self.last_ts = Some(t);
-        }
-        Ok(())
+        let inputs = inputs_of(py, self.acc().len(), &data)?;
+        self.run_with(py, &inputs, &mut NoStrategy)
+    }
+
+    /// Runs whole columnar series with a built-in strategy (`spec`: a dict with `kind` and its
+    /// parameters); returns the strategy's own figures.
+    fn _run_strategy<'py>(
+        &mut self,
+        py: Python<'py>,
+        data: Vec<RunColumns<'_>>,
+        spec: &Bound<'py, PyDict>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let inputs = inputs_of(py, self.acc().len(), &data)?;
+        let mut strat = crate::strategies::build(py, spec, self.acc(), &inputs)?;
+        self.run_with(py, &inputs, &mut strat)?;
+        crate::strategies::report(py, &strat, self.acc())
     }
 
     /// Applies funding on `symbol` at `rate` and `mark_price`; returns the amount received
@@ -948,7 +912,75 @@ impl PyExchange {
     }
 }
 
+/// Borrows the columns of `data` as engine inputs (no copy).
+fn inputs_of<'a>(
+    py: Python<'_>,
+    n: usize,
+    data: &'a [RunColumns<'_>],
+) -> PyResult<Vec<SymbolInput<'a>>> {
+    if data.len() != n {
+        return Err(invalid(
+            py,
+            "data",
+            format!("{} symbols of data for {n} contracts", data.len()),
+        ));
+    }
+    let slice_err = |py: Python<'_>| invalid(py, "data", "arrays must be contiguous");
+    let mut inputs: Vec<SymbolInput<'a>> = Vec::with_capacity(n);
+    for d in data {
+        let funding = match (&d.7, &d.8) {
+            (Some(t), Some(r)) => Some(Series {
+                ts: t.as_slice().map_err(|_| slice_err(py))?,
+                values: r.as_slice().map_err(|_| slice_err(py))?,
+            }),
+            _ => None,
+        };
+        inputs.push(SymbolInput {
+            bars: BarSeries {
+                ts: d.0.as_slice().map_err(|_| slice_err(py))?,
+                open: d.1.as_slice().map_err(|_| slice_err(py))?,
+                high: d.2.as_slice().map_err(|_| slice_err(py))?,
+                low: d.3.as_slice().map_err(|_| slice_err(py))?,
+                close: d.4.as_slice().map_err(|_| slice_err(py))?,
+                volume: d
+                    .5
+                    .as_ref()
+                    .map(|a| a.as_slice())
+                    .transpose()
+                    .map_err(|_| slice_err(py))?,
+                mark: d
+                    .6
+                    .as_ref()
+                    .map(|a| a.as_slice())
+                    .transpose()
+                    .map_err(|_| slice_err(py))?,
+            },
+            funding,
+            settlement_price: d.9,
+        });
+    }
+    Ok(inputs)
+}
+
 impl PyExchange {
+    fn run_with<S: perpsim_engine::Strategy + Send>(
+        &mut self,
+        py: Python<'_>,
+        inputs: &[SymbolInput<'_>],
+        strat: &mut S,
+    ) -> PyResult<()> {
+        if let Some(first) = inputs.iter().filter_map(|s| s.bars.ts.first()).min() {
+            self.check_time(py, *first)?;
+        }
+        let engine = &mut self.engine;
+        let res = py.detach(|| run(engine, inputs, strat));
+        res.py(py)?;
+        if let Some(&t) = self.engine.history().timestamp.last() {
+            self.last_ts = Some(t);
+        }
+        Ok(())
+    }
+
     fn protect(
         &mut self,
         py: Python<'_>,

@@ -6,6 +6,7 @@ mod convert;
 mod errors;
 mod exchange;
 mod records;
+mod strategies;
 
 use perpsim_engine::presets;
 use pyo3::prelude::*;

@@ -106,6 +106,8 @@ pub struct Engine {
     liq_dirty: bool,
     /// Bumped by every change that can move a symbol's thresholds (book, position, wallet).
     epoch: u64,
+    /// Per symbol: (low, high) of the last bar (its previous price included).
+    range: Vec<(f64, f64)>,
     /// Per symbol: (epoch, down, up) of the last [`Engine::thresholds`] computation.
     thr: Vec<(u64, f64, f64)>,
     blown: bool,
@@ -138,6 +140,7 @@ impl Engine {
             liq: vec![NONE; n],
             liq_dirty: true,
             epoch: 1,
+            range: vec![(f64::NAN, f64::NAN); n],
             thr: vec![(0, f64::NAN, f64::NAN); n],
             blown: false,
             liquidated_at: None,
@@ -203,6 +206,12 @@ impl Engine {
     /// The current price of symbol `i` (the path point being processed, else the last mark).
     pub fn price(&self, i: usize) -> f64 {
         self.cur[i]
+    }
+
+    /// The range symbol `i`'s price covered in its last bar (with the gap from the price before):
+    /// (low, high); NaN before any bar.
+    pub fn bar_range(&self, i: usize) -> (f64, f64) {
+        self.range[i]
     }
 
     /// Whether symbol `i`'s contract has expired (settled).
@@ -282,6 +291,7 @@ impl Engine {
             updated: self.now,
             seq: self.seq,
             tag: r.tag,
+            fill_reason: r.reason.unwrap_or(r.kind.fill_reason()),
         });
         idx
     }
@@ -523,6 +533,19 @@ impl Engine {
         filters: bool,
         strat: &mut S,
     ) -> Result<u64, LedgerError> {
+        self.fill_at_as(symbol, qty, price, filters, None, strat)
+    }
+
+    /// [`Engine::fill_at`] with the reason its fill is recorded with (a strategy's stop, say).
+    pub fn fill_at_as<S: Strategy>(
+        &mut self,
+        symbol: usize,
+        qty: f64,
+        price: f64,
+        filters: bool,
+        reason: Option<crate::record::FillReason>,
+        strat: &mut S,
+    ) -> Result<u64, LedgerError> {
         positive("price", price)?;
         if !(qty.is_finite() && qty != 0.0) {
             return Err(LedgerError::invalid(
@@ -531,6 +554,7 @@ impl Engine {
             ));
         }
         let mut r = OrderRequest::new(symbol, Side::of(qty), OrderKind::Market, qty.abs());
+        r.reason = reason;
         if filters {
             r = self.normalize(&r)?;
         }
@@ -600,6 +624,7 @@ impl Engine {
             post_only: o.post_only,
             close_position: o.close_position,
             tag: o.tag,
+            reason: Some(o.fill_reason),
         };
         if let Some(p) = price {
             if matches!(r.kind, OrderKind::Limit | OrderKind::StopLimit) {
@@ -679,7 +704,7 @@ impl Engine {
             }
             q = q.min(cap);
         }
-        let reason = self.orders[idx as usize].kind.fill_reason();
+        let reason = self.orders[idx as usize].fill_reason;
         match self.account.fill(i, side.sign() * q, price, liquidity) {
             Ok(f) => {
                 if liquidity == Liquidity::Maker && self.vol_left[i].is_finite() {
@@ -726,14 +751,16 @@ impl Engine {
         strat.on_fill(self, &row);
     }
 
-    /// Trades signed `qty` of symbol `i` at the current price ± slippage (a strategy's market order).
+    /// Trades signed `qty` of symbol `i` at the current price ± slippage (a strategy's market
+    /// order, its fill recorded with `reason`).
     pub fn market<S: Strategy>(
         &mut self,
         i: usize,
         qty: f64,
+        reason: crate::record::FillReason,
         strat: &mut S,
     ) -> Result<u64, LedgerError> {
-        let r = OrderRequest::new(i, Side::of(qty), OrderKind::Market, qty.abs());
+        let r = OrderRequest::new(i, Side::of(qty), OrderKind::Market, qty.abs()).tagged(0, reason);
         self.place(&r, strat)
     }
 
@@ -1200,6 +1227,11 @@ impl Engine {
         }
         let prev = self.cur[i];
         let open = bar.open;
+        self.range[i] = if prev.is_finite() {
+            (bar.low.min(prev), bar.high.max(prev))
+        } else {
+            (bar.low, bar.high)
+        };
         if prev.is_finite() && self.books[i].trailing.is_empty() && bar.close_mark() == bar.close {
             // Quiet bar: when nothing rests within the range the path covers (the previous price,
             // the high and the low), the walk would find nothing; only the mark moves.

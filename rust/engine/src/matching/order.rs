@@ -200,6 +200,8 @@ pub struct Order {
     pub seq: u64,
     /// Free tag for strategies (0 for the user).
     pub tag: u32,
+    /// What its fills are recorded as (the kind's reason unless a strategy names its own).
+    pub fill_reason: FillReason,
 }
 
 impl Order {
@@ -247,6 +249,8 @@ pub struct OrderRequest {
     pub close_position: bool,
     /// Strategy tag.
     pub tag: u32,
+    /// The reason its fills are recorded with (None: the kind's own).
+    pub reason: Option<FillReason>,
 }
 
 impl OrderRequest {
@@ -265,6 +269,16 @@ impl OrderRequest {
             post_only: false,
             close_position: false,
             tag: 0,
+            reason: None,
+        }
+    }
+
+    /// The same request tagged for a strategy: `tag` is kept on the order, fills carry `reason`.
+    pub fn tagged(self, tag: u32, reason: FillReason) -> Self {
+        Self {
+            tag,
+            reason: Some(reason),
+            ..self
         }
     }
 

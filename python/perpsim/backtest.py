@@ -1,0 +1,180 @@
+"""``perpsim.backtest``: run a built-in strategy over bar data in the compiled engine, and the
+:class:`Result` it returns (equity, fills, orders, stats, summary)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Dict, Mapping, Optional, Union
+
+import numpy as np
+import pandas as pd
+
+from .contracts import Contract
+from .errors import InvalidInputError
+from .exchange import Exchange
+from .strategies import Grid, Rebalance, TargetPositions
+
+__all__ = ["backtest", "Result", "stats_of"]
+
+Data = Union[pd.DataFrame, Mapping[str, pd.DataFrame]]
+
+
+@dataclass
+class Result:
+    """What a backtest produced.
+
+    - ``equity``: one row per step (equity, wallet_balance, margin, realized_pnl, unrealized_pnl,
+      fees, funding, effective_leverage; equity_quote for inverse accounts);
+    - ``fills``, ``orders`` (with status and reason), ``funding`` (payments);
+    - ``stats``: a Series (see :func:`stats_of`); ``strategy_stats``: the strategy's own figures
+      (grid: matched_profit, unmatched_pnl, levels, ...);
+    - ``exchange``: the account after the run.
+    """
+
+    equity: pd.DataFrame
+    fills: pd.DataFrame
+    orders: pd.DataFrame
+    funding: pd.DataFrame
+    stats: pd.Series
+    strategy_stats: Dict[str, Any] = field(default_factory=dict)
+    exchange: Optional[Exchange] = None
+
+    def summary(self) -> str:
+        """A readable table of the stats."""
+        rows = []
+        for k, v in self.stats.items():
+            if isinstance(v, float):
+                s = f"{v:,.4%}" if k in _PERCENT else f"{v:,.4f}"
+            else:
+                s = str(v)
+            rows.append((k, s))
+        w = max(len(k) for k, _ in rows)
+        return "\n".join(f"{k:<{w}}  {v}" for k, v in rows)
+
+
+_PERCENT = {"total_return", "cagr", "max_drawdown"}
+
+
+def stats_of(
+    equity: pd.DataFrame, initial_balance: float, fills: pd.DataFrame, ex: Exchange, strategy_stats: Dict[str, Any]
+) -> pd.Series:
+    """Stats of a run: total return, CAGR, max drawdown and its dates, Sharpe, Sortino, Calmar
+    (annualised from the median step), fills, turnover (traded notional / initial balance), fees,
+    funding, liquidated and when, and for grids the matched profit and unmatched PnL."""
+    eq = equity["equity"].astype(float)
+    out: Dict[str, Any] = {}
+    final = float(eq.iloc[-1]) if len(eq) else float(initial_balance)
+    out["initial_balance"] = float(initial_balance)
+    out["final_equity"] = final
+    out["total_return"] = final / initial_balance - 1.0
+    if len(eq) > 1:
+        span = (eq.index[-1] - eq.index[0]).total_seconds() / (365.25 * 86_400)
+        step = float(np.median(np.diff(eq.index.asi8))) / 1e9 / (365.25 * 86_400)
+        ppy = 1.0 / step if step > 0 else float("nan")
+        cagr = (final / initial_balance) ** (1.0 / span) - 1.0 if span > 0 and final > 0 else float("nan")
+        peak = eq.cummax()
+        dd = eq / peak - 1.0
+        trough = dd.idxmin()
+        start = eq.loc[:trough].idxmax()
+        rets = eq.pct_change().dropna()
+        sd = rets.std(ddof=1)
+        down = rets[rets < 0].std(ddof=1)
+        out["cagr"] = cagr
+        out["max_drawdown"] = float(dd.min())
+        out["max_drawdown_start"] = start
+        out["max_drawdown_end"] = trough
+        out["sharpe"] = float(rets.mean() / sd * math.sqrt(ppy)) if sd > 0 else float("nan")
+        out["sortino"] = float(rets.mean() / down * math.sqrt(ppy)) if down > 0 else float("nan")
+        out["calmar"] = float(cagr / abs(dd.min())) if dd.min() < 0 else float("nan")
+    a = ex.account
+    out["fills"] = int(len(fills))
+    out["turnover"] = float(a.volume / initial_balance)
+    out["fees"] = float(a.fees)
+    out["funding"] = float(a.funding)
+    out["liquidated"] = ex.liquidated_at is not None
+    out["liquidated_at"] = pd.Timestamp(ex.liquidated_at, unit="ns", tz="UTC") if ex.liquidated_at else None
+    if "matched_profit" in strategy_stats:
+        out["grid_matched_profit"] = float(strategy_stats["matched_profit"])
+        out["grid_unmatched_pnl"] = float(strategy_stats["unmatched_pnl"])
+    return pd.Series(out, dtype=object)
+
+
+def _contracts(data: Data, contract: Any) -> tuple:
+    if isinstance(data, pd.DataFrame):
+        c = contract if contract is not None else Contract("ASSET")
+        if isinstance(c, Mapping):
+            if len(c) != 1:
+                raise InvalidInputError("contract: one contract for one DataFrame", "contract")
+            c = next(iter(c.values()))
+        c = Contract(c) if isinstance(c, str) else c
+        return [c], {c.symbol: data}
+    if not isinstance(data, Mapping) or not data:
+        raise InvalidInputError("data: a DataFrame or a non-empty mapping symbol -> DataFrame", "data")
+    out = []
+    for s in data:
+        if contract is None:
+            out.append(Contract(s))
+        elif isinstance(contract, Mapping):
+            if s not in contract:
+                raise InvalidInputError(f"contract: no contract for {s}", "contract")
+            c = contract[s]
+            out.append(Contract(c) if isinstance(c, str) else c)
+        else:
+            raise InvalidInputError("contract: pass a mapping symbol -> Contract for several symbols", "contract")
+    return out, {c.symbol: data[s] for c, s in zip(out, data)}
+
+
+def backtest(
+    data: Data,
+    strategy: Union[Grid, Rebalance, TargetPositions],
+    contract: Any = None,
+    initial_balance: float = 10_000.0,
+    leverage: Optional[float] = None,
+    path: str = "nearest_first",
+    funding: Optional[Union[pd.Series, Mapping[str, pd.Series]]] = None,
+    maker_fee: Optional[float] = None,
+    taker_fee: Optional[float] = None,
+    margin_mode: str = "cross",
+    **options: Any,
+) -> Result:
+    """Runs ``strategy`` over ``data`` in the engine (no Python per bar) and returns a
+    :class:`Result`.
+
+    ``data``: a DataFrame with a DatetimeIndex (bar open times) and open/high/low/close (volume,
+    mark optional), or a mapping symbol → DataFrame. ``contract``: a :class:`Contract` (or a
+    mapping symbol → Contract); default a plain linear contract per symbol (``"ASSET"`` for a single
+    DataFrame). ``funding``: funding rates by funding time (a Series, or a mapping per symbol), paid at
+    the bar open. Other keyword options go to :class:`Exchange` (``slippage``, ``touch_fills``,
+    ``same_bar``, ``max_participation``, ``liquidation_fee``, ``allow_negative_balance``).
+    """
+    if not isinstance(strategy, (Grid, Rebalance, TargetPositions)):
+        raise InvalidInputError(
+            "strategy: pass a perpsim.Grid, Rebalance or TargetPositions (Python callback strategies are not "
+            "available yet; drive perpsim.Exchange step by step instead)",
+            "strategy",
+        )
+    contracts, frames = _contracts(data, contract)
+    ex = Exchange(
+        contracts,
+        initial_balance=initial_balance,
+        leverage=leverage,
+        maker_fee=maker_fee,
+        taker_fee=taker_fee,
+        margin_mode=margin_mode,
+        path=path,
+        **options,
+    )
+    symbols = list(ex.symbols)
+    if isinstance(strategy, TargetPositions):
+        timeline = frames[symbols[0]].index
+        for s in symbols[1:]:
+            timeline = timeline.union(frames[s].index)
+        spec = strategy._spec(symbols, timeline)
+    else:
+        spec = strategy._spec(symbols)
+    strategy_stats = ex.run_strategy(frames, spec, funding=funding)
+    equity = ex.history()
+    fills = ex.fills()
+    stats = stats_of(equity, float(initial_balance), fills, ex, strategy_stats)
+    return Result(equity, fills, ex.orders(), ex.funding_payments(), stats, strategy_stats, ex)

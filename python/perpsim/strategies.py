@@ -1,0 +1,169 @@
+"""Built-in strategy configurations (frozen dataclasses); the strategies themselves run in Rust.
+
+- :class:`Grid`: the Binance-style futures grid (neutral/long/short, arithmetic/geometric, fixed
+  quantity or constant quote value per grid, trigger, stops). Trailing up/down: not yet.
+- :class:`Rebalance`: the balance strategy (target value or ratio of equity, adjust ratio, market
+  execution at the close, several symbols in one account).
+- :class:`TargetPositions`: per-step targets (quantity, value or fraction of equity).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Dict, Mapping, Optional, Sequence, Union
+
+import numpy as np
+import pandas as pd
+
+from .errors import InvalidInputError
+
+__all__ = ["Grid", "Rebalance", "TargetPositions"]
+
+
+def _pos(name: str, v: Any, allow_none: bool = False) -> Optional[float]:
+    if v is None and allow_none:
+        return None
+    try:
+        x = float(v)
+    except (TypeError, ValueError):
+        raise InvalidInputError(f"{name}: must be a number, got {v!r}", name) from None
+    if not (math.isfinite(x) and x > 0):
+        raise InvalidInputError(f"{name}: must be a finite number > 0, got {x}", name)
+    return x
+
+
+@dataclass(frozen=True)
+class Grid:
+    """A futures grid between ``lower`` and ``upper`` with ``grid_count`` intervals.
+
+    Exactly one of ``qty`` (base quantity per order) and ``quote_per_grid`` (quote value per order).
+    ``mode``: ``"neutral"``, ``"long"`` (buys at market what the sells above close) or ``"short"``.
+    ``trigger``: start when the price reaches it. ``stop_upper`` / ``stop_lower``: stop (and close the
+    position when ``close_on_stop``) when the price reaches them (checked on each bar's range;
+    the position closes at the stop price). ``symbol``: which symbol of the data (default the first).
+    """
+
+    lower: float
+    upper: float
+    grid_count: int
+    mode: str = "neutral"
+    spacing: str = "arithmetic"
+    qty: Optional[float] = None
+    quote_per_grid: Optional[float] = None
+    trigger: Optional[float] = None
+    stop_upper: Optional[float] = None
+    stop_lower: Optional[float] = None
+    close_on_stop: bool = True
+    symbol: Optional[str] = None
+
+    def __post_init__(self) -> None:
+        lo = _pos("lower", self.lower)
+        up = _pos("upper", self.upper)
+        if up <= lo:
+            raise InvalidInputError(f"upper: must be above lower ({lo}), got {up}", "upper")
+        if not isinstance(self.grid_count, (int, np.integer)) or self.grid_count < 2:
+            raise InvalidInputError(f"grid_count: must be an integer >= 2, got {self.grid_count!r}", "grid_count")
+        if self.mode not in ("neutral", "long", "short"):
+            raise InvalidInputError(f"mode: must be neutral, long or short, got {self.mode!r}", "mode")
+        if self.spacing not in ("arithmetic", "geometric"):
+            raise InvalidInputError(f"spacing: must be arithmetic or geometric, got {self.spacing!r}", "spacing")
+        if (self.qty is None) == (self.quote_per_grid is None):
+            raise InvalidInputError("qty: give exactly one of qty and quote_per_grid", "qty")
+        _pos("qty", self.qty, allow_none=True)
+        _pos("quote_per_grid", self.quote_per_grid, allow_none=True)
+        _pos("trigger", self.trigger, allow_none=True)
+        if self.stop_upper is not None and _pos("stop_upper", self.stop_upper) <= up:
+            raise InvalidInputError(f"stop_upper: must be above upper ({up})", "stop_upper")
+        if self.stop_lower is not None and _pos("stop_lower", self.stop_lower) >= lo:
+            raise InvalidInputError(f"stop_lower: must be below lower ({lo})", "stop_lower")
+
+    def levels(self) -> np.ndarray:
+        """The N + 1 price levels (before rounding to the contract's tick)."""
+        i = np.arange(self.grid_count + 1)
+        if self.spacing == "geometric":
+            return self.lower * (self.upper / self.lower) ** (i / self.grid_count)
+        return self.lower + i * (self.upper - self.lower) / self.grid_count
+
+    def _spec(self, symbols: Sequence[str]) -> Dict[str, Any]:
+        sym = symbols[0] if self.symbol is None else self.symbol
+        if sym not in symbols:
+            raise InvalidInputError(f"symbol: {sym!r} is not in the data", "symbol")
+        return dict(
+            kind="grid",
+            symbol=list(symbols).index(sym),
+            lower=float(self.lower),
+            upper=float(self.upper),
+            grid_count=int(self.grid_count),
+            mode=self.mode,
+            spacing=self.spacing,
+            qty=self.qty,
+            quote_per_grid=self.quote_per_grid,
+            trigger=self.trigger,
+            stop_upper=self.stop_upper,
+            stop_lower=self.stop_lower,
+            close_on_stop=bool(self.close_on_stop),
+        )
+
+
+@dataclass(frozen=True)
+class Rebalance:
+    """Hold a position of ``target_value`` (quote, per symbol: a number or a mapping) or
+    ``target_ratio`` (fraction of equity); at each close, trade back to the target when the value is
+    more than ``adjust_ratio`` away from it (0: every step)."""
+
+    target_value: Optional[Union[float, Mapping[str, float]]] = None
+    target_ratio: Optional[Union[float, Mapping[str, float]]] = None
+    adjust_ratio: float = 0.01
+
+    def __post_init__(self) -> None:
+        if (self.target_value is None) == (self.target_ratio is None):
+            raise InvalidInputError("target_value: give exactly one of target_value and target_ratio", "target_value")
+        a = float(self.adjust_ratio)
+        if not (math.isfinite(a) and a >= 0):
+            raise InvalidInputError(f"adjust_ratio: must be >= 0, got {a}", "adjust_ratio")
+
+    def _spec(self, symbols: Sequence[str]) -> Dict[str, Any]:
+        kind = "value" if self.target_value is not None else "ratio"
+        t = self.target_value if kind == "value" else self.target_ratio
+        field = "target_value" if kind == "value" else "target_ratio"
+        if isinstance(t, Mapping):
+            unknown = [k for k in t if k not in symbols]
+            if unknown:
+                raise InvalidInputError(f"{field}: unknown symbol {unknown[0]!r}", field)
+            targets = [float(t.get(s, 0.0)) for s in symbols]
+        else:
+            targets = [float(t)] + [0.0] * (len(symbols) - 1)
+        if not all(math.isfinite(x) for x in targets):
+            raise InvalidInputError(f"{field}: must be finite", field)
+        return dict(kind="rebalance", target_kind=kind, targets=targets, adjust_ratio=float(self.adjust_ratio))
+
+
+@dataclass(frozen=True)
+class TargetPositions:
+    """Per-step targets: a Series (one symbol) or DataFrame (a column per symbol) on the data's
+    timeline; ``unit`` is ``"qty"``, ``"value"`` (quote) or ``"fraction"`` (of equity). NaN: keep
+    the position. Traded at each close."""
+
+    targets: Union[pd.Series, pd.DataFrame]
+    unit: str = "qty"
+
+    def __post_init__(self) -> None:
+        if self.unit not in ("qty", "value", "fraction"):
+            raise InvalidInputError(f"unit: must be qty, value or fraction, got {self.unit!r}", "unit")
+        if not isinstance(self.targets, (pd.Series, pd.DataFrame)):
+            raise InvalidInputError("targets: must be a pandas Series or DataFrame", "targets")
+
+    def _spec(self, symbols: Sequence[str], timeline: pd.DatetimeIndex) -> Dict[str, Any]:
+        t = self.targets
+        if isinstance(t, pd.Series):
+            t = t.to_frame(symbols[0])
+        unknown = [c for c in t.columns if c not in symbols]
+        if unknown:
+            raise InvalidInputError(f"targets: unknown symbol {unknown[0]!r}", "targets")
+        t = t.reindex(timeline)
+        cols = [t[s].to_numpy(dtype=float).tolist() if s in t.columns else [math.nan] * len(timeline) for s in symbols]
+        bad = [k for k, c in enumerate(cols) if any(math.isinf(x) for x in c)]
+        if bad:
+            raise InvalidInputError(f"targets: infinite target for {symbols[bad[0]]}", "targets")
+        return dict(kind="targets", unit=self.unit, targets=cols)

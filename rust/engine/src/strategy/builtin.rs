@@ -1,0 +1,40 @@
+//! The built-in strategies as one enum: the event loop is monomorphised over it, no dynamic
+//! dispatch per call.
+
+use super::grid::Grid;
+use super::rebalance::Rebalance;
+use super::targets::TargetPositions;
+use super::Strategy;
+use crate::matching::Engine;
+use crate::record::FillRow;
+
+/// One of the built-in strategies.
+#[derive(Clone, Debug)]
+pub enum BuiltIn {
+    /// The futures grid.
+    Grid(Grid),
+    /// The balance strategy.
+    Rebalance(Rebalance),
+    /// Target positions.
+    Targets(TargetPositions),
+}
+
+impl Strategy for BuiltIn {
+    #[inline]
+    fn on_fill(&mut self, e: &mut Engine, f: &FillRow) {
+        match self {
+            BuiltIn::Grid(s) => s.on_fill(e, f),
+            BuiltIn::Rebalance(s) => s.on_fill(e, f),
+            BuiltIn::Targets(s) => s.on_fill(e, f),
+        }
+    }
+
+    #[inline]
+    fn on_close(&mut self, e: &mut Engine) {
+        match self {
+            BuiltIn::Grid(s) => s.on_close(e),
+            BuiltIn::Rebalance(s) => s.on_close(e),
+            BuiltIn::Targets(s) => s.on_close(e),
+        }
+    }
+}

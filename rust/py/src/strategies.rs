@@ -1,0 +1,154 @@
+//! Built-in strategy specs from Python (a dict with `kind` and parameters) and their reports.
+
+use perpsim_engine::sim::SymbolInput;
+use perpsim_engine::strategy::{
+    BuiltIn, Grid, GridConfig, GridMode, GridQty, Rebalance, TargetKind, TargetPositions,
+    TargetUnit,
+};
+use perpsim_engine::{Account, ContractKind};
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+use crate::errors::{invalid, IntoPyResult};
+
+fn get<'py, T: FromPyObjectOwned<'py>>(
+    py: Python<'py>,
+    d: &Bound<'py, PyDict>,
+    key: &str,
+) -> PyResult<T> {
+    match d.get_item(key)? {
+        Some(v) => v
+            .extract::<T>()
+            .map_err(|_| invalid(py, key, format!("{key}: bad value {v}"))),
+        None => Err(invalid(py, key, format!("{key}: missing"))),
+    }
+}
+
+fn opt<'py, T: FromPyObjectOwned<'py>>(
+    py: Python<'py>,
+    d: &Bound<'py, PyDict>,
+    key: &str,
+) -> PyResult<Option<T>> {
+    match d.get_item(key)? {
+        Some(v) if !v.is_none() => {
+            Ok(Some(v.extract::<T>().map_err(|_| {
+                invalid(py, key, format!("{key}: bad value {v}"))
+            })?))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// Builds the strategy described by `spec`.
+pub fn build(
+    py: Python<'_>,
+    spec: &Bound<'_, PyDict>,
+    acc: &Account,
+    inputs: &[SymbolInput<'_>],
+) -> PyResult<BuiltIn> {
+    let kind: String = get(py, spec, "kind")?;
+    match kind.as_str() {
+        "grid" => {
+            let symbol: usize = get(py, spec, "symbol")?;
+            let mode = match get::<String>(py, spec, "mode")?.as_str() {
+                "neutral" => GridMode::Neutral,
+                "long" => GridMode::Long,
+                "short" => GridMode::Short,
+                m => {
+                    return Err(invalid(
+                        py,
+                        "mode",
+                        format!("must be neutral, long or short, got {m:?}"),
+                    ))
+                }
+            };
+            let qty = match (
+                opt::<f64>(py, spec, "qty")?,
+                opt::<f64>(py, spec, "quote_per_grid")?,
+            ) {
+                (Some(q), None) => GridQty::Base(q),
+                (None, Some(v)) => GridQty::Quote(v),
+                _ => {
+                    return Err(invalid(
+                        py,
+                        "qty",
+                        "give exactly one of qty and quote_per_grid",
+                    ))
+                }
+            };
+            let cfg = GridConfig {
+                symbol,
+                lower: get(py, spec, "lower")?,
+                upper: get(py, spec, "upper")?,
+                n: get(py, spec, "grid_count")?,
+                geometric: get::<String>(py, spec, "spacing")? == "geometric",
+                mode,
+                qty,
+                trigger: opt(py, spec, "trigger")?,
+                stop_upper: opt(py, spec, "stop_upper")?,
+                stop_lower: opt(py, spec, "stop_lower")?,
+                close_on_stop: get(py, spec, "close_on_stop")?,
+            };
+            Ok(BuiltIn::Grid(
+                Grid::new(cfg, &acc.instruments()[symbol]).py(py)?,
+            ))
+        }
+        "rebalance" => {
+            let targets: Vec<f64> = get(py, spec, "targets")?;
+            let k = match get::<String>(py, spec, "target_kind")?.as_str() {
+                "value" => TargetKind::Value,
+                _ => TargetKind::Ratio,
+            };
+            Ok(BuiltIn::Rebalance(Rebalance {
+                kind: k,
+                targets,
+                adjust_ratio: get(py, spec, "adjust_ratio")?,
+            }))
+        }
+        "targets" => {
+            let targets: Vec<Vec<f64>> = get(py, spec, "targets")?;
+            let steps = inputs.iter().map(|i| i.bars.len()).max().unwrap_or(0);
+            if targets.iter().any(|t| t.len() < steps.min(1)) {
+                return Err(invalid(
+                    py,
+                    "targets",
+                    "one target column per symbol, one row per step",
+                ));
+            }
+            let unit = match get::<String>(py, spec, "unit")?.as_str() {
+                "qty" => TargetUnit::Qty,
+                "value" => TargetUnit::Value,
+                _ => TargetUnit::Fraction,
+            };
+            Ok(BuiltIn::Targets(TargetPositions {
+                unit,
+                targets,
+                step: 0,
+            }))
+        }
+        k => Err(invalid(py, "kind", format!("unknown strategy {k:?}"))),
+    }
+}
+
+/// The strategy's own figures after a run.
+pub fn report<'py>(py: Python<'py>, s: &BuiltIn, acc: &Account) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    if let BuiltIn::Grid(g) = s {
+        let i = g.symbol();
+        let inst = &acc.instruments()[i];
+        let mark = acc.mark_price(i).unwrap_or(f64::NAN);
+        d.set_item("matched_profit", g.matched_profit())?;
+        d.set_item("matched_count", g.matched_count())?;
+        d.set_item(
+            "unmatched_pnl",
+            g.unmatched_pnl(mark, inst.kind == ContractKind::Inverse, inst.contract_size),
+        )?;
+        d.set_item("levels", g.levels().to_vec())?;
+        d.set_item("quantities", g.quantities().to_vec())?;
+        let (a, b) = g.times();
+        d.set_item("started_at", a)?;
+        d.set_item("stopped_at", b)?;
+        d.set_item("state", format!("{:?}", g.state()).to_lowercase())?;
+    }
+    Ok(d)
+}
