@@ -72,7 +72,10 @@ def stats_of(
         span = (eq.index[-1] - eq.index[0]).total_seconds() / (365.25 * 86_400)
         step = float(np.median(np.diff(eq.index.asi8))) / 1e9 / (365.25 * 86_400)
         ppy = 1.0 / step if step > 0 else float("nan")
-        cagr = (final / initial_balance) ** (1.0 / span) - 1.0 if span > 0 and final > 0 else float("nan")
+        if span > 0 and final > 0:  # capped: a short run's annualisation can overflow a float
+            cagr = math.exp(min(700.0, math.log(final / initial_balance) / span)) - 1.0
+        else:
+            cagr = float("nan")
         peak = eq.cummax()
         dd = eq / peak - 1.0
         trough = dd.idxmin()

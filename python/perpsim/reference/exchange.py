@@ -84,6 +84,8 @@ class RefOrder:
     seq: int = 0
     in_book: bool = False
     pending: bool = False
+    tag: int = 0
+    fill_reason: Optional[str] = None
 
     @property
     def sign(self) -> int:
@@ -157,6 +159,8 @@ class Exchange(Ledger):
         self.blown = False
         self.liquidated_at: Optional[int] = None
         self.seq = 0
+        self.hooks: Any = None  # a strategy: on_fill(ex, fill_row, order), on_close(ex)
+        self.range: Dict[str, Tuple[Optional[F], Optional[F]]] = dict.fromkeys(self.specs, (None, None))
 
     # -- orders ----------------------------------------------------------------------------
     def _new_order(self, symbol: str, side: str, kind: str, qty: F, **kw: Any) -> RefOrder:
@@ -225,8 +229,11 @@ class Exchange(Ledger):
         reduce_only: bool = False,
         post_only: bool = False,
         close_position: bool = False,
+        tag: int = 0,
+        reason: Optional[str] = None,
     ) -> int:
-        """Places an order (the engine's ``place``); returns its id or raises OrderRejectedError."""
+        """Places an order (the engine's ``place``); returns its id or raises OrderRejectedError.
+        ``tag`` stays on the order; its fills are recorded with ``reason`` (default: the kind's)."""
         sp = self._spec(symbol)
         if side not in ("buy", "sell"):
             raise InvalidInputError("side: must be 'buy' or 'sell'", "side")
@@ -257,6 +264,8 @@ class Exchange(Ledger):
             reduce_only=reduce_only,
             post_only=post_only,
             close_position=close_position,
+            tag=tag,
+            fill_reason=reason,
         )
         cur = self.cur[symbol]
         if self.blown:
@@ -376,6 +385,8 @@ class Exchange(Ledger):
                 reduce_only=o.reduce_only,
                 post_only=o.post_only,
                 close_position=o.close_position,
+                tag=o.tag,
+                reason=o.fill_reason or FILL_REASON[o.kind],  # an amended order keeps what it was
             )
         except (OrderRejectedError, InvalidInputError):
             o.pending, o.in_book = was_pending, was_book
@@ -431,9 +442,11 @@ class Exchange(Ledger):
                 liquidity=liquidity,
                 realized_pnl=f["realized_pnl"],
                 position=f["position"],
-                reason=FILL_REASON[o.kind],
+                reason=o.fill_reason or FILL_REASON[o.kind],
             )
         )
+        if self.hooks is not None:
+            self.hooks.on_fill(self, self.fill_rows[-1], o)
 
     def _force_fill(self, o: RefOrder, dq: F, price: F, extra_rate: F) -> None:
         f = self.fill(o.symbol, dq, price, "taker")
@@ -462,11 +475,13 @@ class Exchange(Ledger):
             return None
         return self._fill_at(symbol, price, abs(pos), "sell" if pos > 0 else "buy", exact_qty=True)
 
-    def _fill_at(self, symbol: str, price: Any, qty: Any, side: str, exact_qty: bool = False) -> dict:
+    def _fill_at(
+        self, symbol: str, price: Any, qty: Any, side: str, exact_qty: bool = False, reason: Optional[str] = None
+    ) -> dict:
         sp = self._spec(symbol)
         pr = _num("price", price, positive=True)
         qn = qty if exact_qty else _num("qty", qty, positive=True)
-        o = self._new_order(symbol, side, "market", qn if exact_qty else _round_to(qn, sp.step))
+        o = self._new_order(symbol, side, "market", qn if exact_qty else _round_to(qn, sp.step), fill_reason=reason)
         if self.blown:
             raise self._reject(o, "order", "account liquidated")
         if self.expired[symbol]:
@@ -674,6 +689,7 @@ class Exchange(Ledger):
         vol = None if volume is None or (isinstance(volume, float) and math.isnan(volume)) else exact(volume)
         self.vol_left[symbol] = mp * vol if (mp > 0 and vol is not None) else None
         prev = self.cur[symbol]
+        self.range[symbol] = (min(lo, prev), max(h, prev)) if prev is not None else (lo, h)
         self.gap_fill = o
         if prev is not None and o < prev:
             self._walk(symbol, prev, o, True)
@@ -697,6 +713,8 @@ class Exchange(Ledger):
         self.in_path = False
 
     def end_step(self) -> None:
+        if self.hooks is not None and not self.blown:
+            self.hooks.on_close(self)
         a = self.account
         self.rows.append(
             dict(

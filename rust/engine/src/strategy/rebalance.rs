@@ -72,7 +72,8 @@ impl Strategy for Rebalance {
                 _ => inst.contract_size * price,
             };
             let dq = inst.round_qty((target - value) / per_unit);
-            if dq != 0.0 {
+            // Dust (a relative 1e-9 of the target) is not worth an order.
+            if dq.abs() * per_unit > 1e-9 * target.abs().max(value.abs()) {
                 let _ = e.market(i, dq, FillReason::Rebalance, self);
             }
         }

@@ -56,8 +56,10 @@ impl Strategy for TargetPositions {
                 TargetUnit::Value => t / per_unit,
                 TargetUnit::Fraction => t * equity_quote / per_unit,
             };
-            let dq = inst.round_qty(want - e.account().position(i).qty);
-            if dq != 0.0 {
+            let have = e.account().position(i).qty;
+            let dq = inst.round_qty(want - have);
+            // Dust (a relative 1e-9 of the position) is not worth an order.
+            if dq.abs() > 1e-9 * want.abs().max(have.abs()) {
                 let _ = e.market(i, dq, FillReason::Strategy, self);
             }
         }

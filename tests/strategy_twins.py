@@ -1,0 +1,244 @@
+"""Plain-Python twins of the built-in strategies, written from spec/grid.md and spec/strategies.md,
+driving the exact reference exchange (perpsim.reference.Exchange) through its hooks. The tests
+demand that the engine's Rust strategies produce the same fills."""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction as F
+from typing import List
+
+from perpsim.reference.exchange import Exchange as RefExchange
+from perpsim.reference.ledger import _round_to, exact
+
+GRID_BIT = 1 << 30
+CLOSE_BIT = 1 << 31
+
+
+def floor_step(q: F, step: F) -> F:
+    return math.floor(q / step + F(1, 10**9)) * step if step else q
+
+
+class GridTwin:
+    """spec/grid.md: levels, start around the empty level, counter-orders, long/short opening at
+    market, trigger, stops on the bar's range, matched profit."""
+
+    def __init__(
+        self,
+        ex: RefExchange,
+        symbol: str,
+        lower,
+        upper,
+        n,
+        mode="neutral",
+        spacing="arithmetic",
+        qty=None,
+        quote_per_grid=None,
+        trigger=None,
+        stop_upper=None,
+        stop_lower=None,
+        close_on_stop=True,
+    ):
+        self.sym, self.n, self.mode = symbol, n, mode
+        sp = ex.specs[symbol]
+        lo, up = float(lower), float(upper)
+        raw = [lo * (up / lo) ** (i / n) if spacing == "geometric" else lo + i * (up - lo) / n for i in range(n + 1)]
+        self.levels = [_round_to(exact(p), sp.tick) for p in raw]
+        if qty is not None:
+            self.qty = [floor_step(exact(qty), sp.step)] * (n + 1)
+        else:
+            at = [exact(trigger) if trigger is not None else p for p in self.levels]
+            self.qty = [floor_step(exact(quote_per_grid) / (sp.cs if sp.inverse else sp.cs * a), sp.step) for a in at]
+        self.trigger = None if trigger is None else exact(trigger)
+        self.stop_upper = None if stop_upper is None else exact(stop_upper)
+        self.stop_lower = None if stop_lower is None else exact(stop_lower)
+        self.close_on_stop = close_on_stop
+        self.state = "waiting"
+        self.lots: List[list] = [[] for _ in range(n + 1)]
+        self.matched = F(0)
+
+    def place(self, ex, level, side, qty, close):
+        tag = GRID_BIT | (CLOSE_BIT if close else 0) | level
+        try:
+            ex.place(self.sym, side, "limit", float(qty), price=float(self.levels[level]), tag=tag, reason="grid")
+        except Exception:  # rejected orders are logged; the grid goes on
+            pass
+
+    def start(self, ex, p0):
+        self.state = "running"
+        n = self.n
+        k = min(range(n + 1), key=lambda i: (abs(self.levels[i] - p0), i))
+        sp = ex.specs[self.sym]
+        if self.mode == "long":
+            lots = [(j - 1, self.qty[j]) for j in range(k + 1, n + 1)]
+            open_qty = sum((q for _, q in lots), F(0))
+        elif self.mode == "short":
+            lots = [(j + 1, self.qty[j]) for j in range(0, k)]
+            open_qty = -sum((q for _, q in lots), F(0))
+        else:
+            lots, open_qty = [], F(0)
+        open_qty = _round_to(open_qty, sp.step)
+        if open_qty != 0:
+            before = len(ex.fill_rows)
+            try:
+                ex.place(self.sym, "buy" if open_qty > 0 else "sell", "market", float(abs(open_qty)), reason="grid")
+            except Exception:
+                self.state = "stopped"
+                return
+            f = ex.fill_rows[before]
+            side = 1 if open_qty > 0 else -1
+            for lvl, q in lots:
+                self.lots[lvl].append([side, f["price"], q, f["fee"] * q / f["qty"]])
+        for j in range(n + 1):
+            if j < k:
+                self.place(ex, j, "buy", self.qty[j], self.mode == "short")
+            elif j > k:
+                self.place(ex, j, "sell", self.qty[j], self.mode == "long")
+
+    def pnl(self, ex, qty, entry, price):
+        return ex.specs[self.sym].pnl(qty, entry, price)
+
+    def on_fill(self, ex, row, order):
+        if row["symbol"] != self.sym:
+            return
+        if row["reason"] in ("liquidation", "settlement"):
+            self.lots = [[] for _ in range(self.n + 1)]
+            if self.state == "running":
+                self.state = "stopped"
+            return
+        if self.state != "running" or row["reason"] != "grid" or not order.tag & GRID_BIT:
+            return
+        level = order.tag & 0xFFFF
+        side = 1 if row["side"] == "buy" else -1
+        if not order.tag & CLOSE_BIT:
+            self.lots[level].append([side, row["price"], row["qty"], row["fee"]])
+            if side > 0 and level < self.n:
+                self.place(ex, level + 1, "sell", row["qty"], True)
+            elif side < 0 and level > 0:
+                self.place(ex, level - 1, "buy", row["qty"], True)
+        else:
+            origin = level - 1 if side < 0 else level + 1
+            left = row["qty"]
+            lots = self.lots[origin] if 0 <= origin <= self.n else []
+            while left > 0 and lots:
+                lot = lots[0]
+                m = min(left, lot[2])
+                lot_fee = lot[3] * m / lot[2]
+                self.matched += self.pnl(ex, lot[0] * m, lot[1], row["price"]) - lot_fee - row["fee"] * m / row["qty"]
+                lot[2] -= m
+                lot[3] -= lot_fee
+                left -= m
+                if lot[2] == 0:
+                    lots.pop(0)
+            if side < 0 and level > 0:
+                self.place(ex, level - 1, "buy", self.qty[level - 1], False)
+            elif side > 0 and level < self.n:
+                self.place(ex, level + 1, "sell", self.qty[level + 1], False)
+
+    def on_close(self, ex):
+        price = ex.cur[self.sym]
+        if price is None:
+            return
+        lo, hi = ex.range[self.sym]
+        if self.state == "waiting":
+            if self.trigger is None or (lo is not None and lo <= self.trigger <= hi):
+                self.start(ex, price)
+        elif self.state == "running":
+            stop = None
+            if self.stop_lower is not None and lo <= self.stop_lower:
+                stop = self.stop_lower
+            elif self.stop_upper is not None and hi >= self.stop_upper:
+                stop = self.stop_upper
+            if stop is not None:
+                self.state = "stopped"
+                for o in ex.orders:
+                    if o.symbol == self.sym and o.status == "open" and o.tag & GRID_BIT:
+                        ex.cancel(o.id)
+                q = ex.positions[self.sym].qty
+                if self.close_on_stop and q != 0:
+                    ex._fill_at(
+                        self.sym, float(stop), abs(q), "sell" if q > 0 else "buy", exact_qty=True, reason="grid"
+                    )
+                    self.lots = [[] for _ in range(self.n + 1)]
+
+
+class RebalanceTwin:
+    """spec/strategies.md, balance strategy: trade at the close back to the target when the value
+    drifted more than adjust_ratio."""
+
+    def __init__(self, targets: dict, kind: str, adjust_ratio: float):
+        self.targets = {s: exact(v) for s, v in targets.items()}
+        self.kind = kind
+        self.adjust = exact(adjust_ratio)
+
+    def on_fill(self, ex, row, order):
+        pass
+
+    def on_close(self, ex):
+        for s, t in self.targets.items():
+            price = ex.cur[s]
+            if price is None or ex.expired[s]:
+                continue
+            sp = ex.specs[s]
+            a = ex.account
+            equity_quote = a.equity * price if sp.inverse else a.equity
+            target = t if self.kind == "value" else t * equity_quote
+            q = ex.positions[s].qty
+            value = q * sp.cs if sp.inverse else q * sp.cs * price
+            if target != 0:
+                drift = abs(value - target) / abs(target)
+            else:
+                drift = F(10**30) if value != 0 else F(0)
+            if drift <= self.adjust:
+                continue
+            per_unit = sp.cs if sp.inverse else sp.cs * price
+            dq = _round_to((target - value) / per_unit, sp.step)
+            if abs(dq) * per_unit > F(1, 10**9) * max(abs(target), abs(value)):
+                try:
+                    ex.place(s, "buy" if dq > 0 else "sell", "market", float(abs(dq)), reason="rebalance")
+                except Exception:
+                    pass
+
+
+class TargetsTwin:
+    """spec/strategies.md, target positions: trade to the step's target at the close."""
+
+    def __init__(self, targets: dict, unit: str):
+        self.targets = targets  # symbol -> list of floats (NaN: keep)
+        self.unit = unit
+        self.k = 0
+
+    def on_fill(self, ex, row, order):
+        pass
+
+    def on_close(self, ex):
+        k = self.k
+        self.k += 1
+        for s, col in self.targets.items():
+            if k >= len(col):
+                continue
+            t = col[k]
+            price = ex.cur[s]
+            if t is None or (isinstance(t, float) and math.isnan(t)) or price is None or ex.expired[s]:
+                continue
+            sp = ex.specs[s]
+            t = exact(t)
+            per_unit = sp.cs if sp.inverse else sp.cs * price
+            a = ex.account
+            equity_quote = a.equity * price if sp.inverse else a.equity
+            want = t if self.unit == "qty" else (t / per_unit if self.unit == "value" else t * equity_quote / per_unit)
+            have = ex.positions[s].qty
+            dq = _round_to(want - have, sp.step)
+            if abs(dq) > F(1, 10**9) * max(abs(want), abs(have)):
+                try:
+                    ex.place(s, "buy" if dq > 0 else "sell", "market", float(abs(dq)), reason="strategy")
+                except Exception:
+                    pass
+
+
+def run_twin(contract, bars, make_hooks, funding=None, **kw):
+    """The reference exchange over `bars` (one symbol) with the strategy `make_hooks(ex)`."""
+    ex = RefExchange(contract, **kw)
+    ex.hooks = make_hooks(ex)
+    ex.run({next(iter(ex.specs)): bars}, funding=funding)
+    return ex
