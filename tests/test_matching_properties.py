@@ -49,6 +49,7 @@ def scenario(draw, kinds=tuple(CONTRACTS)):
         max_participation=draw(st.sampled_from([0.0, 0.0, 0.5])),
         liquidation_fee=draw(st.sampled_from([0.0, 1 / 128])),
         allow_negative_balance=draw(st.booleans()),
+        liquidation=draw(st.sampled_from([True, True, False])),
         maker_fee=draw(st.sampled_from([-1 / 8192, 0.0, 0.0002])),
         taker_fee=draw(st.sampled_from([0.0, 0.0005])),
     )

@@ -617,3 +617,13 @@ def test_ticks_are_a_path_with_one_point_per_tick(impl):
     # the tick at 96.5 jumped through the 97 limit: it fills at that tick (the tick is its own open)
     assert fills(ex) == [("buy", 1.0, 96.5, "maker", "user"), ("buy", 1.0, 104.0, "taker", "stop")]
     assert len(ex.history()) == 6
+
+
+@both
+def test_liquidation_can_be_switched_off(impl):
+    ex = make(impl, balance=1_000.0, leverage=10, liquidation=False)
+    ex.update(T0, 100.0)
+    ex.buy("X", 100.0, 50)
+    ex.step(T0 + H, {"X": (70, 71, 69, 70)})
+    assert fills(ex) == [("buy", 50.0, 100.0, "taker", "user")]
+    assert not ex.blown and float(ex.account.equity) < 0

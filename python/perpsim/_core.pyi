@@ -132,6 +132,7 @@ class Exchange:
         max_participation: float = 0.0,
         liquidation_fee: float = 0.0,
         allow_negative_balance: bool = False,
+        liquidation: bool = True,
         _state: Optional[bytes] = None,
     ) -> Exchange: ...
     @property

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 from typing import Any, Dict, Mapping, Optional, Union
 
 import numpy as np
@@ -20,9 +19,9 @@ __all__ = ["backtest", "Result", "stats_of"]
 Data = Union[pd.DataFrame, Mapping[str, pd.DataFrame]]
 
 
-@dataclass
 class Result:
-    """What a backtest produced.
+    """What a backtest produced; every table is built on first access (a backtest call itself
+    only runs the engine).
 
     - ``equity``: one row per step (equity, wallet_balance, margin, realized_pnl, unrealized_pnl,
       fees, funding, effective_leverage; equity_quote for inverse accounts);
@@ -32,13 +31,43 @@ class Result:
     - ``exchange``: the account after the run.
     """
 
-    equity: pd.DataFrame
-    fills: pd.DataFrame
-    orders: pd.DataFrame
-    funding: pd.DataFrame
-    stats: pd.Series
-    strategy_stats: Dict[str, Any] = field(default_factory=dict)
-    exchange: Optional[Exchange] = None
+    def __init__(self, exchange: Exchange, initial_balance: float, strategy_stats: Dict[str, Any]) -> None:
+        self.exchange = exchange
+        self.initial_balance = float(initial_balance)
+        self.strategy_stats = strategy_stats
+        self._cache: Dict[str, Any] = {}
+
+    def _get(self, key: str, make: Any) -> Any:
+        if key not in self._cache:
+            self._cache[key] = make()
+        return self._cache[key]
+
+    @property
+    def equity(self) -> pd.DataFrame:
+        """The equity curve, one row per step."""
+        return self._get("equity", self.exchange.history)
+
+    @property
+    def fills(self) -> pd.DataFrame:
+        """Every fill."""
+        return self._get("fills", self.exchange.fills)
+
+    @property
+    def orders(self) -> pd.DataFrame:
+        """The orders log."""
+        return self._get("orders", self.exchange.orders)
+
+    @property
+    def funding(self) -> pd.DataFrame:
+        """Every funding payment."""
+        return self._get("funding", self.exchange.funding_payments)
+
+    @property
+    def stats(self) -> pd.Series:
+        """Total return, CAGR, drawdown, ratios, fills, turnover, fees, funding, liquidation, grid profit."""
+        return self._get(
+            "stats", lambda: stats_of(self.equity, self.initial_balance, self.exchange, self.strategy_stats)
+        )
 
     def summary(self) -> str:
         """A readable table of the stats."""
@@ -52,46 +81,57 @@ class Result:
         w = max(len(k) for k, _ in rows)
         return "\n".join(f"{k:<{w}}  {v}" for k, v in rows)
 
+    def __repr__(self) -> str:
+        s = self.stats
+        return (
+            f"Result(final_equity={s['final_equity']:,.2f}, total_return={s['total_return']:.2%}, "
+            f"fills={s['fills']}, liquidated={s['liquidated']})"
+        )
+
 
 _PERCENT = {"total_return", "cagr", "max_drawdown"}
 
 
-def stats_of(
-    equity: pd.DataFrame, initial_balance: float, fills: pd.DataFrame, ex: Exchange, strategy_stats: Dict[str, Any]
-) -> pd.Series:
+def stats_of(equity: pd.DataFrame, initial_balance: float, ex: Exchange, strategy_stats: Dict[str, Any]) -> pd.Series:
     """Stats of a run: total return, CAGR, max drawdown and its dates, Sharpe, Sortino, Calmar
     (annualised from the median step), fills, turnover (traded notional / initial balance), fees,
     funding, liquidated and when, and for grids the matched profit and unmatched PnL."""
-    eq = equity["equity"].astype(float)
+    eq = equity["equity"].to_numpy(dtype=float)
+    ts = equity.index.asi8
     out: Dict[str, Any] = {}
-    final = float(eq.iloc[-1]) if len(eq) else float(initial_balance)
+    final = float(eq[-1]) if len(eq) else float(initial_balance)
     out["initial_balance"] = float(initial_balance)
     out["final_equity"] = final
     out["total_return"] = final / initial_balance - 1.0
     if len(eq) > 1:
-        span = (eq.index[-1] - eq.index[0]).total_seconds() / (365.25 * 86_400)
-        step = float(np.median(np.diff(eq.index.asi8))) / 1e9 / (365.25 * 86_400)
+        year = 365.25 * 86_400e9
+        span = (ts[-1] - ts[0]) / year
+        step = float(np.median(np.diff(ts))) / year
         ppy = 1.0 / step if step > 0 else float("nan")
         if span > 0 and final > 0:  # capped: a short run's annualisation can overflow a float
             cagr = math.exp(min(700.0, math.log(final / initial_balance) / span)) - 1.0
         else:
             cagr = float("nan")
-        peak = eq.cummax()
-        dd = eq / peak - 1.0
-        trough = dd.idxmin()
-        start = eq.loc[:trough].idxmax()
-        rets = eq.pct_change().dropna()
-        sd = rets.std(ddof=1)
-        down = rets[rets < 0].std(ddof=1)
+        peak = np.maximum.accumulate(eq)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            dd = eq / peak - 1.0
+            rets = eq[1:] / eq[:-1] - 1.0
+        rets = rets[np.isfinite(rets)]
+        trough = int(np.nanargmin(dd))
+        start = int(np.argmax(eq[: trough + 1]))
+        sd = rets.std(ddof=1) if len(rets) > 1 else float("nan")
+        neg = rets[rets < 0]
+        down = neg.std(ddof=1) if len(neg) > 1 else float("nan")
+        mdd = float(np.nanmin(dd))
         out["cagr"] = cagr
-        out["max_drawdown"] = float(dd.min())
-        out["max_drawdown_start"] = start
-        out["max_drawdown_end"] = trough
+        out["max_drawdown"] = mdd
+        out["max_drawdown_start"] = equity.index[start]
+        out["max_drawdown_end"] = equity.index[trough]
         out["sharpe"] = float(rets.mean() / sd * math.sqrt(ppy)) if sd > 0 else float("nan")
         out["sortino"] = float(rets.mean() / down * math.sqrt(ppy)) if down > 0 else float("nan")
-        out["calmar"] = float(cagr / abs(dd.min())) if dd.min() < 0 else float("nan")
+        out["calmar"] = float(cagr / abs(mdd)) if mdd < 0 else float("nan")
     a = ex.account
-    out["fills"] = int(len(fills))
+    out["fills"] = int(a.fills)
     out["turnover"] = float(a.volume / initial_balance)
     out["fees"] = float(a.fees)
     out["funding"] = float(a.funding)
@@ -177,7 +217,4 @@ def backtest(
     else:
         spec = strategy._spec(symbols)
     strategy_stats = ex.run_strategy(frames, spec, funding=funding)
-    equity = ex.history()
-    fills = ex.fills()
-    stats = stats_of(equity, float(initial_balance), fills, ex, strategy_stats)
-    return Result(equity, fills, ex.orders(), ex.funding_payments(), stats, strategy_stats, ex)
+    return Result(ex, float(initial_balance), strategy_stats)

@@ -105,6 +105,7 @@ class _Config:
     max_participation: F = F(0)
     liquidation_fee: F = F(0)
     allow_negative_balance: bool = False
+    liquidation: bool = True
 
 
 class Exchange(Ledger):
@@ -126,6 +127,7 @@ class Exchange(Ledger):
         max_participation: float = 0.0,
         liquidation_fee: float = 0.0,
         allow_negative_balance: bool = False,
+        liquidation: bool = True,
     ) -> None:
         super().__init__(contracts, initial_balance, leverage, maker_fee, taker_fee, margin_mode)
         if path not in ("nearest_first", "open_high_low_close", "open_low_high_close", "worst_case"):
@@ -146,6 +148,7 @@ class Exchange(Ledger):
             exact(max_participation),
             exact(liquidation_fee),
             allow_negative_balance,
+            liquidation,
         )
         self.orders: List[RefOrder] = []
         self.fill_rows: List[dict] = []
@@ -624,7 +627,7 @@ class Exchange(Ledger):
             elif triggers_rising(o.kind, o.side) != down:
                 out.append((o.trigger, 0, o.seq, o))
         pos = self.positions[symbol].qty
-        if (pos > 0 and down) or (pos < 0 and not down):
+        if self.cfg.liquidation and ((pos > 0 and down) or (pos < 0 and not down)):
             lp = self.liquidation_price(symbol)
             if lp is not None:
                 out.append((lp, 3, 0, "liquidation"))

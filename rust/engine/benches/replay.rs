@@ -11,6 +11,9 @@ use std::time::Instant;
 
 use perpsim_engine::market::{BarSeries, Series};
 use perpsim_engine::sim::{run, SymbolInput};
+use perpsim_engine::strategy::{
+    BuiltIn, Grid as GridStrategy, GridConfig, GridMode, GridQty, Rebalance, TargetKind,
+};
 use perpsim_engine::{
     Account, Config, Engine, FillRow, Instrument, NoStrategy, OrderRequest, Side, Strategy,
 };
@@ -256,6 +259,70 @@ fn main() {
         t,
         format!("{fills} fills, equity row per step"),
     ));
+
+    // Built-in strategies (issue 4): the W2 grid and the W1 balance strategy.
+    for record in [true, false] {
+        let mut fills = 0;
+        let t = best(|| {
+            let cfg = GridConfig {
+                symbol: 0,
+                lower: 0.7 * o[0],
+                upper: 1.3 * o[0],
+                n: 100,
+                geometric: false,
+                mode: GridMode::Neutral,
+                qty: GridQty::Base(0.01),
+                trigger: None,
+                stop_upper: None,
+                stop_lower: None,
+                close_on_stop: true,
+            };
+            let mut e = engine(0.0002, 0.0002, record);
+            let mut g =
+                BuiltIn::Grid(GridStrategy::new(cfg, &e.account().instruments()[0]).unwrap());
+            let t0 = Instant::now();
+            run(&mut e, &input, &mut g).unwrap();
+            let el = t0.elapsed().as_secs_f64();
+            fills = e.fills().len();
+            el
+        });
+        let note = if record {
+            "equity row per step"
+        } else {
+            "no equity rows"
+        };
+        rows.push((
+            "strategy: built-in Grid (W2), funding".into(),
+            t,
+            format!("{fills} fills, {note}"),
+        ));
+    }
+    for record in [true, false] {
+        let mut fills = 0;
+        let t = best(|| {
+            let mut e = engine(0.0005, 0.0005, record);
+            let mut s = BuiltIn::Rebalance(Rebalance {
+                kind: TargetKind::Value,
+                targets: vec![20_000.0],
+                adjust_ratio: 0.01,
+            });
+            let t0 = Instant::now();
+            run(&mut e, &input, &mut s).unwrap();
+            let el = t0.elapsed().as_secs_f64();
+            fills = e.fills().len();
+            el
+        });
+        let note = if record {
+            "equity row per step"
+        } else {
+            "no equity rows"
+        };
+        rows.push((
+            "strategy: built-in Rebalance (W1), funding".into(),
+            t,
+            format!("{fills} trades, {note}"),
+        ));
+    }
 
     println!("| workload (525,600 one-minute bars) | time | bars/s | note |");
     println!("|---|---|---|---|");

@@ -182,7 +182,7 @@ impl PyExchange {
     #[new]
     #[pyo3(signature = (contracts=None, initial_balance=10_000.0, leverage=None, maker_fee=None, taker_fee=None,
         margin_mode="cross", *, path="nearest_first", slippage=0.0, touch_fills=true, same_bar=true,
-        max_participation=0.0, liquidation_fee=0.0, allow_negative_balance=false, _state=None))]
+        max_participation=0.0, liquidation_fee=0.0, allow_negative_balance=false, liquidation=true, _state=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -199,6 +199,7 @@ impl PyExchange {
         max_participation: f64,
         liquidation_fee: f64,
         allow_negative_balance: bool,
+        liquidation: bool,
         _state: Option<&[u8]>,
     ) -> PyResult<Self> {
         if let Some(bytes) = _state {
@@ -252,6 +253,7 @@ impl PyExchange {
             liquidation_fee,
             allow_negative_balance,
             record_equity: true,
+            liquidation,
         };
         let engine = Engine::new(acc, config).py(py)?;
         Ok(Self::from_parts(py, engine, None))

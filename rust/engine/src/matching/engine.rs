@@ -35,6 +35,9 @@ pub struct Config {
     /// Record one equity row per step (default). Off, only the final figures remain (summary
     /// runs such as Monte Carlo paths).
     pub record_equity: bool,
+    /// Liquidate at the liquidation price (default). Off: positions are never liquidated, as in
+    /// frictionless studies (the principle: liquidation is on unless switched off).
+    pub liquidation: bool,
 }
 
 impl Default for Config {
@@ -48,6 +51,7 @@ impl Default for Config {
             liquidation_fee: 0.0,
             allow_negative_balance: false,
             record_equity: true,
+            liquidation: true,
         }
     }
 }
@@ -961,6 +965,9 @@ impl Engine {
 
     #[inline]
     fn liq_level(&mut self, i: usize) -> f64 {
+        if !self.config.liquidation {
+            return NONE;
+        }
         if self.liq_dirty {
             for j in 0..self.account.len() {
                 self.liq[j] = self.account.liquidation_price(j).unwrap_or(NONE);
