@@ -12,7 +12,7 @@ Public API (this release):
 - :mod:`perpsim.errors`: the exception classes.
 """
 
-from . import contracts, data, errors, reference
+from . import calc, contracts, data, errors, reference
 from ._core import __version__
 from .backtest import Result, backtest
 from .contracts import BTCUSD, BTCUSDT, BTCUSDT_SPOT, ETHUSD, ETHUSDT, Contract, preset, quarterly
@@ -40,6 +40,7 @@ __all__ = [
     "InvalidInputError",
     "UnknownSymbolError",
     "OrderRejectedError",
+    "calc",
     "contracts",
     "data",
     "errors",

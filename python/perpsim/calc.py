@@ -1,0 +1,213 @@
+"""Exchange calculators (spec/grid.md "Calculators", spec/strategies.md, spec/accounting.md).
+
+Quote amounts are rounded to 2 decimals where the exchange rounds (``decimals=4`` for ETHBTC-like
+pairs); quantities round down to the step.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import List, Optional
+
+from .contracts import Contract
+from .errors import InvalidInputError
+from .reference.ledger import _Spec, exact
+from .reference.ledger import liquidation_price as _lp
+
+__all__ = [
+    "grid_levels",
+    "grid_quote_qty",
+    "grid_qty_at",
+    "grid_min_qty",
+    "min_initial_margin",
+    "estimated_trailing_cap",
+    "max_trailing_up_count",
+    "trailing_upper_price",
+    "matched_profit",
+    "liquidation_price",
+    "funding_payment",
+    "trade_mining_income",
+    "trade_mining_optimum",
+    "premium",
+    "annualized_premium",
+]
+
+
+def _pos(name: str, v: float) -> float:
+    try:
+        x = float(v)
+    except (TypeError, ValueError):
+        raise InvalidInputError(f"{name}: must be a number, got {v!r}", name) from None
+    if not (math.isfinite(x) and x > 0):
+        raise InvalidInputError(f"{name}: must be a finite number > 0, got {x}", name)
+    return x
+
+
+def _round_tick(p: float, tick: float) -> float:
+    if tick <= 0:
+        return p
+    d = max(0, -int(math.floor(math.log10(tick))))
+    return round(round(p / tick) * tick, d + 1)
+
+
+def _floor_step(q: float, step: float) -> float:
+    if step <= 0:
+        return q
+    d = max(0, -int(math.floor(math.log10(step))))
+    return round(math.floor(q / step + 1e-9) * step, d + 1)
+
+
+def grid_levels(
+    lower: float, upper: float, grid_count: int, spacing: str = "arithmetic", tick: float = 0.0
+) -> List[float]:
+    """The N + 1 levels: arithmetic ``L + iΔ`` with ``Δ = (U − L)/N`` or geometric ``L·r^i`` with
+    ``r = (U/L)^(1/N)``, rounded to the tick."""
+    lo, up = _pos("lower", lower), _pos("upper", upper)
+    if up <= lo:
+        raise InvalidInputError("upper: must be above lower", "upper")
+    n = int(grid_count)
+    if n < 2:
+        raise InvalidInputError("grid_count: must be at least 2", "grid_count")
+    if spacing == "geometric":
+        r = (up / lo) ** (1 / n)
+        raw = [lo * r**i for i in range(n + 1)]
+    elif spacing == "arithmetic":
+        raw = [lo + i * (up - lo) / n for i in range(n + 1)]
+    else:
+        raise InvalidInputError("spacing: arithmetic or geometric", "spacing")
+    return [_round_tick(p, tick) for p in raw]
+
+
+def grid_quote_qty(
+    initial_margin: float,
+    leverage: float,
+    grid_count: int,
+    adjust_coef: float = 0.95,
+    avg_cost_ratio: float = 1.0,
+    decimals: int = 2,
+) -> float:
+    """Constant quote value per grid: ``adjust_coef · initial_margin · leverage · avg_cost_ratio / (N + 1)``,
+    rounded to ``decimals``."""
+    v = adjust_coef * _pos("initial_margin", initial_margin) * _pos("leverage", leverage) * avg_cost_ratio
+    return round(v / (int(grid_count) + 1), decimals)
+
+
+def grid_qty_at(quote_qty: float, price: float, step: float = 0.0) -> float:
+    """Quantity at level ``price`` for a quote value per grid: ``quote_qty / price`` rounded down to
+    the step (with a trigger, pass the trigger price)."""
+    return _floor_step(_pos("quote_qty", quote_qty) / _pos("price", price), step)
+
+
+def grid_min_qty(lower: float, min_qty: float, min_notional: float) -> float:
+    """``max(exchange min_qty, min_notional / L)``."""
+    return max(float(min_qty), float(min_notional) / _pos("lower", lower))
+
+
+def min_initial_margin(
+    upper: float, grid_count: int, leverage: float, min_notional: float, min_qty: float, trailing_coef: float = 1.0
+) -> float:
+    """``max((N+1)·min_notional, (N+1)·trailing_coef·U·min_qty) / leverage``."""
+    n1 = int(grid_count) + 1
+    return max(n1 * float(min_notional), n1 * trailing_coef * _pos("upper", upper) * float(min_qty)) / _pos(
+        "leverage", leverage
+    )
+
+
+def estimated_trailing_cap(initial_margin: float, leverage: float, min_qty: float, max_price: float) -> float:
+    """``min(initial_margin · leverage / min_qty, max_price)``."""
+    return min(
+        _pos("initial_margin", initial_margin) * _pos("leverage", leverage) / _pos("min_qty", min_qty),
+        _pos("max_price", max_price),
+    )
+
+
+def max_trailing_up_count(cap: float, upper: float, delta: float) -> int:
+    """``floor((estimated_trailing_cap − U) / Δ)`` (0 when the cap is below U)."""
+    return max(0, math.floor((float(cap) - _pos("upper", upper)) / _pos("delta", delta) + 1e-12))
+
+
+def trailing_upper_price(upper: float, delta: float, count: int, tick: float = 0.0) -> float:
+    """``U + Δ · max_trailing_up_count``, rounded to the tick."""
+    return _round_tick(_pos("upper", upper) + _pos("delta", delta) * int(count), tick)
+
+
+def matched_profit(
+    buy_price: float,
+    sell_price: float,
+    qty: float,
+    buy_fee: float = 0.0,
+    sell_fee: float = 0.0,
+    buy_qty: Optional[float] = None,
+    sell_qty: Optional[float] = None,
+) -> float:
+    """Grid matched profit of a buy and the sell one level above: ``(sell − buy)·q − (buy_fee·q/buy_qty +
+    sell_fee·q/sell_qty)`` (fees apportioned by the matched share of each order)."""
+    q = _pos("qty", qty)
+    bq = q if buy_qty is None else _pos("buy_qty", buy_qty)
+    sq = q if sell_qty is None else _pos("sell_qty", sell_qty)
+    return (float(sell_price) - float(buy_price)) * q - (float(buy_fee) * q / bq + float(sell_fee) * q / sq)
+
+
+def liquidation_price(
+    contract: Contract,
+    side: str,
+    qty: float,
+    entry_price: float,
+    wallet_balance: float,
+    mm_other: float = 0.0,
+    upnl_other: float = 0.0,
+) -> float:
+    """Liquidation price (one-way mode, spec/accounting.md): isolated with ``wallet_balance`` the
+    isolated margin, cross with the other positions' maintenance margin and unrealized PnL. NaN when
+    no positive price liquidates the position."""
+    if side not in ("long", "short"):
+        raise InvalidInputError("side: long or short", "side")
+    c = Contract(contract) if isinstance(contract, str) else contract
+    lp = _lp(
+        _Spec(c, None, None),
+        1 if side == "long" else -1,
+        exact(_pos("qty", qty)),
+        exact(_pos("entry_price", entry_price)),
+        exact(wallet_balance),
+        exact(mm_other),
+        exact(upnl_other),
+    )
+    return float("nan") if lp is None else float(lp)
+
+
+def funding_payment(contract: Contract, qty: float, mark_price: float, rate: float) -> float:
+    """Funding received by a position of signed ``qty`` (negative: paid): ``−side · notional at the mark ·
+    rate`` (linear ``|q|·cs·M``, inverse ``|q|·cs/M``)."""
+    c = Contract(contract) if isinstance(contract, str) else contract
+    m = _pos("mark_price", mark_price)
+    n = abs(qty) * c.contract_size / m if c.is_inverse else abs(qty) * c.contract_size * m
+    side = 1 if qty > 0 else (-1 if qty < 0 else 0)
+    return -side * n * float(rate)
+
+
+def trade_mining_income(a: float, volume: float, pool: float, price: float, cost: float) -> float:
+    """Income of trading ``a`` in a period where the market trades ``volume`` and the pool is worth
+    ``pool · price``: ``G(a) = a/(a+V)·B·p − a·c``."""
+    return a / (a + volume) * pool * price - a * cost if a + volume > 0 else 0.0
+
+
+def trade_mining_optimum(volume: float, pool: float, price: float, cost: float, min_order: float = 0.0) -> float:
+    """The size maximising the trade-mining income: ``a* = sqrt(V·B·p/c) − V`` (0: do not trade when
+    ``a* ≤ 0``; the minimum order when ``V = 0``)."""
+    c = _pos("cost", cost)
+    if volume < 0:
+        raise InvalidInputError("volume: must be >= 0", "volume")
+    if volume == 0:
+        return float(min_order)
+    a = math.sqrt(volume * pool * price / c) - volume
+    return a if a > 0 else 0.0
+
+
+def premium(future: float, spot: float) -> float:
+    """Premium of a future over spot: ``(F − S) / S``."""
+    return (_pos("future", future) - _pos("spot", spot)) / _pos("spot", spot)
+
+
+def annualized_premium(future: float, spot: float, days_to_expiry: float) -> float:
+    """``premium · 365 / days to expiry``."""
+    return premium(future, spot) * 365.0 / _pos("days_to_expiry", days_to_expiry)
