@@ -94,3 +94,50 @@ def test_target_positions_on_btcusdt_1h_golden():
 
 
 GOLDEN_TP = dict(fills=197, final_equity=8_152.01)
+
+
+class PythonRebalance:
+    """The balance strategy written as a Python callback: the flexible, slower path."""
+
+    def __init__(self, symbol, target, adjust):
+        self.symbol, self.target, self.adjust = symbol, target, adjust
+
+    def on_bar(self, ex, ts, bars):
+        close = bars[self.symbol][3]
+        value = ex.position(self.symbol).qty * close
+        if abs(value - self.target) / self.target > self.adjust:
+            dq = round((self.target - value) / close / 0.001) * 0.001
+            if abs(dq) * close >= 100:
+                ex.market(self.symbol, "buy" if dq > 0 else "sell", abs(dq))
+
+
+def test_python_callback_strategy_runs_on_the_same_engine():
+    bars = perpsim.data.sample("BTCUSDT", "1h")
+    f = perpsim.data.sample_funding("BTCUSDT")
+    kw = dict(contract=perpsim.BTCUSDT, initial_balance=10_000, leverage=5, funding=f)
+    py = perpsim.backtest(bars, PythonRebalance("BTCUSDT", 20_000, 0.01), **kw)
+    rust = perpsim.backtest(bars, Rebalance(target_value=20_000, adjust_ratio=0.01), **kw)
+    assert py.stats["fills"] == rust.stats["fills"] == 1_071
+    assert py.stats["final_equity"] == pytest.approx(rust.stats["final_equity"], rel=1e-12)
+    assert py.stats["funding"] == pytest.approx(rust.stats["funding"], rel=1e-12)
+
+
+def test_on_fill_callbacks_see_every_fill():
+    seen = []
+
+    class Recorder:
+        def on_start(self, ex):
+            ex.update(0, 42_000.0)
+            ex.limit("BTCUSDT", "buy", 41_000.0, 0.01)
+
+        def on_fill(self, ex, fill):
+            seen.append((fill["side"], float(fill["price"])))
+            if fill["side"] == "buy":
+                ex.limit("BTCUSDT", "sell", float(fill["price"]) + 1_000, float(fill["qty"]))
+
+    bars = perpsim.data.sample("BTCUSDT", "1h").iloc[:300]
+    r = perpsim.backtest(bars, Recorder(), contract=perpsim.BTCUSDT, initial_balance=10_000, leverage=5)
+    assert seen[0] == ("buy", 41_000.0)
+    sells = r.orders[(r.orders["side"] == "sell") & (r.orders["type"] == "limit")]
+    assert sells["price"].tolist()[:1] == [42_000.0]  # placed from on_fill
+    assert len(seen) == r.stats["fills"] >= 1

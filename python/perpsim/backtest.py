@@ -191,10 +191,11 @@ def backtest(
     the bar open. Other keyword options go to :class:`Exchange` (``slippage``, ``touch_fills``,
     ``same_bar``, ``max_participation``, ``liquidation_fee``, ``allow_negative_balance``).
     """
-    if not isinstance(strategy, (Grid, Rebalance, TargetPositions)):
+    builtin = isinstance(strategy, (Grid, Rebalance, TargetPositions))
+    if not builtin and not (callable(strategy) or hasattr(strategy, "on_bar") or hasattr(strategy, "on_fill")):
         raise InvalidInputError(
-            "strategy: pass a perpsim.Grid, Rebalance or TargetPositions (Python callback strategies are not "
-            "available yet; drive perpsim.Exchange step by step instead)",
+            "strategy: pass a perpsim.Grid, Rebalance or TargetPositions, a callable on_bar(exchange, timestamp, "
+            "bars), or an object with on_bar / on_fill methods",
             "strategy",
         )
     contracts, frames = _contracts(data, contract)
@@ -209,6 +210,9 @@ def backtest(
         **options,
     )
     symbols = list(ex.symbols)
+    if not builtin:
+        _run_python(ex, frames, funding, strategy)
+        return Result(ex, float(initial_balance), {})
     if isinstance(strategy, TargetPositions):
         timeline = frames[symbols[0]].index
         for s in symbols[1:]:
@@ -218,3 +222,56 @@ def backtest(
         spec = strategy._spec(symbols)
     strategy_stats = ex.run_strategy(frames, spec, funding=funding)
     return Result(ex, float(initial_balance), strategy_stats)
+
+
+def _run_python(ex: Exchange, frames: Mapping[str, pd.DataFrame], funding: Any, strategy: Any) -> None:
+    """The flexible, slower path: a Python loop over the steps. Per step: funding at the bar open,
+    the bars' paths in the engine (resting orders fill along them), then ``on_fill(exchange, fill)``
+    for each fill of the step (a pandas row; fills made inside the callbacks are reported too) and
+    ``on_bar(exchange, timestamp, bars)`` at the close (``bars``: symbol -> (open, high, low, close)).
+    Orders placed in the callbacks rest from the next step; market orders fill at once at the close."""
+    on_bar = strategy if callable(strategy) and not hasattr(strategy, "on_bar") else getattr(strategy, "on_bar", None)
+    on_fill = getattr(strategy, "on_fill", None)
+    if hasattr(strategy, "on_start"):
+        strategy.on_start(ex)
+    steps: Dict[int, Dict[str, tuple]] = {}
+    for s, df in frames.items():
+        from .data import bars_to_arrays
+
+        ts, o, h, lo, c, _, _ = bars_to_arrays(df, s)
+        for t, a, b, d, e in zip(ts.tolist(), o.tolist(), h.tolist(), lo.tolist(), c.tolist()):
+            steps.setdefault(t, {})[s] = (a, b, d, e)
+    fund: Dict[str, list] = {}
+    if funding is not None:
+        from .data import series_to_arrays
+
+        per = funding if isinstance(funding, Mapping) else {ex.symbols[0]: funding}
+        for s, ser in per.items():
+            ft, fr = series_to_arrays(ser, f"funding[{s}]")
+            fund[s] = list(zip(ft.tolist(), fr.tolist()))
+    cursor = dict.fromkeys(fund, 0)
+    last = None
+    reported = ex.account.fills
+
+    def report_fills() -> None:
+        # Fills of the step, and fills made inside the callbacks (marketable orders), in order.
+        nonlocal reported
+        while on_fill is not None and ex.account.fills > reported:
+            rows = ex.fills().iloc[reported:]
+            reported = ex.account.fills
+            for _, row in rows.iterrows():
+                on_fill(ex, row)
+
+    for t in sorted(steps):
+        bars = steps[t]
+        for s, events in fund.items():
+            while cursor[s] < len(events) and events[cursor[s]][0] <= t:
+                if s in bars and (last is None or events[cursor[s]][0] > last):
+                    ex.apply_funding(s, events[cursor[s]][1], bars[s][0])
+                cursor[s] += 1
+        ex.step(t, bars)
+        report_fills()
+        if on_bar is not None and not ex.blown:
+            on_bar(ex, pd.Timestamp(t, unit="ns", tz="UTC"), bars)
+            report_fills()
+        last = t
