@@ -287,3 +287,18 @@ def test_leverage_default_and_spot():
     s.buy("BTCUSDT_SPOT", 50_000, 0.01)
     with pytest.raises(OrderRejectedError, match="spot"):
         s.sell("BTCUSDT_SPOT", 50_000, 0.02)
+
+
+def test_pickle_keeps_orders_fills_and_the_book():
+    e = Exchange(perpsim.BTCUSDT, initial_balance=10_000, leverage=10, slippage=0.001)
+    e.update(1, 50_000.0)
+    e.buy("BTCUSDT", 50_000.0, 0.1)
+    e.limit("BTCUSDT", "buy", 48_000.0, 0.01)
+    e.stop_loss("BTCUSDT", 45_000.0)
+    copy = pickle.loads(pickle.dumps(e))
+    assert copy.open_orders() == e.open_orders()
+    pd.testing.assert_frame_equal(copy.orders(), e.orders())
+    for x in (e, copy):
+        x.step(2, {"BTCUSDT": (50_000.0, 50_100.0, 44_000.0, 44_500.0)})
+    pd.testing.assert_frame_equal(copy.fills(), e.fills())
+    assert copy.account.equity == e.account.equity
