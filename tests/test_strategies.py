@@ -70,24 +70,45 @@ def same_run(res, twin):
     st.sampled_from([(None, None), (None, 50.0), (200.0, None), (150.0, 70.0)]),
     st.sampled_from([1, 5, 20]),
     st.sampled_from(["nearest_first", "worst_case", "open_high_low_close"]),
+    st.sampled_from(
+        [
+            (False, False, None, None),
+            (True, False, None, None),
+            (False, True, None, None),
+            (True, True, None, None),
+            (True, False, 140.0, None),
+            (True, True, 135.0, 55.0),
+        ]
+    ),
 )
-def test_grid_matches_its_python_twin(df, ckey, mode, spacing, n, bounds, q, trigger, stops, lev, path):
+def test_grid_matches_its_python_twin(df, ckey, mode, spacing, n, bounds, q, trigger, stops, lev, path, trailing):
     c = CONTRACTS[ckey]
     lo, up = bounds
     su, sl = stops
     if su is not None and su <= up or sl is not None and sl >= lo:
         su = sl = None
     qkw = {"qty": q[1] * (20 if c.is_inverse else 1)} if q[0] == "qty" else {"quote_per_grid": q[1]}
+    t_up, t_down, t_up_lim, t_down_lim = trailing
+    if "qty" in qkw:
+        t_up = t_down = False
+        t_up_lim = t_down_lim = None
+    if t_up_lim is not None and (t_up_lim <= up or (su is not None and t_up_lim >= su)):
+        t_up_lim = None
+    if t_down_lim is not None and (t_down_lim >= lo or (sl is not None and t_down_lim <= sl)):
+        t_down_lim = None
+    tkw = dict(trailing_up=t_up, trailing_down=t_down, trailing_up_limit=t_up_lim, trailing_down_limit=t_down_lim)
     kw = dict(initial_balance=5.0 if c.is_inverse else 5_000.0, leverage=lev, path=path)
     try:
-        g = Grid(lo, up, n, mode=mode, spacing=spacing, trigger=trigger, stop_upper=su, stop_lower=sl, **qkw)
+        g = Grid(lo, up, n, mode=mode, spacing=spacing, trigger=trigger, stop_upper=su, stop_lower=sl, **qkw, **tkw)
         res = perpsim.backtest(df, g, contract=c, **kw)
     except InvalidInputError:
         return  # levels under one tick or quantities under the minimum: refused before running
     twin = run_twin(
         c,
         df,
-        lambda ex: GridTwin(ex, "X", lo, up, n, mode, spacing, trigger=trigger, stop_upper=su, stop_lower=sl, **qkw),
+        lambda ex: GridTwin(
+            ex, "X", lo, up, n, mode, spacing, trigger=trigger, stop_upper=su, stop_lower=sl, **qkw, **tkw
+        ),
         **kw,
     )
     same_run(res, twin)
@@ -167,3 +188,23 @@ def test_grid_validation_names_the_parameter():
     with pytest.raises(InvalidInputError) as info:  # under the minimum notional
         perpsim.backtest(df, Grid(40_000, 50_000, 10, qty=0.001), contract=perpsim.BTCUSDT)
     assert info.value.field == "qty"
+
+
+def test_grid_trailing_up_moves_the_grid_one_level_per_step_beyond_the_top():
+    """spec/grid.md: above U + Δ the grid moves up: the lowest buy is cancelled, a buy goes on the old
+    upper level, L and U rise by Δ; it repeats for each further Δ and stops at the limit."""
+    idx = pd.to_datetime([T0 + k * H for k in range(3)], unit="ns", utc=True)
+    df = pd.DataFrame(
+        [(100, 100, 100, 100), (100, 109.5, 100, 109.5), (109.5, 115, 109.5, 114)],
+        columns=["open", "high", "low", "close"],
+        index=idx,
+    )
+    g = Grid(95, 105, 5, quote_per_grid=100.0, trailing_up=True, trailing_up_limit=111.0)
+    r = perpsim.backtest(df, g, contract=Contract("X"), initial_balance=10_000, leverage=5)
+    assert r.strategy_stats["trailing_shifts"] == 3  # 107, 109 and 111 reached; 113 would pass the limit
+    assert r.strategy_stats["levels"] == [101.0, 103.0, 105.0, 107.0, 109.0, 111.0]
+    o = r.orders
+    cancelled = o[(o["status"] == "cancelled") & (o["side"] == "buy")]["price"].tolist()
+    assert cancelled == [95.0, 97.0, 99.0]
+    open_buys = sorted(o[(o["status"] == "open") & (o["side"] == "buy")]["price"].tolist())
+    assert {105.0, 107.0, 109.0} <= set(open_buys)

@@ -41,7 +41,10 @@ class Grid:
     ``mode``: ``"neutral"``, ``"long"`` (buys at market what the sells above close) or ``"short"``.
     ``trigger``: start when the price reaches it. ``stop_upper`` / ``stop_lower``: stop (and close the
     position when ``close_on_stop``) when the price reaches them (checked on each bar's range;
-    the position closes at the stop price). ``symbol``: which symbol of the data (default the first).
+    the position closes at the stop price). ``trailing_up`` / ``trailing_down`` (with
+    ``quote_per_grid``): when the path reaches the level beyond the top (bottom), the grid moves one
+    level, up to ``trailing_up_limit`` (down to ``trailing_down_limit``). ``symbol``: which symbol of
+    the data (default the first).
     """
 
     lower: float
@@ -55,6 +58,10 @@ class Grid:
     stop_upper: Optional[float] = None
     stop_lower: Optional[float] = None
     close_on_stop: bool = True
+    trailing_up: bool = False
+    trailing_down: bool = False
+    trailing_up_limit: Optional[float] = None
+    trailing_down_limit: Optional[float] = None
     symbol: Optional[str] = None
 
     def __post_init__(self) -> None:
@@ -77,6 +84,20 @@ class Grid:
             raise InvalidInputError(f"stop_upper: must be above upper ({up})", "stop_upper")
         if self.stop_lower is not None and _pos("stop_lower", self.stop_lower) >= lo:
             raise InvalidInputError(f"stop_lower: must be below lower ({lo})", "stop_lower")
+        if (self.trailing_up or self.trailing_down) and self.quote_per_grid is None:
+            raise InvalidInputError("quote_per_grid: trailing needs a constant quote value per grid", "quote_per_grid")
+        if self.trailing_up_limit is not None:
+            t = _pos("trailing_up_limit", self.trailing_up_limit)
+            if not (t > up and (self.stop_upper is None or t < self.stop_upper)):
+                raise InvalidInputError(
+                    "trailing_up_limit: must be above upper and below stop_upper", "trailing_up_limit"
+                )
+        if self.trailing_down_limit is not None:
+            t = _pos("trailing_down_limit", self.trailing_down_limit)
+            if not (t < lo and (self.stop_lower is None or t > self.stop_lower)):
+                raise InvalidInputError(
+                    "trailing_down_limit: must be below lower and above stop_lower", "trailing_down_limit"
+                )
 
     def levels(self) -> np.ndarray:
         """The N + 1 price levels (before rounding to the contract's tick)."""
@@ -103,6 +124,10 @@ class Grid:
             stop_upper=self.stop_upper,
             stop_lower=self.stop_lower,
             close_on_stop=bool(self.close_on_stop),
+            trailing_up=bool(self.trailing_up),
+            trailing_down=bool(self.trailing_down),
+            trailing_up_limit=self.trailing_up_limit,
+            trailing_down_limit=self.trailing_down_limit,
         )
 
 

@@ -631,6 +631,10 @@ class Exchange(Ledger):
             lp = self.liquidation_price(symbol)
             if lp is not None:
                 out.append((lp, 3, 0, "liquidation"))
+        if self.hooks is not None and hasattr(self.hooks, "watch"):
+            w = self.hooks.watch(self, symbol)[0 if down else 1]
+            if w is not None:
+                out.append((w, 4, 0, "watch"))
         return out
 
     def _walk(self, symbol: str, a: F, b: F, down: bool) -> None:
@@ -652,6 +656,9 @@ class Exchange(Ledger):
         slip = self.cfg.slippage
         if ev == "liquidation":
             self._liquidate(symbol, fp)
+            return
+        if ev == "watch":
+            self.hooks.on_price(self, symbol, at)
             return
         o: RefOrder = ev
         if o.kind == "trailing_stop":

@@ -276,6 +276,10 @@ fn main() {
                 stop_upper: None,
                 stop_lower: None,
                 close_on_stop: true,
+                trailing_up: false,
+                trailing_down: false,
+                trailing_up_limit: None,
+                trailing_down_limit: None,
             };
             let mut e = engine(0.0002, 0.0002, record);
             let mut g =

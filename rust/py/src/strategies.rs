@@ -5,7 +5,7 @@ use perpsim_engine::strategy::{
     BuiltIn, Grid, GridConfig, GridMode, GridQty, Rebalance, TargetKind, TargetPositions,
     TargetUnit,
 };
-use perpsim_engine::{Account, ContractKind};
+use perpsim_engine::Account;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
@@ -88,6 +88,10 @@ pub fn build(
                 stop_upper: opt(py, spec, "stop_upper")?,
                 stop_lower: opt(py, spec, "stop_lower")?,
                 close_on_stop: get(py, spec, "close_on_stop")?,
+                trailing_up: get(py, spec, "trailing_up")?,
+                trailing_down: get(py, spec, "trailing_down")?,
+                trailing_up_limit: opt(py, spec, "trailing_up_limit")?,
+                trailing_down_limit: opt(py, spec, "trailing_down_limit")?,
             };
             Ok(BuiltIn::Grid(
                 Grid::new(cfg, &acc.instruments()[symbol]).py(py)?,
@@ -135,16 +139,13 @@ pub fn report<'py>(py: Python<'py>, s: &BuiltIn, acc: &Account) -> PyResult<Boun
     let d = PyDict::new(py);
     if let BuiltIn::Grid(g) = s {
         let i = g.symbol();
-        let inst = &acc.instruments()[i];
         let mark = acc.mark_price(i).unwrap_or(f64::NAN);
         d.set_item("matched_profit", g.matched_profit())?;
         d.set_item("matched_count", g.matched_count())?;
-        d.set_item(
-            "unmatched_pnl",
-            g.unmatched_pnl(mark, inst.kind == ContractKind::Inverse, inst.contract_size),
-        )?;
-        d.set_item("levels", g.levels().to_vec())?;
-        d.set_item("quantities", g.quantities().to_vec())?;
+        d.set_item("unmatched_pnl", g.unmatched_pnl(mark))?;
+        d.set_item("levels", g.levels())?;
+        d.set_item("quantities", g.quantities())?;
+        d.set_item("trailing_shifts", g.shifts())?;
         let (a, b) = g.times();
         d.set_item("started_at", a)?;
         d.set_item("stopped_at", b)?;

@@ -87,6 +87,7 @@ enum Event {
     Trailing(u32),
     Limit(u32),
     Liquidation,
+    Watch,
 }
 
 /// The matching engine for one account.
@@ -1122,6 +1123,10 @@ impl Engine {
                     consider(lp, 3, 0, Event::Liquidation);
                 }
             }
+            let w = strat.watch(i).0;
+            if !w.is_nan() {
+                consider(w, 4, 0, Event::Watch);
+            }
             let Some(e) = ev else { return };
             let at = lvl.min(self.cur[i]);
             self.process(i, e, at, strat);
@@ -1172,6 +1177,10 @@ impl Engine {
                     consider(lp, 3, 0, Event::Liquidation);
                 }
             }
+            let w = strat.watch(i).1;
+            if !w.is_nan() {
+                consider(w, 4, 0, Event::Watch);
+            }
             let Some(e) = ev else { return };
             let at = lvl.max(self.cur[i]);
             self.process(i, e, at, strat);
@@ -1219,6 +1228,7 @@ impl Engine {
                 let _ = self.execute(j, p, Liquidity::Maker, strat);
             }
             Event::Liquidation => self.liquidate(i, fp, strat),
+            Event::Watch => strat.on_price(self, i, at),
         }
     }
 
@@ -1243,6 +1253,11 @@ impl Engine {
             // Quiet bar: when nothing rests within the range the path covers (the previous price,
             // the high and the low), the walk would find nothing; only the mark moves.
             let (down, up) = self.thresholds(i);
+            let (wd, wu) = strat.watch(i);
+            let (down, up) = (
+                if wd.is_nan() { down } else { down.max(wd) },
+                if wu.is_nan() { up } else { up.min(wu) },
+            );
             if bar.low.min(prev) > down && bar.high.max(prev) < up {
                 self.cur[i] = bar.close;
                 self.account.set_mark(i, bar.close);

@@ -37,4 +37,22 @@ impl Strategy for BuiltIn {
             BuiltIn::Targets(s) => s.on_close(e),
         }
     }
+
+    #[inline]
+    fn watch(&self, symbol: usize) -> (f64, f64) {
+        match self {
+            BuiltIn::Grid(s) => s.watch(symbol),
+            BuiltIn::Rebalance(s) => s.watch(symbol),
+            BuiltIn::Targets(s) => s.watch(symbol),
+        }
+    }
+
+    #[inline]
+    fn on_price(&mut self, e: &mut Engine, symbol: usize, price: f64) {
+        match self {
+            BuiltIn::Grid(s) => s.on_price(e, symbol, price),
+            BuiltIn::Rebalance(s) => s.on_price(e, symbol, price),
+            BuiltIn::Targets(s) => s.on_price(e, symbol, price),
+        }
+    }
 }

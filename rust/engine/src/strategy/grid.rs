@@ -3,10 +3,13 @@
 //! every fill (live at once on the rest of the path), long/short grids opening their position at
 //! market, a trigger price, stop prices, and the matched-profit accounting.
 //!
-//! Not here yet: trailing up/down.
+//! Trailing up/down move the whole grid one level at a time when the path reaches the level beyond
+//! its edge (the engine calls back through [`Strategy::watch`]).
+
+use std::collections::BTreeMap;
 
 use crate::error::LedgerError;
-use crate::instrument::Instrument;
+use crate::instrument::{ContractKind, Instrument};
 use crate::matching::{Engine, OrderRequest, Side};
 use crate::record::{FillReason, FillRow};
 use crate::strategy::Strategy;
@@ -56,6 +59,14 @@ pub struct GridConfig {
     pub stop_lower: Option<f64>,
     /// Close the position at the stop price when a stop fires.
     pub close_on_stop: bool,
+    /// Trail up: when the price reaches U + Δ, the grid moves up one level (up to the limit).
+    pub trailing_up: bool,
+    /// Trail down: when the price reaches L − Δ, the grid moves down one level (down to the limit).
+    pub trailing_down: bool,
+    /// The highest upper level trailing up may reach.
+    pub trailing_up_limit: Option<f64>,
+    /// The lowest lower level trailing down may reach.
+    pub trailing_down_limit: Option<f64>,
 }
 
 /// A grid fill not yet matched by its counter-fill.
@@ -74,21 +85,29 @@ pub enum GridState {
     Waiting,
     /// Orders out.
     Running,
-    /// A stop fired; nothing more happens.
+    /// A stop (or a liquidation) ended it; nothing more happens.
     Stopped,
 }
 
 const GRID_BIT: u32 = 1 << 30;
 const CLOSE_BIT: u32 = 1 << 31;
+const LEVEL_MASK: u32 = (1 << 20) - 1;
+const LEVEL_OFFSET: i64 = 1 << 19;
 
-/// The grid strategy.
+/// The grid strategy. Levels are numbered from the original lower level (0) upwards; trailing
+/// moves the window `[lo, lo + N]` of live levels.
 #[derive(Clone, Debug)]
 pub struct Grid {
     cfg: GridConfig,
-    levels: Vec<f64>,
-    qty: Vec<f64>,
+    inst: Instrument,
+    lo: i64,
     state: GridState,
-    lots: Vec<Vec<Lot>>,
+    lots: BTreeMap<i64, Vec<Lot>>,
+    stop_upper: Option<f64>,
+    stop_lower: Option<f64>,
+    trail_up: bool,
+    trail_down: bool,
+    shifts: i64,
     matched_profit: f64,
     matched: u64,
     stop_pnl: f64,
@@ -119,29 +138,6 @@ impl Grid {
                 format!("must be at least 2, got {n}"),
             ));
         }
-        let levels: Vec<f64> = (0..=n)
-            .map(|i| {
-                let p = if cfg.geometric {
-                    l * (u / l).powf(i as f64 / n as f64)
-                } else {
-                    l + i as f64 * (u - l) / n as f64
-                };
-                inst.round_price(p)
-            })
-            .collect();
-        let min_gap = levels
-            .windows(2)
-            .map(|w| w[1] - w[0])
-            .fold(f64::INFINITY, f64::min);
-        if min_gap.is_nan()
-            || min_gap <= 0.0
-            || (inst.tick_size > 0.0 && min_gap < inst.tick_size * (1.0 - 1e-9))
-        {
-            return Err(LedgerError::invalid(
-                "grid_count",
-                "the spacing between levels is below one tick",
-            ));
-        }
         if let Some(t) = cfg.trigger {
             if !(t.is_finite() && t > 0.0) {
                 return Err(LedgerError::invalid(
@@ -166,42 +162,84 @@ impl Grid {
                 ));
             }
         }
-        let qty: Vec<f64> = match cfg.qty {
-            GridQty::Base(q) => {
-                if !(q.is_finite() && q > 0.0) {
-                    return Err(LedgerError::invalid(
-                        "qty",
-                        format!("must be a finite number > 0, got {q}"),
-                    ));
-                }
-                vec![inst.floor_qty(q); n + 1]
+        if (cfg.trailing_up || cfg.trailing_down) && !matches!(cfg.qty, GridQty::Quote(_)) {
+            return Err(LedgerError::invalid(
+                "quote_per_grid",
+                "trailing needs a constant quote value per grid",
+            ));
+        }
+        if let Some(t) = cfg.trailing_up_limit {
+            let cap = cfg.stop_upper.unwrap_or(f64::INFINITY);
+            if !(t.is_finite() && t > u && t < cap) {
+                return Err(LedgerError::invalid(
+                    "trailing_up_limit",
+                    format!("must be above upper ({u}) and below stop_upper, got {t}"),
+                ));
             }
-            GridQty::Quote(v) => {
-                if !(v.is_finite() && v > 0.0) {
-                    return Err(LedgerError::invalid(
-                        "quote_per_grid",
-                        format!("must be > 0, got {v}"),
-                    ));
-                }
-                levels
-                    .iter()
-                    .map(|&p| {
-                        let at = cfg.trigger.unwrap_or(p);
-                        let per_unit = match inst.kind {
-                            crate::instrument::ContractKind::Inverse => inst.contract_size,
-                            _ => inst.contract_size * at,
-                        };
-                        inst.floor_qty(v / per_unit)
-                    })
-                    .collect()
+        }
+        if let Some(t) = cfg.trailing_down_limit {
+            let floor = cfg.stop_lower.unwrap_or(0.0);
+            if !(t.is_finite() && t < l && t > floor) {
+                return Err(LedgerError::invalid(
+                    "trailing_down_limit",
+                    format!("must be below lower ({l}) and above stop_lower, got {t}"),
+                ));
             }
+        }
+        if let GridQty::Base(q) = cfg.qty {
+            if !(q.is_finite() && q > 0.0) {
+                return Err(LedgerError::invalid(
+                    "qty",
+                    format!("must be a finite number > 0, got {q}"),
+                ));
+            }
+        }
+        if let GridQty::Quote(v) = cfg.qty {
+            if !(v.is_finite() && v > 0.0) {
+                return Err(LedgerError::invalid(
+                    "quote_per_grid",
+                    format!("must be > 0, got {v}"),
+                ));
+            }
+        }
+        let g = Self {
+            cfg,
+            inst: inst.clone(),
+            lo: 0,
+            state: GridState::Waiting,
+            lots: BTreeMap::new(),
+            stop_upper: cfg.stop_upper,
+            stop_lower: cfg.stop_lower,
+            trail_up: cfg.trailing_up,
+            trail_down: cfg.trailing_down,
+            shifts: 0,
+            matched_profit: 0.0,
+            matched: 0,
+            stop_pnl: 0.0,
+            started_at: None,
+            stopped_at: None,
         };
-        for (i, (&q, &p)) in qty.iter().zip(&levels).enumerate() {
+        let levels = g.levels();
+        let min_gap = levels
+            .windows(2)
+            .map(|w| w[1] - w[0])
+            .fold(f64::INFINITY, f64::min);
+        if min_gap.is_nan()
+            || min_gap <= 0.0
+            || (inst.tick_size > 0.0 && min_gap < inst.tick_size * (1.0 - 1e-9))
+        {
+            return Err(LedgerError::invalid(
+                "grid_count",
+                "the spacing between levels is below one tick",
+            ));
+        }
+        for k in 0..=n as i64 {
+            let (q, p) = (g.qty_at(k), g.level(k));
             if q <= 0.0 || q < inst.min_qty {
                 return Err(LedgerError::invalid(
                     "qty",
                     format!(
-                        "the quantity at level {i} ({p}) is {q}, under the minimum quantity {}",
+                        "the quantity at level {k} ({p}) is {q}, under the minimum quantity {}",
                         inst.min_qty
                     ),
                 ));
@@ -210,24 +248,43 @@ impl Grid {
                 return Err(LedgerError::invalid(
                     "qty",
                     format!(
-                        "the order at level {i} ({p}) is under the minimum notional {}",
+                        "the order at level {k} ({p}) is under the minimum notional {}",
                         inst.min_notional
                     ),
                 ));
             }
         }
-        Ok(Self {
-            lots: vec![Vec::new(); n + 1],
-            cfg,
-            levels,
-            qty,
-            state: GridState::Waiting,
-            matched_profit: 0.0,
-            matched: 0,
-            stop_pnl: 0.0,
-            started_at: None,
-            stopped_at: None,
-        })
+        Ok(g)
+    }
+
+    /// The price of level `k` (0 is the original lower level), rounded to the tick.
+    pub fn level(&self, k: i64) -> f64 {
+        let (l, u, n) = (self.cfg.lower, self.cfg.upper, self.cfg.n as f64);
+        let p = if self.cfg.geometric {
+            l * (u / l).powf(k as f64 / n)
+        } else {
+            l + k as f64 * (u - l) / n
+        };
+        self.inst.round_price(p)
+    }
+
+    /// The quantity of an order at level `k`.
+    pub fn qty_at(&self, k: i64) -> f64 {
+        match self.cfg.qty {
+            GridQty::Base(q) => self.inst.floor_qty(q),
+            GridQty::Quote(v) => {
+                let at = self.cfg.trigger.unwrap_or_else(|| self.level(k));
+                let per_unit = match self.inst.kind {
+                    ContractKind::Inverse => self.inst.contract_size,
+                    _ => self.inst.contract_size * at,
+                };
+                self.inst.floor_qty(v / per_unit)
+            }
+        }
+    }
+
+    fn hi(&self) -> i64 {
+        self.lo + self.cfg.n as i64
     }
 
     /// The symbol index the grid trades.
@@ -235,19 +292,24 @@ impl Grid {
         self.cfg.symbol
     }
 
-    /// The price levels (rounded to the tick).
-    pub fn levels(&self) -> &[f64] {
-        &self.levels
+    /// The live price levels (rounded to the tick), lowest first.
+    pub fn levels(&self) -> Vec<f64> {
+        (self.lo..=self.hi()).map(|k| self.level(k)).collect()
     }
 
-    /// Quantity per level.
-    pub fn quantities(&self) -> &[f64] {
-        &self.qty
+    /// Quantity per live level.
+    pub fn quantities(&self) -> Vec<f64> {
+        (self.lo..=self.hi()).map(|k| self.qty_at(k)).collect()
     }
 
     /// Where the grid stands.
     pub fn state(&self) -> GridState {
         self.state
+    }
+
+    /// Net number of trailing moves (up positive).
+    pub fn shifts(&self) -> i64 {
+        self.shifts
     }
 
     /// When the grid started and stopped (ns).
@@ -266,20 +328,21 @@ impl Grid {
         self.matched
     }
 
-    /// Unmatched PnL at `mark`: open grid inventory marked to market less its fees, plus what the
-    /// close at a stop realized on it. With the matched profit and funding it adds up to the
-    /// exchange's realized + unrealized − fees + funding.
-    pub fn unmatched_pnl(&self, mark: f64, inverse: bool, contract_size: f64) -> f64 {
+    /// Unmatched PnL at `mark`: open grid inventory marked to market less its fees, plus what a
+    /// stop, liquidation or settlement realized on it. With the matched profit and funding it adds
+    /// up to the exchange's realized + unrealized − fees + funding.
+    pub fn unmatched_pnl(&self, mark: f64) -> f64 {
         let mut v = self.stop_pnl;
-        for lot in self.lots.iter().flatten() {
-            v += pnl(lot.side * lot.qty, lot.price, mark, inverse, contract_size) - lot.fee;
+        for lot in self.lots.values().flatten() {
+            v += self.inst.pnl(lot.side * lot.qty, lot.price, mark) - lot.fee;
         }
         v
     }
 
-    fn place(&mut self, e: &mut Engine, level: usize, side: Side, qty: f64, close: bool) {
-        let tag = GRID_BIT | if close { CLOSE_BIT } else { 0 } | level as u32;
-        let r = OrderRequest::limit(self.cfg.symbol, side, self.levels[level], qty)
+    fn place(&mut self, e: &mut Engine, k: i64, side: Side, qty: f64, close: bool) {
+        let tag =
+            GRID_BIT | if close { CLOSE_BIT } else { 0 } | ((k + LEVEL_OFFSET) as u32 & LEVEL_MASK);
+        let r = OrderRequest::limit(self.cfg.symbol, side, self.level(k), qty)
             .tagged(tag, FillReason::Grid);
         let _ = e.place(&r, self);
     }
@@ -287,28 +350,27 @@ impl Grid {
     fn start(&mut self, e: &mut Engine, p0: f64) {
         self.state = GridState::Running;
         self.started_at = Some(e.now());
-        let n = self.cfg.n;
-        let k = (0..=n)
+        let (lo, hi) = (self.lo, self.hi());
+        let k = (lo..=hi)
             .min_by(|&a, &b| {
-                (self.levels[a] - p0)
+                (self.level(a) - p0)
                     .abs()
-                    .total_cmp(&(self.levels[b] - p0).abs())
+                    .total_cmp(&(self.level(b) - p0).abs())
             })
             .expect("at least 3 levels");
-        let inst = e.account().instruments()[self.cfg.symbol].clone();
         // Long/short grids take at market the position their closing orders will close.
-        let (open_qty, lots_at): (f64, Vec<(usize, f64)>) = match self.cfg.mode {
+        let (open_qty, lots_at): (f64, Vec<(i64, f64)>) = match self.cfg.mode {
             GridMode::Neutral => (0.0, vec![]),
             GridMode::Long => {
-                let l: Vec<(usize, f64)> = (k + 1..=n).map(|j| (j - 1, self.qty[j])).collect();
+                let l: Vec<(i64, f64)> = (k + 1..=hi).map(|j| (j - 1, self.qty_at(j))).collect();
                 (l.iter().map(|x| x.1).sum(), l)
             }
             GridMode::Short => {
-                let l: Vec<(usize, f64)> = (0..k).map(|j| (j + 1, self.qty[j])).collect();
+                let l: Vec<(i64, f64)> = (lo..k).map(|j| (j + 1, self.qty_at(j))).collect();
                 (-l.iter().map(|x| x.1).sum::<f64>(), l)
             }
         };
-        let open_qty = inst.round_qty(open_qty);
+        let open_qty = self.inst.round_qty(open_qty);
         if open_qty != 0.0 {
             let before = e.fills().len();
             if e.market(self.cfg.symbol, open_qty, FillReason::Grid, self)
@@ -321,7 +383,7 @@ impl Grid {
             let f = e.fills()[before].clone();
             let side = open_qty.signum();
             for (lvl, q) in lots_at {
-                self.lots[lvl].push(Lot {
+                self.lots.entry(lvl).or_default().push(Lot {
                     side,
                     price: f.price,
                     qty: q,
@@ -329,15 +391,24 @@ impl Grid {
                 });
             }
         }
-        for j in 0..=n {
+        for j in lo..=hi {
             if j < k {
                 let close = self.cfg.mode == GridMode::Short;
-                self.place(e, j, Side::Buy, self.qty[j], close);
+                self.place(e, j, Side::Buy, self.qty_at(j), close);
             } else if j > k {
                 let close = self.cfg.mode == GridMode::Long;
-                self.place(e, j, Side::Sell, self.qty[j], close);
+                self.place(e, j, Side::Sell, self.qty_at(j), close);
             }
         }
+    }
+
+    fn realize_all(&mut self, price: f64, fee: f64) {
+        let mut v = -fee;
+        for lot in self.lots.values().flatten() {
+            v += self.inst.pnl(lot.side * lot.qty, lot.price, price) - lot.fee;
+        }
+        self.stop_pnl += v;
+        self.lots.clear();
     }
 
     fn stop(&mut self, e: &mut Engine, price: f64) {
@@ -351,34 +422,21 @@ impl Grid {
         }
         let q = e.account().position(i).qty;
         if self.cfg.close_on_stop && q != 0.0 {
-            let inst = &e.account().instruments()[i];
-            let (inverse, cs) = (
-                inst.kind == crate::instrument::ContractKind::Inverse,
-                inst.contract_size,
-            );
             let before = e.fills().len();
             if e.fill_at_as(i, -q, price, false, Some(FillReason::Grid), self)
                 .is_ok()
             {
                 let fee = e.fills()[before].fee;
-                let mut pnl_sum = -fee;
-                for lot in self.lots.iter().flatten() {
-                    pnl_sum += pnl(lot.side * lot.qty, lot.price, price, inverse, cs) - lot.fee;
-                }
-                self.stop_pnl += pnl_sum;
-                self.lots.iter_mut().for_each(|l| l.clear());
+                self.realize_all(price, fee);
             }
         }
     }
 
-    fn matched_fill(&mut self, f: &FillRow, level: usize, inverse: bool, cs: f64) {
-        // A sell closing at j matches the long lot at j − 1; a buy closing at j the short lot at j + 1.
-        let origin = if f.side < 0 {
-            level.wrapping_sub(1)
-        } else {
-            level + 1
-        };
-        let Some(lots) = self.lots.get_mut(origin) else {
+    fn matched_fill(&mut self, f: &FillRow, k: i64) {
+        // A sell closing at k matches the long lot at k − 1; a buy closing at k the short lot at k + 1.
+        let origin = if f.side < 0 { k - 1 } else { k + 1 };
+        let inst = &self.inst;
+        let Some(lots) = self.lots.get_mut(&origin) else {
             return;
         };
         let mut left = f.qty;
@@ -387,8 +445,7 @@ impl Grid {
             let m = left.min(lot.qty);
             let lot_fee = lot.fee * m / lot.qty;
             let fee = f.fee * m / f.qty;
-            self.matched_profit +=
-                pnl(lot.side * m, lot.price, f.price, inverse, cs) - lot_fee - fee;
+            self.matched_profit += inst.pnl(lot.side * m, lot.price, f.price) - lot_fee - fee;
             self.matched += 1;
             lot.qty -= m;
             lot.fee -= lot_fee;
@@ -398,13 +455,68 @@ impl Grid {
             }
         }
     }
-}
 
-fn pnl(qty: f64, entry: f64, price: f64, inverse: bool, cs: f64) -> f64 {
-    if inverse {
-        qty * cs * (1.0 / entry - 1.0 / price)
-    } else {
-        qty * cs * (price - entry)
+    /// The grid's open orders of one side, by price: the lowest buy or the highest sell.
+    fn extreme_order(&self, e: &Engine, side: Side) -> Option<u64> {
+        let ids = e.open_orders(self.cfg.symbol);
+        let mine = ids
+            .into_iter()
+            .filter_map(|id| e.order(id))
+            .filter(|o| o.tag & GRID_BIT != 0 && o.side == side);
+        match side {
+            Side::Buy => mine
+                .min_by(|a, b| a.price.total_cmp(&b.price))
+                .map(|o| o.id),
+            Side::Sell => mine
+                .max_by(|a, b| a.price.total_cmp(&b.price))
+                .map(|o| o.id),
+        }
+    }
+
+    fn step_price(&self, p: f64, up: bool) -> f64 {
+        let (l, u, n) = (self.cfg.lower, self.cfg.upper, self.cfg.n as f64);
+        match (self.cfg.geometric, up) {
+            (true, true) => p * (u / l).powf(1.0 / n),
+            (true, false) => p / (u / l).powf(1.0 / n),
+            (false, true) => p + (u - l) / n,
+            (false, false) => p - (u - l) / n,
+        }
+    }
+
+    fn shift_up(&mut self, e: &mut Engine) {
+        let new_top = self.level(self.hi() + 1);
+        if self.cfg.trailing_up_limit.is_some_and(|t| new_top > t) {
+            self.trail_up = false;
+            return;
+        }
+        if let Some(id) = self.extreme_order(e, Side::Buy) {
+            let _ = e.cancel(id);
+        }
+        let old_top = self.hi();
+        self.lo += 1;
+        self.shifts += 1;
+        self.place(e, old_top, Side::Buy, self.qty_at(old_top), false);
+        if !self.cfg.trailing_down {
+            self.stop_lower = self.stop_lower.map(|s| self.step_price(s, true));
+        }
+    }
+
+    fn shift_down(&mut self, e: &mut Engine) {
+        let new_bottom = self.level(self.lo - 1);
+        if self.cfg.trailing_down_limit.is_some_and(|t| new_bottom < t) {
+            self.trail_down = false;
+            return;
+        }
+        if let Some(id) = self.extreme_order(e, Side::Sell) {
+            let _ = e.cancel(id);
+        }
+        let old_bottom = self.lo;
+        self.lo -= 1;
+        self.shifts -= 1;
+        self.place(e, old_bottom, Side::Sell, self.qty_at(old_bottom), false);
+        if !self.cfg.trailing_up {
+            self.stop_upper = self.stop_upper.map(|s| self.step_price(s, false));
+        }
     }
 }
 
@@ -415,17 +527,7 @@ impl Strategy for Grid {
         }
         if matches!(f.reason, FillReason::Liquidation | FillReason::Settlement) {
             // The whole position closed at f.price: the grid inventory is realized there.
-            let inst = &e.account().instruments()[f.symbol];
-            let (inverse, cs) = (
-                inst.kind == crate::instrument::ContractKind::Inverse,
-                inst.contract_size,
-            );
-            let mut v = -f.fee;
-            for lot in self.lots.iter().flatten() {
-                v += pnl(lot.side * lot.qty, lot.price, f.price, inverse, cs) - lot.fee;
-            }
-            self.stop_pnl += v;
-            self.lots.iter_mut().for_each(|l| l.clear());
+            self.realize_all(f.price, f.fee);
             if self.state == GridState::Running {
                 self.state = GridState::Stopped;
                 self.stopped_at = Some(e.now());
@@ -441,33 +543,28 @@ impl Strategy for Grid {
         if tag & GRID_BIT == 0 {
             return;
         }
-        let level = (tag & 0xFFFF) as usize;
-        let inst = &e.account().instruments()[f.symbol];
-        let (inverse, cs) = (
-            inst.kind == crate::instrument::ContractKind::Inverse,
-            inst.contract_size,
-        );
-        let n = self.cfg.n;
+        let k = (tag & LEVEL_MASK) as i64 - LEVEL_OFFSET;
+        let (lo, hi) = (self.lo, self.hi());
         if tag & CLOSE_BIT == 0 {
             // An opening fill: inventory, and its counter-order one level away.
-            self.lots[level].push(Lot {
+            self.lots.entry(k).or_default().push(Lot {
                 side: f.side as f64,
                 price: f.price,
                 qty: f.qty,
                 fee: f.fee,
             });
-            if f.side > 0 && level < n {
-                self.place(e, level + 1, Side::Sell, f.qty, true);
-            } else if f.side < 0 && level > 0 {
-                self.place(e, level - 1, Side::Buy, f.qty, true);
+            if f.side > 0 && k < hi {
+                self.place(e, k + 1, Side::Sell, f.qty, true);
+            } else if f.side < 0 && k > lo {
+                self.place(e, k - 1, Side::Buy, f.qty, true);
             }
         } else {
-            self.matched_fill(f, level, inverse, cs);
+            self.matched_fill(f, k);
             // The pair is done: the opening order goes back on its level.
-            if f.side < 0 && level > 0 {
-                self.place(e, level - 1, Side::Buy, self.qty[level - 1], false);
-            } else if f.side > 0 && level < n {
-                self.place(e, level + 1, Side::Sell, self.qty[level + 1], false);
+            if f.side < 0 && k - 1 >= lo {
+                self.place(e, k - 1, Side::Buy, self.qty_at(k - 1), false);
+            } else if f.side > 0 && k + 1 <= hi {
+                self.place(e, k + 1, Side::Sell, self.qty_at(k + 1), false);
             }
         }
     }
@@ -490,13 +587,42 @@ impl Strategy for Grid {
             },
             GridState::Running => {
                 let (lo, hi) = e.bar_range(i);
-                if let Some(s) = self.cfg.stop_lower.filter(|&s| lo <= s) {
+                if let Some(s) = self.stop_lower.filter(|&s| lo <= s) {
                     self.stop(e, s);
-                } else if let Some(s) = self.cfg.stop_upper.filter(|&s| hi >= s) {
+                } else if let Some(s) = self.stop_upper.filter(|&s| hi >= s) {
                     self.stop(e, s);
                 }
             }
             GridState::Stopped => {}
+        }
+    }
+
+    fn watch(&self, symbol: usize) -> (f64, f64) {
+        if symbol != self.cfg.symbol || self.state != GridState::Running {
+            return (f64::NAN, f64::NAN);
+        }
+        let down = if self.trail_down {
+            self.level(self.lo - 1)
+        } else {
+            f64::NAN
+        };
+        let up = if self.trail_up {
+            self.level(self.hi() + 1)
+        } else {
+            f64::NAN
+        };
+        (down, up)
+    }
+
+    fn on_price(&mut self, e: &mut Engine, symbol: usize, price: f64) {
+        if symbol != self.cfg.symbol || self.state != GridState::Running {
+            return;
+        }
+        let (down, up) = self.watch(symbol);
+        if !up.is_nan() && price >= up {
+            self.shift_up(e);
+        } else if !down.is_nan() && price <= down {
+            self.shift_down(e);
         }
     }
 }

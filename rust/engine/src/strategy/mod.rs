@@ -20,6 +20,14 @@ pub trait Strategy {
     fn on_fill(&mut self, _engine: &mut Engine, _fill: &FillRow) {}
     /// Called at each step's close, after the marks are set and before the step is recorded.
     fn on_close(&mut self, _engine: &mut Engine) {}
+    /// Prices of `symbol` at which the strategy wants [`Strategy::on_price`] called along the path:
+    /// (a level reached going down, a level reached going up); NaN for none. When called, the
+    /// strategy must move the level it was called for away from the price (or clear it).
+    fn watch(&self, _symbol: usize) -> (f64, f64) {
+        (f64::NAN, f64::NAN)
+    }
+    /// The path reached a watched level of `symbol` at `price`.
+    fn on_price(&mut self, _engine: &mut Engine, _symbol: usize, _price: f64) {}
 }
 
 /// No strategy: resting orders only.
