@@ -282,8 +282,9 @@ fn main() {
                 trailing_down_limit: None,
             };
             let mut e = engine(0.0002, 0.0002, record);
-            let mut g =
-                BuiltIn::Grid(GridStrategy::new(cfg, &e.account().instruments()[0]).unwrap());
+            let mut g = BuiltIn::Grid(Box::new(
+                GridStrategy::new(cfg, &e.account().instruments()[0]).unwrap(),
+            ));
             let t0 = Instant::now();
             run(&mut e, &input, &mut g).unwrap();
             let el = t0.elapsed().as_secs_f64();

@@ -93,9 +93,9 @@ pub fn build(
                 trailing_up_limit: opt(py, spec, "trailing_up_limit")?,
                 trailing_down_limit: opt(py, spec, "trailing_down_limit")?,
             };
-            Ok(BuiltIn::Grid(
+            Ok(BuiltIn::Grid(Box::new(
                 Grid::new(cfg, &acc.instruments()[symbol]).py(py)?,
-            ))
+            )))
         }
         "rebalance" => {
             let targets: Vec<f64> = get(py, spec, "targets")?;

@@ -11,8 +11,8 @@ use crate::record::FillRow;
 /// One of the built-in strategies.
 #[derive(Clone, Debug)]
 pub enum BuiltIn {
-    /// The futures grid.
-    Grid(Grid),
+    /// The futures grid (boxed: it is much larger than the others).
+    Grid(Box<Grid>),
     /// The balance strategy.
     Rebalance(Rebalance),
     /// Target positions.

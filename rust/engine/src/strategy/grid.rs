@@ -561,9 +561,9 @@ impl Strategy for Grid {
         } else {
             self.matched_fill(f, k);
             // The pair is done: the opening order goes back on its level.
-            if f.side < 0 && k - 1 >= lo {
+            if f.side < 0 && k > lo {
                 self.place(e, k - 1, Side::Buy, self.qty_at(k - 1), false);
-            } else if f.side > 0 && k + 1 <= hi {
+            } else if f.side > 0 && k < hi {
                 self.place(e, k + 1, Side::Sell, self.qty_at(k + 1), false);
             }
         }
