@@ -313,3 +313,80 @@ def run_twin(contract, bars, make_hooks, funding=None, **kw):
     ex.hooks = make_hooks(ex)
     ex.run({next(iter(ex.specs)): bars}, funding=funding)
     return ex
+
+
+def round1(x: F) -> F:
+    """round(x, 1) with halves away from zero (as Rust's f64::round)."""
+    s = 1 if x >= 0 else -1
+    return s * F(math.floor(abs(x) * 10 + F(1, 2)), 10)
+
+
+class IndexDeviationTwin:
+    """spec/strategies.md, index deviation: n = price/base, index = mean n, d = n − index, target value
+    −trade_value·round(d/step, 1), traded when off by more than min_trade_value; stop and re-entry."""
+
+    def __init__(self, symbols, trade_value, step=0.01, min_trade_value=20.0, window=0, stop=None, reentry=None):
+        self.symbols = list(symbols)
+        self.tv, self.step, self.min_tv = exact(trade_value), exact(step), exact(min_trade_value)
+        self.window = window
+        self.stop = None if stop is None else exact(stop)
+        self.reentry = self.stop if reentry is None else exact(reentry)
+        self.base = {}
+        self.hist = {s: [] for s in self.symbols}
+        self.stopped = dict.fromkeys(self.symbols, False)
+
+    def on_fill(self, ex, row, order):
+        pass
+
+    def on_close(self, ex):
+        norm = {}
+        for s in self.symbols:
+            p = ex.cur[s]
+            if p is None:
+                continue
+            if self.window == 0:
+                self.base.setdefault(s, p)
+                base = self.base[s]
+            else:
+                h = self.hist[s]
+                if len(h) == self.window:
+                    h.pop(0)
+                h.append(p)
+                base = sum(h, F(0)) / len(h)
+            norm[s] = p / base
+        if not norm:
+            return
+        index = sum(norm.values(), F(0)) / len(norm)
+        for s in self.symbols:
+            if s not in norm or ex.expired[s]:
+                continue
+            d = norm[s] - index
+            sp = ex.specs[s]
+            price = ex.cur[s]
+            q = ex.positions[s].qty
+            if self.stopped[s]:
+                if self.reentry is not None and abs(d) < self.reentry:
+                    self.stopped[s] = False
+                else:
+                    continue
+            per_unit = sp.cs if sp.inverse else sp.cs * price
+            against = (q < 0 and self.stop is not None and d > self.stop) or (
+                q > 0 and self.stop is not None and d < -self.stop
+            )
+            if against:
+                self.stopped[s] = True
+                try:
+                    ex.place(s, "buy" if q < 0 else "sell", "market", float(abs(q)), reason="strategy")
+                except Exception:
+                    pass
+                continue
+            target = -self.tv * round1(d / self.step)
+            value = q * per_unit
+            gap = abs(target - value)
+            if gap > self.min_tv + F(1, 10**9) * max(abs(target), abs(value), self.min_tv):
+                dq = _round_to((target - value) / per_unit, sp.step)
+                if dq != 0:
+                    try:
+                        ex.place(s, "buy" if dq > 0 else "sell", "market", float(abs(dq)), reason="strategy")
+                    except Exception:
+                        pass

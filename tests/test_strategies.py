@@ -208,3 +208,54 @@ def test_grid_trailing_up_moves_the_grid_one_level_per_step_beyond_the_top():
     assert cancelled == [95.0, 97.0, 99.0]
     open_buys = sorted(o[(o["status"] == "open") & (o["side"] == "buy")]["price"].tolist())
     assert {105.0, 107.0, 109.0} <= set(open_buys)
+
+
+@st.composite
+def basket(draw, n_symbols=3):
+    n = draw(st.integers(2, 30))
+    idx = pd.to_datetime([T0 + k * H for k in range(n)], unit="ns", utc=True)
+    out = {}
+    for s in range(n_symbols):
+        rows, close = [], 100.0
+        for _ in range(n):
+            o = close
+            c = round(max(1.0, o * (1 + draw(st.sampled_from([0, 0.01, -0.01, 0.03, -0.03, 0.1, -0.1])))) * 2) / 2
+            rows.append((o, max(o, c) + 0.5, max(0.5, min(o, c) - 0.5), c))
+            close = c
+        out[f"S{s}"] = pd.DataFrame(rows, columns=["open", "high", "low", "close"], index=idx)
+    return out
+
+
+@given(
+    basket(),
+    st.sampled_from([50.0, 200.0]),
+    st.sampled_from([0.0, 20.0]),
+    st.sampled_from(["first", 3]),
+    st.sampled_from([(None, None), (0.05, None), (0.05, 0.02), (0.15, 0.1)]),
+)
+def test_index_deviation_matches_its_python_twin(data, tv, min_tv, base, stop):
+    from perpsim import IndexDeviation
+    from strategy_twins import IndexDeviationTwin
+
+    sd, re = stop
+    kw = dict(initial_balance=100_000.0, leverage=5)
+    strat = IndexDeviation(tv, min_trade_value=min_tv, base=base, stop_deviation=sd, reentry_deviation=re)
+    res = perpsim.backtest(data, strat, **kw)
+    from perpsim.reference.exchange import Exchange as RefExchange
+
+    twin = RefExchange([Contract(s) for s in data], **kw)
+    twin.hooks = IndexDeviationTwin(
+        list(data), tv, min_trade_value=min_tv, window=0 if base == "first" else base, stop=sd, reentry=re
+    )
+    twin.run(data)
+    same_run(res, twin)
+
+
+def test_deviation_risk_table_grows_with_the_stop_deviation():
+    t = perpsim.deviation_risk_table([0.05, 0.1, 0.2, 0.4, None], trade_value=100.0, n_symbols=10, trend=1.0)
+    losses = t["loss_multiple"].tolist()
+    assert losses[:4] == sorted(losses[:4]) and losses[0] > 0
+    assert losses[-1] > losses[-2]  # no stop: the largest loss
+    # the stop fires when d = 0.9·(x − 1) passes the stop: x − 1 = stop / 0.9 of the +100 % path
+    for sd, k in zip([0.05, 0.1, 0.2, 0.4], t["stopped_at_step"].tolist()[:4]):
+        assert abs(k - 200 * sd / 0.9) <= 2

@@ -18,7 +18,7 @@ from .backtest import Result, backtest
 from .contracts import BTCUSD, BTCUSDT, BTCUSDT_SPOT, ETHUSD, ETHUSDT, Contract, preset, quarterly
 from .errors import InvalidInputError, OrderRejectedError, PerpsimError, UnknownSymbolError
 from .exchange import Exchange
-from .strategies import Grid, Rebalance, TargetPositions
+from .strategies import Grid, IndexDeviation, Rebalance, TargetPositions, deviation_risk_table
 
 __all__ = [
     "__version__",
@@ -28,6 +28,8 @@ __all__ = [
     "Grid",
     "Rebalance",
     "TargetPositions",
+    "IndexDeviation",
+    "deviation_risk_table",
     "Contract",
     "preset",
     "quarterly",

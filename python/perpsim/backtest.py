@@ -12,7 +12,7 @@ import pandas as pd
 from .contracts import Contract
 from .errors import InvalidInputError
 from .exchange import Exchange
-from .strategies import Grid, Rebalance, TargetPositions
+from .strategies import Grid, IndexDeviation, Rebalance, TargetPositions
 
 __all__ = ["backtest", "Result", "stats_of"]
 
@@ -170,7 +170,7 @@ def _contracts(data: Data, contract: Any) -> tuple:
 
 def backtest(
     data: Data,
-    strategy: Union[Grid, Rebalance, TargetPositions],
+    strategy: Union[Grid, Rebalance, TargetPositions, IndexDeviation, Any],
     contract: Any = None,
     initial_balance: float = 10_000.0,
     leverage: Optional[float] = None,
@@ -191,7 +191,7 @@ def backtest(
     the bar open. Other keyword options go to :class:`Exchange` (``slippage``, ``touch_fills``,
     ``same_bar``, ``max_participation``, ``liquidation_fee``, ``allow_negative_balance``).
     """
-    builtin = isinstance(strategy, (Grid, Rebalance, TargetPositions))
+    builtin = isinstance(strategy, (Grid, Rebalance, TargetPositions, IndexDeviation))
     if not builtin and not (callable(strategy) or hasattr(strategy, "on_bar") or hasattr(strategy, "on_fill")):
         raise InvalidInputError(
             "strategy: pass a perpsim.Grid, Rebalance or TargetPositions, a callable on_bar(exchange, timestamp, "

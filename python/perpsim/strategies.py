@@ -18,7 +18,7 @@ import pandas as pd
 
 from .errors import InvalidInputError
 
-__all__ = ["Grid", "Rebalance", "TargetPositions"]
+__all__ = ["Grid", "Rebalance", "TargetPositions", "IndexDeviation", "deviation_risk_table"]
 
 
 def _pos(name: str, v: Any, allow_none: bool = False) -> Optional[float]:
@@ -192,3 +192,97 @@ class TargetPositions:
         if bad:
             raise InvalidInputError(f"targets: infinite target for {symbols[bad[0]]}", "targets")
         return dict(kind="targets", unit=self.unit, targets=cols)
+
+
+@dataclass(frozen=True)
+class IndexDeviation:
+    """Short what rose against the basket, long what fell (spec/strategies.md), over every symbol of
+    the data. Each close: n = price / base (``base="first"``: the first price; an int: a moving average
+    of that many closes), index = mean of n, d = n − index, target value
+    −trade_value · round(d / step, 1), traded at the close when it differs from the position's value
+    by more than ``min_trade_value``. With ``stop_deviation``, a symbol whose deviation moves past it
+    against its position is closed and left alone until |d| is back under ``reentry_deviation``
+    (default: ``stop_deviation``)."""
+
+    trade_value: float
+    step: float = 0.01
+    min_trade_value: float = 20.0
+    base: Union[str, int] = "first"
+    stop_deviation: Optional[float] = None
+    reentry_deviation: Optional[float] = None
+
+    def __post_init__(self) -> None:
+        _pos("trade_value", self.trade_value)
+        _pos("step", self.step)
+        m = float(self.min_trade_value)
+        if not (math.isfinite(m) and m >= 0):
+            raise InvalidInputError(f"min_trade_value: must be >= 0, got {m}", "min_trade_value")
+        if not (self.base == "first" or (isinstance(self.base, (int, np.integer)) and self.base >= 1)):
+            raise InvalidInputError(f"base: 'first' or a moving-average window >= 1, got {self.base!r}", "base")
+        _pos("stop_deviation", self.stop_deviation, allow_none=True)
+        _pos("reentry_deviation", self.reentry_deviation, allow_none=True)
+
+    def _spec(self, symbols: Sequence[str]) -> Dict[str, Any]:
+        return dict(
+            kind="deviation",
+            trade_value=float(self.trade_value),
+            step=float(self.step),
+            min_trade_value=float(self.min_trade_value),
+            window=0 if self.base == "first" else int(self.base),
+            stop_deviation=self.stop_deviation,
+            reentry_deviation=self.reentry_deviation,
+        )
+
+
+def deviation_risk_table(
+    stop_deviations: Sequence[float],
+    trade_value: float = 100.0,
+    step: float = 0.01,
+    n_symbols: int = 10,
+    trend: float = 1.0,
+    steps: int = 200,
+    fee: float = 0.0,
+    min_trade_value: float = 0.0,
+) -> pd.DataFrame:
+    """The index-deviation risk users ask for: under a one-way trend of one symbol (its price rises
+    by ``trend``, e.g. 1.0 = +100 %, linearly over ``steps`` closes) while the other symbols stay
+    flat, the loss as a multiple of ``trade_value`` for each stop deviation (``None``: no stop), run
+    in the engine. Columns: loss_multiple (final loss / trade_value), worst_multiple (worst equity
+    drawdown / trade_value), max_short_multiple (largest short value / trade_value), stopped_at_step."""
+    from .backtest import backtest
+
+    idx = pd.date_range("2024-01-01", periods=steps + 1, freq="1h", tz="UTC")
+    rising = 100.0 * (1.0 + trend * np.arange(steps + 1) / steps)
+    flat = np.full(steps + 1, 100.0)
+    data = {}
+    for k in range(n_symbols):
+        p = rising if k == 0 else flat
+        data[f"S{k}"] = pd.DataFrame(
+            {
+                "open": np.concatenate([[p[0]], p[:-1]]),
+                "high": np.maximum(np.concatenate([[p[0]], p[:-1]]), p),
+                "low": np.minimum(np.concatenate([[p[0]], p[:-1]]), p),
+                "close": p,
+            },
+            index=idx,
+        )
+    rows = []
+    for sd in stop_deviations:
+        strat = IndexDeviation(trade_value, step=step, min_trade_value=min_trade_value, stop_deviation=sd)
+        r = backtest(data, strat, initial_balance=1e9, leverage=1, maker_fee=fee, taker_fee=fee, liquidation=False)
+        eq = r.equity["equity"].to_numpy()
+        f = r.fills
+        s0 = f[f["symbol"] == "S0"]
+        shorts = (-s0["position"].to_numpy() * s0["price"].to_numpy()) if len(s0) else np.array([0.0])
+        stops = s0[(s0["position"] == 0) & (s0["side"] == "buy")]
+        stopped_at = None if len(stops) == 0 else int(idx.get_loc(stops["timestamp"].iloc[0]))
+        rows.append(
+            dict(
+                stop_deviation=sd,
+                loss_multiple=float((1e9 - eq[-1]) / trade_value),
+                worst_multiple=float((1e9 - eq.min()) / trade_value),
+                max_short_multiple=float(max(shorts.max(), 0.0) / trade_value),
+                stopped_at_step=stopped_at,
+            )
+        )
+    return pd.DataFrame(rows).set_index("stop_deviation")

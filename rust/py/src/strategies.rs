@@ -2,8 +2,8 @@
 
 use perpsim_engine::sim::SymbolInput;
 use perpsim_engine::strategy::{
-    BuiltIn, Grid, GridConfig, GridMode, GridQty, Rebalance, TargetKind, TargetPositions,
-    TargetUnit,
+    BuiltIn, Grid, GridConfig, GridMode, GridQty, IndexDeviation, Rebalance, TargetKind,
+    TargetPositions, TargetUnit,
 };
 use perpsim_engine::Account;
 use pyo3::prelude::*;
@@ -129,6 +129,19 @@ pub fn build(
                 targets,
                 step: 0,
             }))
+        }
+        "deviation" => {
+            let stop: Option<f64> = opt(py, spec, "stop_deviation")?;
+            let reentry: Option<f64> = opt(py, spec, "reentry_deviation")?;
+            Ok(BuiltIn::Deviation(IndexDeviation::new(
+                acc.len(),
+                get(py, spec, "trade_value")?,
+                get(py, spec, "step")?,
+                get(py, spec, "min_trade_value")?,
+                get(py, spec, "window")?,
+                stop.unwrap_or(f64::NAN),
+                reentry.or(stop).unwrap_or(f64::INFINITY),
+            )))
         }
         k => Err(invalid(py, "kind", format!("unknown strategy {k:?}"))),
     }

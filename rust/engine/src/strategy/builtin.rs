@@ -1,6 +1,7 @@
 //! The built-in strategies as one enum: the event loop is monomorphised over it, no dynamic
 //! dispatch per call.
 
+use super::deviation::IndexDeviation;
 use super::grid::Grid;
 use super::rebalance::Rebalance;
 use super::targets::TargetPositions;
@@ -17,6 +18,8 @@ pub enum BuiltIn {
     Rebalance(Rebalance),
     /// Target positions.
     Targets(TargetPositions),
+    /// Index deviation over the account's symbols.
+    Deviation(IndexDeviation),
 }
 
 impl Strategy for BuiltIn {
@@ -26,6 +29,7 @@ impl Strategy for BuiltIn {
             BuiltIn::Grid(s) => s.on_fill(e, f),
             BuiltIn::Rebalance(s) => s.on_fill(e, f),
             BuiltIn::Targets(s) => s.on_fill(e, f),
+            BuiltIn::Deviation(s) => s.on_fill(e, f),
         }
     }
 
@@ -35,6 +39,7 @@ impl Strategy for BuiltIn {
             BuiltIn::Grid(s) => s.on_close(e),
             BuiltIn::Rebalance(s) => s.on_close(e),
             BuiltIn::Targets(s) => s.on_close(e),
+            BuiltIn::Deviation(s) => s.on_close(e),
         }
     }
 
@@ -44,6 +49,7 @@ impl Strategy for BuiltIn {
             BuiltIn::Grid(s) => s.watch(symbol),
             BuiltIn::Rebalance(s) => s.watch(symbol),
             BuiltIn::Targets(s) => s.watch(symbol),
+            BuiltIn::Deviation(s) => s.watch(symbol),
         }
     }
 
@@ -53,6 +59,7 @@ impl Strategy for BuiltIn {
             BuiltIn::Grid(s) => s.on_price(e, symbol, price),
             BuiltIn::Rebalance(s) => s.on_price(e, symbol, price),
             BuiltIn::Targets(s) => s.on_price(e, symbol, price),
+            BuiltIn::Deviation(s) => s.on_price(e, symbol, price),
         }
     }
 }

@@ -1,0 +1,146 @@
+//! The index-deviation strategy (spec/strategies.md): short what rose against the basket, long what
+//! fell. Each step, per symbol: normalized price n = price / base (base: the first price, or a
+//! moving average), index = mean of n, deviation d = n − index, target value
+//! −trade_value · round(d / step, 1), traded when it differs from the position's value by more than
+//! `min_trade_value`; a stop closes a symbol whose deviation moved past `stop_deviation` against its
+//! position and keeps it closed until |d| is back under `reentry_deviation`.
+
+use crate::instrument::ContractKind;
+use crate::matching::Engine;
+use crate::record::FillReason;
+use crate::strategy::Strategy;
+
+/// The index-deviation strategy over every symbol of the account.
+#[derive(Clone, Debug)]
+pub struct IndexDeviation {
+    /// Value traded per `step` of deviation (quote).
+    pub trade_value: f64,
+    /// Deviation step (default 0.01).
+    pub step: f64,
+    /// Trade only when the target differs from the position's value by more than this.
+    pub min_trade_value: f64,
+    /// Moving-average window of the base (0: the first price).
+    pub window: usize,
+    /// Close a symbol whose deviation moved past this against its position (NaN: no stop).
+    pub stop_deviation: f64,
+    /// A stopped symbol trades again once |d| is under this.
+    pub reentry_deviation: f64,
+    base: Vec<f64>,
+    history: Vec<Vec<f64>>,
+    stopped: Vec<bool>,
+    last_price: Vec<f64>,
+    norm: Vec<f64>,
+}
+
+impl IndexDeviation {
+    /// A strategy for `n` symbols.
+    pub fn new(
+        n: usize,
+        trade_value: f64,
+        step: f64,
+        min_trade_value: f64,
+        window: usize,
+        stop_deviation: f64,
+        reentry_deviation: f64,
+    ) -> Self {
+        Self {
+            trade_value,
+            step,
+            min_trade_value,
+            window,
+            stop_deviation,
+            reentry_deviation,
+            base: vec![f64::NAN; n],
+            history: vec![Vec::new(); n],
+            stopped: vec![false; n],
+            last_price: vec![f64::NAN; n],
+            norm: vec![f64::NAN; n],
+        }
+    }
+
+    /// Whether symbol `i` is stopped out.
+    pub fn is_stopped(&self, i: usize) -> bool {
+        self.stopped[i]
+    }
+}
+
+/// `round(x, 1)`: to one decimal, halves away from zero.
+fn round1(x: f64) -> f64 {
+    (x * 10.0).round() / 10.0
+}
+
+impl Strategy for IndexDeviation {
+    fn on_close(&mut self, e: &mut Engine) {
+        let n = self.base.len().min(e.account().len());
+        // Normalized prices into a buffer kept across steps (no allocation per step).
+        let (mut sum, mut count) = (0.0, 0usize);
+        for i in 0..n {
+            self.norm[i] = f64::NAN;
+            let p = e.price(i);
+            if !p.is_finite() {
+                continue;
+            }
+            self.last_price[i] = p;
+            let base = if self.window == 0 {
+                if self.base[i].is_nan() {
+                    self.base[i] = p;
+                }
+                self.base[i]
+            } else {
+                let h = &mut self.history[i];
+                if h.len() == self.window {
+                    h.remove(0);
+                }
+                h.push(p);
+                h.iter().sum::<f64>() / h.len() as f64
+            };
+            self.norm[i] = p / base;
+            sum += self.norm[i];
+            count += 1;
+        }
+        if count == 0 {
+            return;
+        }
+        let index = sum / count as f64;
+        for i in 0..n {
+            let ni = self.norm[i];
+            if ni.is_nan() || e.is_expired(i) {
+                continue;
+            }
+            let d = ni - index;
+            let price = self.last_price[i];
+            let q = e.account().position(i).qty;
+            if self.stopped[i] {
+                if d.abs() < self.reentry_deviation {
+                    self.stopped[i] = false;
+                } else {
+                    continue;
+                }
+            }
+            let against =
+                (q < 0.0 && d > self.stop_deviation) || (q > 0.0 && d < -self.stop_deviation);
+            let inst = &e.account().instruments()[i];
+            let per_unit = match inst.kind {
+                ContractKind::Inverse => inst.contract_size,
+                _ => inst.contract_size * price,
+            };
+            if !self.stop_deviation.is_nan() && against {
+                self.stopped[i] = true;
+                let _ = e.market(i, -q, FillReason::Strategy, self);
+                continue;
+            }
+            let target = -self.trade_value * round1(d / self.step);
+            let value = q * per_unit;
+            let gap = (target - value).abs();
+            // Over the minimum by more than a relative 1e-9: a gap equal to the minimum (common:
+            // targets move in steps of trade_value / 10) does not trade, whatever the float noise.
+            let tol = 1e-9 * target.abs().max(value.abs()).max(self.min_trade_value);
+            if gap > self.min_trade_value + tol {
+                let dq = inst.round_qty((target - value) / per_unit);
+                if dq != 0.0 {
+                    let _ = e.market(i, dq, FillReason::Strategy, self);
+                }
+            }
+        }
+    }
+}
