@@ -141,3 +141,28 @@ def test_on_fill_callbacks_see_every_fill():
     sells = r.orders[(r.orders["side"] == "sell") & (r.orders["type"] == "limit")]
     assert sells["price"].tolist()[:1] == [42_000.0]  # placed from on_fill
     assert len(seen) == r.stats["fills"] >= 1
+
+
+def test_index_deviation_on_a_13_symbol_1h_basket_golden():
+    """Index deviation on 13 Binance USDⓈ-M perpetuals, May 2025 hourly: 100 USDT per 1 % of
+    deviation, stop at 10 %, checked against the exact twin and pinned."""
+    from perpsim import IndexDeviation
+    from perpsim.reference.exchange import Exchange as RefExchange
+    from strategy_twins import IndexDeviationTwin
+
+    data = {p.name.split(".")[0]: load(f"basket_1h/{p.name}") for p in sorted((DATA / "basket_1h").glob("*.csv.gz"))}
+    assert len(data) == 13 and all(len(df) == 744 for df in data.values())
+    kw = dict(initial_balance=10_000, leverage=5, maker_fee=0.0002, taker_fee=0.0005)
+    strat = IndexDeviation(100.0, step=0.01, min_trade_value=20.0, stop_deviation=0.10)
+    r = perpsim.backtest(data, strat, **kw)
+    twin = RefExchange([perpsim.Contract(s) for s in data], **kw)
+    twin.hooks = IndexDeviationTwin(list(data), 100.0, step=0.01, min_trade_value=20.0, stop=0.10)
+    twin.run(data)
+    assert len(r.fills) == len(twin.fills())
+    assert r.stats["final_equity"] == pytest.approx(float(twin.history()["equity"].iloc[-1]), rel=1e-9)
+    print("\n" + r.summary())
+    assert r.stats["fills"] == GOLDEN_DEV["fills"]
+    assert round(r.stats["final_equity"], 2) == GOLDEN_DEV["final_equity"]
+
+
+GOLDEN_DEV = dict(fills=4_747, final_equity=10_009.11)
