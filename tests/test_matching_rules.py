@@ -627,3 +627,13 @@ def test_liquidation_can_be_switched_off(impl):
     ex.step(T0 + H, {"X": (70, 71, 69, 70)})
     assert fills(ex) == [("buy", 50.0, 100.0, "taker", "user")]
     assert not ex.blown and float(ex.account.equity) < 0
+
+
+@both
+def test_without_touch_fills_a_gap_landing_on_a_limit_fills_it_at_the_open(impl):
+    ex = make(impl, Contract("X", tick_size=0.5), touch_fills=False)
+    ex.update(T0, 2_000.0)
+    ex.limit("X", "buy", 1_930.0, 1)
+    ex.step(T0 + H, {"X": (1_940, 1_949.5, 1_940, 1_949.5)})
+    ex.step(T0 + 2 * H, {"X": (1_930, 1_930, 1_930, 1_930)})  # the gap reaches 1,930 exactly
+    assert fills(ex) == [("buy", 1.0, 1_930.0, "maker", "user")]

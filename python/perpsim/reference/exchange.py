@@ -725,21 +725,7 @@ class Exchange(Ledger):
     def end_step(self) -> None:
         if self.hooks is not None and not self.blown:
             self.hooks.on_close(self)
-        a = self.account
-        self.rows.append(
-            dict(
-                timestamp=self.now,
-                equity=a.equity,
-                wallet_balance=a.wallet_balance,
-                margin=a.margin,
-                realized_pnl=a.realized_pnl,
-                unrealized_pnl=a.unrealized_pnl,
-                fees=a.fees,
-                funding=a.funding,
-                effective_leverage=a.effective_leverage,
-                equity_quote=a.equity_quote,
-            )
-        )
+        self._record_row(self.now)
 
     def _ts(self, timestamp: Any) -> int:
         ts = timestamp if isinstance(timestamp, int) else pd.Timestamp(timestamp).value

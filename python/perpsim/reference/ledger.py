@@ -414,6 +414,10 @@ class Ledger:
         for s, v in new.items():
             self.positions[s].mark_price = v
         self.last_ts = ts
+        self._record_row(ts)
+
+    def _record_row(self, ts: int) -> None:
+        """Appends the account's figures at ``ts`` to the history."""
         a = self.account
         self.rows.append(
             dict(

@@ -718,189 +718,69 @@ impl PyExchange {
     /// The fills as a dict of columns.
     fn _fill_columns<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let f = self.engine.fills();
-        let d = PyDict::new(py);
-        d.set_item(
-            "timestamp",
-            f.iter().map(|r| r.ts).collect::<Vec<_>>().into_pyarray(py),
-        )?;
-        d.set_item(
+        let mut c = Columns::new(py);
+        c.num("timestamp", f.iter().map(|r| r.ts))?;
+        c.obj(
             "symbol",
-            PyList::new(py, f.iter().map(|r| self.names[r.symbol].clone_ref(py)))?,
+            f.iter().map(|r| self.names[r.symbol].clone_ref(py)),
         )?;
-        d.set_item(
-            "order_id",
-            f.iter()
-                .map(|r| r.order_id)
-                .collect::<Vec<_>>()
-                .into_pyarray(py),
-        )?;
-        d.set_item(
+        c.num("order_id", f.iter().map(|r| r.order_id))?;
+        c.obj(
             "side",
-            PyList::new(
-                py,
-                f.iter().map(|r| if r.side > 0 { "buy" } else { "sell" }),
-            )?,
+            f.iter().map(|r| if r.side > 0 { "buy" } else { "sell" }),
         )?;
-        d.set_item(
-            "qty",
-            f.iter().map(|r| r.qty).collect::<Vec<_>>().into_pyarray(py),
-        )?;
-        d.set_item(
-            "price",
-            f.iter()
-                .map(|r| r.price)
-                .collect::<Vec<_>>()
-                .into_pyarray(py),
-        )?;
-        d.set_item(
-            "fee",
-            f.iter().map(|r| r.fee).collect::<Vec<_>>().into_pyarray(py),
-        )?;
-        d.set_item(
+        c.num("qty", f.iter().map(|r| r.qty))?;
+        c.num("price", f.iter().map(|r| r.price))?;
+        c.num("fee", f.iter().map(|r| r.fee))?;
+        c.obj(
             "liquidity",
-            PyList::new(
-                py,
-                f.iter().map(|r| if r.maker { "maker" } else { "taker" }),
-            )?,
+            f.iter().map(|r| if r.maker { "maker" } else { "taker" }),
         )?;
-        d.set_item(
-            "realized_pnl",
-            f.iter()
-                .map(|r| r.realized)
-                .collect::<Vec<_>>()
-                .into_pyarray(py),
-        )?;
-        d.set_item(
-            "position",
-            f.iter()
-                .map(|r| r.position)
-                .collect::<Vec<_>>()
-                .into_pyarray(py),
-        )?;
-        d.set_item(
-            "reason",
-            PyList::new(py, f.iter().map(|r| r.reason.name()))?,
-        )?;
-        Ok(d)
+        c.num("realized_pnl", f.iter().map(|r| r.realized))?;
+        c.num("position", f.iter().map(|r| r.position))?;
+        c.obj("reason", f.iter().map(|r| r.reason.name()))?;
+        Ok(c.dict)
     }
 
     /// The orders log as a dict of columns.
     fn _order_columns<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let o = self.engine.orders();
-        let d = PyDict::new(py);
-        d.set_item(
-            "order_id",
-            o.iter().map(|r| r.id).collect::<Vec<_>>().into_pyarray(py),
-        )?;
-        d.set_item(
-            "placed",
-            o.iter()
-                .map(|r| r.placed)
-                .collect::<Vec<_>>()
-                .into_pyarray(py),
-        )?;
-        d.set_item(
-            "updated",
-            o.iter()
-                .map(|r| r.updated)
-                .collect::<Vec<_>>()
-                .into_pyarray(py),
-        )?;
-        d.set_item(
+        let mut c = Columns::new(py);
+        c.num("order_id", o.iter().map(|r| r.id))?;
+        c.num("placed", o.iter().map(|r| r.placed))?;
+        c.num("updated", o.iter().map(|r| r.updated))?;
+        c.obj(
             "symbol",
-            PyList::new(py, o.iter().map(|r| self.names[r.symbol].clone_ref(py)))?,
+            o.iter().map(|r| self.names[r.symbol].clone_ref(py)),
         )?;
-        d.set_item("type", PyList::new(py, o.iter().map(|r| r.kind.name()))?)?;
-        d.set_item("side", PyList::new(py, o.iter().map(|r| r.side.name()))?)?;
-        d.set_item(
-            "price",
-            o.iter()
-                .map(|r| r.price)
-                .collect::<Vec<_>>()
-                .into_pyarray(py),
-        )?;
-        d.set_item(
-            "trigger",
-            o.iter()
-                .map(|r| r.trigger)
-                .collect::<Vec<_>>()
-                .into_pyarray(py),
-        )?;
-        d.set_item(
-            "qty",
-            o.iter().map(|r| r.qty).collect::<Vec<_>>().into_pyarray(py),
-        )?;
-        d.set_item(
-            "filled",
-            o.iter()
-                .map(|r| r.filled)
-                .collect::<Vec<_>>()
-                .into_pyarray(py),
-        )?;
-        d.set_item(
-            "avg_price",
-            o.iter()
-                .map(|r| r.avg_price)
-                .collect::<Vec<_>>()
-                .into_pyarray(py),
-        )?;
-        d.set_item(
-            "status",
-            PyList::new(py, o.iter().map(|r| r.status.name()))?,
-        )?;
-        d.set_item(
-            "reason",
-            PyList::new(py, o.iter().map(|r| r.reason.as_str()))?,
-        )?;
-        d.set_item(
-            "reduce_only",
-            PyList::new(py, o.iter().map(|r| r.reduce_only))?,
-        )?;
-        d.set_item("post_only", PyList::new(py, o.iter().map(|r| r.post_only))?)?;
-        Ok(d)
+        c.obj("type", o.iter().map(|r| r.kind.name()))?;
+        c.obj("side", o.iter().map(|r| r.side.name()))?;
+        c.num("price", o.iter().map(|r| r.price))?;
+        c.num("trigger", o.iter().map(|r| r.trigger))?;
+        c.num("qty", o.iter().map(|r| r.qty))?;
+        c.num("filled", o.iter().map(|r| r.filled))?;
+        c.num("avg_price", o.iter().map(|r| r.avg_price))?;
+        c.obj("status", o.iter().map(|r| r.status.name()))?;
+        c.obj("reason", o.iter().map(|r| r.reason.as_str()))?;
+        c.obj("reduce_only", o.iter().map(|r| r.reduce_only))?;
+        c.obj("post_only", o.iter().map(|r| r.post_only))?;
+        Ok(c.dict)
     }
 
     /// The funding payments as a dict of columns.
     fn _funding_columns<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let f = self.engine.funding_rows();
-        let d = PyDict::new(py);
-        d.set_item(
-            "timestamp",
-            f.iter().map(|r| r.ts).collect::<Vec<_>>().into_pyarray(py),
-        )?;
-        d.set_item(
+        let mut c = Columns::new(py);
+        c.num("timestamp", f.iter().map(|r| r.ts))?;
+        c.obj(
             "symbol",
-            PyList::new(py, f.iter().map(|r| self.names[r.symbol].clone_ref(py)))?,
+            f.iter().map(|r| self.names[r.symbol].clone_ref(py)),
         )?;
-        d.set_item(
-            "rate",
-            f.iter()
-                .map(|r| r.rate)
-                .collect::<Vec<_>>()
-                .into_pyarray(py),
-        )?;
-        d.set_item(
-            "mark_price",
-            f.iter()
-                .map(|r| r.mark)
-                .collect::<Vec<_>>()
-                .into_pyarray(py),
-        )?;
-        d.set_item(
-            "position",
-            f.iter()
-                .map(|r| r.position)
-                .collect::<Vec<_>>()
-                .into_pyarray(py),
-        )?;
-        d.set_item(
-            "payment",
-            f.iter()
-                .map(|r| r.payment)
-                .collect::<Vec<_>>()
-                .into_pyarray(py),
-        )?;
-        Ok(d)
+        c.num("rate", f.iter().map(|r| r.rate))?;
+        c.num("mark_price", f.iter().map(|r| r.mark))?;
+        c.num("position", f.iter().map(|r| r.position))?;
+        c.num("payment", f.iter().map(|r| r.payment))?;
+        Ok(c.dict)
     }
 
     /// The whole state as bytes (for pickling).
@@ -911,6 +791,34 @@ impl PyExchange {
         };
         let bytes = bincode::serialize(&s).map_err(|e| invalid(py, "state", e.to_string()))?;
         Ok(PyBytes::new(py, &bytes))
+    }
+}
+
+/// A dict of record columns: numbers as numpy arrays, anything else as lists.
+struct Columns<'py> {
+    py: Python<'py>,
+    dict: Bound<'py, PyDict>,
+}
+
+impl<'py> Columns<'py> {
+    fn new(py: Python<'py>) -> Self {
+        Self {
+            py,
+            dict: PyDict::new(py),
+        }
+    }
+
+    fn num<T: numpy::Element>(&mut self, name: &str, it: impl Iterator<Item = T>) -> PyResult<()> {
+        self.dict
+            .set_item(name, it.collect::<Vec<T>>().into_pyarray(self.py))
+    }
+
+    fn obj<T: pyo3::IntoPyObject<'py>>(
+        &mut self,
+        name: &str,
+        it: impl ExactSizeIterator<Item = T>,
+    ) -> PyResult<()> {
+        self.dict.set_item(name, PyList::new(self.py, it)?)
     }
 }
 

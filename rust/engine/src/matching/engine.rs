@@ -1024,8 +1024,8 @@ impl Engine {
     }
 
     fn compute_thresholds(&mut self, i: usize) -> (f64, f64) {
-        let tick = self.account.instruments()[i].tick_size;
-        let touch = self.config.touch_fills;
+        // Limits count at their own price even without touch fills: a gap that lands exactly on
+        // a limit fills it (at the open), so only a range strictly beyond every level is quiet.
         let book = &self.books[i];
         let mut down = f64::NEG_INFINITY;
         let mut up = f64::INFINITY;
@@ -1033,27 +1033,13 @@ impl Engine {
             down = down.max(self.orders[j as usize].trigger);
         }
         if let Some(&j) = book.buy_limits.last() {
-            let p = self.orders[j as usize].price;
-            down = down.max(if touch {
-                p
-            } else if tick > 0.0 {
-                p - tick
-            } else {
-                p.next_down()
-            });
+            down = down.max(self.orders[j as usize].price);
         }
         if let Some(&j) = book.rising.last() {
             up = up.min(self.orders[j as usize].trigger);
         }
         if let Some(&j) = book.sell_limits.last() {
-            let p = self.orders[j as usize].price;
-            up = up.min(if touch {
-                p
-            } else if tick > 0.0 {
-                p + tick
-            } else {
-                p.next_up()
-            });
+            up = up.min(self.orders[j as usize].price);
         }
         let q = self.account.position(i).qty;
         if q != 0.0 {
