@@ -321,6 +321,11 @@ def round1(x: F) -> F:
     return s * F(math.floor(abs(x) * 10 + F(1, 2)), 10)
 
 
+def past(a: F, b: F) -> bool:
+    """a > b by more than a relative 1e-9 (the engine's rule at the stop and re-entry levels)."""
+    return a > b + F(1, 10**9) * max(abs(b), F(1, 10**12))
+
+
 class IndexDeviationTwin:
     """spec/strategies.md, index deviation: n = price/base, index = mean n, d = n − index, target value
     −trade_value·round(d/step, 1), traded when off by more than min_trade_value; stop and re-entry."""
@@ -365,14 +370,12 @@ class IndexDeviationTwin:
             price = ex.cur[s]
             q = ex.positions[s].qty
             if self.stopped[s]:
-                if self.reentry is not None and abs(d) < self.reentry:
+                if self.reentry is not None and past(self.reentry, abs(d)):
                     self.stopped[s] = False
                 else:
                     continue
             per_unit = sp.cs if sp.inverse else sp.cs * price
-            against = (q < 0 and self.stop is not None and d > self.stop) or (
-                q > 0 and self.stop is not None and d < -self.stop
-            )
+            against = self.stop is not None and ((q < 0 and past(d, self.stop)) or (q > 0 and past(-d, self.stop)))
             if against:
                 self.stopped[s] = True
                 try:

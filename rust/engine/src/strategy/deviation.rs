@@ -64,9 +64,17 @@ impl IndexDeviation {
     }
 }
 
-/// `round(x, 1)`: to one decimal, halves away from zero.
+/// `round(x, 1)`: to one decimal, halves away from zero (the nudge keeps 12.4999999999 standing
+/// for the decimal 12.5 from rounding down).
 fn round1(x: f64) -> f64 {
-    (x * 10.0).round() / 10.0
+    let t = x * 10.0;
+    (t + 1e-9_f64.copysign(t)).round() / 10.0
+}
+
+/// `a > b` by more than a relative 1e-9: a deviation equal to the stop is not past it, whatever
+/// the float noise.
+fn past(a: f64, b: f64) -> bool {
+    a > b + 1e-9 * b.abs().max(1e-12)
 }
 
 impl Strategy for IndexDeviation {
@@ -111,14 +119,14 @@ impl Strategy for IndexDeviation {
             let price = self.last_price[i];
             let q = e.account().position(i).qty;
             if self.stopped[i] {
-                if d.abs() < self.reentry_deviation {
+                if past(self.reentry_deviation, d.abs()) {
                     self.stopped[i] = false;
                 } else {
                     continue;
                 }
             }
-            let against =
-                (q < 0.0 && d > self.stop_deviation) || (q > 0.0 && d < -self.stop_deviation);
+            let against = (q < 0.0 && past(d, self.stop_deviation))
+                || (q > 0.0 && past(-d, self.stop_deviation));
             let inst = &e.account().instruments()[i];
             let per_unit = match inst.kind {
                 ContractKind::Inverse => inst.contract_size,
