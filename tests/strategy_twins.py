@@ -235,32 +235,88 @@ class GridTwin:
 
 class RebalanceTwin:
     """spec/strategies.md, balance strategy: trade at the close back to the target when the value
-    drifted more than adjust_ratio."""
+    drifted more than adjust_ratio; with limit_orders, a resting pair at the threshold prices,
+    re-placed after each fill."""
 
-    def __init__(self, targets: dict, kind: str, adjust_ratio: float):
+    PAIR_TAG = 0x52454241
+
+    def __init__(self, targets: dict, kind: str, adjust_ratio: float, limit_orders: bool = False):
         self.targets = {s: exact(v) for s, v in targets.items()}
         self.kind = kind
         self.adjust = exact(adjust_ratio)
+        self.limit_orders = limit_orders
+        self.pair = dict.fromkeys(self.targets, (0, 0))
+
+    def target(self, ex, s, price):
+        a = ex.account
+        sp = ex.specs[s]
+        equity_quote = a.equity * price if sp.inverse else a.equity
+        return self.targets[s] if self.kind == "value" else self.targets[s] * equity_quote
+
+    def pair_live(self, ex, s):
+        return any(i and ex.orders[i - 1].status == "open" for i in self.pair[s])
+
+    def cancel_pair(self, ex, s):
+        for i in self.pair[s]:
+            if i and ex.orders[i - 1].status == "open":
+                ex.cancel(i)
+        self.pair[s] = (0, 0)
+
+    def place_pair(self, ex, s):
+        sp = ex.specs[s]
+        price = ex.cur[s]
+        q = ex.positions[s].qty
+        t = self.target(ex, s, price)
+        if sp.inverse or q == 0 or t == 0 or (q > 0) != (t > 0):
+            return
+        ids = [0, 0]
+        for k, b in enumerate([1 + self.adjust, 1 - self.adjust]):
+            p = _round_to(t * b / (q * sp.cs), sp.tick)
+            if p <= 0:
+                continue
+            dq = _round_to((t - q * sp.cs * p) / (sp.cs * p), sp.step)
+            if dq == 0:
+                continue
+            try:
+                ids[k] = ex.place(
+                    s,
+                    "buy" if dq > 0 else "sell",
+                    "limit",
+                    float(abs(dq)),
+                    price=float(p),
+                    tag=self.PAIR_TAG,
+                    reason="rebalance",
+                )
+            except Exception:
+                pass
+        self.pair[s] = (ids[0], ids[1])
 
     def on_fill(self, ex, row, order):
-        pass
+        if not self.limit_orders or row["reason"] != "rebalance" or row["symbol"] not in self.pair:
+            return
+        if order.id in self.pair[row["symbol"]]:
+            self.cancel_pair(ex, row["symbol"])
+            self.place_pair(ex, row["symbol"])
 
     def on_close(self, ex):
-        for s, t in self.targets.items():
+        for s in self.targets:
             price = ex.cur[s]
             if price is None or ex.expired[s]:
                 continue
             sp = ex.specs[s]
-            a = ex.account
-            equity_quote = a.equity * price if sp.inverse else a.equity
-            target = t if self.kind == "value" else t * equity_quote
+            target = self.target(ex, s, price)
             q = ex.positions[s].qty
             value = q * sp.cs if sp.inverse else q * sp.cs * price
+            limit_mode = self.limit_orders and not sp.inverse
+            if limit_mode and self.pair_live(ex, s):
+                continue
             if target != 0:
                 drift = abs(value - target) / abs(target)
             else:
                 drift = F(10**30) if value != 0 else F(0)
             if drift <= self.adjust:
+                if limit_mode:
+                    self.place_pair(ex, s)
                 continue
             per_unit = sp.cs if sp.inverse else sp.cs * price
             dq = _round_to((target - value) / per_unit, sp.step)
@@ -269,6 +325,9 @@ class RebalanceTwin:
                     ex.place(s, "buy" if dq > 0 else "sell", "market", float(abs(dq)), reason="rebalance")
                 except Exception:
                     pass
+            if limit_mode:
+                self.cancel_pair(ex, s)
+                self.place_pair(ex, s)
 
 
 class TargetsTwin:

@@ -135,11 +135,14 @@ class Grid:
 class Rebalance:
     """Hold a position of ``target_value`` (quote, per symbol: a number or a mapping) or
     ``target_ratio`` (fraction of equity); at each close, trade back to the target when the value is
-    more than ``adjust_ratio`` away from it (0: every step)."""
+    more than ``adjust_ratio`` away from it (0: every step). With ``limit_orders=True`` (linear
+    contracts) it trades as it does live: a resting buy and sell at the prices where the value would
+    be ``adjust_ratio`` away from the target, re-placed after each fill (live at once on the path)."""
 
     target_value: Optional[Union[float, Mapping[str, float]]] = None
     target_ratio: Optional[Union[float, Mapping[str, float]]] = None
     adjust_ratio: float = 0.01
+    limit_orders: bool = False
 
     def __post_init__(self) -> None:
         if (self.target_value is None) == (self.target_ratio is None):
@@ -147,6 +150,8 @@ class Rebalance:
         a = float(self.adjust_ratio)
         if not (math.isfinite(a) and a >= 0):
             raise InvalidInputError(f"adjust_ratio: must be >= 0, got {a}", "adjust_ratio")
+        if self.limit_orders and not 0 < a < 1:
+            raise InvalidInputError("adjust_ratio: resting limit orders need 0 < adjust_ratio < 1", "adjust_ratio")
 
     def _spec(self, symbols: Sequence[str]) -> Dict[str, Any]:
         kind = "value" if self.target_value is not None else "ratio"
@@ -161,7 +166,13 @@ class Rebalance:
             targets = [float(t)] + [0.0] * (len(symbols) - 1)
         if not all(math.isfinite(x) for x in targets):
             raise InvalidInputError(f"{field}: must be finite", field)
-        return dict(kind="rebalance", target_kind=kind, targets=targets, adjust_ratio=float(self.adjust_ratio))
+        return dict(
+            kind="rebalance",
+            target_kind=kind,
+            targets=targets,
+            adjust_ratio=float(self.adjust_ratio),
+            limit_orders=bool(self.limit_orders),
+        )
 
 
 @dataclass(frozen=True)

@@ -306,11 +306,12 @@ fn main() {
         let mut fills = 0;
         let t = best(|| {
             let mut e = engine(0.0005, 0.0005, record);
-            let mut s = BuiltIn::Rebalance(Rebalance {
-                kind: TargetKind::Value,
-                targets: vec![20_000.0],
-                adjust_ratio: 0.01,
-            });
+            let mut s = BuiltIn::Rebalance(Rebalance::new(
+                TargetKind::Value,
+                vec![20_000.0],
+                0.01,
+                false,
+            ));
             let t0 = Instant::now();
             run(&mut e, &input, &mut s).unwrap();
             let el = t0.elapsed().as_secs_f64();

@@ -103,11 +103,12 @@ pub fn build(
                 "value" => TargetKind::Value,
                 _ => TargetKind::Ratio,
             };
-            Ok(BuiltIn::Rebalance(Rebalance {
-                kind: k,
+            Ok(BuiltIn::Rebalance(Rebalance::new(
+                k,
                 targets,
-                adjust_ratio: get(py, spec, "adjust_ratio")?,
-            }))
+                get(py, spec, "adjust_ratio")?,
+                get(py, spec, "limit_orders")?,
+            )))
         }
         "targets" => {
             let targets: Vec<Vec<f64>> = get(py, spec, "targets")?;

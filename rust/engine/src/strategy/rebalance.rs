@@ -7,16 +7,19 @@ use crate::record::FillReason;
 use crate::strategy::Strategy;
 
 /// What the targets are.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum TargetKind {
+    #[default]
     /// A value in quote (USD for inverse contracts), signed (negative: short).
     Value,
     /// A fraction of the account's equity, recomputed at each step.
     Ratio,
 }
 
-/// Rebalance each symbol to its target at the close, by market order.
-#[derive(Clone, Debug)]
+/// Rebalance each symbol to its target: at the close by market order, or (`limit_orders`) by a
+/// resting buy and sell at the prices where the value would be `adjust_ratio` away from the target,
+/// re-placed after each fill (how it trades live; live at once on the rest of the path).
+#[derive(Clone, Debug, Default)]
 pub struct Rebalance {
     /// Value or ratio.
     pub kind: TargetKind,
@@ -24,9 +27,108 @@ pub struct Rebalance {
     pub targets: Vec<f64>,
     /// Trade when |value − target| / |target| exceeds this (0: every step).
     pub adjust_ratio: f64,
+    /// Rest limit orders at the threshold prices instead of trading at the close.
+    pub limit_orders: bool,
+    /// Per symbol: the ids of the resting pair.
+    pair: Vec<(u64, u64)>,
 }
 
+/// The tag that marks the strategy's resting orders.
+const PAIR_TAG: u32 = 0x5245_4241;
+
 impl Rebalance {
+    /// A balance strategy with one target per symbol.
+    pub fn new(kind: TargetKind, targets: Vec<f64>, adjust_ratio: f64, limit_orders: bool) -> Self {
+        let n = targets.len();
+        Self {
+            kind,
+            targets,
+            adjust_ratio,
+            limit_orders,
+            pair: vec![(0, 0); n],
+        }
+    }
+
+    fn target(&self, e: &Engine, i: usize, price: f64) -> f64 {
+        let equity = e.account().equity();
+        let equity_quote = if e.account().is_inverse() {
+            equity * price
+        } else {
+            equity
+        };
+        match self.kind {
+            TargetKind::Value => self.targets[i],
+            TargetKind::Ratio => self.targets[i] * equity_quote,
+        }
+    }
+
+    /// Whether an order of symbol `i`'s pair still rests.
+    fn pair_live(&self, e: &Engine, i: usize) -> bool {
+        let (a, b) = self.pair[i];
+        [a, b].iter().any(|&id| {
+            id != 0
+                && e.order(id)
+                    .is_some_and(|o| o.status == crate::matching::Status::Open)
+        })
+    }
+
+    /// Cancels what is left of symbol `i`'s resting pair.
+    fn cancel_pair(&mut self, e: &mut Engine, i: usize) {
+        let (a, b) = self.pair[i];
+        for id in [a, b] {
+            if id != 0
+                && e.order(id)
+                    .is_some_and(|o| o.status == crate::matching::Status::Open)
+            {
+                let _ = e.cancel(id);
+            }
+        }
+        self.pair[i] = (0, 0);
+    }
+
+    /// Places symbol `i`'s pair at the prices where the value is `adjust_ratio` away from the
+    /// target (linear contracts with a position on the target's side; else nothing).
+    fn place_pair(&mut self, e: &mut Engine, i: usize) {
+        let price = e.price(i);
+        let inst = e.account().instruments()[i].clone();
+        let q = e.account().position(i).qty;
+        let target = self.target(e, i, price);
+        if inst.kind == ContractKind::Inverse
+            || q == 0.0
+            || target == 0.0
+            || (q > 0.0) != (target > 0.0)
+        {
+            return;
+        }
+        let mut ids = [0u64; 2];
+        for (k, b) in [1.0 + self.adjust_ratio, 1.0 - self.adjust_ratio]
+            .into_iter()
+            .enumerate()
+        {
+            let vb = target * b;
+            let p = inst.round_price(vb / (q * inst.contract_size));
+            if !(p.is_finite() && p > 0.0) {
+                continue;
+            }
+            let dq =
+                inst.round_qty((target - q * inst.contract_size * p) / (inst.contract_size * p));
+            if dq == 0.0 {
+                continue;
+            }
+            let side = if dq > 0.0 {
+                crate::matching::Side::Buy
+            } else {
+                crate::matching::Side::Sell
+            };
+            let r = crate::matching::OrderRequest::limit(i, side, p, dq.abs())
+                .tagged(PAIR_TAG, FillReason::Rebalance);
+            if let Ok(id) = e.place(&r, self) {
+                ids[k] = id;
+            }
+        }
+        self.pair[i] = (ids[0], ids[1]);
+    }
+
     /// Position value of symbol `i` in quote (USD for inverse) at `price`.
     fn value(e: &Engine, i: usize, price: f64) -> f64 {
         let inst = &e.account().instruments()[i];
@@ -39,6 +141,17 @@ impl Rebalance {
 }
 
 impl Strategy for Rebalance {
+    fn on_fill(&mut self, e: &mut Engine, f: &crate::record::FillRow) {
+        if !self.limit_orders || f.reason != FillReason::Rebalance || f.symbol >= self.pair.len() {
+            return;
+        }
+        let (a, b) = self.pair[f.symbol];
+        if f.order_id == a || f.order_id == b {
+            self.cancel_pair(e, f.symbol);
+            self.place_pair(e, f.symbol);
+        }
+    }
+
     fn on_close(&mut self, e: &mut Engine) {
         for i in 0..self.targets.len().min(e.account().len()) {
             let price = e.price(i);
@@ -56,6 +169,11 @@ impl Strategy for Rebalance {
                 TargetKind::Ratio => self.targets[i] * equity_quote,
             };
             let value = Self::value(e, i, price);
+            let inverse = e.account().instruments()[i].kind == ContractKind::Inverse;
+            let limit_mode = self.limit_orders && !inverse;
+            if limit_mode && self.pair_live(e, i) {
+                continue; // the resting pair trades it
+            }
             let drift = if target != 0.0 {
                 (value - target).abs() / target.abs()
             } else if value != 0.0 {
@@ -64,6 +182,9 @@ impl Strategy for Rebalance {
                 0.0
             };
             if drift <= self.adjust_ratio {
+                if limit_mode {
+                    self.place_pair(e, i);
+                }
                 continue;
             }
             let inst = &e.account().instruments()[i];
@@ -75,6 +196,10 @@ impl Strategy for Rebalance {
             // Dust (a relative 1e-9 of the target) is not worth an order.
             if dq.abs() * per_unit > 1e-9 * target.abs().max(value.abs()) {
                 let _ = e.market(i, dq, FillReason::Rebalance, self);
+            }
+            if limit_mode {
+                self.cancel_pair(e, i);
+                self.place_pair(e, i);
             }
         }
     }
