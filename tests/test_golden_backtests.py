@@ -166,3 +166,21 @@ def test_index_deviation_on_a_13_symbol_1h_basket_golden():
 
 
 GOLDEN_DEV = dict(fills=4_747, final_equity=10_009.11)
+
+
+def test_result_plot_draws_price_levels_fills_equity_and_drawdown(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    bars = perpsim.data.sample("BTCUSDT", "1h").iloc[:500]
+    r = perpsim.backtest(
+        bars, Grid(38_000, 48_000, 20, qty=0.01), contract=perpsim.BTCUSDT, initial_balance=10_000, leverage=10
+    )
+    out = tmp_path / "grid.png"
+    fig = r.plot(path=str(out))
+    assert len(fig.axes) == 3
+    price_ax = fig.axes[0]
+    assert len(price_ax.lines) == 1 + 21  # the close and the 21 grid levels
+    assert len(price_ax.collections) >= 2  # buys and sells
+    assert out.exists() and out.stat().st_size > 10_000
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

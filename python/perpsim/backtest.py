@@ -31,10 +31,17 @@ class Result:
     - ``exchange``: the account after the run.
     """
 
-    def __init__(self, exchange: Exchange, initial_balance: float, strategy_stats: Dict[str, Any]) -> None:
+    def __init__(
+        self,
+        exchange: Exchange,
+        initial_balance: float,
+        strategy_stats: Dict[str, Any],
+        data: Optional[Mapping[str, pd.DataFrame]] = None,
+    ) -> None:
         self.exchange = exchange
         self.initial_balance = float(initial_balance)
         self.strategy_stats = strategy_stats
+        self.data = dict(data or {})
         self._cache: Dict[str, Any] = {}
 
     def _get(self, key: str, make: Any) -> Any:
@@ -80,6 +87,54 @@ class Result:
             rows.append((k, s))
         w = max(len(k) for k, _ in rows)
         return "\n".join(f"{k:<{w}}  {v}" for k, v in rows)
+
+    def plot(self, symbol: Optional[str] = None, path: Optional[str] = None) -> Any:
+        """Three panels: the close of ``symbol`` (default the first) with the grid levels and the fills
+        (buys ▲, sells ▼, liquidations ✕), the equity, and the drawdown. Needs matplotlib (the
+        ``plot`` extra). Returns the figure; with ``path``, also saves it (PNG, SVG, ... by suffix)."""
+        try:
+            import matplotlib
+
+            if path is not None:
+                matplotlib.use("Agg", force=False)
+            import matplotlib.pyplot as plt
+        except ImportError:
+            raise ImportError("Result.plot() needs matplotlib: pip install 'perpsim[plot]'") from None
+        sym = symbol or (next(iter(self.data)) if self.data else None)
+        eq = self.equity["equity"]
+        fig, axes = plt.subplots(3, 1, figsize=(11, 8), sharex=True, gridspec_kw={"height_ratios": [3, 2, 1]})
+        ax = axes[0]
+        if sym is not None and sym in self.data:
+            ax.plot(self.data[sym].index, self.data[sym]["close"], lw=0.8, color="0.3", label=f"{sym} close")
+            for lvl in self.strategy_stats.get("levels", []):
+                ax.axhline(lvl, lw=0.3, color="tab:blue", alpha=0.35)
+            f = self.fills
+            f = f[f["symbol"] == sym] if len(f) else f
+            for side, marker, color in (("buy", "^", "tab:green"), ("sell", "v", "tab:red")):
+                g = f[(f["side"] == side) & (f["reason"] != "liquidation")] if len(f) else f
+                if len(g):
+                    ax.scatter(g["timestamp"], g["price"], marker=marker, s=12, color=color, label=f"{side}s")
+            liq = f[f["reason"] == "liquidation"] if len(f) else f
+            if len(liq):
+                ax.scatter(liq["timestamp"], liq["price"], marker="x", s=60, color="black", label="liquidation")
+            ax.legend(loc="upper left", fontsize=8)
+        ax.set_ylabel("price")
+        axes[1].plot(eq.index, eq, color="tab:blue", lw=1.0)
+        axes[1].axhline(self.initial_balance, color="0.5", lw=0.6, ls="--")
+        axes[1].set_ylabel("equity")
+        dd = eq / eq.cummax() - 1.0
+        axes[2].fill_between(dd.index, dd, 0, color="tab:red", alpha=0.4)
+        axes[2].set_ylabel("drawdown")
+        s = self.stats
+        fig.suptitle(
+            f"total return {s['total_return']:.1%}, max drawdown {s.get('max_drawdown', 0.0):.1%}, "
+            f"fills {s['fills']}" + (", liquidated" if s["liquidated"] else ""),
+            fontsize=10,
+        )
+        fig.tight_layout()
+        if path is not None:
+            fig.savefig(path, dpi=110)
+        return fig
 
     def __repr__(self) -> str:
         s = self.stats
@@ -212,7 +267,7 @@ def backtest(
     symbols = list(ex.symbols)
     if not builtin:
         _run_python(ex, frames, funding, strategy)
-        return Result(ex, float(initial_balance), {})
+        return Result(ex, float(initial_balance), {}, frames)
     if isinstance(strategy, TargetPositions):
         timeline = frames[symbols[0]].index
         for s in symbols[1:]:
@@ -221,7 +276,7 @@ def backtest(
     else:
         spec = strategy._spec(symbols)
     strategy_stats = ex.run_strategy(frames, spec, funding=funding)
-    return Result(ex, float(initial_balance), strategy_stats)
+    return Result(ex, float(initial_balance), strategy_stats, frames)
 
 
 def _run_python(ex: Exchange, frames: Mapping[str, pd.DataFrame], funding: Any, strategy: Any) -> None:
