@@ -160,71 +160,46 @@ fn main() {
         "compiled floor, no path".into(),
     ));
 
-    // The engine: 100 resting limits outside the year's range, a long position, funding.
-    let t = best(|| {
-        let mut e = engine(0.0002, 0.0005, true);
-        let mut s = NoStrategy;
-        e.begin_step(ts[0] - 1, &mut s);
-        e.bar(0, &perpsim_engine::Bar::tick(ts[0] - 1, o[0]), &mut s);
-        e.end_step(&mut s);
-        e.fill_at(0, 1.0, o[0], true, &mut s).unwrap();
-        for k in 0..50 {
-            e.place(
-                &OrderRequest::limit(0, Side::Buy, lo * (0.5 - 0.001 * k as f64), 0.01),
-                &mut s,
-            )
-            .unwrap();
-            e.place(
-                &OrderRequest::limit(0, Side::Sell, hi * (2.0 + 0.001 * k as f64), 0.01),
-                &mut s,
-            )
-            .unwrap();
-        }
-        let t0 = Instant::now();
-        run(&mut e, &input, &mut s).unwrap();
-        let el = t0.elapsed().as_secs_f64();
-        assert_eq!(e.open_orders(0).len(), 100);
-        assert_eq!(e.funding_rows().len(), fts.len());
-        el
-    });
-    rows.push((
-        "engine: 100 resting limits, position, funding".into(),
-        t,
-        "equity row per step".into(),
-    ));
-
-    // The engine: 100 resting limits outside the year's range, a long position, funding.
-    let t = best(|| {
-        let mut e = engine(0.0002, 0.0005, false);
-        let mut s = NoStrategy;
-        e.begin_step(ts[0] - 1, &mut s);
-        e.bar(0, &perpsim_engine::Bar::tick(ts[0] - 1, o[0]), &mut s);
-        e.end_step(&mut s);
-        e.fill_at(0, 1.0, o[0], true, &mut s).unwrap();
-        for k in 0..50 {
-            e.place(
-                &OrderRequest::limit(0, Side::Buy, lo * (0.5 - 0.001 * k as f64), 0.01),
-                &mut s,
-            )
-            .unwrap();
-            e.place(
-                &OrderRequest::limit(0, Side::Sell, hi * (2.0 + 0.001 * k as f64), 0.01),
-                &mut s,
-            )
-            .unwrap();
-        }
-        let t0 = Instant::now();
-        run(&mut e, &input, &mut s).unwrap();
-        let el = t0.elapsed().as_secs_f64();
-        assert_eq!(e.open_orders(0).len(), 100);
-        assert_eq!(e.funding_rows().len(), fts.len());
-        el
-    });
-    rows.push((
-        "engine: 100 resting limits, position, funding".into(),
-        t,
-        "no equity rows".into(),
-    ));
+    // The engine: 100 resting limits outside the year's range, a long position, funding; with and
+    // without the per-step equity row.
+    for record in [true, false] {
+        let t = best(|| {
+            let mut e = engine(0.0002, 0.0005, record);
+            let mut s = NoStrategy;
+            e.begin_step(ts[0] - 1, &mut s);
+            e.bar(0, &perpsim_engine::Bar::tick(ts[0] - 1, o[0]), &mut s);
+            e.end_step(&mut s);
+            e.fill_at(0, 1.0, o[0], true, &mut s).unwrap();
+            for k in 0..50 {
+                e.place(
+                    &OrderRequest::limit(0, Side::Buy, lo * (0.5 - 0.001 * k as f64), 0.01),
+                    &mut s,
+                )
+                .unwrap();
+                e.place(
+                    &OrderRequest::limit(0, Side::Sell, hi * (2.0 + 0.001 * k as f64), 0.01),
+                    &mut s,
+                )
+                .unwrap();
+            }
+            let t0 = Instant::now();
+            run(&mut e, &input, &mut s).unwrap();
+            let el = t0.elapsed().as_secs_f64();
+            assert_eq!(e.open_orders(0).len(), 100);
+            assert_eq!(e.funding_rows().len(), fts.len());
+            el
+        });
+        let note = if record {
+            "equity row per step"
+        } else {
+            "no equity rows"
+        };
+        rows.push((
+            "engine: 100 resting limits, position, funding".into(),
+            t,
+            note.into(),
+        ));
+    }
 
     // The engine: W2 neutral grid, 100 arithmetic levels 0.7x..1.3x, refills along the path.
     let mut fills = 0;
