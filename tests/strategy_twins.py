@@ -452,3 +452,179 @@ class IndexDeviationTwin:
                         ex.place(s, "buy" if dq > 0 else "sell", "market", float(abs(dq)), reason="strategy")
                     except Exception:
                         pass
+
+
+DAY_NS = 86_400 * 10**9
+
+
+class BasisTwin:
+    """spec/strategies.md, futures-spot basis: buy the coin on spot and short the same coin amount of
+    the future with the best premium when it reaches the open threshold; close both legs at the close
+    threshold, or let a delivery contract settle (then sell the coin). Spot wallet beside the
+    futures account; money moves by transfers (linear: the capital sits in the futures account;
+    inverse: in the spot wallet as quote, the coin bought is deposited as collateral)."""
+
+    def __init__(
+        self,
+        spot,
+        spot_fee,
+        open_threshold,
+        close_threshold=None,
+        annualized=False,
+        hold_to_expiry=False,
+        size=("fraction", 0.9),
+        initial_cash=0.0,
+    ):
+        self.spot = list(spot)
+        self.fee = exact(spot_fee)
+        self.open_th = exact(open_threshold)
+        self.close_th = None if close_threshold is None else exact(close_threshold)
+        self.annualized = annualized
+        self.hold = hold_to_expiry
+        self.size_kind, self.size = size[0], exact(size[1])
+        self.cash = exact(initial_cash)
+        self.coin = F(0)
+        self.k = 0
+        self.last = None
+        self.open = None  # (symbol, coin, qty)
+        self.trades = []  # (ts, side, qty, price, fee)
+        self.values = []
+
+    def on_fill(self, ex, row, order):
+        pass
+
+    def metrics(self, ex, sym, s):
+        f = ex.cur[sym]
+        if f is None or ex.expired[sym]:
+            return None
+        p = (f - s) / s
+        exp = ex.specs[sym].contract.expiry
+        a = p * 365 * DAY_NS / (exp.value - ex.now) if exp is not None and exp.value > ex.now else None
+        return p, a
+
+    def metric(self, m):
+        return m[1] if self.annualized else m[0]
+
+    def best(self, ex, s):
+        dated = all(sp.contract.expiry is not None for sp in ex.specs.values())
+        best = None
+        for sym in ex.specs:
+            m = self.metrics(ex, sym, s)
+            if m is None:
+                continue
+            key = m[1] if dated else m[0]
+            if key is None:
+                continue
+            if best is None or key > (best[1][1] if dated else best[1][0]):
+                best = (sym, m)
+        return best
+
+    def spot_trade(self, ex, side, qty, price):
+        value = qty * price
+        fee = value * self.fee
+        if side > 0:
+            self.cash -= value + fee
+            self.coin += qty
+        else:
+            self.cash += value - fee
+            self.coin -= qty
+        self.trades.append((ex.now, side, qty, price, fee))
+
+    def try_open(self, ex, sym, s):
+        sp = ex.specs[sym]
+        f = ex.cur[sym]
+        inverse = sp.inverse
+        lev = ex.positions[sym].leverage
+        if self.size_kind == "coin":
+            coin = self.size
+        elif self.size_kind == "quote":
+            coin = self.size / s
+        elif inverse:
+            coin = self.size * self.cash / (s * (1 + self.fee))
+        else:
+            a = ex.account
+            free = min(a.available_balance, ex.wallet)
+            coin = self.size * free / (s * (1 + self.fee) + f / lev + f * max(sp.taker, F(0)))
+        qty = floor_step(coin * f / sp.cs if inverse else coin / sp.cs, sp.step)
+        if not (qty > 0 and coin > 0):
+            return
+        if not inverse:
+            coin = qty * sp.cs
+        cost = coin * s * (1 + self.fee)
+        moved = coin if inverse else -cost
+        if inverse and cost > self.cash:
+            return
+        try:
+            ex.transfer(moved)
+        except Exception:
+            return
+        try:
+            ex.place(sym, "sell", "market", float(qty), reason="strategy")
+        except Exception:
+            ex.wallet -= moved
+            ex.transfers -= moved
+            return
+        self.spot_trade(ex, 1, coin, s)
+        if inverse:
+            self.coin -= coin
+        else:
+            self.cash += cost
+        self.open = (sym, coin, qty)
+
+    def unwind(self, ex, s):
+        sym, coin, _ = self.open
+        self.open = None
+        if ex.specs[sym].inverse:
+            a = ex.account
+            w = min(ex.wallet, a.available_balance)
+            if w > 0:
+                ex.transfer(-w)
+                self.coin += w
+                self.spot_trade(ex, -1, w, s)
+        else:
+            self.spot_trade(ex, -1, coin, s)
+            if self.cash > 0:
+                ex.transfer(self.cash)
+                self.cash = F(0)
+
+    def record(self, ex, s):
+        a = ex.account
+        inverse = next(iter(ex.specs.values())).inverse
+        fut = a.equity * s if inverse and a.equity != 0 else (F(0) if inverse else a.equity)
+        spot = self.coin * s if self.coin != 0 else F(0)
+        self.values.append(self.cash + spot + fut)
+
+    def on_close(self, ex):
+        k = self.k
+        self.k += 1
+        x = self.spot[k] if k < len(self.spot) else math.nan
+        if math.isfinite(x) and x > 0:
+            self.last = exact(x)
+        s = self.last
+        if s is None or ex.blown:
+            self.values.append(None)
+            return
+        if self.open is not None:
+            sym = self.open[0]
+            if ex.positions[sym].qty == 0:
+                self.unwind(ex, s)
+            else:
+                m = self.metrics(ex, sym, s)
+                early = not (self.hold and ex.specs[sym].contract.expiry is not None)
+                v = None if m is None else self.metric(m)
+                if early and self.close_th is not None and v is not None and v <= self.close_th:
+                    q = ex.positions[sym].qty
+                    try:
+                        ex.place(sym, "buy" if q < 0 else "sell", "market", float(abs(q)), reason="strategy")
+                        ok = True
+                    except Exception:
+                        ok = False
+                    if ok:
+                        self.unwind(ex, s)
+        if self.open is None:
+            b = self.best(ex, s)
+            if b is not None:
+                v = self.metric(b[1])
+                if v is not None and v >= self.open_th:
+                    self.try_open(ex, b[0], s)
+        self.record(ex, s)

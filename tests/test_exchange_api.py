@@ -225,7 +225,7 @@ def test_quantities_round_to_step():
 
 def test_bad_construction_names_the_argument():
     cases = [
-        ("initial_balance", dict(contracts="BTCUSDT", initial_balance=0)),
+        ("initial_balance", dict(contracts="BTCUSDT", initial_balance=-1)),
         ("initial_balance", dict(contracts="BTCUSDT", initial_balance=float("nan"))),
         ("leverage", dict(contracts="BTCUSDT", leverage=0)),
         ("leverage", dict(contracts=perpsim.BTCUSDT, leverage=200)),

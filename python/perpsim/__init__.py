@@ -18,7 +18,7 @@ from .backtest import Result, backtest
 from .contracts import BTCUSD, BTCUSDT, BTCUSDT_SPOT, ETHUSD, ETHUSDT, Contract, preset, quarterly
 from .errors import InvalidInputError, OrderRejectedError, PerpsimError, UnknownSymbolError
 from .exchange import Exchange
-from .strategies import Grid, IndexDeviation, Rebalance, TargetPositions, deviation_risk_table
+from .strategies import Basis, Grid, IndexDeviation, Rebalance, TargetPositions, deviation_risk_table
 
 __all__ = [
     "__version__",
@@ -29,6 +29,7 @@ __all__ = [
     "Rebalance",
     "TargetPositions",
     "IndexDeviation",
+    "Basis",
     "deviation_risk_table",
     "Contract",
     "preset",

@@ -12,7 +12,7 @@ import pandas as pd
 from .contracts import Contract
 from .errors import InvalidInputError
 from .exchange import Exchange
-from .strategies import Grid, IndexDeviation, Rebalance, TargetPositions
+from .strategies import Basis, Grid, IndexDeviation, Rebalance, TargetPositions
 
 __all__ = ["backtest", "Result", "stats_of"]
 
@@ -51,13 +51,52 @@ class Result:
 
     @property
     def equity(self) -> pd.DataFrame:
-        """The equity curve, one row per step."""
-        return self._get("equity", self.exchange.history)
+        """The equity curve, one row per step. For :class:`Basis`, ``equity`` is the total value in
+        quote (spot wallet + futures account), with ``equity_coin`` (the same in coin at the spot
+        price), ``futures_equity`` (the futures account, its settlement currency) and ``premium``."""
+        return self._get("equity", self._equity)
+
+    def _equity(self) -> pd.DataFrame:
+        h = self.exchange.history()
+        st = self.strategy_stats
+        if "value_quote" in st and len(st["value_quote"]) == len(h):
+            h = h.rename(columns={"equity": "futures_equity"})
+            h.insert(0, "equity", np.asarray(st["value_quote"], dtype=float))
+            h.insert(1, "equity_coin", np.asarray(st["value_coin"], dtype=float))
+            h["premium"] = np.asarray(st["premium"], dtype=float)
+        return h
 
     @property
     def fills(self) -> pd.DataFrame:
-        """Every fill."""
-        return self._get("fills", self.exchange.fills)
+        """Every fill (for :class:`Basis`, the spot trades too, reason ``"spot"``)."""
+        return self._get("fills", self._fills)
+
+    def _fills(self) -> pd.DataFrame:
+        f = self.exchange.fills()
+        spot = self.strategy_stats.get("spot_fills")
+        if not spot or not len(spot["timestamp"]):
+            return f
+        side = np.asarray(spot["side"])
+        qty = np.asarray(spot["qty"], dtype=float)
+        # Each open buys once and each unwind sells everything: the coin held after each trade.
+        held = np.where(side > 0, qty, 0.0)
+        sf = pd.DataFrame(
+            {
+                "timestamp": pd.to_datetime(np.asarray(spot["timestamp"], dtype=np.int64), unit="ns", utc=True),
+                "symbol": self.strategy_stats.get("spot_symbol", "SPOT"),
+                "order_id": np.zeros(len(qty), dtype=np.uint64),
+                "side": np.where(side > 0, "buy", "sell"),
+                "qty": qty,
+                "price": np.asarray(spot["price"], dtype=float),
+                "fee": np.asarray(spot["fee"], dtype=float),
+                "liquidity": "taker",
+                "realized_pnl": 0.0,
+                "position": held,
+                "reason": "spot",
+            }
+        )
+        out = pd.concat([f, sf], ignore_index=True) if len(f) else sf
+        return out.sort_values("timestamp", kind="mergesort").reset_index(drop=True)
 
     @property
     def orders(self) -> pd.DataFrame:
@@ -192,6 +231,12 @@ def stats_of(equity: pd.DataFrame, initial_balance: float, ex: Exchange, strateg
     out["funding"] = float(a.funding)
     out["liquidated"] = ex.liquidated_at is not None
     out["liquidated_at"] = pd.Timestamp(ex.liquidated_at, unit="ns", tz="UTC") if ex.liquidated_at else None
+    if "spot_fees" in strategy_stats:
+        out["spot_fees"] = float(strategy_stats["spot_fees"])
+        out["fills"] += len(strategy_stats["spot_fills"]["timestamp"])
+        out["turnover"] = float(strategy_stats["spot_volume"] / initial_balance)  # per leg: the hedge matches it
+        for k in ("opens", "early_closes", "settled_closes"):
+            out[f"basis_{k}"] = int(strategy_stats[k])
     if "matched_profit" in strategy_stats:
         out["grid_matched_profit"] = float(strategy_stats["matched_profit"])
         out["grid_unmatched_pnl"] = float(strategy_stats["unmatched_pnl"])
@@ -246,6 +291,20 @@ def backtest(
     the bar open. Other keyword options go to :class:`Exchange` (``slippage``, ``touch_fills``,
     ``same_bar``, ``max_participation``, ``liquidation_fee``, ``allow_negative_balance``).
     """
+    if isinstance(strategy, Basis):
+        return _run_basis(
+            data,
+            strategy,
+            contract,
+            initial_balance,
+            leverage,
+            path,
+            funding,
+            maker_fee,
+            taker_fee,
+            margin_mode,
+            options,
+        )
     builtin = isinstance(strategy, (Grid, Rebalance, TargetPositions, IndexDeviation))
     if not builtin and not (callable(strategy) or hasattr(strategy, "on_bar") or hasattr(strategy, "on_fill")):
         raise InvalidInputError(
@@ -330,3 +389,96 @@ def _run_python(ex: Exchange, frames: Mapping[str, pd.DataFrame], funding: Any, 
             on_bar(ex, pd.Timestamp(t, unit="ns", tz="UTC"), bars)
             report_fills()
         last = t
+
+
+def _ns(index: pd.Index) -> np.ndarray:
+    idx = index.tz_convert("UTC") if getattr(index, "tz", None) is not None else index
+    return np.asarray(idx.as_unit("ns").asi8, dtype=np.int64)
+
+
+def _run_basis(
+    data: Data,
+    strategy: Basis,
+    contract: Any,
+    initial_balance: float,
+    leverage: Optional[float],
+    path: str,
+    funding: Any,
+    maker_fee: Optional[float],
+    taker_fee: Optional[float],
+    margin_mode: str,
+    options: Dict[str, Any],
+) -> Result:
+    """The basis strategy: the spot data feed the strategy's spot wallet, the futures run in the engine."""
+    if not isinstance(data, Mapping) or len(data) < 2:
+        raise InvalidInputError("data: Basis needs a mapping with the spot data and at least one future", "data")
+    contracts, frames = _contracts(data, contract)
+    if strategy.spot is not None:
+        keys = list(data)
+        if strategy.spot not in keys:
+            raise InvalidInputError(f"spot: {strategy.spot!r} is not in the data", "spot")
+        spot_sym = contracts[keys.index(strategy.spot)].symbol
+    else:
+        spots = [c.symbol for c in contracts if c.kind == "spot"]
+        if len(spots) != 1:
+            raise InvalidInputError("spot: name the spot data (no single spot contract among the contracts)", "spot")
+        spot_sym = spots[0]
+    spot_c = next(c for c in contracts if c.symbol == spot_sym)
+    futures = [c for c in contracts if c.symbol != spot_sym]
+    if any(c.kind == "spot" for c in futures):
+        raise InvalidInputError("contract: only one spot contract; the others must be futures", "contract")
+    if strategy.annualized and any(c.expiry is None for c in futures):
+        raise InvalidInputError("annualized: needs delivery contracts (a perpetual has no expiry)", "annualized")
+    inverse = futures[0].kind == "inverse"
+    spot_fee = (
+        float(strategy.spot_fee)
+        if strategy.spot_fee is not None
+        else (float(spot_c.taker_fee) if spot_c.kind == "spot" else 0.001)
+    )
+    _pos_balance = float(initial_balance)
+    if not (math.isfinite(_pos_balance) and _pos_balance > 0):
+        raise InvalidInputError(
+            f"initial_balance: must be a finite number > 0, got {initial_balance}", "initial_balance"
+        )
+    ex = Exchange(
+        futures,
+        initial_balance=0.0 if inverse else _pos_balance,
+        leverage=leverage if leverage is not None else (2.0 if inverse else 1.0),
+        maker_fee=maker_fee,
+        taker_fee=taker_fee,
+        margin_mode=margin_mode,
+        path=path,
+        **options,
+    )
+    fut_frames = {c.symbol: frames[c.symbol] for c in futures}
+    sdf = frames[spot_sym]
+    # Every step of the spot data and of the futures: the spot leg is priced at each, and a delivery
+    # contract settles at the first step at or after its expiry.
+    timeline = sdf.index
+    for df in fut_frames.values():
+        timeline = timeline.union(df.index)
+    if "close" not in sdf.columns:
+        raise InvalidInputError(f"data[{spot_sym}]: no 'close' column", "close")
+    if not isinstance(sdf.index, pd.DatetimeIndex):
+        raise InvalidInputError(f"data[{spot_sym}]: the index must be a DatetimeIndex", "index")
+    close = sdf["close"].astype(float)
+    if not close.index.is_monotonic_increasing:
+        raise InvalidInputError(f"data[{spot_sym}]: timestamps must increase", "index")
+    spot = close[~close.index.duplicated()].reindex(timeline, method="ffill").to_numpy(dtype=float)
+    kind, size = strategy._size()
+    spec = dict(
+        kind="basis",
+        spot=spot.tolist(),
+        spot_fee=spot_fee,
+        open_threshold=float(strategy.open_threshold),
+        close_threshold=None if strategy.close_threshold is None else float(strategy.close_threshold),
+        annualized=bool(strategy.annualized),
+        hold_to_expiry=bool(strategy.hold_to_expiry),
+        size_kind=kind,
+        size=size,
+        initial_cash=_pos_balance if inverse else 0.0,
+        clock=_ns(timeline).tolist(),
+    )
+    stats = ex.run_strategy(fut_frames, spec, funding=funding)
+    stats["spot_symbol"] = spot_sym
+    return Result(ex, _pos_balance, stats, {**fut_frames, spot_sym: sdf})

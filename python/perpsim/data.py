@@ -12,7 +12,10 @@ from .errors import InvalidInputError
 
 __all__ = ["sample", "sample_funding", "SAMPLES", "bars_to_arrays", "series_to_arrays"]
 
-SAMPLES = {("BTCUSDT", "1h"): "BTCUSDT_perp_1h_2024.csv.gz"}
+SAMPLES = {
+    ("BTCUSDT", "1h"): "BTCUSDT_perp_1h_2024.csv.gz",
+    ("BTCUSDT_SPOT", "1h"): "BTCUSDT_spot_1h_2024.csv.gz",
+}
 _FUNDING = {"BTCUSDT": "BTCUSDT_funding_2024.csv.gz"}
 
 
@@ -24,8 +27,9 @@ def _read(name: str) -> pd.DataFrame:
 
 
 def sample(symbol: str = "BTCUSDT", interval: str = "1h") -> pd.DataFrame:
-    """Bundled real OHLCV bars (Binance USDⓈ-M perpetual, 2024): a DataFrame indexed by bar open time
-    (UTC) with columns open, high, low, close, volume."""
+    """Bundled real OHLCV bars of 2024: ``"BTCUSDT"`` (Binance USDⓈ-M perpetual) and
+    ``"BTCUSDT_SPOT"`` (Binance spot), a DataFrame indexed by bar open time (UTC) with columns
+    open, high, low, close, volume."""
     try:
         name = SAMPLES[(symbol, interval)]
     except KeyError:

@@ -18,7 +18,7 @@ import pandas as pd
 
 from .errors import InvalidInputError
 
-__all__ = ["Grid", "Rebalance", "TargetPositions", "IndexDeviation", "deviation_risk_table"]
+__all__ = ["Grid", "Rebalance", "TargetPositions", "IndexDeviation", "Basis", "deviation_risk_table"]
 
 
 def _pos(name: str, v: Any, allow_none: bool = False) -> Optional[float]:
@@ -297,3 +297,57 @@ def deviation_risk_table(
             )
         )
     return pd.DataFrame(rows).set_index("stop_deviation")
+
+
+@dataclass(frozen=True)
+class Basis:
+    """Futures-spot basis (cash-and-carry), spec/strategies.md: buy the coin on spot and short the
+    same coin amount of a future while the premium (F − S)/S (or, with ``annualized=True``, the
+    premium · 365 / days to expiry) is at least ``open_threshold``; close both legs when it is at most
+    ``close_threshold`` (``None``: never early), or, with ``hold_to_expiry``, let the delivery contract
+    settle and sell the coin then. With several futures in the data, an open picks the best
+    annualized premium (the best premium when a perpetual is among them).
+
+    ``spot``: the key of the spot data in the backtest's data (default: the symbol whose contract is
+    a spot contract). Size: ``amount`` (coin), ``value`` (quote) or ``fraction`` of the free capital
+    (default 0.9; the rest of the capital backs the short). ``spot_fee``: the spot taker fee (default:
+    the spot contract's taker fee). Linear futures: the capital sits in the futures account and the
+    spot purchase is withdrawn from it; inverse futures: the capital is quote in the spot wallet, the
+    coin bought is deposited into the coin-margined account as the short's collateral.
+    """
+
+    open_threshold: float
+    close_threshold: Optional[float] = None
+    annualized: bool = False
+    hold_to_expiry: bool = False
+    amount: Optional[float] = None
+    value: Optional[float] = None
+    fraction: Optional[float] = None
+    spot: Optional[str] = None
+    spot_fee: Optional[float] = None
+
+    def __post_init__(self) -> None:
+        for name in ("open_threshold", "close_threshold"):
+            v = getattr(self, name)
+            if v is not None and not (isinstance(v, (int, float)) and math.isfinite(float(v))):
+                raise InvalidInputError(f"{name}: must be a finite number, got {v!r}", name)
+        if self.close_threshold is not None and self.close_threshold > self.open_threshold:
+            raise InvalidInputError("close_threshold: must not be above open_threshold", "close_threshold")
+        given = [n for n in ("amount", "value", "fraction") if getattr(self, n) is not None]
+        if len(given) > 1:
+            raise InvalidInputError("amount: give at most one of amount, value and fraction", given[1])
+        for n in given:
+            _pos(n, getattr(self, n))
+        if self.fraction is not None and self.fraction > 1:
+            raise InvalidInputError(f"fraction: must be <= 1, got {self.fraction}", "fraction")
+        if self.spot_fee is not None:
+            f = float(self.spot_fee)
+            if not (math.isfinite(f) and 0 <= f < 1):
+                raise InvalidInputError(f"spot_fee: must be in [0, 1), got {f}", "spot_fee")
+
+    def _size(self) -> tuple:
+        if self.amount is not None:
+            return "coin", float(self.amount)
+        if self.value is not None:
+            return "quote", float(self.value)
+        return "fraction", float(0.9 if self.fraction is None else self.fraction)

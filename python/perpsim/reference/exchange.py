@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from fractions import Fraction as F
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple, Union
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
 import pandas as pd
 
@@ -773,8 +773,10 @@ class Exchange(Ledger):
         data: Mapping[str, pd.DataFrame],
         funding: Optional[Mapping[str, pd.Series]] = None,
         settlement: Optional[Mapping[str, float]] = None,
+        clock: Optional[Sequence[int]] = None,
     ) -> None:
-        """Replays bar DataFrames (the engine's event loop: funding → settlement → path → close)."""
+        """Replays bar DataFrames (the engine's event loop: funding → settlement → path → close);
+        ``clock``: extra step times (ns), as the engine's ``run_clocked``."""
         if isinstance(data, pd.DataFrame):
             data = {next(iter(self.specs)): data}
         if isinstance(funding, pd.Series):
@@ -801,14 +803,14 @@ class Exchange(Ledger):
         }
         # funding times at or before the last step are behind us: not paid again
         fc = {s: sum(1 for t, _ in fq[s] if t <= self.now) for s in fq}
+        for t in clock or ():
+            events.setdefault(int(t), {})
         for ts in sorted(events):
             bars = events[ts]
             self.last_ts = ts
             self.begin_step(ts)
             for s in self.specs:
-                if s not in bars:
-                    continue
-                if s in fq:
+                if s in bars and s in fq:
                     while fc[s] < len(fq[s]) and fq[s][fc[s]][0] <= ts:
                         ft, rate = fq[s][fc[s]]
                         pos = self.positions[s].qty
@@ -828,8 +830,10 @@ class Exchange(Ledger):
                 exp = self.specs[s].contract.expiry
                 if exp is not None and not self.expired[s] and exp.value <= ts:
                     last = self.cur[s]
-                    price = settlement.get(s, float(last) if last is not None else bars[s][0])
-                    self.settle(s, price)
+                    fallback = bars[s][0] if s in bars else None
+                    price = settlement.get(s, float(last) if last is not None else fallback)
+                    if price is not None:
+                        self.settle(s, price)
             for s in self.specs:
                 if s in bars:
                     self.bar(s, *bars[s])

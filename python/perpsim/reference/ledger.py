@@ -217,8 +217,11 @@ class Ledger:
         if margin_mode not in ("cross", "isolated"):
             raise InvalidInputError("margin_mode: must be 'cross' or 'isolated'", "margin_mode")
         self.specs: Dict[str, _Spec] = {sp.symbol: sp for sp in specs}
-        self.initial_balance = _num("initial_balance", initial_balance, positive=True)
+        self.initial_balance = _num("initial_balance", initial_balance)
+        if self.initial_balance < 0:
+            raise InvalidInputError(f"initial_balance: must be >= 0, got {initial_balance}", "initial_balance")
         self.wallet = self.initial_balance
+        self.transfers = F(0)
         self.realized = F(0)
         self.fees = F(0)
         self.funding = F(0)
@@ -353,6 +356,17 @@ class Ledger:
             entry_price=new_ep,
             liquidity=liquidity,
         )
+
+    def transfer(self, amount: Any) -> None:
+        """A deposit (positive) or a withdrawal (negative, at most min(wallet, available balance))."""
+        a = _num("amount", amount)
+        if a < 0:
+            acc = self.account
+            free = min(self.wallet, acc.available_balance)
+            if -a > free:
+                raise OrderRejectedError(f"amount: cannot withdraw {-a} with {free} free", "amount")
+        self.wallet += a
+        self.transfers += a
 
     def apply_funding(self, symbol: str, rate: float, mark_price: float) -> F:
         """Funding at ``rate`` on the notional at ``mark_price``; returns the amount received."""

@@ -3,7 +3,7 @@
 
 use numpy::{IntoPyArray, PyReadonlyArray1};
 use perpsim_engine::market::{BarSeries, Series};
-use perpsim_engine::sim::{run, SymbolInput};
+use perpsim_engine::sim::{run_clocked, SymbolInput};
 use perpsim_engine::{
     Account, Bar, Config, Engine, Instrument, LedgerError, MarginMode, NoStrategy, OrderKind,
     OrderRequest, PathModel, Side,
@@ -602,7 +602,7 @@ impl PyExchange {
     /// GIL released; the arrays are borrowed, not copied.
     fn _run(&mut self, py: Python<'_>, data: Vec<RunColumns<'_>>) -> PyResult<()> {
         let inputs = inputs_of(py, self.acc().len(), &data)?;
-        self.run_with(py, &inputs, &mut NoStrategy)
+        self.run_with(py, &inputs, &[], &mut NoStrategy)
     }
 
     /// Runs whole columnar series with a built-in strategy (`spec`: a dict with `kind` and its
@@ -615,7 +615,11 @@ impl PyExchange {
     ) -> PyResult<Bound<'py, PyDict>> {
         let inputs = inputs_of(py, self.acc().len(), &data)?;
         let mut strat = crate::strategies::build(py, spec, self.acc(), &inputs)?;
-        self.run_with(py, &inputs, &mut strat)?;
+        let clock: Vec<i64> = match spec.get_item("clock")? {
+            Some(c) if !c.is_none() => c.extract()?,
+            _ => Vec::new(),
+        };
+        self.run_with(py, &inputs, &clock, &mut strat)?;
         crate::strategies::report(py, &strat, self.acc())
     }
 
@@ -631,6 +635,12 @@ impl PyExchange {
         let i = self.lookup(py, symbol)?;
         let ts = self.last_ts.unwrap_or(0);
         self.engine.funding(i, ts, rate, mark_price).py(py)
+    }
+
+    /// Moves `amount` into the wallet (a deposit) or, negative, out of it (a withdrawal of at most
+    /// min(wallet, available balance)).
+    fn transfer(&mut self, py: Python<'_>, amount: f64) -> PyResult<()> {
+        self.engine.account_mut().transfer(amount).py(py)
     }
 
     /// Delivery settlement of `symbol` at `price` (closes the position, expires its orders).
@@ -877,13 +887,20 @@ impl PyExchange {
         &mut self,
         py: Python<'_>,
         inputs: &[SymbolInput<'_>],
+        clock: &[i64],
         strat: &mut S,
     ) -> PyResult<()> {
-        if let Some(first) = inputs.iter().filter_map(|s| s.bars.ts.first()).min() {
+        let first_clock = clock.first();
+        if let Some(first) = inputs
+            .iter()
+            .filter_map(|s| s.bars.ts.first())
+            .chain(first_clock)
+            .min()
+        {
             self.check_time(py, *first)?;
         }
         let engine = &mut self.engine;
-        let res = py.detach(|| run(engine, inputs, strat));
+        let res = py.detach(|| run_clocked(engine, inputs, clock, strat));
         res.py(py)?;
         if let Some(&t) = self.engine.history().timestamp.last() {
             self.last_ts = Some(t);

@@ -131,7 +131,7 @@ impl PyPosition {
 pub struct PyAccountInfo {
     /// Settlement asset.
     pub settle_asset: String,
-    /// initial + realized − fees + funding.
+    /// initial + realized − fees + funding + transfers.
     pub wallet_balance: f64,
     /// wallet + unrealized.
     pub equity: f64,
@@ -159,6 +159,8 @@ pub struct PyAccountInfo {
     pub volume: f64,
     /// Number of fills.
     pub fills: u64,
+    /// Σ transfers in (deposits − withdrawals).
+    pub transfers: f64,
 }
 
 impl PyAccountInfo {
@@ -185,6 +187,7 @@ impl PyAccountInfo {
             },
             volume: acc.volume(),
             fills: acc.fill_count(),
+            transfers: acc.transfers(),
         }
     }
 }

@@ -2,8 +2,8 @@
 
 use perpsim_engine::sim::SymbolInput;
 use perpsim_engine::strategy::{
-    BuiltIn, Grid, GridConfig, GridMode, GridQty, IndexDeviation, Rebalance, TargetKind,
-    TargetPositions, TargetUnit,
+    Basis, BasisConfig, BasisSize, BuiltIn, Grid, GridConfig, GridMode, GridQty, IndexDeviation,
+    Rebalance, TargetKind, TargetPositions, TargetUnit,
 };
 use perpsim_engine::Account;
 use pyo3::prelude::*;
@@ -144,6 +144,24 @@ pub fn build(
                 reentry.or(stop).unwrap_or(f64::INFINITY),
             )))
         }
+        "basis" => {
+            let size = match get::<String>(py, spec, "size_kind")?.as_str() {
+                "coin" => BasisSize::Coin(get(py, spec, "size")?),
+                "quote" => BasisSize::Quote(get(py, spec, "size")?),
+                _ => BasisSize::Fraction(get(py, spec, "size")?),
+            };
+            let cfg = BasisConfig {
+                spot: get(py, spec, "spot")?,
+                spot_fee: get(py, spec, "spot_fee")?,
+                open_threshold: get(py, spec, "open_threshold")?,
+                close_threshold: opt(py, spec, "close_threshold")?.unwrap_or(f64::NAN),
+                annualized: get(py, spec, "annualized")?,
+                hold_to_expiry: get(py, spec, "hold_to_expiry")?,
+                size,
+                initial_cash: get(py, spec, "initial_cash")?,
+            };
+            Ok(BuiltIn::Basis(Box::new(Basis::new(cfg))))
+        }
         k => Err(invalid(py, "kind", format!("unknown strategy {k:?}"))),
     }
 }
@@ -164,6 +182,28 @@ pub fn report<'py>(py: Python<'py>, s: &BuiltIn, acc: &Account) -> PyResult<Boun
         d.set_item("started_at", a)?;
         d.set_item("stopped_at", b)?;
         d.set_item("state", format!("{:?}", g.state()).to_lowercase())?;
+    }
+    if let BuiltIn::Basis(b) = s {
+        let t = b.trades();
+        let spot = PyDict::new(py);
+        spot.set_item("timestamp", t.iter().map(|x| x.ts).collect::<Vec<_>>())?;
+        spot.set_item("side", t.iter().map(|x| x.side).collect::<Vec<_>>())?;
+        spot.set_item("qty", t.iter().map(|x| x.qty).collect::<Vec<_>>())?;
+        spot.set_item("price", t.iter().map(|x| x.price).collect::<Vec<_>>())?;
+        spot.set_item("fee", t.iter().map(|x| x.fee).collect::<Vec<_>>())?;
+        d.set_item("spot_fills", spot)?;
+        d.set_item("value_quote", b.value_quote())?;
+        d.set_item("value_coin", b.value_coin())?;
+        d.set_item("premium", b.premiums())?;
+        d.set_item("spot_fees", b.spot_fees())?;
+        d.set_item("spot_volume", b.spot_volume())?;
+        d.set_item("spot_cash", b.cash())?;
+        d.set_item("spot_coin", b.coin())?;
+        let (o, c, st) = b.counts();
+        d.set_item("opens", o)?;
+        d.set_item("early_closes", c)?;
+        d.set_item("settled_closes", st)?;
+        d.set_item("held", b.held())?;
     }
     Ok(d)
 }

@@ -65,11 +65,13 @@ pub struct Account {
     volume: f64,
     fills: u64,
     insurance: f64,
+    transfers: f64,
 }
 
 impl Account {
     /// A new account holding `instruments` (all with the same settlement asset), each at
-    /// `leverage` in cross mode, with `initial_balance` in the settlement currency.
+    /// `leverage` in cross mode, with `initial_balance` (≥ 0; 0 is an empty account funded by
+    /// [`Account::transfer`]) in the settlement currency.
     pub fn new(
         instruments: Vec<Instrument>,
         initial_balance: f64,
@@ -81,7 +83,12 @@ impl Account {
                 "at least one contract is needed",
             ));
         }
-        positive("initial_balance", initial_balance)?;
+        if !(initial_balance.is_finite() && initial_balance >= 0.0) {
+            return Err(LedgerError::invalid(
+                "initial_balance",
+                format!("must be a finite number >= 0, got {initial_balance}"),
+            ));
+        }
         for (i, inst) in instruments.iter().enumerate() {
             inst.validate()?;
             if inst.settle_asset != instruments[0].settle_asset {
@@ -118,6 +125,7 @@ impl Account {
             volume: 0.0,
             fills: 0,
             insurance: 0.0,
+            transfers: 0.0,
         };
         for i in 0..n {
             let lev = acc.check_leverage(i, leverage)?;
@@ -437,6 +445,30 @@ impl Account {
         }
     }
 
+    /// Moves `amount` of the settlement currency into the wallet (positive: a deposit, e.g. from a
+    /// spot wallet) or out of it (negative: a withdrawal). A withdrawal may take at most
+    /// min(wallet, available balance); a refused transfer leaves the account as it was.
+    pub fn transfer(&mut self, amount: f64) -> Result<(), LedgerError> {
+        finite("amount", amount)?;
+        if amount < 0.0 {
+            let free = self.wallet.min(self.available_balance());
+            if -amount > free {
+                return Err(LedgerError::rejected(
+                    "amount",
+                    format!("cannot withdraw {} with {free} free", -amount),
+                ));
+            }
+        }
+        self.wallet += amount;
+        self.transfers += amount;
+        Ok(())
+    }
+
+    /// Σ transfers in (negative when more was withdrawn than deposited).
+    pub fn transfers(&self) -> f64 {
+        self.transfers
+    }
+
     /// Σ losses covered by the insurance fund (liquidations past zero).
     pub fn insurance(&self) -> f64 {
         self.insurance
@@ -449,7 +481,8 @@ impl Account {
         self.initial_balance
     }
 
-    /// initial + Σ realized − Σ fees + Σ funding received (+ losses covered by insurance).
+    /// initial + Σ realized − Σ fees + Σ funding received + Σ transfers (+ losses covered by
+    /// insurance).
     pub fn wallet_balance(&self) -> f64 {
         self.wallet
     }
@@ -735,5 +768,25 @@ mod tests {
         assert!(a.market(0, -2.0, 50_000.0).is_err());
         a.market(0, -1.0, 50_000.0).unwrap();
         assert!(a.market(0, 3.0, 50_000.0).is_err(), "spot leverage 1");
+    }
+
+    #[test]
+    fn transfers_fund_an_empty_account_and_never_take_the_margin() {
+        let mut a = Account::new(
+            vec![Instrument::plain_linear("BTCUSDT", 0.0, 0.0)],
+            0.0,
+            10.0,
+        )
+        .unwrap();
+        assert!(a.market(0, 0.1, 50_000.0).is_err(), "nothing to margin with");
+        a.transfer(1_000.0).unwrap();
+        a.market(0, 0.1, 50_000.0).unwrap(); // 500 initial margin
+        let before = a.clone();
+        assert!(a.transfer(-500.5).is_err());
+        assert_eq!(a, before, "a refused withdrawal changes nothing");
+        a.transfer(-500.0).unwrap();
+        assert_eq!((a.wallet_balance(), a.transfers()), (500.0, 500.0));
+        assert!(a.transfer(f64::NAN).is_err());
+        assert!(Account::new(vec![presets::btcusdt()], -1.0, 1.0).is_err());
     }
 }

@@ -2,4 +2,4 @@
 
 pub mod run;
 
-pub use run::{run, SymbolInput};
+pub use run::{run, run_clocked, SymbolInput};

@@ -25,6 +25,25 @@ pub fn run<S: Strategy>(
     inputs: &[SymbolInput<'_>],
     strategy: &mut S,
 ) -> Result<(), LedgerError> {
+    run_clocked(engine, inputs, &[], strategy)
+}
+
+/// [`run`] with extra step times: the steps are the union of the bars' times and `clock`
+/// (increasing), so that a strategy with data outside the engine (a spot leg) sees every step
+/// and delivery contracts settle at expiry after their own bars have ended.
+pub fn run_clocked<S: Strategy>(
+    engine: &mut Engine,
+    inputs: &[SymbolInput<'_>],
+    clock: &[i64],
+    strategy: &mut S,
+) -> Result<(), LedgerError> {
+    if let Some(k) = clock.windows(2).position(|w| w[1] <= w[0]) {
+        return Err(LedgerError::bad_row(
+            "timestamp",
+            k + 1,
+            "clock times must increase",
+        ));
+    }
     let n = engine.account().len();
     if inputs.len() != n {
         return Err(LedgerError::invalid(
@@ -45,7 +64,12 @@ pub fn run<S: Strategy>(
             crate::error::positive("settlement_price", p)?;
         }
     }
-    let steps = inputs.iter().map(|i| i.bars.len()).max().unwrap_or(0);
+    let steps = inputs
+        .iter()
+        .map(|i| i.bars.len())
+        .max()
+        .unwrap_or(0)
+        .max(clock.len());
     engine.reserve_steps(steps);
     let expiries: Vec<Option<i64>> = engine
         .account()
@@ -59,9 +83,10 @@ pub fn run<S: Strategy>(
     let fcursor_start =
         |f: &Option<Series<'_>>| f.map_or(0, |f| f.ts.partition_point(|&t| t <= last));
     let mut fcursor: Vec<usize> = inputs.iter().map(|i| fcursor_start(&i.funding)).collect();
+    let mut ccursor = 0usize;
     loop {
-        // The next step: the earliest next bar over the symbols.
-        let mut ts = i64::MAX;
+        // The next step: the earliest next bar over the symbols (or clock time).
+        let mut ts = clock.get(ccursor).copied().unwrap_or(i64::MAX);
         for k in 0..n {
             if cursor[k] < inputs[k].bars.len() {
                 ts = ts.min(inputs[k].bars.ts[cursor[k]]);
@@ -70,28 +95,40 @@ pub fn run<S: Strategy>(
         if ts == i64::MAX {
             break;
         }
+        if clock.get(ccursor) == Some(&ts) {
+            ccursor += 1;
+        }
         engine.begin_step(ts, strategy);
         for k in 0..n {
             let r = cursor[k];
-            if r >= inputs[k].bars.len() || inputs[k].bars.ts[r] != ts {
-                continue;
-            }
-            if let Some(f) = inputs[k].funding {
-                let open = inputs[k].bars.open[r];
-                while fcursor[k] < f.ts.len() && f.ts[fcursor[k]] <= ts {
-                    engine.funding(k, f.ts[fcursor[k]], f.values[fcursor[k]], open)?;
-                    fcursor[k] += 1;
+            let has_bar = r < inputs[k].bars.len() && inputs[k].bars.ts[r] == ts;
+            if has_bar {
+                if let Some(f) = inputs[k].funding {
+                    let open = inputs[k].bars.open[r];
+                    while fcursor[k] < f.ts.len() && f.ts[fcursor[k]] <= ts {
+                        engine.funding(k, f.ts[fcursor[k]], f.values[fcursor[k]], open)?;
+                        fcursor[k] += 1;
+                    }
                 }
             }
+            // A delivery contract settles at the first step at or after its expiry, with or
+            // without a bar of its own then (its data usually ends at expiry).
             if let Some(x) = expiries[k] {
                 if x <= ts && !engine.is_expired(k) {
                     let last = engine.price(k);
+                    let fallback = if has_bar {
+                        inputs[k].bars.open[r]
+                    } else {
+                        f64::NAN
+                    };
                     let price = inputs[k].settlement_price.unwrap_or(if last.is_finite() {
                         last
                     } else {
-                        inputs[k].bars.open[r]
+                        fallback
                     });
-                    engine.settle(k, price, strategy)?;
+                    if price.is_finite() {
+                        engine.settle(k, price, strategy)?;
+                    }
                 }
             }
         }

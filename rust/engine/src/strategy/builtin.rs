@@ -1,6 +1,7 @@
 //! The built-in strategies as one enum: the event loop is monomorphised over it, no dynamic
 //! dispatch per call.
 
+use super::basis::Basis;
 use super::deviation::IndexDeviation;
 use super::grid::Grid;
 use super::rebalance::Rebalance;
@@ -20,6 +21,8 @@ pub enum BuiltIn {
     Targets(TargetPositions),
     /// Index deviation over the account's symbols.
     Deviation(IndexDeviation),
+    /// Futures-spot basis (cash-and-carry).
+    Basis(Box<Basis>),
 }
 
 impl Strategy for BuiltIn {
@@ -30,6 +33,7 @@ impl Strategy for BuiltIn {
             BuiltIn::Rebalance(s) => s.on_fill(e, f),
             BuiltIn::Targets(s) => s.on_fill(e, f),
             BuiltIn::Deviation(s) => s.on_fill(e, f),
+            BuiltIn::Basis(s) => s.on_fill(e, f),
         }
     }
 
@@ -40,6 +44,7 @@ impl Strategy for BuiltIn {
             BuiltIn::Rebalance(s) => s.on_close(e),
             BuiltIn::Targets(s) => s.on_close(e),
             BuiltIn::Deviation(s) => s.on_close(e),
+            BuiltIn::Basis(s) => s.on_close(e),
         }
     }
 
@@ -50,6 +55,7 @@ impl Strategy for BuiltIn {
             BuiltIn::Rebalance(s) => s.watch(symbol),
             BuiltIn::Targets(s) => s.watch(symbol),
             BuiltIn::Deviation(s) => s.watch(symbol),
+            BuiltIn::Basis(s) => s.watch(symbol),
         }
     }
 
@@ -60,6 +66,7 @@ impl Strategy for BuiltIn {
             BuiltIn::Rebalance(s) => s.on_price(e, symbol, price),
             BuiltIn::Targets(s) => s.on_price(e, symbol, price),
             BuiltIn::Deviation(s) => s.on_price(e, symbol, price),
+            BuiltIn::Basis(s) => s.on_price(e, symbol, price),
         }
     }
 }

@@ -1,11 +1,13 @@
 //! Strategies driven by the engine: the trait the event loop calls, with no Python per bar.
 
+pub mod basis;
 pub mod builtin;
 pub mod deviation;
 pub mod grid;
 pub mod rebalance;
 pub mod targets;
 
+pub use basis::{Basis, BasisConfig, BasisSize, SpotTrade};
 pub use builtin::BuiltIn;
 pub use deviation::IndexDeviation;
 pub use grid::{Grid, GridConfig, GridMode, GridQty, GridState};
