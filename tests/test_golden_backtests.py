@@ -42,6 +42,12 @@ def test_grid_on_a_month_of_btcusdt_1m_golden(month_1m, funding_2025):
     assert round(s["final_equity"], 2) == GOLDEN_GRID["final_equity"]
     assert round(s["grid_matched_profit"], 2) == GOLDEN_GRID["matched_profit"]
     assert round(s["funding"], 2) == GOLDEN_GRID["funding"]
+    # the per-step position column is the running sum of the signed fills up to each step
+    f = r.fills
+    signed = f["qty"].where(f["side"] == "buy", -f["qty"]).groupby(f["timestamp"]).sum().cumsum()
+    expect = signed.reindex(r.equity.index, method="ffill").fillna(0.0)
+    assert r.equity["position_BTCUSDT"].to_numpy() == pytest.approx(expect.to_numpy(), abs=1e-9)
+    assert r.equity["entry_BTCUSDT"].iloc[-1] == r.exchange.position("BTCUSDT").entry_price
     a = r.exchange.account
     assert s["grid_matched_profit"] + s["grid_unmatched_pnl"] + a.funding == pytest.approx(
         a.realized_pnl + a.unrealized_pnl + a.funding - a.fees, abs=1e-6

@@ -562,8 +562,10 @@ def test_records_have_the_spec_fields():
         "liquidity",
         "realized_pnl",
         "position",
+        "entry_price",
         "reason",
     ]
+    assert f["entry_price"].tolist() == [95.0]
     o = ex.orders()
     assert {"placed", "type", "side", "price", "qty", "status", "reason"} <= set(o.columns)
     h = ex.history()

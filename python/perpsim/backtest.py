@@ -24,7 +24,8 @@ class Result:
     only runs the engine).
 
     - ``equity``: one row per step (equity, wallet_balance, margin, realized_pnl, unrealized_pnl,
-      fees, funding, effective_leverage; equity_quote for inverse accounts);
+      fees, funding, effective_leverage; equity_quote for inverse accounts; position_<symbol> and
+      entry_<symbol> per symbol);
     - ``fills``, ``orders`` (with status and reason), ``funding`` (payments);
     - ``stats``: a Series (see :func:`stats_of`); ``strategy_stats``: the strategy's own figures
       (grid: matched_profit, unmatched_pnl, levels, ...);
@@ -58,6 +59,7 @@ class Result:
 
     def _equity(self) -> pd.DataFrame:
         h = self.exchange.history()
+        _add_positions(h, self.exchange)
         st = self.strategy_stats
         if "value_quote" in st and len(st["value_quote"]) == len(h):
             h = h.rename(columns={"equity": "futures_equity"})
@@ -92,6 +94,7 @@ class Result:
                 "liquidity": "taker",
                 "realized_pnl": 0.0,
                 "position": held,
+                "entry_price": np.where(side > 0, np.asarray(spot["price"], dtype=float), 0.0),
                 "reason": "spot",
             }
         )
@@ -184,6 +187,24 @@ class Result:
 
 
 _PERCENT = {"total_return", "cagr", "max_drawdown"}
+
+
+def _add_positions(h: pd.DataFrame, ex: Exchange) -> None:
+    """Adds ``position_<symbol>`` and ``entry_<symbol>`` (after the step) from the fills: each fill
+    carries the position and entry after it and the step's timestamp, so the last fill of a step
+    gives the step's position (no per-step recording in the engine for it)."""
+    f = ex.fills()
+    for sym in ex.symbols:
+        g = f[f["symbol"] == sym] if len(f) else f
+        if len(g):
+            last = g.groupby("timestamp", sort=False)[["position", "entry_price"]].last()
+            last = last[~last.index.duplicated(keep="last")].sort_index()
+            at = last.reindex(h.index, method="ffill")
+            h[f"position_{sym}"] = at["position"].fillna(0.0).to_numpy()
+            h[f"entry_{sym}"] = at["entry_price"].fillna(0.0).to_numpy()
+        else:
+            h[f"position_{sym}"] = 0.0
+            h[f"entry_{sym}"] = 0.0
 
 
 def stats_of(equity: pd.DataFrame, initial_balance: float, ex: Exchange, strategy_stats: Dict[str, Any]) -> pd.Series:

@@ -79,7 +79,7 @@ class Exchange(_core.Exchange):
 
     def fills(self) -> pd.DataFrame:
         """Every fill: timestamp (the step's), symbol, order_id, side, qty, price, fee, liquidity
-        (maker/taker), realized_pnl, position (after), reason (user, stop, tp, sl, trailing,
+        (maker/taker), realized_pnl, position and entry_price (after), reason (user, stop, tp, sl, trailing,
         liquidation, settlement)."""
         cols = self._fill_columns()
         cols["timestamp"] = _utc_index(cols["timestamp"])

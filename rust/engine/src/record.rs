@@ -150,6 +150,8 @@ pub struct FillRow {
     pub realized: f64,
     /// Signed position after.
     pub position: f64,
+    /// Entry price after (0 when flat).
+    pub entry: f64,
     /// Why the fill happened.
     pub reason: FillReason,
 }

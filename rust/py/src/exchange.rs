@@ -748,6 +748,7 @@ impl PyExchange {
         )?;
         c.num("realized_pnl", f.iter().map(|r| r.realized))?;
         c.num("position", f.iter().map(|r| r.position))?;
+        c.num("entry_price", f.iter().map(|r| r.entry))?;
         c.obj("reason", f.iter().map(|r| r.reason.name()))?;
         Ok(c.dict)
     }

@@ -778,7 +778,10 @@ mod tests {
             10.0,
         )
         .unwrap();
-        assert!(a.market(0, 0.1, 50_000.0).is_err(), "nothing to margin with");
+        assert!(
+            a.market(0, 0.1, 50_000.0).is_err(),
+            "nothing to margin with"
+        );
         a.transfer(1_000.0).unwrap();
         a.market(0, 0.1, 50_000.0).unwrap(); // 500 initial margin
         let before = a.clone();

@@ -736,6 +736,7 @@ impl Engine {
                     maker: liquidity == Liquidity::Maker,
                     realized: f.realized,
                     position: f.position,
+                    entry: f.entry,
                     reason,
                 };
                 self.after_fill(row, strat);
@@ -891,6 +892,7 @@ impl Engine {
             maker: false,
             realized: f.realized,
             position: f.position,
+            entry: f.entry,
             reason,
         };
         self.after_fill(row, strat);
