@@ -51,8 +51,11 @@ def sample_funding(symbol: str = "BTCUSDT") -> pd.Series:
 def _index_ns(index: pd.Index, field: str) -> np.ndarray:
     if not isinstance(index, pd.DatetimeIndex):
         raise InvalidInputError(f"{field}: the index must be a DatetimeIndex (bar open times)", field)
+    if getattr(index, "unit", "ns") == "ns":
+        # asi8 is the UTC instant in ns whatever the timezone (naive: taken as UTC)
+        return np.ascontiguousarray(index.asi8, dtype=np.int64)
     idx = index.tz_convert("UTC") if index.tz is not None else index
-    return np.ascontiguousarray(idx.as_unit("ns").asi8 if hasattr(idx, "as_unit") else idx.asi8, dtype=np.int64)
+    return np.ascontiguousarray(idx.as_unit("ns").asi8, dtype=np.int64)
 
 
 def _column(df: pd.DataFrame, name: str, field: str, required: bool = True) -> Optional[np.ndarray]:
@@ -60,6 +63,14 @@ def _column(df: pd.DataFrame, name: str, field: str, required: bool = True) -> O
         if required:
             raise InvalidInputError(f"{field}: missing column {name!r} (have {list(df.columns)})", name)
         return None
+    getter = getattr(df, "_get_column_array", None)  # pandas' cheap column access (no Series built)
+    if getter is not None and df.columns.is_unique:
+        try:
+            arr = getter(df.columns.get_loc(name))
+        except Exception:  # noqa: BLE001 - fall back to the public path below
+            arr = None
+        if isinstance(arr, np.ndarray) and arr.dtype == np.float64:
+            return np.ascontiguousarray(arr)
     try:
         return np.ascontiguousarray(df[name].to_numpy(dtype=np.float64))
     except (TypeError, ValueError):
