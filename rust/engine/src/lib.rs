@@ -10,6 +10,7 @@ pub mod instrument;
 pub mod ledger;
 pub mod market;
 pub mod matching;
+pub mod mc;
 pub mod memory;
 pub mod presets;
 pub mod record;

@@ -118,6 +118,13 @@ pub struct Engine {
     blown: bool,
     liquidated_at: Option<i64>,
     seq: u64,
+    /// Per order: the (remaining qty, notional) it counts for in the open-order margin, NaN when
+    /// it does not count (not resting, reduce-only, trailing).
+    om: Vec<[f64; 2]>,
+    /// Per symbol: Σ qty and Σ notional of the counted buy and sell orders.
+    osum: Vec<[f64; 4]>,
+    /// Per symbol: how many buy and sell orders count (the sums reset to exactly 0 at none).
+    ocnt: Vec<[u32; 2]>,
 }
 
 const NONE: f64 = f64::NAN;
@@ -150,6 +157,9 @@ impl Engine {
             blown: false,
             liquidated_at: None,
             seq: 0,
+            om: Vec::new(),
+            osum: vec![[0.0; 4]; n],
+            ocnt: vec![[0; 2]; n],
         })
     }
 
@@ -256,12 +266,77 @@ impl Engine {
     fn book_insert(&mut self, i: usize, idx: u32) {
         self.epoch += 1;
         self.books[i].insert(&self.orders, idx);
+        self.margin_on(idx);
     }
 
     #[inline]
     fn book_remove(&mut self, i: usize, idx: u32) {
         self.epoch += 1;
         self.books[i].remove(idx);
+        self.margin_off(idx);
+    }
+
+    /// Puts order `idx` on the pending list (live from the next step).
+    #[inline]
+    fn pend(&mut self, idx: u32) {
+        self.pending.push(idx);
+        self.margin_on(idx);
+    }
+
+    /// Takes order `idx` off the pending list (no-op if not there).
+    #[inline]
+    fn unpend(&mut self, idx: u32) {
+        if let Some(p) = self.pending.iter().position(|&j| j == idx) {
+            self.pending.remove(p);
+            self.margin_off(idx);
+        }
+    }
+
+    /// Counts order `idx` in its symbol's open-order margin sums (resting or pending orders that
+    /// are not reduce-only or trailing), at its limit price (stop-limit) or trigger.
+    fn margin_on(&mut self, idx: u32) {
+        let o = &self.orders[idx as usize];
+        if !self.om[idx as usize][0].is_nan()
+            || o.reduce_only
+            || o.kind == OrderKind::TrailingStop
+            || o.status != Status::Open
+        {
+            return;
+        }
+        let p = if o.rests_as_limit() || o.kind == OrderKind::StopLimit {
+            o.price
+        } else {
+            o.trigger
+        };
+        let q = o.qty - o.filled;
+        let n = self.account.instruments()[o.symbol].notional(q, p);
+        let k = if o.side == Side::Buy { 0 } else { 1 };
+        let sums = &mut self.osum[o.symbol];
+        sums[2 * k] += q;
+        sums[2 * k + 1] += n;
+        self.ocnt[o.symbol][k] += 1;
+        self.om[idx as usize] = [q, n];
+    }
+
+    /// Takes order `idx` out of the open-order margin sums (no-op if it is not counted).
+    fn margin_off(&mut self, idx: u32) {
+        let [q, n] = self.om[idx as usize];
+        if q.is_nan() {
+            return;
+        }
+        let o = &self.orders[idx as usize];
+        let k = if o.side == Side::Buy { 0 } else { 1 };
+        let c = &mut self.ocnt[o.symbol][k];
+        *c -= 1;
+        let sums = &mut self.osum[o.symbol];
+        if *c == 0 {
+            sums[2 * k] = 0.0;
+            sums[2 * k + 1] = 0.0;
+        } else {
+            sums[2 * k] -= q;
+            sums[2 * k + 1] -= n;
+        }
+        self.om[idx as usize] = [f64::NAN; 2];
     }
 
     #[inline]
@@ -298,10 +373,12 @@ impl Engine {
             tag: r.tag,
             fill_reason: r.reason.unwrap_or(r.kind.fill_reason()),
         });
+        self.om.push([f64::NAN; 2]);
         idx
     }
 
     fn end_order(&mut self, idx: u32, status: Status, reason: &str) {
+        self.margin_off(idx);
         let now = self.now;
         let o = &mut self.orders[idx as usize];
         o.status = status;
@@ -370,10 +447,9 @@ impl Engine {
     /// Margin needed by the open orders of symbol `i` (plus an extra order): per side, the notional
     /// of what would open exposure beyond the opposite position, the larger side, over leverage.
     fn order_margin(&self, i: usize, extra: Option<(Side, f64, f64)>) -> f64 {
-        let inst = &self.account.instruments()[i];
-        let (mut bq, mut bn, mut sq, mut sn) = (0.0, 0.0, 0.0, 0.0);
-        let mut add = |side: Side, qty: f64, price: f64| {
-            let n = inst.notional(qty, price);
+        let [mut bq, mut bn, mut sq, mut sn] = self.osum[i];
+        if let Some((side, qty, price)) = extra {
+            let n = self.account.instruments()[i].notional(qty, price);
             match side {
                 Side::Buy => {
                     bq += qty;
@@ -384,7 +460,26 @@ impl Engine {
                     sn += n;
                 }
             }
+        }
+        let pos = self.account.position(i).qty;
+        let excess = |q: f64, n: f64, against: f64| {
+            if q <= 0.0 {
+                0.0
+            } else {
+                n * ((q - against).max(0.0) / q)
+            }
         };
+        let b = excess(bq, bn, (-pos).max(0.0));
+        let s = excess(sq, sn, pos.max(0.0));
+        b.max(s) / self.account.leverage(i)
+    }
+
+    /// The open-order sums of symbol `i` recomputed from the book (debug check of the running
+    /// sums).
+    #[cfg(debug_assertions)]
+    fn scan_sums(&self, i: usize) -> [f64; 4] {
+        let inst = &self.account.instruments()[i];
+        let mut s = [0.0; 4];
         let pending = self
             .pending
             .iter()
@@ -400,25 +495,24 @@ impl Engine {
             } else {
                 o.trigger
             };
-            add(o.side, o.qty - o.filled, p);
+            let k = if o.side == Side::Buy { 0 } else { 2 };
+            s[k] += o.qty - o.filled;
+            s[k + 1] += inst.notional(o.qty - o.filled, p);
         }
-        if let Some((side, qty, price)) = extra {
-            add(side, qty, price);
-        }
-        let pos = self.account.position(i).qty;
-        let excess = |q: f64, n: f64, against: f64| {
-            if q <= 0.0 {
-                0.0
-            } else {
-                n * ((q - against).max(0.0) / q)
-            }
-        };
-        let b = excess(bq, bn, (-pos).max(0.0));
-        let s = excess(sq, sn, pos.max(0.0));
-        b.max(s) / self.account.leverage(i)
+        s
     }
 
     fn placement_margin_ok(&self, r: &OrderRequest, price: f64) -> bool {
+        #[cfg(debug_assertions)]
+        for i in 0..self.account.len() {
+            let (a, b) = (self.scan_sums(i), self.osum[i]);
+            for k in 0..4 {
+                debug_assert!(
+                    (a[k] - b[k]).abs() <= 1e-9 * a[k].abs().max(1.0),
+                    "open-order sums drifted: {a:?} vs {b:?}"
+                );
+            }
+        }
         let mut need = self.account.initial_margin();
         for i in 0..self.account.len() {
             let extra = (i == r.symbol).then_some((r.side, r.qty, price));
@@ -520,7 +614,7 @@ impl Engine {
             _ => {}
         }
         if self.in_path && !self.config.same_bar {
-            self.pending.push(idx);
+            self.pend(idx);
         } else {
             self.book_insert(i, idx);
         }
@@ -584,7 +678,7 @@ impl Engine {
         let idx = self.open_index(id)?;
         let i = self.orders[idx as usize].symbol;
         self.book_remove(i, idx);
-        self.pending.retain(|&j| j != idx);
+        self.unpend(idx);
         self.end_order(idx, Status::Cancelled, "cancelled");
         Ok(())
     }
@@ -646,8 +740,8 @@ impl Engine {
         let i = o.symbol;
         self.book_remove(i, idx);
         let was_pending = self.pending.iter().position(|&j| j == idx);
-        if let Some(p) = was_pending {
-            self.pending.remove(p);
+        if was_pending.is_some() {
+            self.unpend(idx);
         }
         match self.place(&r, strat) {
             Ok(new_id) => {
@@ -661,7 +755,7 @@ impl Engine {
             Err(e) => {
                 // The refused replacement stays in the log as rejected; the original goes back.
                 if was_pending.is_some() {
-                    self.pending.push(idx);
+                    self.pend(idx);
                 } else {
                     self.book_insert(i, idx);
                 }
@@ -724,6 +818,10 @@ impl Engine {
                 if done {
                     o.status = Status::Filled;
                     self.book_remove(i, idx);
+                } else if !self.om[idx as usize][0].is_nan() {
+                    // A partial fill: the order counts for what is left.
+                    self.margin_off(idx);
+                    self.margin_on(idx);
                 }
                 let row = FillRow {
                     ts: now,
@@ -744,7 +842,7 @@ impl Engine {
             }
             Err(e) => {
                 self.book_remove(i, idx);
-                self.pending.retain(|&j| j != idx);
+                self.unpend(idx);
                 Err(self.reject(idx, &e.field.clone(), e.message))
             }
         }
@@ -781,6 +879,7 @@ impl Engine {
         }
         let pending = std::mem::take(&mut self.pending);
         for idx in pending {
+            self.margin_off(idx);
             let o = &self.orders[idx as usize];
             if o.status != Status::Open {
                 continue;

@@ -1,0 +1,173 @@
+//! A small, portable random number generator and the distributions the path models draw from.
+//! Everything is defined here (no external crate) so that path i of seed s is bit-identical on
+//! every machine and every version of the dependencies.
+
+/// SplitMix64 step: used to derive independent seeds.
+#[inline]
+pub fn splitmix64(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// xoshiro256++ (Blackman and Vigna): fast, 256 bits of state, good statistical quality.
+#[derive(Clone, Debug)]
+pub struct Rng {
+    s: [u64; 4],
+    /// A second normal from the last Box–Muller draw.
+    spare: Option<f64>,
+}
+
+impl Rng {
+    /// The stream of path `path` for run seed `seed`: independent of how paths are split among
+    /// threads, batches or machines.
+    pub fn for_path(seed: u64, path: u64) -> Self {
+        let mut x = splitmix64(seed ^ splitmix64(path.wrapping_add(0xD1B5_4A32_D192_ED03)));
+        let mut s = [0u64; 4];
+        for v in &mut s {
+            x = splitmix64(x);
+            *v = x;
+        }
+        if s == [0; 4] {
+            s[0] = 1;
+        }
+        Self { s, spare: None }
+    }
+
+    /// Next 64 random bits.
+    #[inline]
+    pub fn next_u64(&mut self) -> u64 {
+        let s = &mut self.s;
+        let r = (s[0].wrapping_add(s[3])).rotate_left(23).wrapping_add(s[0]);
+        let t = s[1] << 17;
+        s[2] ^= s[0];
+        s[3] ^= s[1];
+        s[1] ^= s[2];
+        s[0] ^= s[3];
+        s[2] ^= t;
+        s[3] = s[3].rotate_left(45);
+        r
+    }
+
+    /// Uniform in (0, 1) (never 0 or 1: safe under a logarithm).
+    #[inline]
+    pub fn uniform(&mut self) -> f64 {
+        ((self.next_u64() >> 11) as f64 + 0.5) * (1.0 / (1u64 << 53) as f64)
+    }
+
+    /// Uniform integer in [0, n).
+    #[inline]
+    pub fn below(&mut self, n: usize) -> usize {
+        ((self.next_u64() >> 32) * n as u64 >> 32) as usize
+    }
+
+    /// Standard normal (polar Box–Muller, the second value kept for the next call).
+    #[inline]
+    pub fn normal(&mut self) -> f64 {
+        if let Some(z) = self.spare.take() {
+            return z;
+        }
+        loop {
+            let u = 2.0 * self.uniform() - 1.0;
+            let v = 2.0 * self.uniform() - 1.0;
+            let s = u * u + v * v;
+            if s < 1.0 && s > 0.0 {
+                let f = (-2.0 * s.ln() / s).sqrt();
+                self.spare = Some(v * f);
+                return u * f;
+            }
+        }
+    }
+
+    /// Poisson with mean `lambda` (inversion; meant for the small means of jumps per bar).
+    pub fn poisson(&mut self, lambda: f64) -> u32 {
+        if lambda <= 0.0 {
+            return 0;
+        }
+        let l = (-lambda).exp();
+        let mut k = 0u32;
+        let mut p = self.uniform();
+        while p > l && k < 10_000 {
+            k += 1;
+            p *= self.uniform();
+        }
+        k
+    }
+
+    /// Gamma(shape, 1) (Marsaglia and Tsang; shape < 1 by the boost u^(1/shape)).
+    pub fn gamma(&mut self, shape: f64) -> f64 {
+        if shape < 1.0 {
+            let u = self.uniform();
+            return self.gamma(shape + 1.0) * u.powf(1.0 / shape);
+        }
+        let d = shape - 1.0 / 3.0;
+        let c = 1.0 / (9.0 * d).sqrt();
+        loop {
+            let x = self.normal();
+            let v = 1.0 + c * x;
+            if v <= 0.0 {
+                continue;
+            }
+            let v = v * v * v;
+            let u = self.uniform();
+            if u < 1.0 - 0.0331 * x * x * x * x || u.ln() < 0.5 * x * x + d * (1.0 - v + v.ln()) {
+                return d * v;
+            }
+        }
+    }
+
+    /// Student's t with `dof` degrees of freedom.
+    #[inline]
+    pub fn student_t(&mut self, dof: f64) -> f64 {
+        let z = self.normal();
+        let chi2 = 2.0 * self.gamma(0.5 * dof);
+        z / (chi2 / dof).sqrt()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn moments(mut f: impl FnMut() -> f64, n: usize) -> (f64, f64) {
+        let (mut s, mut s2) = (0.0, 0.0);
+        for _ in 0..n {
+            let x = f();
+            s += x;
+            s2 += x * x;
+        }
+        let m = s / n as f64;
+        (m, s2 / n as f64 - m * m)
+    }
+
+    #[test]
+    fn streams_are_reproducible_and_distinct() {
+        let a: Vec<u64> = (0..4).map(|_| Rng::for_path(7, 3).next_u64()).collect();
+        assert!(a.windows(2).all(|w| w[0] == w[1]));
+        assert_ne!(Rng::for_path(7, 3).next_u64(), Rng::for_path(7, 4).next_u64());
+        assert_ne!(Rng::for_path(7, 3).next_u64(), Rng::for_path(8, 3).next_u64());
+    }
+
+    #[test]
+    fn distributions_have_their_moments() {
+        let mut r = Rng::for_path(1, 0);
+        let (m, v) = moments(|| r.normal(), 400_000);
+        assert!(m.abs() < 0.01 && (v - 1.0).abs() < 0.01, "normal {m} {v}");
+        let (m, v) = moments(|| r.uniform(), 400_000);
+        assert!((m - 0.5).abs() < 0.005 && (v - 1.0 / 12.0).abs() < 0.002);
+        let (m, v) = moments(|| r.poisson(0.3) as f64, 400_000);
+        assert!((m - 0.3).abs() < 0.01 && (v - 0.3).abs() < 0.01, "poisson {m} {v}");
+        let (m, _) = moments(|| r.gamma(2.5), 400_000);
+        assert!((m - 2.5).abs() < 0.02, "gamma {m}");
+        let (m, _) = moments(|| r.gamma(0.4), 400_000);
+        assert!((m - 0.4).abs() < 0.01, "gamma<1 {m}");
+        let (m, v) = moments(|| r.student_t(5.0), 400_000);
+        assert!(m.abs() < 0.02 && (v - 5.0 / 3.0).abs() < 0.08, "t {m} {v}");
+        let counts = (0..100_000).fold([0u32; 7], |mut c, _| {
+            c[r.below(7)] += 1;
+            c
+        });
+        assert!(counts.iter().all(|&c| (c as f64 - 100_000.0 / 7.0).abs() < 500.0));
+    }
+}
