@@ -12,12 +12,13 @@ Public API (this release):
 - :mod:`perpsim.errors`: the exception classes.
 """
 
-from . import calc, contracts, data, errors, reference
+from . import calc, contracts, data, errors, montecarlo, reference
 from ._core import __version__
 from .backtest import Result, backtest
 from .contracts import BTCUSD, BTCUSDT, BTCUSDT_SPOT, ETHUSD, ETHUSDT, Contract, preset, quarterly
 from .errors import InvalidInputError, OrderRejectedError, PerpsimError, UnknownSymbolError
 from .exchange import Exchange
+from .montecarlo import GBM, Bootstrap, JumpDiffusion, MonteCarloResult, StudentT, monte_carlo, sweep
 from .strategies import Basis, Grid, IndexDeviation, Rebalance, TargetPositions, deviation_risk_table
 
 __all__ = [
@@ -31,6 +32,13 @@ __all__ = [
     "IndexDeviation",
     "Basis",
     "deviation_risk_table",
+    "monte_carlo",
+    "sweep",
+    "MonteCarloResult",
+    "GBM",
+    "JumpDiffusion",
+    "StudentT",
+    "Bootstrap",
     "Contract",
     "preset",
     "quarterly",
@@ -47,5 +55,6 @@ __all__ = [
     "contracts",
     "data",
     "errors",
+    "montecarlo",
     "reference",
 ]

@@ -14,6 +14,10 @@ __all__ = [
     "preset",
     "preset_names",
     "_panic_for_tests",
+    "_mc_run",
+    "_mc_sweep",
+    "_sweep_data",
+    "_mc_paths",
     "__version__",
 ]
 
@@ -203,3 +207,28 @@ class Exchange:
 def preset(name: str) -> Dict[str, Any]: ...
 def preset_names() -> List[str]: ...
 def _panic_for_tests() -> None: ...
+def _mc_run(
+    ex: Exchange,
+    model: Dict[str, Any],
+    spec: Dict[str, Any],
+    n_bars: int,
+    seed: int,
+    start: int,
+    stop: int,
+    threads: Optional[int] = None,
+    curve_every: int = 0,
+) -> Tuple[Dict[str, Any], List[Tuple[int, List[float]]]]: ...
+def _mc_sweep(
+    ex: Exchange,
+    model: Dict[str, Any],
+    specs: List[Dict[str, Any]],
+    n_bars: int,
+    seed: int,
+    start: int,
+    stop: int,
+    threads: Optional[int] = None,
+) -> Dict[str, Any]: ...
+def _sweep_data(
+    ex: Exchange, data: List[Tuple[Any, ...]], specs: List[Dict[str, Any]], threads: Optional[int] = None
+) -> Dict[str, Any]: ...
+def _mc_paths(model: Dict[str, Any], n_bars: int, seed: int, start: int, stop: int) -> Dict[str, Any]: ...

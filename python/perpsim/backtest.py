@@ -227,13 +227,13 @@ def stats_of(equity: pd.DataFrame, initial_balance: float, ex: Exchange, strateg
             cagr = math.exp(min(700.0, math.log(final / initial_balance) / span)) - 1.0
         else:
             cagr = float("nan")
-        peak = np.maximum.accumulate(eq)
+        peak = np.maximum.accumulate(np.maximum(eq, float(initial_balance)))  # from the initial balance on
         with np.errstate(divide="ignore", invalid="ignore"):
             dd = eq / peak - 1.0
             rets = eq[1:] / eq[:-1] - 1.0
         rets = rets[np.isfinite(rets)]
         trough = int(np.nanargmin(dd))
-        start = int(np.argmax(eq[: trough + 1]))
+        start = int(np.argmax(peak[: trough + 1] >= peak[trough]))
         sd = rets.std(ddof=1) if len(rets) > 1 else float("nan")
         neg = rets[rets < 0]
         down = neg.std(ddof=1) if len(neg) > 1 else float("nan")

@@ -17,9 +17,15 @@ const BARS: usize = 8_760;
 const HOUR: i64 = 3_600_000_000_000;
 
 fn main() {
-    let paths: u64 = std::env::var("PATHS").ok().and_then(|v| v.parse().ok()).unwrap_or(10_000);
+    let paths: u64 = std::env::var("PATHS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000);
     let model = ModelSpec {
-        model: PriceModel::Gbm { drift: 0.0, vol: 0.6 },
+        model: PriceModel::Gbm {
+            drift: 0.0,
+            vol: 0.6,
+        },
         s0: 60_000.0,
         interval_ns: HOUR,
         start_ts: 1_704_067_200_000_000_000,
@@ -46,7 +52,12 @@ fn main() {
         trailing_down_limit: None,
     };
     let grid = BuiltIn::Grid(Box::new(Grid::new(grid_cfg, &inst).unwrap()));
-    let balance = BuiltIn::Rebalance(Rebalance::new(TargetKind::Value, vec![20_000.0], 0.01, false));
+    let balance = BuiltIn::Rebalance(Rebalance::new(
+        TargetKind::Value,
+        vec![20_000.0],
+        0.01,
+        false,
+    ));
     let grid_acc = Account::new(vec![inst.clone()], 10_000.0, 5.0).unwrap();
     let bal_acc = Account::new(vec![inst], 10_000.0, 2.0).unwrap();
     let config = Config::default();
@@ -62,25 +73,57 @@ fn main() {
         sink += buf.close[BARS - 1];
     }
     let el = t.elapsed().as_secs_f64() * 10.0;
-    rows.push(("GBM path generation only (1 thread, extrapolated from 1/10)".to_string(), el, format!("checksum {sink:.0}")));
+    rows.push((
+        "GBM path generation only (1 thread, extrapolated from 1/10)".to_string(),
+        el,
+        format!("checksum {sink:.0}"),
+    ));
 
-    for (name, strat, acc) in [("grid 100 levels, 5x", &grid, &grid_acc), ("balance 20,000 at 2x", &balance, &bal_acc)] {
+    for (name, strat, acc) in [
+        ("grid 100 levels, 5x", &grid, &grid_acc),
+        ("balance 20,000 at 2x", &balance, &bal_acc),
+    ] {
         for threads in [1usize, cores] {
-            let run = McRun { model: &model, account: acc, config: &config, n_bars: BARS, seed: 7, curve_every: 0 };
+            let run = McRun {
+                model: &model,
+                account: acc,
+                config: &config,
+                n_bars: BARS,
+                seed: 7,
+                curve_every: 0,
+            };
             run.validate().unwrap();
             let t = Instant::now();
-            let (res, _) = perpsim_engine::mc::with_threads(Some(threads), || run.paths(strat, 0, paths)).unwrap();
+            let (res, _) =
+                perpsim_engine::mc::with_threads(Some(threads), || run.paths(strat, 0, paths))
+                    .unwrap();
             let el = t.elapsed().as_secs_f64();
             let fills: u64 = res.iter().map(|r| r.fills).sum();
             let liq = res.iter().filter(|r| r.liquidation_step >= 0).count();
-            rows.push((format!("{name}: {threads} thread(s)"), el, format!("{:.0} fills/path, {liq} liquidated", fills as f64 / paths as f64)));
+            rows.push((
+                format!("{name}: {threads} thread(s)"),
+                el,
+                format!(
+                    "{:.0} fills/path, {liq} liquidated",
+                    fills as f64 / paths as f64
+                ),
+            ));
         }
     }
     println!("| {paths} paths × {BARS} hourly bars | time | path-bars/s | per core | note |");
     println!("|---|---|---|---|---|");
     for (name, t, note) in rows {
         let pb = paths as f64 * BARS as f64 / t;
-        let th: f64 = if name.contains(": 1 thread") || name.contains("generation") { 1.0 } else { cores as f64 };
-        println!("| {name} | {:.2} s | {:.1} million | {:.1} million | {note} |", t, pb / 1e6, pb / 1e6 / th);
+        let th: f64 = if name.contains(": 1 thread") || name.contains("generation") {
+            1.0
+        } else {
+            cores as f64
+        };
+        println!(
+            "| {name} | {:.2} s | {:.1} million | {:.1} million | {note} |",
+            t,
+            pb / 1e6,
+            pb / 1e6 / th
+        );
     }
 }

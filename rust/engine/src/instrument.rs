@@ -334,9 +334,27 @@ pub fn round_to(x: f64, inc: f64) -> f64 {
 /// Removes binary noise from a multiple of `inc` by rounding to the decimals of `inc`.
 #[inline]
 fn tidy(x: f64, inc: f64) -> f64 {
-    let decimals = (-inc.log10()).ceil().clamp(0.0, 15.0) as i32 + 1;
-    let scale = 10f64.powi(decimals);
+    let scale = tidy_scale(inc);
     (x * scale).round() / scale
+}
+
+/// 10^(decimals of `inc` + 1), cached per thread for the last increment seen (instruments use
+/// one or two increments over and over; the logarithm costs more than the rounding).
+#[inline]
+fn tidy_scale(inc: f64) -> f64 {
+    thread_local! {
+        static LAST: std::cell::Cell<(u64, f64)> = const { std::cell::Cell::new((0, 1.0)) };
+    }
+    LAST.with(|c| {
+        let (bits, scale) = c.get();
+        if bits == inc.to_bits() {
+            return scale;
+        }
+        let decimals = (-inc.log10()).ceil().clamp(0.0, 15.0) as i32 + 1;
+        let scale = 10f64.powi(decimals);
+        c.set((inc.to_bits(), scale));
+        scale
+    })
 }
 
 #[cfg(test)]

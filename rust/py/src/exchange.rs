@@ -51,7 +51,7 @@ fn parse_side(py: Python<'_>, side: &str) -> PyResult<Side> {
 
 /// One symbol's columns for `_run`: ts, open, high, low, close, volume, mark, funding ts, funding
 /// rates, settlement price.
-type RunColumns<'py> = (
+pub(crate) type RunColumns<'py> = (
     PyReadonlyArray1<'py, i64>,
     PyReadonlyArray1<'py, f64>,
     PyReadonlyArray1<'py, f64>,
@@ -83,6 +83,11 @@ impl PyExchange {
 
     fn acc(&self) -> &Account {
         self.engine.account()
+    }
+
+    /// The engine (for the Monte Carlo and sweep runners, which copy it and never change it).
+    pub(crate) fn engine(&self) -> &Engine {
+        &self.engine
     }
 
     /// Index of a symbol given as a Python str (identity first: literals are interned).
@@ -806,20 +811,29 @@ impl PyExchange {
 }
 
 /// A dict of record columns: numbers as numpy arrays, anything else as lists.
-struct Columns<'py> {
+pub(crate) struct Columns<'py> {
     py: Python<'py>,
     dict: Bound<'py, PyDict>,
 }
 
 impl<'py> Columns<'py> {
-    fn new(py: Python<'py>) -> Self {
+    pub(crate) fn new(py: Python<'py>) -> Self {
         Self {
             py,
             dict: PyDict::new(py),
         }
     }
 
-    fn num<T: numpy::Element>(&mut self, name: &str, it: impl Iterator<Item = T>) -> PyResult<()> {
+    /// The columns as a dict.
+    pub(crate) fn into_dict(self) -> Bound<'py, PyDict> {
+        self.dict
+    }
+
+    pub(crate) fn num<T: numpy::Element>(
+        &mut self,
+        name: &str,
+        it: impl Iterator<Item = T>,
+    ) -> PyResult<()> {
         self.dict
             .set_item(name, it.collect::<Vec<T>>().into_pyarray(self.py))
     }
@@ -834,7 +848,7 @@ impl<'py> Columns<'py> {
 }
 
 /// Borrows the columns of `data` as engine inputs (no copy).
-fn inputs_of<'a>(
+pub(crate) fn inputs_of<'a>(
     py: Python<'_>,
     n: usize,
     data: &'a [RunColumns<'_>],

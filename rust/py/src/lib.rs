@@ -5,6 +5,7 @@
 mod convert;
 mod errors;
 mod exchange;
+mod montecarlo;
 mod records;
 mod strategies;
 
@@ -75,6 +76,10 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(preset, m)?)?;
     m.add_function(wrap_pyfunction!(preset_names, m)?)?;
     m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;
+    m.add_function(wrap_pyfunction!(montecarlo::_mc_run, m)?)?;
+    m.add_function(wrap_pyfunction!(montecarlo::_mc_sweep, m)?)?;
+    m.add_function(wrap_pyfunction!(montecarlo::_sweep_data, m)?)?;
+    m.add_function(wrap_pyfunction!(montecarlo::_mc_paths, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

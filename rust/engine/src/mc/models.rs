@@ -154,21 +154,34 @@ impl ModelSpec {
                 finite("drift", *drift)?;
                 non_negative("volatility", *vol)?;
                 if !(dof.is_finite() && *dof > 2.0) {
-                    return Err(LedgerError::invalid("dof", format!("must be > 2, got {dof}")));
+                    return Err(LedgerError::invalid(
+                        "dof",
+                        format!("must be > 2, got {dof}"),
+                    ));
                 }
             }
             PriceModel::Bootstrap { rel, block } => {
                 if rel.is_empty() {
-                    return Err(LedgerError::invalid("bars", "the series to resample is empty"));
+                    return Err(LedgerError::invalid(
+                        "bars",
+                        "the series to resample is empty",
+                    ));
                 }
                 if !(block.is_finite() && *block >= 1.0) {
-                    return Err(LedgerError::invalid("block", format!("must be >= 1, got {block}")));
+                    return Err(LedgerError::invalid(
+                        "block",
+                        format!("must be >= 1, got {block}"),
+                    ));
                 }
                 if let Some(r) = rel
                     .iter()
                     .position(|b| !b.iter().all(|x| x.is_finite() && *x > 0.0))
                 {
-                    return Err(LedgerError::bad_row("bars", r, "prices must be finite and > 0"));
+                    return Err(LedgerError::bad_row(
+                        "bars",
+                        r,
+                        "prices must be finite and > 0",
+                    ));
                 }
             }
         }
@@ -178,7 +191,10 @@ impl ModelSpec {
             }
             FundingModel::Resample(v) => {
                 if v.is_empty() {
-                    return Err(LedgerError::invalid("funding", "the history to resample is empty"));
+                    return Err(LedgerError::invalid(
+                        "funding",
+                        "the history to resample is empty",
+                    ));
                 }
                 if let Some(r) = v.iter().position(|x| !x.is_finite()) {
                     return Err(LedgerError::bad_row("funding", r, "not finite"));
@@ -226,8 +242,7 @@ impl ModelSpec {
             out.low[k] = l.min(o).min(c);
             out.close[k] = c;
             prev = c;
-            out.funding[k] = if self.funding_interval_ns > 0 && ts % self.funding_interval_ns == 0
-            {
+            out.funding[k] = if self.funding_interval_ns > 0 && ts % self.funding_interval_ns == 0 {
                 match &self.funding {
                     FundingModel::None => f64::NAN,
                     FundingModel::Constant(r) => *r,
@@ -313,7 +328,10 @@ fn non_negative(field: &str, v: f64) -> Result<f64, LedgerError> {
     if v.is_finite() && v >= 0.0 {
         Ok(v)
     } else {
-        Err(LedgerError::invalid(field, format!("must be >= 0, got {v}")))
+        Err(LedgerError::invalid(
+            field,
+            format!("must be >= 0, got {v}"),
+        ))
     }
 }
 
@@ -336,7 +354,10 @@ mod tests {
     #[test]
     fn bars_are_consistent_and_funding_every_eight_hours() {
         for m in [
-            PriceModel::Gbm { drift: 0.1, vol: 0.8 },
+            PriceModel::Gbm {
+                drift: 0.1,
+                vol: 0.8,
+            },
             PriceModel::Merton {
                 drift: 0.0,
                 vol: 0.5,
@@ -359,7 +380,9 @@ mod tests {
             let mut b = PathBuf::new(1000);
             s.generate(&mut Rng::for_path(3, 9), &mut b);
             for k in 0..1000 {
-                assert!(b.low[k] <= b.open[k].min(b.close[k]) && b.high[k] >= b.open[k].max(b.close[k]));
+                assert!(
+                    b.low[k] <= b.open[k].min(b.close[k]) && b.high[k] >= b.open[k].max(b.close[k])
+                );
                 assert!(b.low[k] > 0.0);
                 if k > 0 && !matches!(s.model, PriceModel::Bootstrap { .. }) {
                     assert_eq!(b.open[k], b.close[k - 1]);
@@ -372,17 +395,31 @@ mod tests {
     #[test]
     fn gbm_has_its_volatility_and_the_bridge_matches_brute_force() {
         // Annualised volatility of the log returns.
-        let s = spec(PriceModel::Gbm { drift: 0.0, vol: 0.8 }, 0);
+        let s = spec(
+            PriceModel::Gbm {
+                drift: 0.0,
+                vol: 0.8,
+            },
+            0,
+        );
         let mut b = PathBuf::new(200_000);
         s.generate(&mut Rng::for_path(5, 0), &mut b);
-        let r: Vec<f64> = (0..b.len()).map(|k| (b.close[k] / b.open[k]).ln()).collect();
+        let r: Vec<f64> = (0..b.len())
+            .map(|k| (b.close[k] / b.open[k]).ln())
+            .collect();
         let m = r.iter().sum::<f64>() / r.len() as f64;
         let v = r.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / r.len() as f64;
         let ann = (v * 365.0 * 24.0).sqrt();
         assert!((ann - 0.8).abs() < 0.01, "{ann}");
         // Mean log range of a bar: bridge sampler vs 2,000 explicit sub-steps.
         let mean_range = |sub: u32, n: usize| {
-            let s = spec(PriceModel::Gbm { drift: 0.0, vol: 0.8 }, sub);
+            let s = spec(
+                PriceModel::Gbm {
+                    drift: 0.0,
+                    vol: 0.8,
+                },
+                sub,
+            );
             let mut b = PathBuf::new(n);
             s.generate(&mut Rng::for_path(11, 1), &mut b);
             (0..n).map(|k| (b.high[k] / b.low[k]).ln()).sum::<f64>() / n as f64

@@ -59,7 +59,7 @@ impl Rng {
     /// Uniform integer in [0, n).
     #[inline]
     pub fn below(&mut self, n: usize) -> usize {
-        ((self.next_u64() >> 32) * n as u64 >> 32) as usize
+        (((self.next_u64() >> 32) * n as u64) >> 32) as usize
     }
 
     /// Standard normal (polar Box–Muller, the second value kept for the next call).
@@ -145,8 +145,14 @@ mod tests {
     fn streams_are_reproducible_and_distinct() {
         let a: Vec<u64> = (0..4).map(|_| Rng::for_path(7, 3).next_u64()).collect();
         assert!(a.windows(2).all(|w| w[0] == w[1]));
-        assert_ne!(Rng::for_path(7, 3).next_u64(), Rng::for_path(7, 4).next_u64());
-        assert_ne!(Rng::for_path(7, 3).next_u64(), Rng::for_path(8, 3).next_u64());
+        assert_ne!(
+            Rng::for_path(7, 3).next_u64(),
+            Rng::for_path(7, 4).next_u64()
+        );
+        assert_ne!(
+            Rng::for_path(7, 3).next_u64(),
+            Rng::for_path(8, 3).next_u64()
+        );
     }
 
     #[test]
@@ -157,7 +163,10 @@ mod tests {
         let (m, v) = moments(|| r.uniform(), 400_000);
         assert!((m - 0.5).abs() < 0.005 && (v - 1.0 / 12.0).abs() < 0.002);
         let (m, v) = moments(|| r.poisson(0.3) as f64, 400_000);
-        assert!((m - 0.3).abs() < 0.01 && (v - 0.3).abs() < 0.01, "poisson {m} {v}");
+        assert!(
+            (m - 0.3).abs() < 0.01 && (v - 0.3).abs() < 0.01,
+            "poisson {m} {v}"
+        );
         let (m, _) = moments(|| r.gamma(2.5), 400_000);
         assert!((m - 2.5).abs() < 0.02, "gamma {m}");
         let (m, _) = moments(|| r.gamma(0.4), 400_000);
@@ -168,6 +177,8 @@ mod tests {
             c[r.below(7)] += 1;
             c
         });
-        assert!(counts.iter().all(|&c| (c as f64 - 100_000.0 / 7.0).abs() < 500.0));
+        assert!(counts
+            .iter()
+            .all(|&c| (c as f64 - 100_000.0 / 7.0).abs() < 500.0));
     }
 }

@@ -51,7 +51,14 @@ pub struct PathStats {
 }
 
 impl PathStats {
-    fn of(engine: &Engine, strat: &BuiltIn, s: &CurveStats, initial: f64, start: i64, dt: i64) -> Self {
+    fn of(
+        engine: &Engine,
+        strat: &BuiltIn,
+        s: &CurveStats,
+        initial: f64,
+        start: i64,
+        dt: i64,
+    ) -> Self {
         let acc = engine.account();
         let eq = acc.equity();
         let mut st = *s;
@@ -117,7 +124,7 @@ impl McRun<'_> {
         }
         Config {
             record_equity: false,
-            ..self.config.clone()
+            ..*self.config
         }
         .validate()
     }
@@ -134,7 +141,7 @@ impl McRun<'_> {
         self.model.generate(&mut rng, buf);
         let config = Config {
             record_equity: false,
-            ..self.config.clone()
+            ..*self.config
         };
         let initial = self.account.equity();
         let mut e = Engine::new(self.account.clone(), config).expect("validated config");
@@ -223,7 +230,10 @@ impl McRun<'_> {
 }
 
 /// Runs `f` on a pool of `threads` threads (all cores when `None`).
-pub fn with_threads<T: Send>(threads: Option<usize>, f: impl FnOnce() -> T + Send) -> Result<T, LedgerError> {
+pub fn with_threads<T: Send>(
+    threads: Option<usize>,
+    f: impl FnOnce() -> T + Send,
+) -> Result<T, LedgerError> {
     match threads {
         None => Ok(f()),
         Some(n) => {
@@ -259,7 +269,7 @@ pub fn sweep_data(
         .map(|(set, s)| {
             let config = Config {
                 record_equity: false,
-                ..config.clone()
+                ..*config
             };
             let initial = account.equity();
             let mut e = Engine::new(account.clone(), config)?;
@@ -275,4 +285,3 @@ pub fn sweep_data(
         })
         .collect()
 }
-

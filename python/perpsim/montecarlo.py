@@ -1,0 +1,604 @@
+"""Monte Carlo, parameter sweeps and scale-out (spec/montecarlo.md).
+
+Price models (generated inside the compiled core, path by path, never as one big array):
+:class:`GBM`, :class:`JumpDiffusion`, :class:`StudentT`, :class:`Bootstrap`. Each bar's high and
+low come from the exact distribution of a Brownian bridge's extremes between open and close.
+
+:func:`monte_carlo` runs a built-in strategy (:class:`~perpsim.Grid`, :class:`~perpsim.Rebalance`)
+over many paths on all cores (rayon, the GIL released) and keeps one row per path;
+:func:`sweep` runs a Cartesian grid of strategy parameters on data or on a model. Path ``i`` of seed
+``s`` is the same whatever the thread count, batch split, executor or machine, so a run split over
+a dask cluster (``executor=client.get_executor()``) equals the single-machine run bit for bit.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+
+import numpy as np
+import pandas as pd
+
+from . import _core
+from .contracts import Contract
+from .errors import InvalidInputError
+from .strategies import Grid, Rebalance
+
+__all__ = [
+    "GBM",
+    "JumpDiffusion",
+    "StudentT",
+    "Bootstrap",
+    "monte_carlo",
+    "MonteCarloResult",
+    "sweep",
+    "simulate_paths",
+]
+
+YEAR = pd.Timedelta(days=365)
+_START = pd.Timestamp("2024-01-01", tz="UTC")
+
+
+def _interval_ns(interval: Union[str, pd.Timedelta]) -> int:
+    try:
+        td = pd.Timedelta(interval)
+    except (TypeError, ValueError):
+        raise InvalidInputError(f"interval: not a duration: {interval!r}", "interval") from None
+    if td <= pd.Timedelta(0):
+        raise InvalidInputError(f"interval: must be > 0, got {interval!r}", "interval")
+    return int(td.value)
+
+
+def _num(name: str, v: Any, lo: float = -math.inf, lo_open: bool = False) -> float:
+    try:
+        x = float(v)
+    except (TypeError, ValueError):
+        raise InvalidInputError(f"{name}: must be a number, got {v!r}", name) from None
+    if not math.isfinite(x) or x < lo or (lo_open and x == lo):
+        cmp = ">" if lo_open else ">="
+        raise InvalidInputError(f"{name}: must be a finite number {cmp} {lo}, got {x}", name)
+    return x
+
+
+def _closes_vol(bars: pd.DataFrame) -> Tuple[float, pd.Timedelta]:
+    c = bars["close"].to_numpy(dtype=float)
+    r = np.diff(np.log(c))
+    step = pd.Series(bars.index).diff().median()
+    return float(np.std(r, ddof=1) * math.sqrt(YEAR / step)), step
+
+
+@dataclass(frozen=True)
+class GBM:
+    """Geometric Brownian motion: annual ``volatility`` and ``drift`` (expected growth rate), start
+    price ``s0``, bars of ``interval``. ``substeps`` > 0 draws high/low from that many explicit
+    sub-steps instead of the exact bridge extremes (for checking the sampler)."""
+
+    volatility: float
+    s0: float
+    drift: float = 0.0
+    interval: str = "1h"
+    substeps: int = 0
+
+    def __post_init__(self) -> None:
+        _num("volatility", self.volatility, 0)
+        _num("s0", self.s0, 0, lo_open=True)
+        _num("drift", self.drift)
+        _interval_ns(self.interval)
+
+    @classmethod
+    def fit(cls, bars: pd.DataFrame, drift: float = 0.0, s0: Optional[float] = None) -> GBM:
+        """Volatility of the close-to-close log returns of ``bars`` (annualised by their median
+        interval); ``s0`` defaults to the last close; the drift is not estimated (0 unless given)."""
+        vol, step = _closes_vol(bars)
+        return cls(vol, float(bars["close"].iloc[-1]) if s0 is None else s0, drift, interval=step)
+
+    def _params(self) -> Dict[str, Any]:
+        return dict(kind="gbm", volatility=float(self.volatility), drift=float(self.drift))
+
+
+@dataclass(frozen=True)
+class JumpDiffusion:
+    """Merton jump diffusion: GBM (``volatility``, ``drift``) plus ``intensity`` jumps per year of
+    normal log size (``jump_mean``, ``jump_std``), compensated so the expected growth stays ``drift``."""
+
+    volatility: float
+    s0: float
+    intensity: float = 10.0
+    jump_mean: float = -0.02
+    jump_std: float = 0.05
+    drift: float = 0.0
+    interval: str = "1h"
+    substeps: int = 0
+
+    def __post_init__(self) -> None:
+        _num("volatility", self.volatility, 0)
+        _num("s0", self.s0, 0, lo_open=True)
+        _num("intensity", self.intensity, 0)
+        _num("jump_mean", self.jump_mean)
+        _num("jump_std", self.jump_std, 0)
+        _num("drift", self.drift)
+        _interval_ns(self.interval)
+
+    def _params(self) -> Dict[str, Any]:
+        return dict(
+            kind="jump_diffusion",
+            volatility=float(self.volatility),
+            drift=float(self.drift),
+            intensity=float(self.intensity),
+            jump_mean=float(self.jump_mean),
+            jump_std=float(self.jump_std),
+        )
+
+
+@dataclass(frozen=True)
+class StudentT:
+    """Student-t log returns (``dof`` > 2 degrees of freedom) scaled to the annual ``volatility``."""
+
+    volatility: float
+    s0: float
+    dof: float = 4.0
+    drift: float = 0.0
+    interval: str = "1h"
+    substeps: int = 0
+
+    def __post_init__(self) -> None:
+        _num("volatility", self.volatility, 0)
+        _num("s0", self.s0, 0, lo_open=True)
+        if _num("dof", self.dof) <= 2:
+            raise InvalidInputError(f"dof: must be > 2, got {self.dof}", "dof")
+        _num("drift", self.drift)
+        _interval_ns(self.interval)
+
+    def _params(self) -> Dict[str, Any]:
+        return dict(kind="student_t", volatility=float(self.volatility), drift=float(self.drift), dof=float(self.dof))
+
+
+@dataclass(frozen=True)
+class Bootstrap:
+    """Stationary block bootstrap of real bars (Politis–Romano, mean block length ``block`` bars):
+    whole bars are resampled as (open / previous close, high / open, low / open, close / open), so
+    the intrabar shape and the gaps are the real ones. ``s0`` defaults to the last close; the
+    interval is the data's median interval."""
+
+    bars: pd.DataFrame = field(repr=False)
+    block: float = 24.0
+    s0: Optional[float] = None
+
+    def __post_init__(self) -> None:
+        b = self.bars
+        if not isinstance(b, pd.DataFrame) or not isinstance(b.index, pd.DatetimeIndex):
+            raise InvalidInputError("bars: a DataFrame of OHLC bars with a DatetimeIndex", "bars")
+        for c in ("open", "high", "low", "close"):
+            if c not in b.columns:
+                raise InvalidInputError(f"bars: missing column {c!r}", c)
+        if len(b) < 2:
+            raise InvalidInputError("bars: need at least 2 bars", "bars")
+        _num("block", self.block, 1)
+        if self.s0 is not None:
+            _num("s0", self.s0, 0, lo_open=True)
+
+    @property
+    def interval(self) -> pd.Timedelta:
+        """The data's median bar interval."""
+        return pd.Series(self.bars.index).diff().median()
+
+    @property
+    def substeps(self) -> int:
+        """Bootstrap bars are real bars: no sub-steps."""
+        return 0
+
+    def _start(self) -> float:
+        return float(self.bars["close"].iloc[-1]) if self.s0 is None else float(self.s0)
+
+    def _params(self) -> Dict[str, Any]:
+        b = self.bars
+        o, h, lo, c = (b[k].to_numpy(dtype=float) for k in ("open", "high", "low", "close"))
+        prev = np.r_[o[0], c[:-1]]
+        rel = np.column_stack([o / prev, h / o, lo / o, c / o])
+        bad = np.flatnonzero(~np.isfinite(rel).all(axis=1) | (rel <= 0).any(axis=1))
+        if len(bad):
+            raise InvalidInputError(f"bars: bad prices at row {int(bad[0])}", "bars")
+        return dict(kind="bootstrap", relative_bars=rel.tolist(), block=float(self.block))
+
+
+Model = Union[GBM, JumpDiffusion, StudentT, Bootstrap]
+
+
+def _model_spec(model: Model, funding: Any, funding_interval_h: Optional[float], start: pd.Timestamp) -> Dict[str, Any]:
+    if not isinstance(model, (GBM, JumpDiffusion, StudentT, Bootstrap)):
+        raise InvalidInputError("model: a perpsim GBM, JumpDiffusion, StudentT or Bootstrap", "model")
+    d = model._params()
+    d["s0"] = model._start() if isinstance(model, Bootstrap) else float(model.s0)
+    d["interval_ns"] = _interval_ns(model.interval)
+    d["start_ts"] = int(start.value)
+    d["substeps"] = int(model.substeps)
+    if funding is None:
+        d["funding"] = None
+    elif isinstance(funding, pd.Series):
+        v = funding.to_numpy(dtype=float)
+        if len(v) == 0:
+            raise InvalidInputError("funding: the history to resample is empty", "funding")
+        d["funding"] = v.tolist()
+    else:
+        d["funding"] = _num("funding", funding)
+    hours = funding_interval_h if funding_interval_h else 8.0
+    d["funding_interval_ns"] = int(hours * 3_600e9)
+    return d
+
+
+def _strategy_spec(strategy: Any, symbol: str) -> Dict[str, Any]:
+    if not isinstance(strategy, (Grid, Rebalance)):
+        raise InvalidInputError(
+            "strategy: Monte Carlo runs the built-in Grid or Rebalance (one symbol; Python callbacks are too slow "
+            "for tens of thousands of paths)",
+            "strategy",
+        )
+    return strategy._spec([symbol])
+
+
+def _exchange(contract: Any, initial_balance: float, leverage: Optional[float], options: Dict[str, Any]) -> Any:
+    from .exchange import Exchange
+
+    c = contract if contract is not None else Contract("ASSET")
+    c = Contract(c) if isinstance(c, str) else c
+    if not isinstance(c, Contract):
+        raise InvalidInputError("contract: one perpsim.Contract (or preset name)", "contract")
+    return Exchange(c, initial_balance=initial_balance, leverage=leverage, **options), c
+
+
+def _batch(
+    payload: Dict[str, Any], start: int, stop: int
+) -> Tuple[Dict[str, np.ndarray], List[Tuple[int, List[float]]]]:
+    """One batch of paths, as run on a worker (picklable: plain data in, plain data out)."""
+    ex, _ = _exchange(payload["contract"], payload["initial_balance"], payload["leverage"], payload["options"])
+    cols, curves = _core._mc_run(
+        ex,
+        payload["model"],
+        payload["spec"],
+        payload["n_bars"],
+        payload["seed"],
+        start,
+        stop,
+        payload["threads"],
+        payload["curve_every"],
+    )
+    return dict(cols), list(curves)
+
+
+def _bounds(n: int, size: int) -> List[Tuple[int, int]]:
+    return [(a, min(n, a + size)) for a in range(0, n, size)]
+
+
+def _progress(total: int, enabled: bool, desc: str) -> Any:
+    if not enabled:
+        return None
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:  # tqdm is a dependency; stay silent if it was removed
+        return None
+    return tqdm(total=total, desc=desc, unit="path", leave=False)
+
+
+def _run_batches(
+    payload: Dict[str, Any], n: int, executor: Optional[Executor], batch_size: Optional[int], progress: bool
+) -> Tuple[Dict[str, np.ndarray], List[Tuple[int, List[float]]]]:
+    size = int(batch_size) if batch_size else max(256, -(-n // 40))
+    bounds = _bounds(n, size)
+    bar = _progress(n, progress and n >= 2_000, "paths")
+    parts: List[Tuple[Dict[str, np.ndarray], List[Tuple[int, List[float]]]]] = []
+    try:
+        if executor is None:
+            for a, b in bounds:
+                parts.append(_batch(payload, a, b))
+                if bar is not None:
+                    bar.update(b - a)
+        else:
+            futures = [executor.submit(_batch, payload, a, b) for a, b in bounds]
+            for (a, b), f in zip(bounds, futures):  # in path order, whatever finishes first
+                parts.append(f.result())
+                if bar is not None:
+                    bar.update(b - a)
+    finally:
+        if bar is not None:
+            bar.close()
+    cols = {k: np.concatenate([p[0][k] for p in parts]) for k in parts[0][0]}
+    curves = [c for p in parts for c in p[1]]
+    return cols, curves
+
+
+def _frame(cols: Dict[str, np.ndarray], bars_per_year: float) -> pd.DataFrame:
+    df = pd.DataFrame(cols)
+    liq = df["liquidation_step"].to_numpy()
+    out = pd.DataFrame(
+        {
+            "final_equity": df["final_equity"],
+            "total_return": df["total_return"],
+            "max_drawdown": df["max_drawdown"],
+            "liquidated": liq >= 0,
+            "liquidation_step": liq,
+            "fills": df["fills"],
+            "fees": df["fees"],
+            "funding": df["funding"],
+            "grid_matched_profit": df["grid_matched_profit"],
+            "min_equity": df["min_equity"],
+            "time_under_water": df["time_under_water"],
+        }
+    )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["sharpe"] = np.where(
+            df["std_return"] > 0, df["mean_return"] / df["std_return"] * math.sqrt(bars_per_year), np.nan
+        )
+    out.index = pd.Index(df["path"].to_numpy(), name="path")
+    if out["grid_matched_profit"].isna().all():
+        out = out.drop(columns="grid_matched_profit")
+    return out
+
+
+class MonteCarloResult:
+    """What :func:`monte_carlo` produced: ``paths`` (one row per path), ``summary()``,
+    ``curves`` (the kept equity curves, one column per path) and ``plot()``."""
+
+    def __init__(self, paths: pd.DataFrame, curves: pd.DataFrame, initial_balance: float, meta: Dict[str, Any]):
+        self.paths = paths
+        self.curves = curves
+        self.initial_balance = initial_balance
+        self.meta = meta
+
+    def summary(self, losses: Sequence[float] = (0.1, 0.25, 0.5), es_level: float = 0.05) -> pd.Series:
+        """Quantiles (1, 5, 25, 50, 75, 95, 99 %) of the total return, final equity and max
+        drawdown; the probability of liquidation and of losing more than each of ``losses``; the
+        expected shortfall (mean return of the worst ``es_level`` of the paths)."""
+        p = self.paths
+        out: Dict[str, Any] = {"paths": len(p)}
+        qs = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
+        for col in ("total_return", "final_equity", "max_drawdown"):
+            for q, v in zip(qs, np.quantile(p[col].to_numpy(), qs)):
+                out[f"{col}_q{int(round(q * 100)):02d}"] = float(v)
+        out["mean_return"] = float(p["total_return"].mean())
+        out["p_liquidation"] = float(p["liquidated"].mean())
+        for x in losses:
+            out[f"p_loss_gt_{int(round(x * 100))}pct"] = float((p["total_return"] < -x).mean())
+        r = np.sort(p["total_return"].to_numpy())
+        k = max(1, int(math.ceil(es_level * len(r))))
+        out[f"expected_shortfall_{int(round(es_level * 100))}pct"] = float(r[:k].mean())
+        out["mean_fills"] = float(p["fills"].mean())
+        return pd.Series(out, dtype=object)
+
+    def plot(self, path: Optional[str] = None) -> Any:
+        """A fan chart of the kept curves (5–95 % and 25–75 % bands of all of them, the median) and
+        a histogram of the final equity (liquidated paths in red). Needs matplotlib."""
+        try:
+            import matplotlib
+
+            if path is not None:
+                matplotlib.use("Agg", force=False)
+            import matplotlib.pyplot as plt
+        except ImportError:
+            raise ImportError("MonteCarloResult.plot() needs matplotlib: pip install 'perpsim[plot]'") from None
+        fig, (a, b) = plt.subplots(1, 2, figsize=(12, 4.5), gridspec_kw={"width_ratios": [3, 2]})
+        c = self.curves
+        if c.shape[1]:
+            q = c.quantile([0.05, 0.25, 0.5, 0.75, 0.95], axis=1).T
+            a.fill_between(c.index, q[0.05], q[0.95], color="tab:blue", alpha=0.15, label="5–95 %")
+            a.fill_between(c.index, q[0.25], q[0.75], color="tab:blue", alpha=0.3, label="25–75 %")
+            a.plot(c.index, q[0.5], color="tab:blue", lw=1.2, label="median")
+            for col in c.columns[:5]:
+                a.plot(c.index, c[col], lw=0.5, color="0.4", alpha=0.6)
+            a.legend(loc="upper left", fontsize=8)
+        a.axhline(self.initial_balance, color="0.5", lw=0.6, ls="--")
+        a.set_title(f"equity, {c.shape[1]} sampled paths", fontsize=10)
+        p = self.paths
+        fe = p["final_equity"]
+        bins = np.linspace(float(fe.min()), float(fe.max()) + 1e-9, 60)
+        b.hist(fe[~p["liquidated"]], bins=bins, color="tab:blue", alpha=0.7, label="survived")
+        if p["liquidated"].any():
+            b.hist(fe[p["liquidated"]], bins=bins, color="tab:red", alpha=0.8, label="liquidated")
+        b.axvline(self.initial_balance, color="0.3", lw=0.8, ls="--")
+        b.set_title(
+            f"final equity of {len(p):,} paths, P(liquidation) = {p['liquidated'].mean():.1%}",
+            fontsize=10,
+        )
+        b.legend(fontsize=8)
+        fig.tight_layout()
+        if path is not None:
+            fig.savefig(path, dpi=110)
+        return fig
+
+    def __repr__(self) -> str:
+        s = self.summary()
+        return (
+            f"MonteCarloResult(paths={s['paths']}, p_liquidation={s['p_liquidation']:.2%}, "
+            f"median_return={s['total_return_q50']:.2%})"
+        )
+
+
+def monte_carlo(
+    strategy: Union[Grid, Rebalance],
+    contract: Any = None,
+    model: Optional[Model] = None,
+    n_paths: int = 1_000,
+    n_bars: int = 8_760,
+    seed: int = 0,
+    threads: Optional[int] = None,
+    executor: Optional[Executor] = None,
+    progress: bool = True,
+    keep_curves: int = 0,
+    initial_balance: float = 10_000.0,
+    leverage: Optional[float] = None,
+    funding: Any = None,
+    start: Any = None,
+    batch_size: Optional[int] = None,
+    **options: Any,
+) -> MonteCarloResult:
+    """Runs ``strategy`` on ``n_paths`` paths of ``n_bars`` bars of ``model`` in the engine.
+
+    ``funding``: a constant rate per funding interval, or a Series of real rates resampled at each
+    funding time (the contract's interval, 8 h by default). ``threads``: cores to use (default all).
+    ``executor``: any ``concurrent.futures``-style executor (e.g. ``dask.distributed.Client.
+    get_executor()``): batches of paths run on its workers and come back in path order, equal to
+    the local run. ``keep_curves=k`` keeps about k equity curves (evenly spaced path ids).
+    ``options`` go to :class:`~perpsim.Exchange` (``slippage``, ``liquidation_fee``, ...).
+    """
+    if model is None:
+        raise InvalidInputError("model: pass a GBM, JumpDiffusion, StudentT or Bootstrap", "model")
+    n_paths = int(n_paths)
+    n_bars = int(n_bars)
+    if n_paths < 1:
+        raise InvalidInputError(f"n_paths: must be >= 1, got {n_paths}", "n_paths")
+    if n_bars < 1:
+        raise InvalidInputError(f"n_bars: must be >= 1, got {n_bars}", "n_bars")
+    if not (isinstance(seed, (int, np.integer)) and 0 <= int(seed) < 2**64):
+        raise InvalidInputError(f"seed: an integer in [0, 2**64), got {seed!r}", "seed")
+    if threads is not None and int(threads) < 1:
+        raise InvalidInputError(f"threads: must be >= 1, got {threads}", "threads")
+    ex, c = _exchange(contract, initial_balance, leverage, options)
+    t0 = _START if start is None else pd.Timestamp(start)
+    t0 = t0.tz_localize("UTC") if t0.tzinfo is None else t0
+    mspec = _model_spec(model, funding, c.funding_interval_hours, t0)
+    spec = _strategy_spec(strategy, c.symbol)
+    curve_every = int(math.ceil(n_paths / keep_curves)) if keep_curves else 0
+    payload = dict(
+        contract=c,
+        initial_balance=float(initial_balance),
+        leverage=leverage,
+        options=dict(options),
+        model=mspec,
+        spec=spec,
+        n_bars=n_bars,
+        seed=int(seed),
+        threads=None if threads is None else int(threads),
+        curve_every=curve_every,
+    )
+    # Check everything once here (bad input fails before any worker is involved).
+    _core._mc_run(ex, mspec, spec, 1, int(seed), 0, 0, 1, 0)
+    cols, curves = _run_batches(payload, n_paths, executor, batch_size, progress)
+    step = pd.Timedelta(mspec["interval_ns"], unit="ns")
+    paths = _frame(cols, YEAR / step)
+    index = pd.date_range(t0, periods=n_bars, freq=step, name="timestamp")
+    cdf = pd.DataFrame({p: pd.Series(v, dtype=float) for p, v in curves})
+    cdf = cdf.reindex(range(n_bars))
+    cdf.index = index
+    cdf.columns.name = "path"
+    meta = dict(model=model, strategy=strategy, seed=int(seed), n_bars=n_bars, contract=c)
+    return MonteCarloResult(paths, cdf, float(initial_balance), meta)
+
+
+def _combos(params: Mapping[str, Sequence[Any]]) -> List[Dict[str, Any]]:
+    if not isinstance(params, Mapping) or not params:
+        raise InvalidInputError("params: a mapping name -> list of values", "params")
+    names = list(params)
+    for k in names:
+        v = params[k]
+        if isinstance(v, (str, bytes)) or not hasattr(v, "__iter__"):
+            raise InvalidInputError(f"params: {k} must be a list of values", k)
+    return [dict(zip(names, vals)) for vals in itertools.product(*(list(params[k]) for k in names))]
+
+
+def sweep(
+    strategy: Callable[..., Any],
+    params: Mapping[str, Sequence[Any]],
+    data: Optional[Union[pd.DataFrame, Mapping[str, pd.DataFrame]]] = None,
+    model: Optional[Model] = None,
+    contract: Any = None,
+    n_paths: int = 100,
+    n_bars: int = 8_760,
+    seed: int = 0,
+    per_path: bool = False,
+    threads: Optional[int] = None,
+    initial_balance: float = 10_000.0,
+    leverage: Optional[float] = None,
+    funding: Any = None,
+    fixed: Optional[Mapping[str, Any]] = None,
+    **options: Any,
+) -> pd.DataFrame:
+    """A Cartesian grid of strategy parameters, run in parallel in the engine.
+
+    ``strategy``: a built-in strategy class (``perpsim.Grid``, ``perpsim.Rebalance``, ...) or a
+    factory returning one; it is called with ``**fixed`` and each combination of ``params``. With
+    ``data`` (a DataFrame or mapping): one backtest per set, a row of its figures each. With
+    ``model``: ``n_paths`` Monte Carlo paths per set (the same paths for every set), a row per set
+    with the mean and quantiles of the return, P(liquidation) and the expected shortfall, or one
+    row per set and path with ``per_path=True``.
+    """
+    if (data is None) == (model is None):
+        raise InvalidInputError("data: give exactly one of data and model", "data")
+    combos = _combos(params)
+    fixed = dict(fixed or {})
+    strategies = []
+    for combo in combos:
+        try:
+            strategies.append(strategy(**fixed, **combo))
+        except InvalidInputError:
+            raise
+        except TypeError as e:
+            raise InvalidInputError(f"params: {e}", "params") from None
+    if model is not None:
+        ex, c = _exchange(contract, initial_balance, leverage, options)
+        mspec = _model_spec(model, funding, c.funding_interval_hours, _START)
+        specs = [_strategy_spec(s, c.symbol) for s in strategies]
+        cols = _core._mc_sweep(ex, mspec, specs, int(n_bars), int(seed), 0, int(n_paths), threads)
+        step = pd.Timedelta(mspec["interval_ns"], unit="ns")
+        rows = _frame(dict(cols), YEAR / step)
+        rows.insert(0, "set", np.asarray(cols["set"]))
+        if per_path:
+            rows = rows.reset_index()
+            for k in combos[0]:
+                rows.insert(1, k, [combos[s][k] for s in rows["set"]])
+            return rows
+        out = []
+        for s, g in rows.groupby("set", sort=True):
+            r = np.sort(g["total_return"].to_numpy())
+            k = max(1, int(math.ceil(0.05 * len(r))))
+            out.append(
+                {
+                    **combos[int(s)],
+                    "mean_return": float(r.mean()),
+                    "median_return": float(np.median(r)),
+                    "return_q05": float(np.quantile(r, 0.05)),
+                    "return_q95": float(np.quantile(r, 0.95)),
+                    "p_liquidation": float(g["liquidated"].mean()),
+                    "expected_shortfall_5pct": float(r[:k].mean()),
+                    "mean_max_drawdown": float(g["max_drawdown"].mean()),
+                    "mean_fills": float(g["fills"].mean()),
+                }
+            )
+        return pd.DataFrame(out)
+    from .backtest import _contracts
+    from .exchange import Exchange
+
+    contracts, frames = _contracts(data, contract)
+    ex = Exchange(contracts, initial_balance=initial_balance, leverage=leverage, **options)
+    symbols = list(ex.symbols)
+    specs = [s._spec(symbols) for s in strategies]
+    cols = _core._sweep_data(ex, ex._columns(frames, funding, None), specs, threads)
+    idx = next(iter(frames.values())).index
+    step = pd.Series(idx).diff().median() if len(idx) > 1 else pd.Timedelta(hours=1)
+    rows = _frame(dict(cols), YEAR / step).reset_index(drop=True)
+    params_df = pd.DataFrame(combos)
+    return pd.concat([params_df, rows], axis=1)
+
+
+def simulate_paths(
+    model: Model,
+    n_paths: int = 1,
+    n_bars: int = 8_760,
+    seed: int = 0,
+    funding: Any = None,
+    funding_interval_hours: float = 8.0,
+    start: Any = None,
+    first_path: int = 0,
+) -> pd.DataFrame:
+    """The bars :func:`monte_carlo` would run (paths ``first_path`` … ``first_path + n_paths − 1``
+    of ``seed``): one row per bar, indexed by (path, timestamp), columns open, high, low, close and
+    funding (the rate paid at that bar's open; NaN when none). For inspection: a Monte Carlo run
+    never builds this table."""
+    t0 = _START if start is None else pd.Timestamp(start)
+    t0 = t0.tz_localize("UTC") if t0.tzinfo is None else t0
+    mspec = _model_spec(model, funding, funding_interval_hours, t0)
+    cols = _core._mc_paths(mspec, int(n_bars), int(seed), int(first_path), int(first_path) + int(n_paths))
+    ts = pd.to_datetime(np.asarray(cols.pop("timestamp")), unit="ns", utc=True)
+    idx = pd.MultiIndex.from_arrays([np.asarray(cols.pop("path")), ts], names=["path", "timestamp"])
+    return pd.DataFrame(cols, index=idx)
