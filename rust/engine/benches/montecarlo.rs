@@ -79,10 +79,14 @@ fn main() {
         format!("checksum {sink:.0}"),
     ));
 
+    let only = std::env::var("ONLY").unwrap_or_default();
     for (name, strat, acc) in [
         ("grid 100 levels, 5x", &grid, &grid_acc),
         ("balance 20,000 at 2x", &balance, &bal_acc),
     ] {
+        if !name.contains(only.as_str()) {
+            continue;
+        }
         for threads in [1usize, cores] {
             let run = McRun {
                 model: &model,
