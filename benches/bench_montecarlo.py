@@ -136,8 +136,10 @@ def main() -> None:
         check=True,
     )
     peak = subprocess.run([sys.executable, __file__, "--child"], capture_output=True, text=True, check=True)
-    print(f"machine: {platform.machine()}, {cores} cores, Python {platform.python_version()}, perpsim {perpsim.__version__}\n")
-    print(f"| {PATHS:,} paths × {BARS:,} hourly bars, GBM σ {VOL}, funding 0.01 %/8 h | time | path-bars/s | per core | note |")
+    py = platform.python_version()
+    print(f"machine: {platform.machine()}, {cores} cores, Python {py}, perpsim {perpsim.__version__}\n")
+    head = f"{PATHS:,} paths × {BARS:,} hourly bars, GBM σ {VOL}, funding 0.01 %/8 h"
+    print(f"| {head} | time | path-bars/s | per core | note |")
     print("|---|---|---|---|---|")
     pb = PATHS * BARS
     for name, t, threads, note in rows:

@@ -37,19 +37,22 @@ def test_demo_engine_matches_reference_and_golden():
     assert "max drawdown" in summary_table(engine)
 
 
-def test_cli_demo_runs_and_prints_a_summary(tmp_path):
-    out = tmp_path / "equity.csv"
+def test_cli_demo_runs_grid_and_balance_and_writes_reports(tmp_path):
     p = subprocess.run(
-        [sys.executable, "-m", "perpsim.cli", "demo", "-o", str(out)], capture_output=True, text=True, timeout=300
+        [sys.executable, "-m", "perpsim.cli", "demo", "-o", str(tmp_path)], capture_output=True, text=True, timeout=300
     )
     assert p.returncode == 0, p.stderr
-    assert "final equity" in p.stdout and "25,937.88" in p.stdout
-    assert out.exists() and out.read_text().count("\n") == 8_785
+    # the built-in balance strategy reproduces the Python demo's golden figure
+    assert "25,937.88" in p.stdout and "grid (long, 10x)" in p.stdout
+    for name in ("grid", "balance"):
+        html = (tmp_path / f"perpsim-demo-{name}.html").read_text()
+        assert "data:image/png;base64," in html and "final_equity" in html
 
 
 def test_cli_bad_usage_exits_2():
     p = subprocess.run([sys.executable, "-m", "perpsim.cli", "nope"], capture_output=True, text=True, timeout=60)
     assert p.returncode == 2
+    assert len(p.stderr.strip().splitlines()) == 1 and "Traceback" not in p.stderr
 
 
 def test_version():

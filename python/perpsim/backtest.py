@@ -43,6 +43,7 @@ class Result:
         self.initial_balance = float(initial_balance)
         self.strategy_stats = strategy_stats
         self.data = dict(data or {})
+        self.meta: Dict[str, Any] = {}
         self._cache: Dict[str, Any] = {}
 
     def _get(self, key: str, make: Any) -> Any:
@@ -177,6 +178,14 @@ class Result:
         if path is not None:
             fig.savefig(path, dpi=110)
         return fig
+
+    def report(self, path: Optional[str] = None, title: Optional[str] = None) -> str:
+        """A self-contained HTML report (stats, price with grid levels and fills, equity and
+        drawdown charts as embedded PNG, the fills table), written to ``path`` when given; returns
+        the HTML. Charts need matplotlib (the ``plot`` extra)."""
+        from .report import backtest_report
+
+        return backtest_report(self, path, title)
 
     def __repr__(self) -> str:
         s = self.stats
@@ -347,7 +356,9 @@ def backtest(
     symbols = list(ex.symbols)
     if not builtin:
         _run_python(ex, frames, funding, strategy)
-        return Result(ex, float(initial_balance), {}, frames)
+        r = Result(ex, float(initial_balance), {}, frames)
+        r.meta["strategy"] = strategy
+        return r
     if isinstance(strategy, TargetPositions):
         timeline = frames[symbols[0]].index
         for s in symbols[1:]:
@@ -356,7 +367,9 @@ def backtest(
     else:
         spec = strategy._spec(symbols)
     strategy_stats = ex.run_strategy(frames, spec, funding=funding)
-    return Result(ex, float(initial_balance), strategy_stats, frames)
+    r = Result(ex, float(initial_balance), strategy_stats, frames)
+    r.meta["strategy"] = strategy
+    return r
 
 
 def _run_python(ex: Exchange, frames: Mapping[str, pd.DataFrame], funding: Any, strategy: Any) -> None:
@@ -502,4 +515,6 @@ def _run_basis(
     )
     stats = ex.run_strategy(fut_frames, spec, funding=funding)
     stats["spot_symbol"] = spot_sym
-    return Result(ex, _pos_balance, stats, {**fut_frames, spot_sym: sdf})
+    r = Result(ex, _pos_balance, stats, {**fut_frames, spot_sym: sdf})
+    r.meta["strategy"] = strategy
+    return r

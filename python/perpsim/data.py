@@ -1,4 +1,5 @@
-"""Market data helpers: the real sample bundled with the package."""
+"""Market data: the real samples bundled with the package, loading your own files (CSV, Parquet,
+the Binance kline layout), resampling and alignment (see :mod:`perpsim.loaders`)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,20 @@ import numpy as np
 import pandas as pd
 
 from .errors import InvalidInputError
+from .loaders import align, load_bars, load_funding, resample, validate_bars
 
-__all__ = ["sample", "sample_funding", "SAMPLES", "bars_to_arrays", "series_to_arrays"]
+__all__ = [
+    "sample",
+    "sample_funding",
+    "SAMPLES",
+    "bars_to_arrays",
+    "series_to_arrays",
+    "load_bars",
+    "load_funding",
+    "resample",
+    "align",
+    "validate_bars",
+]
 
 SAMPLES = {
     ("BTCUSDT", "1h"): "BTCUSDT_perp_1h_2024.csv.gz",

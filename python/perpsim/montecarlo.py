@@ -407,6 +407,13 @@ class MonteCarloResult:
             fig.savefig(path, dpi=110)
         return fig
 
+    def report(self, path: Optional[str] = None, title: Optional[str] = None) -> str:
+        """A self-contained HTML report (summary, per-path figures, fan chart and histogram as
+        embedded PNG), written to ``path`` when given; returns the HTML."""
+        from .report import montecarlo_report
+
+        return montecarlo_report(self, path, title)
+
     def __repr__(self) -> str:
         s = self.summary()
         return (

@@ -1,0 +1,141 @@
+"""Self-contained HTML reports (charts embedded as PNG, no external files or scripts) for a
+backtest :class:`~perpsim.Result` and a :class:`~perpsim.MonteCarloResult`."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterable, Optional, Tuple
+
+import pandas as pd
+
+__all__ = ["backtest_report", "montecarlo_report"]
+
+_CSS = """
+body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:2em auto;max-width:1100px;color:#222}
+h1{font-size:1.5em;margin-bottom:.2em} h2{font-size:1.15em;margin-top:1.6em;border-bottom:1px solid #ddd}
+.sub{color:#666;margin-top:0} table{border-collapse:collapse;font-size:.9em}
+td,th{padding:.25em .7em;border-bottom:1px solid #eee;text-align:right} th{background:#f6f6f6}
+td:first-child,th:first-child{text-align:left} .stats td:first-child{color:#555}
+img{max-width:100%;border:1px solid #eee} .note{color:#777;font-size:.85em}
+.grid{display:flex;gap:2em;flex-wrap:wrap} .grid>div{flex:1;min-width:300px}
+"""
+
+
+def _short(obj: Any) -> str:
+    """A dataclass shown with its non-default fields only."""
+    import dataclasses
+
+    if not dataclasses.is_dataclass(obj):
+        return type(obj).__name__
+    parts = []
+    for f in dataclasses.fields(obj):
+        v = getattr(obj, f.name)
+        if f.default is not dataclasses.MISSING and v == f.default:
+            continue
+        if isinstance(v, (pd.DataFrame, pd.Series)):
+            v = f"<{type(v).__name__} {len(v)} rows>"
+        parts.append(f"{f.name}={v!r}" if not isinstance(v, str) or not v.startswith("<") else f"{f.name}={v}")
+    return f"{type(obj).__name__}({', '.join(parts)})"
+
+
+def _fmt(k: str, v: Any) -> str:
+    if isinstance(v, float):
+        if k in ("total_return", "cagr", "max_drawdown", "mean_return") or k.startswith(("p_", "total_return_q")):
+            return f"{v:.2%}"
+        return f"{v:,.4f}" if abs(v) < 1e6 else f"{v:,.0f}"
+    if isinstance(v, pd.Timestamp):
+        return v.strftime("%Y-%m-%d %H:%M")
+    return html.escape(str(v))
+
+
+def _kv_table(items: Iterable[Tuple[str, Any]]) -> str:
+    rows = "".join(f"<tr><td>{html.escape(str(k))}</td><td>{_fmt(str(k), v)}</td></tr>" for k, v in items)
+    return f"<table class='stats'>{rows}</table>"
+
+
+def _figure_png(fig: Any) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100)
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _img(fig_maker: Any) -> str:
+    try:
+        fig = fig_maker()
+    except ImportError:
+        return "<p class='note'>Charts need matplotlib: pip install 'perpsim[plot]'.</p>"
+    return f"<img alt='chart' src='data:image/png;base64,{_figure_png(fig)}'>"
+
+
+def _page(title: str, subtitle: str, body: str) -> str:
+    from . import __version__
+
+    now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return (
+        "<!DOCTYPE html><html><head><meta charset='utf-8'>"
+        f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>"
+        f"<h1>{html.escape(title)}</h1><p class='sub'>{html.escape(subtitle)}</p>{body}"
+        f"<p class='note'>perpsim {__version__}, {now}.</p></body></html>"
+    )
+
+
+def _frame_table(df: pd.DataFrame, limit: int = 200) -> str:
+    shown = df.head(limit).copy()
+    for c in shown.columns:
+        if pd.api.types.is_datetime64_any_dtype(shown[c]):
+            shown[c] = shown[c].dt.strftime("%Y-%m-%d %H:%M")
+    t = shown.to_html(index=False, float_format=lambda x: f"{x:,.6g}", border=0, escape=True)
+    more = f"<p class='note'>{len(df) - limit:,} more rows not shown.</p>" if len(df) > limit else ""
+    return f"<div style='overflow-x:auto'>{t}</div>{more}"
+
+
+def backtest_report(result: Any, path: Optional[str] = None, title: Optional[str] = None) -> str:
+    """The HTML report of a backtest: stats, price with grid levels and fills, equity and drawdown
+    charts, the strategy's own figures and the fills. Written to ``path`` when given; returned."""
+    s = result.stats
+    eq = result.equity
+    span = f"{eq.index[0]:%Y-%m-%d %H:%M} → {eq.index[-1]:%Y-%m-%d %H:%M}, {len(eq):,} steps" if len(eq) else ""
+    symbols = ", ".join(result.data) if result.data else ""
+    strategy = result.meta.get("strategy") if hasattr(result, "meta") else None
+    sub = f"{symbols} · {span}" + (f" · {_short(strategy)}" if strategy is not None else "")
+    body = "<div class='grid'><div><h2>Statistics</h2>" + _kv_table(s.items()) + "</div>"
+    extra = {}
+    for k, v in result.strategy_stats.items():
+        if k.endswith("_at") and isinstance(v, int):
+            v = pd.Timestamp(v, unit="ns", tz="UTC")
+        if isinstance(v, (int, float, str, bool, pd.Timestamp)):
+            extra[k] = v
+    if extra:
+        body += "<div><h2>Strategy</h2>" + _kv_table(extra.items()) + "</div>"
+    body += "</div><h2>Price, equity and drawdown</h2>" + _img(lambda: result.plot())
+    f = result.fills
+    body += f"<h2>Fills ({len(f):,})</h2>" + (_frame_table(f) if len(f) else "<p>No fills.</p>")
+    page = _page(title or "perpsim backtest", sub, body)
+    if path is not None:
+        Path(path).write_text(page, encoding="utf-8")
+    return page
+
+
+def montecarlo_report(result: Any, path: Optional[str] = None, title: Optional[str] = None) -> str:
+    """The HTML report of a Monte Carlo run: the summary, a fan chart of the kept curves, the
+    final-equity histogram and the distribution of the per-path figures."""
+    m = result.meta
+    sub = (
+        f"{_short(m.get('strategy'))} · {_short(m.get('model'))} · {m.get('n_bars', 0):,} bars per path · "
+        f"seed {m.get('seed')}"
+    )
+    body = "<div class='grid'><div><h2>Summary</h2>" + _kv_table(result.summary().items()) + "</div>"
+    desc = result.paths.describe().T.reset_index().rename(columns={"index": "figure"})
+    body += "<div><h2>Per-path figures</h2>" + _frame_table(desc) + "</div></div>"
+    body += "<h2>Equity fan chart and final equity</h2>" + _img(lambda: result.plot())
+    page = _page(title or "perpsim Monte Carlo", sub, body)
+    if path is not None:
+        Path(path).write_text(page, encoding="utf-8")
+    return page

@@ -1,0 +1,178 @@
+"""The command line: every example configuration runs (backtest and Monte Carlo) and writes its
+report; the calculators print the library's numbers; --help everywhere; bad input exits 2 with one
+line and no traceback."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import perpsim
+import pytest
+from perpsim import calc
+from perpsim.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFIGS = ROOT / "examples" / "configs"
+BACKTESTS = ["grid", "grid_trailing_1m", "balance", "index_deviation", "basis", "target_positions"]
+
+
+@pytest.mark.parametrize("name", BACKTESTS)
+def test_every_backtest_config_runs_and_writes_its_report(name, tmp_path, capsys):
+    out = tmp_path / f"{name}.html"
+    fills = tmp_path / "fills.csv"
+    code = main(["backtest", str(CONFIGS / f"{name}.toml"), "--report", str(out)])
+    assert code == 0, capsys.readouterr().err
+    text = capsys.readouterr().out
+    assert "final_equity" in text and "sharpe" in text
+    html = out.read_text()
+    assert html.startswith("<!DOCTYPE html>") and "data:image/png;base64," in html
+    assert "<h2>Fills" in html
+    assert not fills.exists()
+
+
+@pytest.mark.parametrize("name", ["montecarlo_grid", "montecarlo_balance"])
+def test_montecarlo_configs_run(name, tmp_path, capsys):
+    out = tmp_path / "mc.html"
+    png = tmp_path / "mc.png"
+    code = main(["montecarlo", str(CONFIGS / f"{name}.toml"), "--paths", "60", "--report", str(out), "--png", str(png)])
+    assert code == 0, capsys.readouterr().err
+    text = capsys.readouterr().out
+    assert "p_liquidation" in text
+    assert "data:image/png;base64," in out.read_text() and png.stat().st_size > 10_000
+
+
+def test_calculators_print_the_library_numbers(capsys):
+    assert (
+        main(
+            [
+                "calc",
+                "grid",
+                "--lower",
+                "100",
+                "--upper",
+                "200",
+                "--grids",
+                "4",
+                "--investment",
+                "1000",
+                "--leverage",
+                "5",
+            ]
+        )
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "100, 125, 150, 175, 200" in out
+    assert f"{calc.grid_quote_qty(1000, 5, 4):,.2f}" in out
+    assert main(["calc", "liquidation", "--side", "long", "--qty", "1", "--entry", "50000", "--balance", "5000"]) == 0
+    lp = calc.liquidation_price(perpsim.BTCUSDT, "long", 1, 50_000, 5_000)
+    assert f"{lp:,.2f}" in capsys.readouterr().out
+    assert main(["calc", "funding", "--qty", "-2", "--mark", "60000", "--rate", "0.0001"]) == 0
+    assert "12" in capsys.readouterr().out  # a short receives 2 · 60,000 · 0.01 % = 12
+    assert main(["calc", "mining", "--volume", "1000000", "--pool", "1000", "--price", "5", "--cost", "0.0005"]) == 0
+    a = calc.trade_mining_optimum(1_000_000, 1000, 5, 0.0005)
+    assert f"{a:,.2f}" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--help"],
+        ["demo", "--help"],
+        ["backtest", "--help"],
+        ["montecarlo", "--help"],
+        ["calc", "--help"],
+        ["calc", "grid", "--help"],
+        ["calc", "liquidation", "--help"],
+        ["calc", "funding", "--help"],
+        ["calc", "mining", "--help"],
+    ],
+)
+def test_help_on_every_command(args, capsys):
+    assert main(args) == 0
+    assert "usage: perpsim" in capsys.readouterr().out
+
+
+def write(tmp_path, text, name="c.toml"):
+    p = tmp_path / name
+    p.write_text(text)
+    return str(p)
+
+
+GOOD = """
+[data]
+path = "bars.csv"
+[strategy]
+type = "grid"
+lower = 90
+upper = 110
+grid_count = 10
+qty = 1
+"""
+
+
+def bars_csv(tmp_path, header="timestamp,open,high,low,close"):
+    rows = [header] + [f"2024-01-01T{h:02d}:00:00Z,100,101,99,100.5" for h in range(10)]
+    (tmp_path / "bars.csv").write_text("\n".join(rows) + "\n")
+
+
+def run_cli(args):
+    return subprocess.run([sys.executable, "-m", "perpsim.cli", *args], capture_output=True, text=True, timeout=120)
+
+
+def test_good_minimal_config_runs(tmp_path):
+    bars_csv(tmp_path)
+    p = run_cli(["backtest", write(tmp_path, GOOD), "-q"])
+    assert p.returncode == 0, p.stderr
+
+
+@pytest.mark.parametrize(
+    "case, expect",
+    [
+        ("missing_config", "no such file"),
+        ("missing_data", "no such file"),
+        ("wrong_column", "missing column 'close'"),
+        ("bad_toml", "not valid TOML"),
+        ("impossible_grid", "upper"),
+        ("unknown_key", "strategy.gird_count"),
+        ("bad_strategy_type", "strategy.type"),
+        ("bad_row", "row 3"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line(case, expect, tmp_path):
+    bars_csv(tmp_path)
+    if case == "missing_config":
+        cfg = str(tmp_path / "nope.toml")
+    elif case == "missing_data":
+        cfg = write(tmp_path, GOOD.replace("bars.csv", "missing.csv"))
+    elif case == "wrong_column":
+        bars_csv(tmp_path, header="timestamp,open,high,low,last")
+        cfg = write(tmp_path, GOOD)
+    elif case == "bad_toml":
+        cfg = write(tmp_path, GOOD + "\n[strategy\n")
+    elif case == "impossible_grid":
+        cfg = write(tmp_path, GOOD.replace("upper = 110", "upper = 80"))
+    elif case == "unknown_key":
+        cfg = write(tmp_path, GOOD.replace("grid_count", "gird_count"))
+    elif case == "bad_strategy_type":
+        cfg = write(tmp_path, GOOD.replace('"grid"', '"grdi"'))
+    else:
+        rows = (tmp_path / "bars.csv").read_text().splitlines()
+        rows[4] = rows[4].replace(",101,", ",98,")  # high below the open: data row 3
+        (tmp_path / "bars.csv").write_text("\n".join(rows) + "\n")
+        cfg = write(tmp_path, GOOD)
+    p = run_cli(["backtest", cfg])
+    assert p.returncode == 2, (p.stdout, p.stderr)
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("perpsim: error:"), p.stderr
+    assert expect in lines[0], lines[0]
+    assert "Traceback" not in p.stderr
+
+
+def test_bad_cli_values_exit_2():
+    for args in (["calc", "grid", "--lower", "x"], ["calc", "liquidation", "--side", "up"], ["backtest"]):
+        p = run_cli(args)
+        assert p.returncode == 2 and "Traceback" not in p.stderr
+        assert len(p.stderr.strip().splitlines()) == 1
