@@ -5,7 +5,12 @@ as the exchanges do; a compiled Rust core driven from Python.
 
 Public API (this release):
 
-- :class:`Exchange`: the step-driven account (buy/sell, marks, funding, positions, history).
+- :func:`backtest` → :class:`Result`: a built-in strategy (:class:`Grid`, :class:`Rebalance`,
+  :class:`IndexDeviation`, :class:`Basis`, :class:`TargetPositions`) or a Python callback over bars.
+- :func:`monte_carlo` → :class:`MonteCarloResult` with the models :class:`GBM`,
+  :class:`JumpDiffusion`, :class:`StudentT`, :class:`Bootstrap`; :func:`sweep`.
+- :mod:`perpsim.data`: the bundled real samples, loading files, resampling; :mod:`perpsim.calc`.
+- :class:`Exchange`: the step-driven account (buy/sell, orders, marks, funding, positions, history).
 - :class:`Contract` and the presets in :mod:`perpsim.contracts` (``BTCUSDT``, ``ETHUSDT``,
   ``BTCUSD``, ``ETHUSD``, ``BTCUSDT_SPOT``, :func:`quarterly`).
 - :mod:`perpsim.reference`: the exact pure-Python twin of the ledger.

@@ -1,10 +1,12 @@
 """Built-in strategy configurations (frozen dataclasses); the strategies themselves run in Rust.
 
 - :class:`Grid`: the Binance-style futures grid (neutral/long/short, arithmetic/geometric, fixed
-  quantity or constant quote value per grid, trigger, stops). Trailing up/down: not yet.
+  quantity or constant quote value per grid, trigger, stops, trailing up/down).
 - :class:`Rebalance`: the balance strategy (target value or ratio of equity, adjust ratio, market
   execution at the close, several symbols in one account).
 - :class:`TargetPositions`: per-step targets (quantity, value or fraction of equity).
+- :class:`IndexDeviation`: basket deviation from the index; :func:`deviation_risk_table`.
+- :class:`Basis`: futures-spot basis (cash-and-carry), linear or inverse, delivery or perpetual.
 """
 
 from __future__ import annotations
