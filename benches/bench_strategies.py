@@ -1,8 +1,9 @@
 """Benchmark (issue 4): the built-in strategies through `perpsim.backtest` on shared/BENCHMARKS.md's
 synthetic year of one-minute bars (W1 balance, W2 neutral grid), end to end from Python with the
 result DataFrames built, against plain-Python loops of the same rules run in the same process, and
-the Python overhead of one backtest call (10 bars). vectorbt is not installed here (an optional
-bench dependency): its row is left out rather than guessed.
+the Python overhead of one backtest call (10 bars); and W1 in vectorbt's `Portfolio.from_order_func`
+(numba) when vectorbt is installed (an optional bench dependency: `pip install vectorbt`; its row is
+left out otherwise, not guessed).
 
     python benches/bench_strategies.py
 """
@@ -56,6 +57,35 @@ def w2_python(o, h, lo, c, qty=0.01, fee=0.0002):
 
 # BENCHMARKS.md's workloads ignore margin: a contract whose margin never binds, liquidation off.
 LOOSE = perpsim.Contract("ASSET", brackets=((0, 1_000, 0.0001),))
+
+
+def w1_vectorbt(close):
+    """W1 in vectorbt's from_order_func: the same rule in a numba order function (cash is not a
+    limit: init_cash="auto"; the final equity is 10,000 + the total profit). None without vectorbt."""
+    try:
+        import vectorbt as vbt
+        from numba import njit
+        from vectorbt.portfolio import nb
+        from vectorbt.portfolio.enums import NoOrder
+    except ImportError:
+        return None
+
+    @njit
+    def order_func_nb(c, target, band, fee):
+        price = c.close[c.i, c.col]
+        value = c.position_now * price
+        if abs(value - target) / target > band:
+            return nb.order_nb(size=(target - value) / price, price=price, fees=fee)
+        return NoOrder
+
+    def run():
+        t = time.perf_counter()
+        pf = vbt.Portfolio.from_order_func(close, order_func_nb, 20_000.0, 0.01, 0.0005, init_cash="auto")
+        el = time.perf_counter() - t
+        run.last = (10_000 + float(pf.total_profit()), len(pf.orders.records_arr))
+        return el
+
+    return run
 
 
 def best(f, repeat=3):
@@ -122,6 +152,11 @@ def main() -> None:
     e1, n1 = w1_python(ol, cl)
     rows.append(("W1 balance: plain-Python loop", time.perf_counter() - t0, f"{n1} trades, final equity {e1:,.6f}"))
 
+    vb = w1_vectorbt(c)
+    if vb is not None:
+        t = best(vb)  # the first call (numba compilation, ~15 s) is the warm-up
+        e, n = vb.last
+        rows.append(("W1 balance: vectorbt from_order_func (numba)", t, f"{n} trades, final equity {e:,.6f}"))
     small = bars.iloc[:10]
     calls = 200
 
@@ -140,6 +175,9 @@ def main() -> None:
         ratio = py[name[:2]] / t
         print(f"| {name} | {t * 1e3:,.1f} ms | {N / t / 1e6:,.2f} million | {ratio:,.1f}x | {note} |")
     print(f"\nPython overhead of one backtest call (10 bars; tables built on first access): {per_call * 1e6:,.0f} µs")
+    if vb is not None:
+        w1 = next(t for name, t, _ in rows if name.startswith("W1 balance: perpsim"))
+        print(f"W1 balance, perpsim end to end vs vectorbt from_order_func: {rows[-1][1] / w1:,.1f}x")
 
 
 if __name__ == "__main__":
