@@ -193,8 +193,14 @@ impl Strategy for Rebalance {
                 _ => inst.contract_size * price,
             };
             let dq = inst.round_qty((target - value) / per_unit);
+            // An order adding to the position while nothing is available to margin it would be
+            // refused (initial margin after > equity after): not sent, so a blown-through account
+            // does not fill the orders log with one refusal per bar.
+            let pos = e.account().position(i).qty;
+            let adds = pos == 0.0 || (pos > 0.0) == (dq > 0.0);
+            let hopeless = adds && e.account().available_balance() <= 0.0;
             // Dust (a relative 1e-9 of the target) is not worth an order.
-            if dq.abs() * per_unit > 1e-9 * target.abs().max(value.abs()) {
+            if !hopeless && dq.abs() * per_unit > 1e-9 * target.abs().max(value.abs()) {
                 let _ = e.market(i, dq, FillReason::Rebalance, self);
             }
             if limit_mode {
