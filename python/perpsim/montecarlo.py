@@ -486,7 +486,7 @@ def monte_carlo(
     paths = _frame(cols, YEAR / step)
     index = pd.date_range(t0, periods=n_bars, freq=step, name="timestamp")
     cdf = pd.DataFrame({p: pd.Series(v, dtype=float) for p, v in curves})
-    cdf = cdf.reindex(range(n_bars))
+    cdf = cdf.reindex(range(n_bars)).ffill()  # a liquidated path stays at its last equity
     cdf.index = index
     cdf.columns.name = "path"
     meta = dict(model=model, strategy=strategy, seed=int(seed), n_bars=n_bars, contract=c)

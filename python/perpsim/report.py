@@ -44,7 +44,9 @@ def _short(obj: Any) -> str:
 
 def _fmt(k: str, v: Any) -> str:
     if isinstance(v, float):
-        if k in ("total_return", "cagr", "max_drawdown", "mean_return") or k.startswith(("p_", "total_return_q")):
+        if k in ("total_return", "cagr", "mean_return", "time_under_water") or k.startswith(
+            ("p_", "total_return_q", "max_drawdown", "expected_shortfall")
+        ):
             return f"{v:.2%}"
         return f"{v:,.4f}" if abs(v) < 1e6 else f"{v:,.0f}"
     if isinstance(v, pd.Timestamp):
@@ -132,8 +134,24 @@ def montecarlo_report(result: Any, path: Optional[str] = None, title: Optional[s
         f"seed {m.get('seed')}"
     )
     body = "<div class='grid'><div><h2>Summary</h2>" + _kv_table(result.summary().items()) + "</div>"
-    desc = result.paths.describe().T.reset_index().rename(columns={"index": "figure"})
-    body += "<div><h2>Per-path figures</h2>" + _frame_table(desc) + "</div></div>"
+    p = result.paths.drop(columns=["liquidated", "liquidation_step"])
+    desc = pd.DataFrame(
+        {
+            "mean": p.mean(),
+            "5 %": p.quantile(0.05),
+            "median": p.median(),
+            "95 %": p.quantile(0.95),
+        }
+    )
+    desc.index.name = "per path"
+    liq = result.paths["liquidation_step"]
+    liq = liq[liq >= 0]
+    note = (
+        f"<p class='note'>{len(liq):,} paths liquidated"
+        + (f", at step {int(liq.median()):,} in the median" if len(liq) else "")
+        + ".</p>"
+    )
+    body += "<div><h2>Per-path figures</h2>" + _frame_table(desc.reset_index()) + note + "</div></div>"
     body += "<h2>Equity fan chart and final equity</h2>" + _img(lambda: result.plot())
     page = _page(title or "perpsim Monte Carlo", sub, body)
     if path is not None:
