@@ -594,15 +594,15 @@ class BasisTwin:
         spot = self.coin * s if self.coin != 0 else F(0)
         self.values.append(self.cash + spot + fut)
 
-    def on_close(self, ex):
-        k = self.k
-        self.k += 1
-        x = self.spot[k] if k < len(self.spot) else math.nan
+    def spot_now(self):
+        x = self.spot[self.k] if self.k < len(self.spot) else math.nan
         if math.isfinite(x) and x > 0:
             self.last = exact(x)
-        s = self.last
-        if s is None or ex.blown:
-            self.values.append(None)
+        return self.last
+
+    def on_close(self, ex):
+        s = self.spot_now()
+        if s is None:
             return
         if self.open is not None:
             sym = self.open[0]
@@ -627,4 +627,16 @@ class BasisTwin:
                 v = self.metric(b[1])
                 if v is not None and v >= self.open_th:
                     self.try_open(ex, b[0], s)
-        self.record(ex, s)
+
+    def after_close(self, ex):
+        s = self.spot_now()
+        if ex.blown and s is not None and self.open is not None:
+            sym, coin, _ = self.open
+            self.open = None
+            if not ex.specs[sym].inverse:
+                self.spot_trade(ex, -1, coin, s)  # sold into the spot wallet
+        if s is None:
+            self.values.append(None)
+        else:
+            self.record(ex, s)
+        self.k += 1

@@ -90,7 +90,18 @@ def _column(df: pd.DataFrame, name: str, field: str, required: bool = True) -> O
         raise InvalidInputError(f"{field}: column {name!r} is not numeric", name) from None
 
 
-def bars_to_arrays(df: pd.DataFrame, symbol: str = "") -> Tuple[np.ndarray, ...]:
+BarArrays = Tuple[
+    np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, Optional[np.ndarray], Optional[np.ndarray]
+]
+
+
+def _required(df: pd.DataFrame, name: str, field: str) -> np.ndarray:
+    col = _column(df, name, field)
+    assert col is not None  # _column raises for a missing required column
+    return col
+
+
+def bars_to_arrays(df: pd.DataFrame, symbol: str = "") -> BarArrays:
     """A bar DataFrame → contiguous arrays (ts ns int64, open, high, low, close, volume|None,
     mark|None) for the engine; the engine validates the values (naming column and row). A frame
     with a ``price`` column and no ``open`` holds ticks: each is a bar of one point."""
@@ -99,9 +110,9 @@ def bars_to_arrays(df: pd.DataFrame, symbol: str = "") -> Tuple[np.ndarray, ...]
     field = f"data[{symbol}]" if symbol else "data"
     ts = _index_ns(df.index, field)
     if "price" in df.columns and "open" not in df.columns:  # ticks: a path of one point each
-        p = _column(df, "price", field)
+        p = _required(df, "price", field)
         return ts, p, p, p, p, _column(df, "volume", field, False), None
-    o, h, lo, c = (_column(df, k, field) for k in ("open", "high", "low", "close"))
+    o, h, lo, c = (_required(df, k, field) for k in ("open", "high", "low", "close"))
     return ts, o, h, lo, c, _column(df, "volume", field, False), _column(df, "mark", field, False)
 
 

@@ -16,7 +16,7 @@ _E = TypeVar("_E", bound="Exchange")
 
 
 def _restore(cls: Type[_E], state: bytes) -> _E:
-    return cls.__new__(cls, _state=state)
+    return cls.__new__(cls, _state=state)  # type: ignore[return-value]  # __new__ of the compiled base
 
 
 def _utc_index(ts: np.ndarray) -> pd.DatetimeIndex:

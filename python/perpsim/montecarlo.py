@@ -552,8 +552,8 @@ def sweep(
         rows.insert(0, "set", np.asarray(cols["set"]))
         if per_path:
             rows = rows.reset_index()
-            for k in combos[0]:
-                rows.insert(1, k, [combos[s][k] for s in rows["set"]])
+            for name in combos[0]:
+                rows.insert(1, name, [combos[i][name] for i in rows["set"]])
             return rows
         out = []
         for s, g in rows.groupby("set", sort=True):

@@ -23,9 +23,8 @@ from .errors import InvalidInputError
 __all__ = ["Grid", "Rebalance", "TargetPositions", "IndexDeviation", "Basis", "deviation_risk_table"]
 
 
-def _pos(name: str, v: Any, allow_none: bool = False) -> Optional[float]:
-    if v is None and allow_none:
-        return None
+def _pos(name: str, v: Any) -> float:
+    """``v`` as a finite float > 0, or an error naming ``name``."""
     try:
         x = float(v)
     except (TypeError, ValueError):
@@ -79,9 +78,9 @@ class Grid:
             raise InvalidInputError(f"spacing: must be arithmetic or geometric, got {self.spacing!r}", "spacing")
         if (self.qty is None) == (self.quote_per_grid is None):
             raise InvalidInputError("qty: give exactly one of qty and quote_per_grid", "qty")
-        _pos("qty", self.qty, allow_none=True)
-        _pos("quote_per_grid", self.quote_per_grid, allow_none=True)
-        _pos("trigger", self.trigger, allow_none=True)
+        for name in ("qty", "quote_per_grid", "trigger"):
+            if getattr(self, name) is not None:
+                _pos(name, getattr(self, name))
         if self.stop_upper is not None and _pos("stop_upper", self.stop_upper) <= up:
             raise InvalidInputError(f"stop_upper: must be above upper ({up})", "stop_upper")
         if self.stop_lower is not None and _pos("stop_lower", self.stop_lower) >= lo:
@@ -90,13 +89,13 @@ class Grid:
             raise InvalidInputError("quote_per_grid: trailing needs a constant quote value per grid", "quote_per_grid")
         if self.trailing_up_limit is not None:
             t = _pos("trailing_up_limit", self.trailing_up_limit)
-            if not (t > up and (self.stop_upper is None or t < self.stop_upper)):
+            if not (t > up and (self.stop_upper is None or t < float(self.stop_upper))):
                 raise InvalidInputError(
                     "trailing_up_limit: must be above upper and below stop_upper", "trailing_up_limit"
                 )
         if self.trailing_down_limit is not None:
             t = _pos("trailing_down_limit", self.trailing_down_limit)
-            if not (t < lo and (self.stop_lower is None or t > self.stop_lower)):
+            if not (t < lo and (self.stop_lower is None or t > float(self.stop_lower))):
                 raise InvalidInputError(
                     "trailing_down_limit: must be below lower and above stop_lower", "trailing_down_limit"
                 )
@@ -165,7 +164,7 @@ class Rebalance:
                 raise InvalidInputError(f"{field}: unknown symbol {unknown[0]!r}", field)
             targets = [float(t.get(s, 0.0)) for s in symbols]
         else:
-            targets = [float(t)] + [0.0] * (len(symbols) - 1)
+            targets = [float(t or 0.0)] + [0.0] * (len(symbols) - 1)
         if not all(math.isfinite(x) for x in targets):
             raise InvalidInputError(f"{field}: must be finite", field)
         return dict(
@@ -232,8 +231,9 @@ class IndexDeviation:
             raise InvalidInputError(f"min_trade_value: must be >= 0, got {m}", "min_trade_value")
         if not (self.base == "first" or (isinstance(self.base, (int, np.integer)) and self.base >= 1)):
             raise InvalidInputError(f"base: 'first' or a moving-average window >= 1, got {self.base!r}", "base")
-        _pos("stop_deviation", self.stop_deviation, allow_none=True)
-        _pos("reentry_deviation", self.reentry_deviation, allow_none=True)
+        for name in ("stop_deviation", "reentry_deviation"):
+            if getattr(self, name) is not None:
+                _pos(name, getattr(self, name))
 
     def _spec(self, symbols: Sequence[str]) -> Dict[str, Any]:
         return dict(

@@ -57,6 +57,12 @@ def triggers_rising(kind: str, side: str) -> bool:
     return side == "buy"
 
 
+def _v(x: Optional[F]) -> F:
+    """A value the engine's logic guarantees is set at that point."""
+    assert x is not None
+    return x
+
+
 @dataclass
 class RefOrder:
     """One order of the reference engine (the orders log is the list of these)."""
@@ -204,7 +210,7 @@ class Exchange(Ledger):
         if extra is not None:
             items.append(extra)
         for side, q, p in items:
-            n = sp.notional(q, p)
+            n = sp.notional(q, _v(p))
             if side == "buy":
                 bq, bn = bq + q, bn + n
             else:
@@ -287,23 +293,23 @@ class Exchange(Ledger):
         if kind == "market" and cur is None:
             raise self._reject(o, "order", "no price yet for a market order")
         if kind in TRIGGER_KINDS and cur is not None:
-            fired = cur >= t if triggers_rising(kind, side) else cur <= t
+            fired = cur >= _v(t) if triggers_rising(kind, side) else cur <= _v(t)
             if fired:
                 raise self._reject(o, "trigger", "would trigger immediately")
-        marketable = kind == "limit" and cur is not None and (p >= cur if side == "buy" else p <= cur)
+        marketable = kind == "limit" and cur is not None and (_v(p) >= cur if side == "buy" else _v(p) <= cur)
         if post_only and marketable:
             raise self._reject(o, "post_only", "post-only order would take liquidity")
         if not o.reduce_only and kind not in ("market", "trailing_stop") and not marketable:
             need = sum(self._im(s) for s in self.specs)
             for s in self.specs:
-                need += self._order_margin(s, (side, q, refp) if s == symbol else None)
+                need += self._order_margin(s, (side, q, _v(refp)) if s == symbol else None)
             if need > self.account.equity:
                 raise self._reject(o, "qty", "insufficient margin")
         if kind == "market":
-            self._execute(o, cur * (1 + o.sign * self.cfg.slippage), "taker", raise_=True)
+            self._execute(o, _v(cur) * (1 + o.sign * self.cfg.slippage), "taker", raise_=True)
             return o.id
         if marketable:
-            self._execute(o, cur, "taker", raise_=True)
+            self._execute(o, _v(cur), "taker", raise_=True)
             return o.id
         if kind == "trailing_stop" and cur is not None:
             self._trail_touch(o, cur)
@@ -407,6 +413,7 @@ class Exchange(Ledger):
                 self._end(o, "cancelled", "reduce-only: no position to reduce")
                 return False
             q = abs(pos) if q is None else min(q, abs(pos))
+        q = _v(q)
         cap = self.vol_left[o.symbol]
         if liquidity == "maker" and cap is not None:
             c = math.floor(cap / sp.step + F(1, 10**9)) * sp.step if sp.step else cap
@@ -517,7 +524,11 @@ class Exchange(Ledger):
             if o.status != "open":
                 continue
             cur = self.cur[o.symbol]
-            if o.kind == "limit" and cur is not None and (o.price >= cur if o.side == "buy" else o.price <= cur):
+            if (
+                o.kind == "limit"
+                and cur is not None
+                and (_v(o.price) >= cur if o.side == "buy" else _v(o.price) <= cur)
+            ):
                 self._execute(o, cur, "taker")
             else:
                 o.in_book = True
@@ -609,23 +620,25 @@ class Exchange(Ledger):
     def _candidates(self, symbol: str, down: bool) -> List[Tuple[F, int, int, Any]]:
         sp = self.specs[symbol]
         out: List[Tuple[F, int, int, Any]] = []
-        vol_ok = self.vol_left[symbol] is None or self.vol_left[symbol] > 0
+        left = self.vol_left[symbol]
+        vol_ok = left is None or left > 0
         for o in self._book(symbol):
             if o.kind == "trailing_stop":
                 if o.extreme is not None and o.side == ("sell" if down else "buy"):
-                    lvl = o.extreme * (1 - o.callback) if down else o.extreme * (1 + o.callback)
+                    cb = _v(o.callback)
+                    lvl = o.extreme * (1 - cb) if down else o.extreme * (1 + cb)
                     out.append((lvl, 1, o.seq, o))
             elif o.rests_as_limit:
                 if o.side == ("buy" if down else "sell") and vol_ok:
-                    lvl = o.price
+                    lvl = _v(o.price)
                     if not self.cfg.touch_fills and self.gap_fill is None:
                         if sp.tick:
-                            lvl = o.price - sp.tick if down else o.price + sp.tick
+                            lvl = lvl - sp.tick if down else lvl + sp.tick
                         else:
-                            lvl = F(math.nextafter(float(o.price), -math.inf if down else math.inf))
+                            lvl = F(math.nextafter(float(lvl), -math.inf if down else math.inf))
                     out.append((lvl, 2, o.seq, o))
             elif triggers_rising(o.kind, o.side) != down:
-                out.append((o.trigger, 0, o.seq, o))
+                out.append((_v(o.trigger), 0, o.seq, o))
         pos = self.positions[symbol].qty
         if self.cfg.liquidation and ((pos > 0 and down) or (pos < 0 and not down)):
             lp = self.liquidation_price(symbol)
@@ -646,7 +659,8 @@ class Exchange(Ledger):
             lvl, _, _, ev = (max if down else min)(
                 cands, key=lambda c: (c[0], -c[1], -c[2]) if down else (c[0], c[1], c[2])
             )
-            at = min(lvl, self.cur[symbol]) if down else max(lvl, self.cur[symbol])
+            now = _v(self.cur[symbol])
+            at = min(lvl, now) if down else max(lvl, now)
             self._process(symbol, ev, at)
 
     def _process(self, symbol: str, ev: Any, at: F) -> None:
@@ -665,12 +679,12 @@ class Exchange(Ledger):
             o.in_book = False
             self._execute(o, fp * (1 + o.sign * slip), "taker")
         elif o.rests_as_limit:
-            self._execute(o, o.price if self.gap_fill is None else fp, "maker")
+            self._execute(o, _v(o.price) if self.gap_fill is None else fp, "maker")
         else:  # a trigger fires
             o.in_book = False
             if o.kind == "stop_limit":
                 o.triggered = True
-                if o.price >= fp if o.side == "buy" else o.price <= fp:
+                if _v(o.price) >= fp if o.side == "buy" else _v(o.price) <= fp:
                     self._execute(o, fp, "taker")
                 else:
                     o.in_book = True
@@ -712,7 +726,7 @@ class Exchange(Ledger):
         self.positions[symbol].mark_price = o
         self._trail_update(symbol, o)
         for p in self._points(o, h, lo, c, self.positions[symbol].qty):
-            cur = self.cur[symbol]
+            cur = _v(self.cur[symbol])
             if p < cur:
                 self._walk(symbol, cur, p, True)
             elif p > cur:
@@ -725,6 +739,8 @@ class Exchange(Ledger):
     def end_step(self) -> None:
         if self.hooks is not None and not self.blown:
             self.hooks.on_close(self)
+        if self.hooks is not None and hasattr(self.hooks, "after_close"):
+            self.hooks.after_close(self)  # every step, blown or not (the engine's after_close)
         self._record_row(self.now)
 
     def _ts(self, timestamp: Any) -> int:
@@ -828,7 +844,7 @@ class Exchange(Ledger):
                             )
                         fc[s] += 1
                 exp = self.specs[s].contract.expiry
-                if exp is not None and not self.expired[s] and exp.value <= ts:
+                if exp is not None and not self.expired[s] and pd.Timestamp(exp).value <= ts:
                     last = self.cur[s]
                     fallback = bars[s][0] if s in bars else None
                     price = settlement.get(s, float(last) if last is not None else fallback)

@@ -49,8 +49,8 @@ def brackets_with_cum(tiers: Sequence[Sequence[float]]) -> List[tuple]:
     """Tiers ``(floor, max_leverage, mmr)`` → ``(floor, max_leverage, mmr, cum)`` with
     ``cum_n = floor_n·(MMR_n − MMR_{n−1}) + cum_{n−1}``."""
     out: List[tuple] = []
-    for floor, lev, mmr in tiers:
-        floor, lev, mmr = exact(floor), exact(lev), exact(mmr)
+    for tier in tiers:
+        floor, lev, mmr = (exact(x) for x in tier)
         cum = F(0) if not out else floor * (mmr - out[-1][2]) + out[-1][3]
         out.append((floor, lev, mmr, cum))
     return out
@@ -417,16 +417,16 @@ class Ledger:
                 raise InvalidInputError("prices: pass a mapping symbol -> price", "prices")
             prices = {next(iter(self.specs)): prices}
         new = {}
-        for s, v in prices.items():
+        for s, given in prices.items():
             self._spec(s)
-            v = float(v)
+            v = float(given)
             if math.isnan(v):
                 continue
             if not (math.isfinite(v) and v > 0):
                 raise InvalidInputError(f"prices: bad price for {s}", "prices")
             new[s] = exact(v)
-        for s, v in new.items():
-            self.positions[s].mark_price = v
+        for s, m in new.items():
+            self.positions[s].mark_price = m
         self.last_ts = ts
         self._record_row(ts)
 

@@ -1406,6 +1406,7 @@ impl Engine {
         if !self.blown {
             strat.on_close(self);
         }
+        strat.after_close(self);
         if self.config.record_equity {
             self.history.push(self.now, &self.account);
         }

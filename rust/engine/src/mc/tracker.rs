@@ -99,6 +99,11 @@ impl<S: Strategy> Strategy for Tracked<'_, S> {
     }
 
     #[inline]
+    fn after_close(&mut self, e: &Engine) {
+        self.inner.after_close(e);
+    }
+
+    #[inline]
     fn watch(&self, symbol: usize) -> (f64, f64) {
         self.inner.watch(symbol)
     }

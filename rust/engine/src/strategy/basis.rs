@@ -93,6 +93,8 @@ pub struct Basis {
     opens: u32,
     closes: u32,
     settlements: u32,
+    /// Premium of this step (set at the close, recorded after it).
+    prem: f64,
 }
 
 /// Premium (F − S)/S and its annualized value (365 / days to expiry; NaN without an expiry).
@@ -124,6 +126,7 @@ impl Basis {
             opens: 0,
             closes: 0,
             settlements: 0,
+            prem: f64::NAN,
             cfg,
         }
     }
@@ -354,19 +357,23 @@ impl Basis {
     }
 }
 
+impl Basis {
+    /// The spot price of the current step (the last one seen when this step has none).
+    fn spot_now(&mut self) -> f64 {
+        let s_now = self.cfg.spot.get(self.step).copied().unwrap_or(f64::NAN);
+        if s_now.is_finite() && s_now > 0.0 {
+            self.last_spot = s_now;
+        }
+        self.last_spot
+    }
+}
+
 impl Strategy for Basis {
     fn on_fill(&mut self, _e: &mut Engine, _f: &FillRow) {}
 
     fn on_close(&mut self, e: &mut Engine) {
-        let k = self.step;
-        self.step += 1;
-        let s_now = self.cfg.spot.get(k).copied().unwrap_or(f64::NAN);
-        if s_now.is_finite() && s_now > 0.0 {
-            self.last_spot = s_now;
-        }
-        let s = self.last_spot;
-        if !s.is_finite() || e.blown() {
-            self.record(e, s, f64::NAN);
+        let s = self.spot_now();
+        if !s.is_finite() {
             return;
         }
         if let Some(o) = self.open {
@@ -389,18 +396,34 @@ impl Strategy for Basis {
                 }
             }
         }
-        let mut prem = f64::NAN;
         if self.open.is_none() {
             if let Some((j, m)) = self.best(e, s) {
-                prem = m.0;
+                self.prem = m.0;
                 if self.metric(m) >= self.cfg.open_threshold {
                     self.try_open(e, j, s);
                 }
             }
         }
         if let Some(o) = self.open {
-            prem = self.metrics(e, o.future, s).0;
+            self.prem = self.metrics(e, o.future, s).0;
         }
+    }
+
+    fn after_close(&mut self, e: &Engine) {
+        let s = self.spot_now();
+        if e.blown() && s.is_finite() {
+            if let Some(o) = self.open.take() {
+                // The futures account was liquidated: the spot coin is sold into the spot wallet
+                // (the proceeds stay there; a liquidated account takes no deposit).
+                self.settlements += 1;
+                if !e.account().is_inverse() {
+                    self.spot_trade(e.now(), -1, o.coin, s);
+                }
+            }
+        }
+        let prem = self.prem;
         self.record(e, s, prem);
+        self.prem = f64::NAN;
+        self.step += 1;
     }
 }

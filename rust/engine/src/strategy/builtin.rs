@@ -49,6 +49,13 @@ impl Strategy for BuiltIn {
     }
 
     #[inline]
+    fn after_close(&mut self, e: &Engine) {
+        if let BuiltIn::Basis(s) = self {
+            s.after_close(e);
+        }
+    }
+
+    #[inline]
     fn watch(&self, symbol: usize) -> (f64, f64) {
         match self {
             BuiltIn::Grid(s) => s.watch(symbol),

@@ -22,8 +22,12 @@ use crate::record::FillRow;
 pub trait Strategy {
     /// Called after each fill of the account (including liquidations and settlements).
     fn on_fill(&mut self, _engine: &mut Engine, _fill: &FillRow) {}
-    /// Called at each step's close, after the marks are set and before the step is recorded.
+    /// Called at each step's close, after the marks are set and before the step is recorded
+    /// (not once the account is blown: it can no longer trade).
     fn on_close(&mut self, _engine: &mut Engine) {}
+    /// Called at every step's end, after [`Strategy::on_close`], blown account or not: for
+    /// bookkeeping outside the account (a spot wallet, per-step records).
+    fn after_close(&mut self, _engine: &Engine) {}
     /// Prices of `symbol` at which the strategy wants [`Strategy::on_price`] called along the path:
     /// (a level reached going down, a level reached going up); NaN for none. When called, the
     /// strategy must move the level it was called for away from the price (or clear it).
