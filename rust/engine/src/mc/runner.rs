@@ -137,6 +137,19 @@ impl McRun<'_> {
         buf: &mut PathBuf,
         curve: Option<&mut Vec<f64>>,
     ) -> PathStats {
+        let mut spare = None;
+        self.path_with(strategy, path, buf, curve, &mut spare)
+    }
+
+    /// [`McRun::path`] reusing the buffers of the previous path's engine kept in `spare`.
+    fn path_with(
+        &self,
+        strategy: &BuiltIn,
+        path: u64,
+        buf: &mut PathBuf,
+        curve: Option<&mut Vec<f64>>,
+        spare: &mut Option<Engine>,
+    ) -> PathStats {
         let mut rng = Rng::for_path(self.seed, path);
         self.model.generate(&mut rng, buf);
         let config = Config {
@@ -145,6 +158,9 @@ impl McRun<'_> {
         };
         let initial = self.account.equity();
         let mut e = Engine::new(self.account.clone(), config).expect("validated config");
+        if let Some(old) = spare.take() {
+            e.recycle(old);
+        }
         let mut t = Tracked {
             inner: strategy.clone(),
             stats: CurveStats::new(initial),
@@ -173,6 +189,7 @@ impl McRun<'_> {
             self.model.interval_ns,
         );
         s.path = path;
+        *spare = Some(e);
         s
     }
 
@@ -187,14 +204,14 @@ impl McRun<'_> {
         let out: Vec<(PathStats, Option<Vec<f64>>)> = (start..end)
             .into_par_iter()
             .map_init(
-                || PathBuf::new(self.n_bars),
-                |buf, i| {
+                || (PathBuf::new(self.n_bars), None),
+                |(buf, spare), i| {
                     if self.curve_every > 0 && i % self.curve_every == 0 {
                         let mut c = Vec::with_capacity(self.n_bars);
-                        let s = self.path(strategy, i, buf, Some(&mut c));
+                        let s = self.path_with(strategy, i, buf, Some(&mut c), spare);
                         (s, Some(c))
                     } else {
-                        (self.path(strategy, i, buf, None), None)
+                        (self.path_with(strategy, i, buf, None, spare), None)
                     }
                 },
             )
@@ -217,10 +234,11 @@ impl McRun<'_> {
         (0..strategies.len() as u64 * per)
             .into_par_iter()
             .map_init(
-                || PathBuf::new(self.n_bars),
-                |buf, j| {
+                || (PathBuf::new(self.n_bars), None),
+                |(buf, spare), j| {
                     let set = j / per;
-                    let mut s = self.path(&strategies[set as usize], start + j % per, buf, None);
+                    let strat = &strategies[set as usize];
+                    let mut s = self.path_with(strat, start + j % per, buf, None, spare);
                     s.set = set;
                     s
                 },
