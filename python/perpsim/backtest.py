@@ -179,13 +179,16 @@ class Result:
             fig.savefig(path, dpi=110)
         return fig
 
-    def report(self, path: Optional[str] = None, title: Optional[str] = None) -> str:
+    def report(self, path: Optional[str] = None, title: Optional[str] = None, png: Any = None) -> str:
         """A self-contained HTML report (stats, price with grid levels and fills, equity and
         drawdown charts as embedded PNG, the fills table), written to ``path`` when given; returns
-        the HTML. Charts need matplotlib (the ``plot`` extra)."""
-        from .report import backtest_report
+        the HTML. ``png``: also write the charts as a PNG file (a path, or ``True`` for ``path``
+        with the suffix ``.png``). Charts need matplotlib (the ``plot`` extra)."""
+        from .report import backtest_report, write_png
 
-        return backtest_report(self, path, title)
+        html = backtest_report(self, path, title)
+        write_png(self.plot, path, png)
+        return html
 
     def __repr__(self) -> str:
         s = self.stats

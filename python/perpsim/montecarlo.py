@@ -407,12 +407,15 @@ class MonteCarloResult:
             fig.savefig(path, dpi=110)
         return fig
 
-    def report(self, path: Optional[str] = None, title: Optional[str] = None) -> str:
+    def report(self, path: Optional[str] = None, title: Optional[str] = None, png: Any = None) -> str:
         """A self-contained HTML report (summary, per-path figures, fan chart and histogram as
-        embedded PNG), written to ``path`` when given; returns the HTML."""
-        from .report import montecarlo_report
+        embedded PNG), written to ``path`` when given; returns the HTML. ``png``: also write the
+        charts as a PNG file (a path, or ``True`` for ``path`` with the suffix ``.png``)."""
+        from .report import montecarlo_report, write_png
 
-        return montecarlo_report(self, path, title)
+        html = montecarlo_report(self, path, title)
+        write_png(self.plot, path, png)
+        return html
 
     def __repr__(self) -> str:
         s = self.summary()

@@ -12,7 +12,7 @@ from typing import Any, Iterable, Optional, Tuple
 
 import pandas as pd
 
-__all__ = ["backtest_report", "montecarlo_report"]
+__all__ = ["backtest_report", "montecarlo_report", "write_png"]
 
 _CSS = """
 body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:2em auto;max-width:1100px;color:#222}
@@ -86,6 +86,24 @@ def _page(title: str, subtitle: str, body: str) -> str:
         f"<h1>{html.escape(title)}</h1><p class='sub'>{html.escape(subtitle)}</p>{body}"
         f"<p class='note'>perpsim {__version__}, {now}.</p></body></html>"
     )
+
+
+def write_png(plot: Any, html_path: Optional[str], png: Any) -> Optional[str]:
+    """Writes the charts of ``plot(path=...)`` as a PNG: at ``png`` (a path), or next to
+    ``html_path`` with the suffix ``.png`` when ``png`` is True. Returns the path written."""
+    if png is None or png is False:
+        return None
+    if png is True:
+        if html_path is None:
+            from .errors import InvalidInputError
+
+            raise InvalidInputError("png: True needs the report's path", "png")
+        png = str(Path(html_path).with_suffix(".png"))
+    import matplotlib.pyplot as plt
+
+    fig = plot(path=str(png))
+    plt.close(fig)
+    return str(png)
 
 
 def _frame_table(df: pd.DataFrame, limit: int = 200) -> str:
