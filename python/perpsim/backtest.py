@@ -59,8 +59,7 @@ class Result:
         return self._get("equity", self._equity)
 
     def _equity(self) -> pd.DataFrame:
-        h = self.exchange.history()
-        _add_positions(h, self.exchange)
+        h = _with_positions(self.exchange.history(), self.exchange)
         st = self.strategy_stats
         if "value_quote" in st and len(st["value_quote"]) == len(h):
             h = h.rename(columns={"equity": "futures_equity"})
@@ -201,22 +200,30 @@ class Result:
 _PERCENT = {"total_return", "cagr", "max_drawdown"}
 
 
-def _add_positions(h: pd.DataFrame, ex: Exchange) -> None:
-    """Adds ``position_<symbol>`` and ``entry_<symbol>`` (after the step) from the fills: each fill
-    carries the position and entry after it and the step's timestamp, so the last fill of a step
-    gives the step's position (no per-step recording in the engine for it)."""
-    f = ex.fills()
+def _with_positions(h: pd.DataFrame, ex: Exchange) -> pd.DataFrame:
+    """``h`` with ``position_<symbol>`` and ``entry_<symbol>`` (after the step) from the fills: each
+    fill carries the position and entry after it and the step's timestamp, so the last fill at or
+    before a step gives the step's position (no per-step recording in the engine for it)."""
+    cols = ex._fill_columns()
+    steps = np.asarray(h.index.asi8, dtype=np.int64)
+    fts = np.asarray(cols["timestamp"], dtype=np.int64)
+    fsym = np.asarray(cols["symbol"], dtype=object)
+    fpos = np.asarray(cols["position"], dtype=float)
+    fent = np.asarray(cols["entry_price"], dtype=float)
+    extra: Dict[str, np.ndarray] = {}
     for sym in ex.symbols:
-        g = f[f["symbol"] == sym] if len(f) else f
-        if len(g):
-            last = g.groupby("timestamp", sort=False)[["position", "entry_price"]].last()
-            last = last[~last.index.duplicated(keep="last")].sort_index()
-            at = last.reindex(h.index, method="ffill")
-            h[f"position_{sym}"] = at["position"].fillna(0.0).to_numpy()
-            h[f"entry_{sym}"] = at["entry_price"].fillna(0.0).to_numpy()
-        else:
-            h[f"position_{sym}"] = 0.0
-            h[f"entry_{sym}"] = 0.0
+        m = fsym == sym
+        t, p, e = fts[m], fpos[m], fent[m]
+        # For each step, the last fill at or before it (fills are in time order): mark each
+        # fill's step with its index + 1, then carry the running maximum forward (0: none yet).
+        at = np.searchsorted(steps, t, side="left")
+        last = np.zeros(len(steps), dtype=np.int64)
+        ok = at < len(steps)
+        np.maximum.at(last, at[ok], np.arange(1, len(t) + 1)[ok])  # several in a step: the last
+        np.maximum.accumulate(last, out=last)
+        extra[f"position_{sym}"] = np.r_[0.0, p][last]
+        extra[f"entry_{sym}"] = np.r_[0.0, e][last]
+    return pd.concat([h, pd.DataFrame(extra, index=h.index)], axis=1)
 
 
 def stats_of(equity: pd.DataFrame, initial_balance: float, ex: Exchange, strategy_stats: Dict[str, Any]) -> pd.Series:
