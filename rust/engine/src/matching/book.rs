@@ -95,6 +95,11 @@ impl Book {
             by_key.then(seq.cmp(&p.seq))
         };
         let list = self.list(slot);
+        // The common case (a grid's counter-order becomes the next to fire): it goes at the end.
+        if list.last().is_none_or(|j| cmp(j) == Ordering::Less) {
+            list.push(idx);
+            return;
+        }
         let pos = list.partition_point(|j| cmp(j) == Ordering::Less);
         list.insert(pos, idx);
     }
