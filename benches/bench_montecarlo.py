@@ -3,7 +3,7 @@ the balance strategy through `perpsim.monte_carlo`, path generation included, on
 every core; a pure-Python loop of the same rules (path generation included) on a few paths,
 extrapolated per path and stated as such; the peak memory of the 10,000-path run (a child process).
 
-    python benches/bench_montecarlo.py            # PATHS=1000 for a quicker run
+    PYTHONPATH=benches python benches/bench_montecarlo.py     # PATHS=1000 for a quicker run
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import sys
 import time
 
 import perpsim
+from bench_strategies import w1_python, w2_python
 
 PATHS = int(os.environ.get("PATHS", "10000"))
 BARS = 8_760
@@ -44,37 +45,16 @@ def python_path(rng: random.Random, n: int):
     return out
 
 
-def python_grid(bars, qty=0.003, fee=0.0002):
-    levels = [0.7 * S0 + i * 0.6 * S0 / 100 for i in range(101)]
-    k = min(range(101), key=lambda i: abs(levels[i] - S0))
-    orders = {i: (1 if i < k else -1) for i in range(101) if i != k}
-    cash, q, fills = 10_000.0, 0.0, 0
-    for _, h, lo, _ in bars:
-        new = {}
-        for i, side in list(orders.items()):
-            p = levels[i]
-            if (side > 0 and lo <= p) or (side < 0 and h >= p):
-                cash -= side * qty * p + qty * p * fee
-                q += side * qty
-                fills += 1
-                del orders[i]
-                j = i + 1 if side > 0 else i - 1
-                if 0 <= j <= 100:
-                    new[j] = -side
-        orders.update(new)
-    return cash + q * bars[-1][3], fills
+def python_grid(bars):
+    """W2 (bench_strategies.w2_python) on a generated path: 0.003 BTC per order."""
+    o, h, lo, c = (list(x) for x in zip(*bars))
+    return w2_python(o, h, lo, c, qty=0.003)
 
 
-def python_balance(bars, fee=0.0005, target=20_000.0):
-    cash, q, trades = 10_000.0, 0.0, 0
-    for _, _, _, price in bars:
-        value = q * price
-        if abs(value - target) / target > 0.01:
-            dq = (target - value) / price
-            cash -= dq * price + abs(dq) * price * fee
-            q += dq
-            trades += 1
-    return cash + q * bars[-1][3], trades
+def python_balance(bars):
+    """W1 (bench_strategies.w1_python) on a generated path."""
+    o, _, _, c = (list(x) for x in zip(*bars))
+    return w1_python(o, c)
 
 
 def run(strategy, leverage, threads, n=PATHS):

@@ -83,6 +83,25 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _write_reports(result: Any, cfg: Any, args: argparse.Namespace, title: str) -> Dict[str, Any]:
+    """The HTML report and PNG charts asked for by [report] or the command line; returns the
+    [report] table with the command line's overrides."""
+    report = dict(cfg.report)
+    if args.report:
+        report["html"] = args.report
+    if args.png:
+        report["png"] = args.png
+    if "html" in report:
+        result.report(report["html"], title=report.get("title") or title)
+        print(f"report: {report['html']}")
+    if "png" in report:
+        import matplotlib.pyplot as plt
+
+        plt.close(result.plot(path=report["png"]))
+        print(f"png: {report['png']}")
+    return report
+
+
 def _write_tables(report: Dict[str, Any], tables: Dict[str, Any]) -> None:
     for key, df in tables.items():
         if key in report:
@@ -105,17 +124,7 @@ def _backtest(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(f"perpsim backtest: {cfg.source.name}\n")
         print(r.summary())
-    report = dict(cfg.report)
-    if args.report:
-        report["html"] = args.report
-    if args.png:
-        report["png"] = args.png
-    if "html" in report:
-        r.report(report["html"], title=report.get("title") or f"perpsim backtest: {cfg.source.stem}")
-        print(f"report: {report['html']}")
-    if "png" in report:
-        r.plot(path=report["png"])
-        print(f"png: {report['png']}")
+    report = _write_reports(r, cfg, args, f"perpsim backtest: {cfg.source.stem}")
     _write_tables(report, {"fills_csv": r.fills, "equity_csv": r.equity})
     return 0
 
@@ -149,17 +158,7 @@ def _montecarlo(args: argparse.Namespace) -> int:
         print(f"perpsim montecarlo: {cfg.source.name}: {model!r}\n")
         s = r.summary()
         print("\n".join(f"{k:<28}{v:>14,.4f}" if isinstance(v, float) else f"{k:<28}{v!s:>14}" for k, v in s.items()))
-    report = dict(cfg.report)
-    if args.report:
-        report["html"] = args.report
-    if args.png:
-        report["png"] = args.png
-    if "html" in report:
-        r.report(report["html"], title=report.get("title") or f"perpsim Monte Carlo: {cfg.source.stem}")
-        print(f"report: {report['html']}")
-    if "png" in report:
-        r.plot(path=report["png"])
-        print(f"png: {report['png']}")
+    report = _write_reports(r, cfg, args, f"perpsim Monte Carlo: {cfg.source.stem}")
     _write_tables(report, {"paths_csv": r.paths})
     return 0
 

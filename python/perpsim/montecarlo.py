@@ -63,6 +63,16 @@ def _num(name: str, v: Any, lo: float = -math.inf, lo_open: bool = False) -> flo
     return x
 
 
+def _check_diffusion(m: Any) -> None:
+    """The parameters every diffusion model has: volatility ≥ 0, s0 > 0, drift, interval, substeps."""
+    _num("volatility", m.volatility, 0)
+    _num("s0", m.s0, 0, lo_open=True)
+    _num("drift", m.drift)
+    _interval_ns(m.interval)
+    if not (isinstance(m.substeps, (int, np.integer)) and m.substeps >= 0):
+        raise InvalidInputError(f"substeps: an integer >= 0, got {m.substeps!r}", "substeps")
+
+
 def _closes_vol(bars: pd.DataFrame) -> Tuple[float, pd.Timedelta]:
     c = bars["close"].to_numpy(dtype=float)
     r = np.diff(np.log(c))
@@ -83,10 +93,7 @@ class GBM:
     substeps: int = 0
 
     def __post_init__(self) -> None:
-        _num("volatility", self.volatility, 0)
-        _num("s0", self.s0, 0, lo_open=True)
-        _num("drift", self.drift)
-        _interval_ns(self.interval)
+        _check_diffusion(self)
 
     @classmethod
     def fit(cls, bars: pd.DataFrame, drift: float = 0.0, s0: Optional[float] = None) -> GBM:
@@ -114,13 +121,10 @@ class JumpDiffusion:
     substeps: int = 0
 
     def __post_init__(self) -> None:
-        _num("volatility", self.volatility, 0)
-        _num("s0", self.s0, 0, lo_open=True)
+        _check_diffusion(self)
         _num("intensity", self.intensity, 0)
         _num("jump_mean", self.jump_mean)
         _num("jump_std", self.jump_std, 0)
-        _num("drift", self.drift)
-        _interval_ns(self.interval)
 
     def _params(self) -> Dict[str, Any]:
         return dict(
@@ -145,12 +149,9 @@ class StudentT:
     substeps: int = 0
 
     def __post_init__(self) -> None:
-        _num("volatility", self.volatility, 0)
-        _num("s0", self.s0, 0, lo_open=True)
+        _check_diffusion(self)
         if _num("dof", self.dof) <= 2:
             raise InvalidInputError(f"dof: must be > 2, got {self.dof}", "dof")
-        _num("drift", self.drift)
-        _interval_ns(self.interval)
 
     def _params(self) -> Dict[str, Any]:
         return dict(kind="student_t", volatility=float(self.volatility), drift=float(self.drift), dof=float(self.dof))

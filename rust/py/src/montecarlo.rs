@@ -10,22 +10,10 @@ use pyo3::types::{PyDict, PyList};
 
 use crate::errors::{invalid, IntoPyResult};
 use crate::exchange::{inputs_of, Columns, PyExchange, RunColumns};
+use crate::strategies::get;
 
 /// Kept equity curves: (path, equity per step).
 type Curves = Vec<(u64, Vec<f64>)>;
-
-fn get<'py, T: FromPyObjectOwned<'py>>(
-    py: Python<'py>,
-    d: &Bound<'py, PyDict>,
-    key: &str,
-) -> PyResult<T> {
-    match d.get_item(key)? {
-        Some(v) => v
-            .extract::<T>()
-            .map_err(|_| invalid(py, key, format!("{key}: bad value {v}"))),
-        None => Err(invalid(py, key, format!("{key}: missing"))),
-    }
-}
 
 /// The model described by `m` (kind, parameters, s0, interval_ns, start_ts, funding,
 /// funding_interval_ns, substeps).
@@ -95,6 +83,27 @@ fn strategies_of(
         .collect()
 }
 
+/// A checked run of `model` on `ex`'s account and matching options.
+fn run_of<'a>(
+    py: Python<'_>,
+    ex: &'a PyExchange,
+    model: &'a ModelSpec,
+    n_bars: usize,
+    seed: u64,
+    curve_every: u64,
+) -> PyResult<McRun<'a>> {
+    let run = McRun {
+        model,
+        account: ex.engine().account(),
+        config: ex.engine().config(),
+        n_bars,
+        seed,
+        curve_every,
+    };
+    run.validate().py(py)?;
+    Ok(run)
+}
+
 fn rows<'py>(py: Python<'py>, r: &[PathStats]) -> PyResult<Bound<'py, PyDict>> {
     let mut c = Columns::new(py);
     c.num("path", r.iter().map(|x| x.path))?;
@@ -137,15 +146,7 @@ pub fn _mc_run<'py>(
 ) -> PyResult<(Bound<'py, PyDict>, Curves)> {
     let model = model_of(py, model)?;
     let strat = crate::strategies::build(py, spec, ex.engine().account(), &[])?;
-    let run = McRun {
-        model: &model,
-        account: ex.engine().account(),
-        config: ex.engine().config(),
-        n_bars,
-        seed,
-        curve_every,
-    };
-    run.validate().py(py)?;
+    let run = run_of(py, &ex, &model, n_bars, seed, curve_every)?;
     let (r, curves) = py
         .detach(|| with_threads(threads, || run.paths(&strat, start, stop)))
         .py(py)?;
@@ -169,15 +170,7 @@ pub fn _mc_sweep<'py>(
 ) -> PyResult<Bound<'py, PyDict>> {
     let model = model_of(py, model)?;
     let strats = strategies_of(py, &ex, specs)?;
-    let run = McRun {
-        model: &model,
-        account: ex.engine().account(),
-        config: ex.engine().config(),
-        n_bars,
-        seed,
-        curve_every: 0,
-    };
-    run.validate().py(py)?;
+    let run = run_of(py, &ex, &model, n_bars, seed, 0)?;
     let r = py
         .detach(|| with_threads(threads, || run.sweep(&strats, start, stop)))
         .py(py)?;

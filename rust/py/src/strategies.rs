@@ -11,7 +11,8 @@ use pyo3::types::PyDict;
 
 use crate::errors::{invalid, IntoPyResult};
 
-fn get<'py, T: FromPyObjectOwned<'py>>(
+/// `d[key]` as a `T`, or an error naming the key.
+pub(crate) fn get<'py, T: FromPyObjectOwned<'py>>(
     py: Python<'py>,
     d: &Bound<'py, PyDict>,
     key: &str,
