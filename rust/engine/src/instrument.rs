@@ -374,7 +374,7 @@ fn tidy_scale(inc: f64) -> f64 {
         if cache[1].0 == bits {
             return cache[1].1;
         }
-        let decimals = (-inc.log10()).ceil().clamp(0.0, 15.0) as i32 + 1;
+        let decimals = (-libm::log10(inc)).ceil().clamp(0.0, 15.0) as i32 + 1;
         let scale = 10f64.powi(decimals);
         cache[1] = cache[0];
         cache[0] = (bits, scale);

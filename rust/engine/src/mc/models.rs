@@ -5,6 +5,7 @@
 
 use super::rng::Rng;
 use crate::error::LedgerError;
+use libm::{exp, log as ln};
 
 /// Bars of one generated path (reused from path to path).
 #[derive(Clone, Debug, Default)]
@@ -269,7 +270,7 @@ impl ModelSpec {
                 jump_mean,
                 jump_std,
             } => {
-                let kappa = (jump_mean + 0.5 * jump_std * jump_std).exp() - 1.0;
+                let kappa = exp(jump_mean + 0.5 * jump_std * jump_std) - 1.0;
                 let mut r = (drift - 0.5 * vol * vol - intensity * kappa) * dt
                     + vol * dt.sqrt() * rng.normal();
                 for _ in 0..rng.poisson(intensity * dt) {
@@ -284,16 +285,16 @@ impl ModelSpec {
             }
             PriceModel::Bootstrap { .. } => unreachable!("bootstrap bars are not diffused"),
         };
-        let close = open * r.exp();
+        let close = open * exp(r);
         if self.substeps > 0 {
             return self.substep_bar(rng, open, close, vol, dt);
         }
         // Extremes of a Brownian bridge from 0 to r with variance vol²·dt over the bar:
         // max = (r + sqrt(r² − 2·vol²·dt·ln U)) / 2, min = (r − sqrt(r² − 2·vol²·dt·ln V)) / 2.
         let v = 2.0 * vol * vol * dt;
-        let up = 0.5 * (r + (r * r - v * rng.uniform().ln()).sqrt());
-        let down = 0.5 * (r - (r * r - v * rng.uniform().ln()).sqrt());
-        (open, open * up.exp(), open * down.exp(), close)
+        let up = 0.5 * (r + (r * r - v * ln(rng.uniform())).sqrt());
+        let down = 0.5 * (r - (r * r - v * ln(rng.uniform())).sqrt());
+        (open, open * exp(up), open * exp(down), close)
     }
 
     /// High and low from `substeps` explicit Brownian-bridge sub-steps between open and close.
@@ -306,7 +307,7 @@ impl ModelSpec {
         dt: f64,
     ) -> (f64, f64, f64, f64) {
         let k = self.substeps as usize;
-        let r = (close / open).ln();
+        let r = ln(close / open);
         let h = dt / k as f64;
         // The bridge walked forward: from x at time t, the next point given the end r at dt.
         let (mut x, mut hi, mut lo) = (0.0f64, 0.0f64, 0.0f64);
@@ -320,7 +321,7 @@ impl ModelSpec {
         }
         hi = hi.max(r);
         lo = lo.min(r);
-        (open, open * hi.exp(), open * lo.exp(), close)
+        (open, open * exp(hi), open * exp(lo), close)
     }
 }
 

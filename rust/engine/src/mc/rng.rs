@@ -1,6 +1,9 @@
 //! A small, portable random number generator and the distributions the path models draw from.
-//! Everything is defined here (no external crate) so that path i of seed s is bit-identical on
-//! every machine and every version of the dependencies.
+//! The generator and the distributions are defined here, and the logarithms and exponentials come
+//! from the pure-Rust `libm` crate rather than the platform's math library, so that path i of seed
+//! s is bit-identical on every machine.
+
+use libm::{exp, log as ln};
 
 /// SplitMix64 step: used to derive independent seeds.
 #[inline]
@@ -73,7 +76,7 @@ impl Rng {
             let v = 2.0 * self.uniform() - 1.0;
             let s = u * u + v * v;
             if s < 1.0 && s > 0.0 {
-                let f = (-2.0 * s.ln() / s).sqrt();
+                let f = (-2.0 * ln(s) / s).sqrt();
                 self.spare = Some(v * f);
                 return u * f;
             }
@@ -85,7 +88,7 @@ impl Rng {
         if lambda <= 0.0 {
             return 0;
         }
-        let l = (-lambda).exp();
+        let l = exp(-lambda);
         let mut k = 0u32;
         let mut p = self.uniform();
         while p > l && k < 10_000 {
@@ -99,7 +102,7 @@ impl Rng {
     pub fn gamma(&mut self, shape: f64) -> f64 {
         if shape < 1.0 {
             let u = self.uniform();
-            return self.gamma(shape + 1.0) * u.powf(1.0 / shape);
+            return self.gamma(shape + 1.0) * libm::pow(u, 1.0 / shape);
         }
         let d = shape - 1.0 / 3.0;
         let c = 1.0 / (9.0 * d).sqrt();
@@ -111,7 +114,7 @@ impl Rng {
             }
             let v = v * v * v;
             let u = self.uniform();
-            if u < 1.0 - 0.0331 * x * x * x * x || u.ln() < 0.5 * x * x + d * (1.0 - v + v.ln()) {
+            if u < 1.0 - 0.0331 * x * x * x * x || ln(u) < 0.5 * x * x + d * (1.0 - v + ln(v)) {
                 return d * v;
             }
         }
