@@ -235,74 +235,65 @@ fn main() {
         format!("{fills} fills, equity row per step"),
     ));
 
-    // Built-in strategies (issue 4): the W2 grid and the W1 balance strategy.
-    for record in [true, false] {
-        let mut fills = 0;
-        let t = best(|| {
-            let cfg = GridConfig {
-                symbol: 0,
-                lower: 0.7 * o[0],
-                upper: 1.3 * o[0],
-                n: 100,
-                geometric: false,
-                mode: GridMode::Neutral,
-                qty: GridQty::Base(0.01),
-                trigger: None,
-                stop_upper: None,
-                stop_lower: None,
-                close_on_stop: true,
-                trailing_up: false,
-                trailing_down: false,
-                trailing_up_limit: None,
-                trailing_down_limit: None,
+    // Built-in strategies (issue 4): the W2 grid and the W1 balance strategy, each with and
+    // without one equity row per step.
+    let cfg = GridConfig {
+        symbol: 0,
+        lower: 0.7 * o[0],
+        upper: 1.3 * o[0],
+        n: 100,
+        geometric: false,
+        mode: GridMode::Neutral,
+        qty: GridQty::Base(0.01),
+        trigger: None,
+        stop_upper: None,
+        stop_lower: None,
+        close_on_stop: true,
+        trailing_up: false,
+        trailing_down: false,
+        trailing_up_limit: None,
+        trailing_down_limit: None,
+    };
+    let inst = engine(0.0002, 0.0002, false).account().instruments()[0].clone();
+    let grid = BuiltIn::Grid(Box::new(GridStrategy::new(cfg, &inst).unwrap()));
+    let balance = BuiltIn::Rebalance(Rebalance::new(
+        TargetKind::Value,
+        vec![20_000.0],
+        0.01,
+        false,
+    ));
+    for (name, strategy, fee, unit) in [
+        (
+            "strategy: built-in Grid (W2), funding",
+            &grid,
+            0.0002,
+            "fills",
+        ),
+        (
+            "strategy: built-in Rebalance (W1), funding",
+            &balance,
+            0.0005,
+            "trades",
+        ),
+    ] {
+        for record in [true, false] {
+            let mut fills = 0;
+            let t = best(|| {
+                let mut e = engine(fee, fee, record);
+                let mut s = strategy.clone();
+                let t0 = Instant::now();
+                run(&mut e, &input, &mut s).unwrap();
+                let el = t0.elapsed().as_secs_f64();
+                fills = e.fills().len();
+                el
+            });
+            let note = if record {
+                "equity row per step"
+            } else {
+                "no equity rows"
             };
-            let mut e = engine(0.0002, 0.0002, record);
-            let mut g = BuiltIn::Grid(Box::new(
-                GridStrategy::new(cfg, &e.account().instruments()[0]).unwrap(),
-            ));
-            let t0 = Instant::now();
-            run(&mut e, &input, &mut g).unwrap();
-            let el = t0.elapsed().as_secs_f64();
-            fills = e.fills().len();
-            el
-        });
-        let note = if record {
-            "equity row per step"
-        } else {
-            "no equity rows"
-        };
-        rows.push((
-            "strategy: built-in Grid (W2), funding".into(),
-            t,
-            format!("{fills} fills, {note}"),
-        ));
-    }
-    for record in [true, false] {
-        let mut fills = 0;
-        let t = best(|| {
-            let mut e = engine(0.0005, 0.0005, record);
-            let mut s = BuiltIn::Rebalance(Rebalance::new(
-                TargetKind::Value,
-                vec![20_000.0],
-                0.01,
-                false,
-            ));
-            let t0 = Instant::now();
-            run(&mut e, &input, &mut s).unwrap();
-            let el = t0.elapsed().as_secs_f64();
-            fills = e.fills().len();
-            el
-        });
-        let note = if record {
-            "equity row per step"
-        } else {
-            "no equity rows"
-        };
-        rows.push((
-            "strategy: built-in Rebalance (W1), funding".into(),
-            t,
-            format!("{fills} trades, {note}"),
-        ));
+            rows.push((name.into(), t, format!("{fills} {unit}, {note}")));
+        }
     }
 
     println!("| workload (525,600 one-minute bars) | time | bars/s | note |");
