@@ -69,6 +69,10 @@ def test_update_nan_keeps_last_price_and_appends_a_row(ex):
         "fees",
         "funding",
         "effective_leverage",
+        "position_BTCUSDT",
+        "entry_BTCUSDT",
+        "position_ETHUSDT",
+        "entry_ETHUSDT",
     ]
     assert isinstance(h.index, pd.DatetimeIndex) and str(h.index.tz) == "UTC"
     assert h["equity"].iloc[-1] == pytest.approx(ex.account.equity)

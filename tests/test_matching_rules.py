@@ -11,6 +11,7 @@ import perpsim
 import pytest
 from perpsim import Contract, InvalidInputError, OrderRejectedError
 from perpsim import reference as ref
+from perpsim._protocol import SymbolColumns
 
 IMPLS = [perpsim.Exchange, ref.Exchange]
 T0 = 1_700_000_000_000_000_000  # ns
@@ -87,7 +88,7 @@ def test_mismatched_lengths_are_rejected():
     ts = np.array([T0, T0 + H], dtype=np.int64)
     a = np.array([10.0, 10.0])
     with pytest.raises(InvalidInputError) as info:
-        ex._run([(ts, a, a, a, np.array([10.0]), None, None, None, None, None)])
+        ex._run([SymbolColumns(ts, a, a, a, np.array([10.0]))])
     assert info.value.field == "close"
 
 

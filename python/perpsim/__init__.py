@@ -21,10 +21,11 @@ from . import calc, contracts, data, errors, montecarlo, reference
 from ._core import __version__
 from .backtest import Result, backtest
 from .contracts import BTCUSD, BTCUSDT, BTCUSDT_SPOT, ETHUSD, ETHUSDT, Contract, preset, quarterly
-from .errors import InvalidInputError, OrderRejectedError, PerpsimError, UnknownSymbolError
+from .errors import InvalidInputError, OrderRejectedError, PerpsimError, RunInterruptedError, UnknownSymbolError
 from .exchange import Exchange
 from .montecarlo import GBM, Bootstrap, JumpDiffusion, MonteCarloResult, StudentT, monte_carlo, sweep
-from .strategies import Basis, Grid, IndexDeviation, Rebalance, TargetPositions, deviation_risk_table
+from .strategies import Basis, Grid, IndexDeviation, Rebalance, TargetPositions
+from .studies import deviation_risk_table
 
 __all__ = [
     "__version__",
@@ -56,6 +57,7 @@ __all__ = [
     "InvalidInputError",
     "UnknownSymbolError",
     "OrderRejectedError",
+    "RunInterruptedError",
     "calc",
     "contracts",
     "data",

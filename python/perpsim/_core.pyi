@@ -1,10 +1,12 @@
 """Type stubs for the compiled core ``perpsim._core``."""
 
-from typing import Any, Dict, List, Mapping, Optional, Tuple, Union, final
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union, final
 
 import numpy as np
 import numpy.typing as npt
 from typing_extensions import disjoint_base
+
+from ._protocol import SymbolColumns
 
 __all__ = [
     "Exchange",
@@ -18,6 +20,8 @@ __all__ = [
     "_mc_sweep",
     "_sweep_data",
     "_mc_paths",
+    "exchange_options",
+    "_SYMBOL_COLUMNS",
     "__version__",
 ]
 
@@ -47,6 +51,11 @@ class Fill:
     def liquidity(self) -> str: ...
     @property
     def reason(self) -> str: ...
+    @property
+    def side(self) -> str: ...
+    @property
+    def timestamp(self) -> Any: ...
+    def __getitem__(self, key: str, /) -> Any: ...
 
 @final
 class Position:
@@ -125,24 +134,19 @@ class Exchange:
     def __new__(
         cls,
         contracts: Any = None,
-        initial_balance: float = 10_000.0,
+        initial_balance: Optional[float] = None,
         leverage: Optional[float] = None,
         maker_fee: Optional[float] = None,
         taker_fee: Optional[float] = None,
-        margin_mode: str = "cross",
+        margin_mode: Optional[str] = None,
         *,
-        path: str = "nearest_first",
-        slippage: float = 0.0,
-        touch_fills: bool = True,
-        same_bar: bool = True,
-        max_participation: float = 0.0,
-        liquidation_fee: float = 0.0,
-        allow_negative_balance: bool = False,
-        liquidation: bool = True,
         _state: Optional[bytes] = None,
+        **options: Any,
     ) -> Exchange: ...
     @property
     def symbols(self) -> List[str]: ...
+    @property
+    def options(self) -> Dict[str, Any]: ...
     @property
     def is_inverse(self) -> bool: ...
     @property
@@ -189,8 +193,17 @@ class Exchange:
     def open_orders(self, symbol: Optional[str] = None) -> List[int]: ...
     def update(self, timestamp: Any, prices: Union[Mapping[str, float], float]) -> None: ...
     def step(self, timestamp: Any, bars: Dict[str, Tuple[float, ...]]) -> None: ...
-    def _run(self, data: List[Tuple[Any, ...]]) -> None: ...
-    def _run_strategy(self, data: List[Tuple[Any, ...]], spec: Dict[str, Any]) -> Dict[str, Any]: ...
+    def _run(self, data: Sequence[SymbolColumns]) -> Dict[str, Any]: ...
+    def _run_strategy(
+        self, data: Sequence[SymbolColumns], spec: Dict[str, Any]
+    ) -> Tuple[Dict[str, Any], Dict[str, Any]]: ...
+    def _run_python(
+        self,
+        data: Sequence[SymbolColumns],
+        on_bar: Optional[Callable[..., Any]] = None,
+        on_fill: Optional[Callable[..., Any]] = None,
+    ) -> Dict[str, Any]: ...
+    def stats(self) -> Dict[str, Any]: ...
     def transfer(self, amount: float) -> None: ...
     def settle(self, symbol: str, price: float) -> None: ...
     def apply_funding(self, symbol: str, rate: float, mark_price: float) -> float: ...
@@ -229,6 +242,10 @@ def _mc_sweep(
     threads: Optional[int] = None,
 ) -> Dict[str, Any]: ...
 def _sweep_data(
-    ex: Exchange, data: List[Tuple[Any, ...]], specs: List[Dict[str, Any]], threads: Optional[int] = None
+    ex: Exchange, data: Sequence[SymbolColumns], specs: List[Dict[str, Any]], threads: Optional[int] = None
 ) -> Dict[str, Any]: ...
+def exchange_options(**options: Any) -> Dict[str, Any]: ...
+
+_SYMBOL_COLUMNS: List[str]
+
 def _mc_paths(model: Dict[str, Any], n_bars: int, seed: int, start: int, stop: int) -> Dict[str, Any]: ...

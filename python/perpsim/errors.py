@@ -7,13 +7,15 @@ Every error carries ``.field``: the argument or column it is about.
 - :class:`UnknownSymbolError` (an :class:`InvalidInputError`): a symbol the account does not hold.
 - :class:`OrderRejectedError`: a well-formed order the exchange would refuse (under the minimum
   quantity or notional, insufficient margin, a spot short). The account is left unchanged.
+- :class:`RunInterruptedError`: a run that stopped before its end (a strategy callback stopped it, or
+  the user interrupted it); its figures are not returned as if complete.
 """
 
 from __future__ import annotations
 
 from typing import Optional
 
-__all__ = ["PerpsimError", "InvalidInputError", "UnknownSymbolError", "OrderRejectedError"]
+__all__ = ["PerpsimError", "InvalidInputError", "UnknownSymbolError", "OrderRejectedError", "RunInterruptedError"]
 
 
 class PerpsimError(Exception):
@@ -34,3 +36,7 @@ class UnknownSymbolError(InvalidInputError):
 
 class OrderRejectedError(PerpsimError):
     """An order the exchange would reject; the account is unchanged."""
+
+
+class RunInterruptedError(PerpsimError):
+    """A run that stopped before its end; nothing it computed is returned as if complete."""

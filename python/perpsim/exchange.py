@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, Mapping, Optional, Sequence, Type, TypeVar, Union
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Type, TypeVar, Union
 
 import numpy as np
 import pandas as pd
 
 from . import _core
+from ._protocol import SymbolColumns
 from .errors import InvalidInputError, UnknownSymbolError
 
 __all__ = ["Exchange"]
@@ -67,15 +68,16 @@ class Exchange(_core.Exchange):
     """
 
     def history(self) -> pd.DataFrame:
-        """One row per :meth:`update`, indexed by its timestamp (UTC): equity, wallet_balance,
-        margin, realized_pnl, unrealized_pnl, fees, funding, effective_leverage (and equity_quote
-        for inverse accounts: equity in quote at the first symbol's mark)."""
+        """One row per recorded step (every step by default; see the ``record`` option), indexed
+        by its timestamp (UTC), as the engine recorded it: equity, wallet_balance, margin,
+        realized_pnl, unrealized_pnl, fees, funding, effective_leverage, position_<symbol> and
+        entry_<symbol> (0 when flat) per symbol, and for inverse accounts equity_quote (equity in
+        quote at the first symbol's mark). The table is a read-only view of the engine's columns."""
         ts, matrix, names = self._history_arrays()
         index = _utc_index(ts)
-        if not self.is_inverse:
+        if not self.is_inverse:  # equity_quote (the last column) is the equity: left out, as a view
             matrix, names = matrix[:-1], names[:-1]
-        df = pd.DataFrame(matrix.T, index=index, columns=names, copy=False)
-        return df
+        return pd.DataFrame(matrix.T, index=index, columns=names, copy=False)
 
     def fills(self) -> pd.DataFrame:
         """Every fill: timestamp (the step's), symbol, order_id, side, qty, price, fee, liquidity
@@ -126,12 +128,13 @@ class Exchange(_core.Exchange):
         spec: Dict[str, Any],
         funding: Optional[Union[pd.Series, Mapping[str, pd.Series]]] = None,
         settlement: Optional[Union[float, Mapping[str, float]]] = None,
-    ) -> Dict[str, Any]:
+    ) -> Tuple[Dict[str, Any], Dict[str, Any]]:
         """Like :meth:`run`, with a built-in strategy (a spec made by ``perpsim.Grid`` etc.; use
-        :func:`perpsim.backtest`). Returns the strategy's own figures."""
-        return self._run_strategy(self._columns(data, funding, settlement), spec)
+        :func:`perpsim.backtest`). Returns the strategy's own figures and the run's figures."""
+        report, stats = self._run_strategy(self._columns(data, funding, settlement), spec)
+        return report, stats
 
-    def _columns(self, data: Any, funding: Any, settlement: Any) -> list:
+    def _columns(self, data: Any, funding: Any, settlement: Any) -> List[SymbolColumns]:
         from .data import bars_to_arrays, series_to_arrays
 
         frames = _per_symbol(self.symbols, data, "data")
@@ -142,7 +145,7 @@ class Exchange(_core.Exchange):
             ts, o, h, lo, c, v, m = bars_to_arrays(frames[s], s)
             ft, fr = series_to_arrays(fund[s], f"funding[{s}]") if fund.get(s) is not None else (None, None)
             st = sett.get(s)
-            cols.append((ts, o, h, lo, c, v, m, ft, fr, None if st is None else float(st)))
+            cols.append(SymbolColumns(ts, o, h, lo, c, v, m, ft, fr, None if st is None else float(st)))
         return cols
 
     def __reduce__(self) -> Any:

@@ -310,32 +310,22 @@ def _run_batches(
     return cols, curves
 
 
-def _frame(cols: Dict[str, np.ndarray], bars_per_year: float) -> pd.DataFrame:
-    df = pd.DataFrame(cols)
-    liq = df["liquidation_step"].to_numpy()
-    out = pd.DataFrame(
-        {
-            "final_equity": df["final_equity"],
-            "total_return": df["total_return"],
-            "max_drawdown": df["max_drawdown"],
-            "liquidated": liq >= 0,
-            "liquidation_step": liq,
-            "fills": df["fills"],
-            "fees": df["fees"],
-            "funding": df["funding"],
-            "grid_matched_profit": df["grid_matched_profit"],
-            "min_equity": df["min_equity"],
-            "time_under_water": df["time_under_water"],
-        }
-    )
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out["sharpe"] = np.where(
-            df["std_return"] > 0, df["mean_return"] / df["std_return"] * math.sqrt(bars_per_year), np.nan
-        )
-    out.index = pd.Index(df["path"].to_numpy(), name="path")
-    if out["grid_matched_profit"].isna().all():
-        out = out.drop(columns="grid_matched_profit")
-    return out
+def _frame(cols: Mapping[str, np.ndarray]) -> pd.DataFrame:
+    """The engine's per-run figures (one row per path or set, the same figures as a backtest's
+    ``stats``) as a DataFrame indexed by path; times as UTC timestamps."""
+    df = pd.DataFrame({k: v for k, v in cols.items() if k not in ("path", "set")})
+    for k in df.columns:
+        if df[k].dtype.kind == "M":
+            df[k] = df[k].dt.tz_localize("UTC")
+    df.index = pd.Index(np.asarray(cols["path"]), name="path")
+    return df
+
+
+def expected_shortfall(returns: np.ndarray, level: float = 0.05) -> float:
+    """The mean of the worst ``level`` fraction of ``returns`` (at least one)."""
+    r = np.sort(np.asarray(returns, dtype=float))
+    k = max(1, int(math.ceil(level * len(r))))
+    return float(r[:k].mean())
 
 
 class MonteCarloResult:
@@ -362,9 +352,7 @@ class MonteCarloResult:
         out["p_liquidation"] = float(p["liquidated"].mean())
         for x in losses:
             out[f"p_loss_gt_{int(round(x * 100))}pct"] = float((p["total_return"] < -x).mean())
-        r = np.sort(p["total_return"].to_numpy())
-        k = max(1, int(math.ceil(es_level * len(r))))
-        out[f"expected_shortfall_{int(round(es_level * 100))}pct"] = float(r[:k].mean())
+        out[f"expected_shortfall_{int(round(es_level * 100))}pct"] = expected_shortfall(p["total_return"], es_level)
         out["mean_fills"] = float(p["fills"].mean())
         return pd.Series(out, dtype=object)
 
@@ -487,7 +475,7 @@ def monte_carlo(
     _core._mc_run(ex, mspec, spec, 1, int(seed), 0, 0, 1, 0)
     cols, curves = _run_batches(payload, n_paths, executor, batch_size, progress)
     step = pd.Timedelta(mspec["interval_ns"], unit="ns")
-    paths = _frame(cols, YEAR / step)
+    paths = _frame(cols)
     index = pd.date_range(t0, periods=n_bars, freq=step, name="timestamp")
     cdf = pd.DataFrame({p: pd.Series(v, dtype=float) for p, v in curves})
     cdf = cdf.reindex(range(n_bars)).ffill()  # a liquidated path stays at its last equity
@@ -551,8 +539,7 @@ def sweep(
         mspec = _model_spec(model, funding, c.funding_interval_hours, _START)
         specs = [_strategy_spec(s, c.symbol) for s in strategies]
         cols = _core._mc_sweep(ex, mspec, specs, int(n_bars), int(seed), 0, int(n_paths), threads)
-        step = pd.Timedelta(mspec["interval_ns"], unit="ns")
-        rows = _frame(dict(cols), YEAR / step)
+        rows = _frame(cols)
         rows.insert(0, "set", np.asarray(cols["set"]))
         if per_path:
             rows = rows.reset_index()
@@ -561,8 +548,7 @@ def sweep(
             return rows
         out = []
         for s, g in rows.groupby("set", sort=True):
-            r = np.sort(g["total_return"].to_numpy())
-            k = max(1, int(math.ceil(0.05 * len(r))))
+            r = g["total_return"].to_numpy()
             out.append(
                 {
                     **combos[int(s)],
@@ -571,7 +557,7 @@ def sweep(
                     "return_q05": float(np.quantile(r, 0.05)),
                     "return_q95": float(np.quantile(r, 0.95)),
                     "p_liquidation": float(g["liquidated"].mean()),
-                    "expected_shortfall_5pct": float(r[:k].mean()),
+                    "expected_shortfall_5pct": expected_shortfall(r, 0.05),
                     "mean_max_drawdown": float(g["max_drawdown"].mean()),
                     "mean_fills": float(g["fills"].mean()),
                 }
@@ -585,9 +571,7 @@ def sweep(
     symbols = list(ex.symbols)
     specs = [s._spec(symbols) for s in strategies]
     cols = _core._sweep_data(ex, ex._columns(frames, funding, None), specs, threads)
-    idx = next(iter(frames.values())).index
-    step = pd.Series(idx).diff().median() if len(idx) > 1 else pd.Timedelta(hours=1)
-    rows = _frame(dict(cols), YEAR / step).reset_index(drop=True)
+    rows = _frame(cols).reset_index(drop=True)
     params_df = pd.DataFrame(combos)
     return pd.concat([params_df, rows], axis=1)
 

@@ -100,10 +100,14 @@ fn main() {
             let t = Instant::now();
             let (res, _) =
                 perpsim_engine::mc::with_threads(Some(threads), || run.paths(strat, 0, paths))
+                    .unwrap()
                     .unwrap();
             let el = t.elapsed().as_secs_f64();
-            let fills: u64 = res.iter().map(|r| r.fills).sum();
-            let liq = res.iter().filter(|r| r.liquidation_step >= 0).count();
+            let fills: u64 = res.iter().map(|r| r.stats.fills).sum();
+            let liq = res
+                .iter()
+                .filter(|r| r.stats.liquidated_at.is_some())
+                .count();
             rows.push((
                 format!("{name}: {threads} thread(s)"),
                 el,

@@ -9,11 +9,12 @@
 use std::hint::black_box;
 use std::time::Instant;
 
+use perpsim_engine::engine::{run, SymbolInput};
 use perpsim_engine::market::{BarSeries, Series};
-use perpsim_engine::sim::{run, SymbolInput};
 use perpsim_engine::strategy::{
     BuiltIn, Grid as GridStrategy, GridConfig, GridMode, GridQty, Rebalance, TargetKind,
 };
+use perpsim_engine::Record;
 use perpsim_engine::{
     Account, Config, Engine, FillRow, Instrument, NoStrategy, OrderRequest, Side, Strategy,
 };
@@ -83,7 +84,11 @@ fn engine(fee_maker: f64, fee_taker: f64, record_equity: bool) -> Engine {
     Engine::new(
         acc,
         Config {
-            record_equity,
+            record: if record_equity {
+                Record::Every(1)
+            } else {
+                Record::Final
+            },
             ..Config::default()
         },
     )

@@ -12,6 +12,8 @@ pub enum ErrorKind {
     UnknownSymbol,
     /// The order was valid but the exchange would refuse it (filters, margin, spot short).
     Rejected,
+    /// The run stopped before its end (a strategy callback failed, or the user interrupted it).
+    Interrupted,
 }
 
 /// An engine error: its kind, the argument it is about and a readable message.
@@ -55,6 +57,16 @@ impl LedgerError {
             field: "symbol".to_string(),
             message: format!("unknown symbol {symbol:?}"),
             row: None,
+        }
+    }
+
+    /// A run that stopped before its end, at `row` (the step it stopped after).
+    pub fn interrupted(step: usize, message: impl Into<String>) -> Self {
+        Self {
+            kind: ErrorKind::Interrupted,
+            field: "run".to_string(),
+            message: message.into(),
+            row: Some(step),
         }
     }
 

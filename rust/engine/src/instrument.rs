@@ -20,25 +20,13 @@ pub enum ContractKind {
     Spot,
 }
 
-impl ContractKind {
-    /// Parses `"linear"`, `"inverse"` or `"spot"`.
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "linear" => Some(Self::Linear),
-            "inverse" => Some(Self::Inverse),
-            "spot" => Some(Self::Spot),
-            _ => None,
-        }
-    }
-
-    /// The lower-case name used in Python (`"linear"`, `"inverse"`, `"spot"`).
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Linear => "linear",
-            Self::Inverse => "inverse",
-            Self::Spot => "spot",
-        }
-    }
+impl crate::names::Named for ContractKind {
+    const FIELD: &'static str = "kind";
+    const CHOICES: &'static [(&'static str, Self)] = &[
+        ("linear", Self::Linear),
+        ("inverse", Self::Inverse),
+        ("spot", Self::Spot),
+    ];
 }
 
 /// One tier of a margin bracket table: from `floor` notional (settlement currency) upwards.
@@ -185,7 +173,10 @@ pub struct Instrument {
     pub allow_short: bool,
 }
 
-/// Nanoseconds in one hour.
+/// The default futures leverage (Binance's default for a new futures position is 20x).
+pub const DEFAULT_LEVERAGE: f64 = 20.0;
+
+/// One hour in nanoseconds.
 pub const HOUR_NS: i64 = 3_600_000_000_000;
 
 impl Instrument {
@@ -207,6 +198,15 @@ impl Instrument {
             funding_interval: Some(8 * HOUR_NS),
             brackets: Brackets::flat(0.004, 125.0).expect("valid flat bracket"),
             allow_short: false,
+        }
+    }
+
+    /// The leverage an account uses for this contract unless told otherwise: spot trades at 1x;
+    /// futures at [`DEFAULT_LEVERAGE`], capped by the contract's maximum.
+    pub fn default_leverage(&self) -> f64 {
+        match self.kind {
+            ContractKind::Spot => 1.0,
+            _ => self.brackets.max_leverage().min(DEFAULT_LEVERAGE),
         }
     }
 

@@ -5,6 +5,7 @@
 //! This crate has no Python dependency: `cargo test` and `cargo bench` run on it alone. The
 //! `perpsim-py` crate wraps it for Python.
 
+pub mod engine;
 pub mod error;
 pub mod instrument;
 pub mod ledger;
@@ -12,15 +13,18 @@ pub mod market;
 pub mod matching;
 pub mod mc;
 pub mod memory;
+pub mod names;
 pub mod presets;
 pub mod record;
-pub mod sim;
+pub mod stats;
 pub mod strategy;
 
+pub use engine::{Config, Engine, History, NoStrategy, Record, Strategy};
 pub use error::{ErrorKind, LedgerError};
 pub use instrument::{Bracket, Brackets, ContractKind, Instrument};
 pub use ledger::{Account, Fill, Liquidity, MarginMode, Position};
 pub use market::{Bar, BarSeries, PathModel, Series};
-pub use matching::{Config, Engine, Order, OrderKind, OrderRequest, Side, Status};
-pub use record::{EquityHistory, FillReason, FillRow, FundingRow};
-pub use strategy::{NoStrategy, Strategy};
+pub use matching::{Order, OrderKind, OrderRequest, Side, Status};
+pub use names::Named;
+pub use record::{FillReason, FillRow, FundingRow};
+pub use stats::{CurveStats, RunStats, Stat};

@@ -2,7 +2,7 @@
 //! timestamps (int ns, `pandas.Timestamp`, `datetime`, `numpy.datetime64`, ISO strings).
 
 use perpsim_engine::instrument::HOUR_NS;
-use perpsim_engine::{Brackets, ContractKind, Instrument};
+use perpsim_engine::{Brackets, ContractKind, Instrument, Named};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyInt, PyString, PyType};
@@ -26,9 +26,7 @@ pub fn contract(
                 .extract::<f64>()
                 .map_err(|_| invalid(py, name, "must be a number"))
         };
-        let kind_s: String = get("kind")?.extract()?;
-        let kind = ContractKind::parse(&kind_s)
-            .ok_or_else(|| invalid(py, "kind", format!("unknown contract kind {kind_s:?}")))?;
+        let kind = get("kind")?.extract::<Choice<ContractKind>>()?.0;
         let tiers: Vec<(f64, f64, f64)> = get("brackets")?.extract().map_err(|_| {
             invalid(
                 py,
@@ -74,6 +72,30 @@ pub fn contract(
         inst.taker_fee = t;
     }
     Ok(inst)
+}
+
+/// A named engine enum read from a Python string; anything else is an `InvalidInputError` naming
+/// the option and listing the names (never a silent default).
+#[derive(Clone, Copy, Debug)]
+pub struct Choice<T>(pub T);
+
+impl<'a, 'py, T: Named> FromPyObject<'a, 'py> for Choice<T> {
+    type Error = PyErr;
+
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        let py = obj.py();
+        if let Ok(s) = obj.cast::<PyString>() {
+            if let Some(v) = T::parse(&s.to_cow()?) {
+                return Ok(Choice(v));
+            }
+        }
+        let shown = obj.repr().map(|r| r.to_string()).unwrap_or_default();
+        Err(invalid(
+            py,
+            T::FIELD,
+            format!("must be one of {}, got {shown}", T::names()),
+        ))
+    }
 }
 
 static PD_TIMESTAMP: PyOnceLock<Py<PyType>> = PyOnceLock::new();

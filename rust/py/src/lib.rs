@@ -2,14 +2,18 @@
 //! engine and maps its errors to the exception classes of `perpsim.errors`. A Rust panic surfaces
 //! as `pyo3_runtime.PanicException`, never as an abort.
 
+mod columns;
 mod convert;
 mod errors;
 mod exchange;
 mod montecarlo;
+mod options;
+mod pystrategy;
 mod records;
+mod stats;
 mod strategies;
 
-use perpsim_engine::presets;
+use perpsim_engine::{presets, Named};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
@@ -80,6 +84,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(montecarlo::_mc_sweep, m)?)?;
     m.add_function(wrap_pyfunction!(montecarlo::_sweep_data, m)?)?;
     m.add_function(wrap_pyfunction!(montecarlo::_mc_paths, m)?)?;
+    m.add_function(wrap_pyfunction!(options::exchange_options, m)?)?;
+    m.add("_SYMBOL_COLUMNS", columns::SYMBOL_COLUMNS.to_vec())?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -1,19 +1,19 @@
 //! Monte Carlo and sweeps from Python: a model dict → `ModelSpec`, strategy dicts → `BuiltIn`,
 //! the runs in the engine with the GIL released, the per-path rows back as numpy columns.
 
+use perpsim_engine::engine::Inputs;
 use perpsim_engine::mc::{
-    sweep_data, with_threads, FundingModel, McRun, ModelSpec, PathStats, PriceModel,
+    sweep_data, with_threads, Curves, FundingModel, McRun, ModelSpec, PriceModel,
 };
 use perpsim_engine::strategy::BuiltIn;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 
+use crate::columns::{inputs_of, Columns, SymbolColumns};
 use crate::errors::{invalid, IntoPyResult};
-use crate::exchange::{inputs_of, Columns, PyExchange, RunColumns};
+use crate::exchange::PyExchange;
+use crate::stats::stats_columns;
 use crate::strategies::get;
-
-/// Kept equity curves: (path, equity per step).
-type Curves = Vec<(u64, Vec<f64>)>;
 
 /// The model described by `m` (kind, parameters, s0, interval_ns, start_ts, funding,
 /// funding_interval_ns, substeps).
@@ -78,7 +78,7 @@ fn strategies_of(
         .iter()
         .map(|s| {
             let d = s.cast_into::<PyDict>()?;
-            crate::strategies::build(py, &d, ex.engine().account(), &[])
+            crate::strategies::build(py, &d, ex.engine(py)?.account(), &[])
         })
         .collect()
 }
@@ -92,39 +92,17 @@ fn run_of<'a>(
     seed: u64,
     curve_every: u64,
 ) -> PyResult<McRun<'a>> {
+    let engine = ex.engine(py)?;
     let run = McRun {
         model,
-        account: ex.engine().account(),
-        config: ex.engine().config(),
+        account: engine.account(),
+        config: engine.config(),
         n_bars,
         seed,
         curve_every,
     };
     run.validate().py(py)?;
     Ok(run)
-}
-
-fn rows<'py>(py: Python<'py>, r: &[PathStats]) -> PyResult<Bound<'py, PyDict>> {
-    let mut c = Columns::new(py);
-    c.num("path", r.iter().map(|x| x.path))?;
-    c.num("set", r.iter().map(|x| x.set))?;
-    c.num("final_equity", r.iter().map(|x| x.final_equity))?;
-    c.num("total_return", r.iter().map(|x| x.total_return))?;
-    c.num("max_drawdown", r.iter().map(|x| x.max_drawdown))?;
-    c.num("min_equity", r.iter().map(|x| x.min_equity))?;
-    c.num("time_under_water", r.iter().map(|x| x.time_under_water))?;
-    c.num("mean_return", r.iter().map(|x| x.mean_return))?;
-    c.num("std_return", r.iter().map(|x| x.std_return))?;
-    c.num("downside", r.iter().map(|x| x.downside))?;
-    c.num("liquidation_step", r.iter().map(|x| x.liquidation_step))?;
-    c.num("fills", r.iter().map(|x| x.fills))?;
-    c.num("fees", r.iter().map(|x| x.fees))?;
-    c.num("funding", r.iter().map(|x| x.funding))?;
-    c.num(
-        "grid_matched_profit",
-        r.iter().map(|x| x.grid_matched_profit),
-    )?;
-    Ok(c.into_dict())
 }
 
 /// Paths `start..stop` of `model` through the strategy `spec` on `ex`'s account and options (the
@@ -145,12 +123,13 @@ pub fn _mc_run<'py>(
     curve_every: u64,
 ) -> PyResult<(Bound<'py, PyDict>, Curves)> {
     let model = model_of(py, model)?;
-    let strat = crate::strategies::build(py, spec, ex.engine().account(), &[])?;
+    let strat = crate::strategies::build(py, spec, ex.engine(py)?.account(), &[])?;
     let run = run_of(py, &ex, &model, n_bars, seed, curve_every)?;
     let (r, curves) = py
         .detach(|| with_threads(threads, || run.paths(&strat, start, stop)))
+        .py(py)?
         .py(py)?;
-    Ok((rows(py, &r)?, curves))
+    Ok((stats_columns(py, &r)?, curves))
 }
 
 /// A Monte Carlo sweep: every strategy spec on the same paths `start..stop`.
@@ -173,38 +152,41 @@ pub fn _mc_sweep<'py>(
     let run = run_of(py, &ex, &model, n_bars, seed, 0)?;
     let r = py
         .detach(|| with_threads(threads, || run.sweep(&strats, start, stop)))
+        .py(py)?
         .py(py)?;
-    rows(py, &r)
+    stats_columns(py, &r)
 }
 
-/// A sweep on historical data: every strategy spec over `data` (one row each).
+/// A sweep on historical data: every strategy spec over `data`, each a backtest keeping only its
+/// figures (one row each, the same figures as `backtest(...).stats`).
 #[pyfunction]
 #[pyo3(signature = (ex, data, specs, threads=None))]
 pub fn _sweep_data<'py>(
     py: Python<'py>,
     ex: PyRef<'py, PyExchange>,
-    data: Vec<RunColumns<'py>>,
+    data: Vec<SymbolColumns<'py>>,
     specs: &Bound<'py, PyList>,
     threads: Option<usize>,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let inputs = inputs_of(py, ex.engine().account().len(), &data)?;
+    let engine = ex.engine(py)?;
+    let inputs = inputs_of(py, engine.account().len(), &data)?;
     let strats: Vec<BuiltIn> = specs
         .iter()
         .map(|s| {
             let d = s.cast_into::<PyDict>()?;
-            crate::strategies::build(py, &d, ex.engine().account(), &inputs)
+            crate::strategies::build(py, &d, engine.account(), &inputs)
         })
         .collect::<PyResult<_>>()?;
-    let engine = ex.engine();
+    let checked = Inputs::check(engine.account(), &inputs, &[]).py(py)?;
     let r = py
         .detach(|| {
             with_threads(threads, || {
-                sweep_data(engine.account(), engine.config(), &inputs, &strats)
+                sweep_data(engine.account(), engine.config(), &checked, &strats)
             })
         })
         .py(py)?
         .py(py)?;
-    rows(py, &r)
+    stats_columns(py, &r)
 }
 
 /// The bars of paths `start..stop` of `model` (for inspection and tests): columns path,

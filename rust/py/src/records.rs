@@ -1,37 +1,50 @@
 //! Small frozen snapshot classes returned to Python: a fill, a position, the account.
 
-use perpsim_engine::{Account, FillRow, MarginMode};
+use perpsim_engine::{Account, FillRow, Named};
 use pyo3::prelude::*;
 use pyo3::types::PyString;
 
-/// One fill: symbol, signed qty, price, fee, realized PnL, position and entry after, liquidity.
-#[pyclass(module = "perpsim._core", name = "Fill", frozen, get_all)]
+/// One fill: symbol, signed qty, price, fee, realized PnL, position and entry after, liquidity,
+/// reason, and the step's time. Attributes, or items (`fill["price"]`) as in a fills table row.
+#[pyclass(module = "perpsim._core", name = "Fill", frozen)]
 pub struct PyFill {
     /// Symbol.
+    #[pyo3(get)]
     pub symbol: Py<PyString>,
     /// Id of the order that filled.
+    #[pyo3(get)]
     pub order_id: u64,
     /// Signed quantity (positive buy).
+    #[pyo3(get)]
     pub qty: f64,
     /// Fill price.
+    #[pyo3(get)]
     pub price: f64,
     /// Fee charged (settlement currency).
+    #[pyo3(get)]
     pub fee: f64,
     /// PnL realized by the fill.
+    #[pyo3(get)]
     pub realized_pnl: f64,
     /// Signed position after the fill.
+    #[pyo3(get)]
     pub position: f64,
     /// Entry price after the fill (0 when flat).
+    #[pyo3(get)]
     pub entry_price: f64,
     /// "maker" or "taker".
+    #[pyo3(get)]
     pub liquidity: &'static str,
     /// Why: user, stop, tp, sl, trailing, liquidation, settlement, ...
+    #[pyo3(get)]
     pub reason: &'static str,
+    /// The step's time (ns).
+    ts: i64,
 }
 
 impl PyFill {
-    /// Wraps a recorded fill; `entry` is the position's entry price after it.
-    pub fn from_row(_py: Python<'_>, symbol: Py<PyString>, f: &FillRow, entry: f64) -> Self {
+    /// Wraps a recorded fill of symbol `symbol`.
+    pub fn from_row(symbol: Py<PyString>, f: &FillRow) -> Self {
         Self {
             symbol,
             order_id: f.order_id,
@@ -40,15 +53,38 @@ impl PyFill {
             fee: f.fee,
             realized_pnl: f.realized,
             position: f.position,
-            entry_price: entry,
+            entry_price: f.entry,
             liquidity: if f.maker { "maker" } else { "taker" },
             reason: f.reason.name(),
+            ts: f.ts,
         }
     }
 }
 
 #[pymethods]
 impl PyFill {
+    /// "buy" or "sell".
+    #[getter]
+    fn side(&self) -> &'static str {
+        if self.qty >= 0.0 {
+            "buy"
+        } else {
+            "sell"
+        }
+    }
+
+    /// The step's time (a UTC `pandas.Timestamp`; None for a fill outside any step).
+    #[getter]
+    fn timestamp<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        crate::stats::timestamp(py, (self.ts != i64::MIN).then_some(self.ts))
+    }
+
+    /// `fill[name]`: the attribute `name`.
+    fn __getitem__<'py>(slf: &Bound<'py, Self>, name: &str) -> PyResult<Bound<'py, PyAny>> {
+        slf.getattr(name)
+            .map_err(|_| pyo3::exceptions::PyKeyError::new_err(name.to_string()))
+    }
+
     fn __repr__(&self) -> String {
         format!(
             "Fill(symbol={}, order_id={}, qty={}, price={}, fee={}, realized_pnl={}, position={}, entry_price={}, liquidity='{}', reason='{}')",
@@ -92,7 +128,7 @@ pub struct PyPosition {
 
 impl PyPosition {
     /// Snapshot of symbol `i` of `acc`.
-    pub fn new(_py: Python<'_>, symbol: Py<PyString>, acc: &Account, i: usize) -> Self {
+    pub fn new(symbol: Py<PyString>, acc: &Account, i: usize) -> Self {
         let p = acc.position(i);
         Self {
             symbol,
@@ -108,10 +144,7 @@ impl PyPosition {
             maintenance_margin: acc.position_maintenance_margin(i),
             leverage: acc.leverage(i),
             liquidation_price: acc.liquidation_price(i).unwrap_or(f64::NAN),
-            margin_mode: match acc.margin_mode(i) {
-                MarginMode::Cross => "cross",
-                MarginMode::Isolated => "isolated",
-            },
+            margin_mode: acc.margin_mode(i).name(),
         }
     }
 }

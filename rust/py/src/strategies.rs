@@ -1,6 +1,6 @@
 //! Built-in strategy specs from Python (a dict with `kind` and parameters) and their reports.
 
-use perpsim_engine::sim::SymbolInput;
+use perpsim_engine::engine::SymbolInput;
 use perpsim_engine::strategy::{
     Basis, BasisConfig, BasisSize, BuiltIn, Grid, GridConfig, GridMode, GridQty, IndexDeviation,
     Rebalance, TargetKind, TargetPositions, TargetUnit,

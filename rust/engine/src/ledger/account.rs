@@ -28,6 +28,12 @@ pub enum MarginMode {
     Isolated,
 }
 
+impl crate::names::Named for MarginMode {
+    const FIELD: &'static str = "margin_mode";
+    const CHOICES: &'static [(&'static str, Self)] =
+        &[("cross", Self::Cross), ("isolated", Self::Isolated)];
+}
+
 /// The result of a fill.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Fill {

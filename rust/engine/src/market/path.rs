@@ -16,18 +16,17 @@ pub enum PathModel {
     WorstCase,
 }
 
-impl PathModel {
-    /// Parses `nearest_first`, `open_high_low_close`, `open_low_high_close`, `worst_case`.
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "nearest_first" => Self::NearestFirst,
-            "open_high_low_close" => Self::OpenHighLowClose,
-            "open_low_high_close" => Self::OpenLowHighClose,
-            "worst_case" => Self::WorstCase,
-            _ => return None,
-        })
-    }
+impl crate::names::Named for PathModel {
+    const FIELD: &'static str = "path";
+    const CHOICES: &'static [(&'static str, Self)] = &[
+        ("nearest_first", Self::NearestFirst),
+        ("open_high_low_close", Self::OpenHighLowClose),
+        ("open_low_high_close", Self::OpenLowHighClose),
+        ("worst_case", Self::WorstCase),
+    ];
+}
 
+impl PathModel {
     /// Whether the high comes before the low for a bar, given the symbol's signed position.
     #[inline]
     pub fn high_first(self, open: f64, high: f64, low: f64, position: f64) -> bool {

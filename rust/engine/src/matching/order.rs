@@ -32,23 +32,11 @@ impl Side {
             Side::Sell
         }
     }
+}
 
-    /// `"buy"` or `"sell"`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Side::Buy => "buy",
-            Side::Sell => "sell",
-        }
-    }
-
-    /// Parses `"buy"` / `"sell"`.
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "buy" => Some(Side::Buy),
-            "sell" => Some(Side::Sell),
-            _ => None,
-        }
-    }
+impl crate::names::Named for Side {
+    const FIELD: &'static str = "side";
+    const CHOICES: &'static [(&'static str, Self)] = &[("buy", Side::Buy), ("sell", Side::Sell)];
 }
 
 /// What kind of order.

@@ -5,6 +5,7 @@
 
 use super::rng::Rng;
 use crate::error::LedgerError;
+use crate::stats::YEAR_NS;
 use libm::{exp, log as ln};
 
 /// Bars of one generated path (reused from path to path).
@@ -22,6 +23,10 @@ pub struct PathBuf {
     pub close: Vec<f64>,
     /// Funding rate paid at the open of each bar (NaN: no funding time in that bar).
     pub funding: Vec<f64>,
+    /// The funding times of the path (the bars whose `funding` is a rate).
+    pub funding_ts: Vec<i64>,
+    /// The rates at those times.
+    pub funding_rate: Vec<f64>,
 }
 
 impl PathBuf {
@@ -34,6 +39,8 @@ impl PathBuf {
             low: vec![0.0; n],
             close: vec![0.0; n],
             funding: vec![f64::NAN; n],
+            funding_ts: Vec::new(),
+            funding_rate: Vec::new(),
         }
     }
 
@@ -123,8 +130,6 @@ pub struct ModelSpec {
     pub substeps: u32,
 }
 
-const YEAR_NS: f64 = 365.0 * 86_400e9;
-
 impl ModelSpec {
     /// Checks the parameters, naming the first bad one.
     pub fn validate(&self) -> Result<(), LedgerError> {
@@ -209,6 +214,8 @@ impl ModelSpec {
     /// Writes path `rng`'s bars into `out` (all of its length).
     pub fn generate(&self, rng: &mut Rng, out: &mut PathBuf) {
         let n = out.len();
+        out.funding_ts.clear();
+        out.funding_rate.clear();
         let dt = self.interval_ns as f64 / YEAR_NS;
         let mut prev = self.s0;
         let mut cursor = 0usize;
@@ -252,6 +259,10 @@ impl ModelSpec {
             } else {
                 f64::NAN
             };
+            if out.funding[k].is_finite() {
+                out.funding_ts.push(ts);
+                out.funding_rate.push(out.funding[k]);
+            }
         }
     }
 

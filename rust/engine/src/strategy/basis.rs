@@ -11,9 +11,9 @@
 //!   coin and deposits it into the (coin) futures account as the short's collateral, closing
 //!   withdraws the whole futures wallet and sells it on spot.
 
-use crate::matching::Engine;
+use crate::engine::{Engine, Strategy};
 use crate::record::{FillReason, FillRow};
-use crate::strategy::Strategy;
+use crate::stats::{RunStats, Stat};
 
 /// Nanoseconds in a day.
 const DAY_NS: f64 = 86_400e9;
@@ -369,6 +369,26 @@ impl Basis {
 }
 
 impl Strategy for Basis {
+    fn value(&self, e: &Engine) -> Option<f64> {
+        match self.value_quote.last() {
+            Some(&v) => Some(v),
+            // Before the first step: the capital, in the spot wallet and the (linear) account.
+            None if e.account().is_inverse() => Some(self.cfg.initial_cash),
+            None => Some(self.cfg.initial_cash + e.account().equity()),
+        }
+    }
+
+    fn report(&self, _e: &Engine, stats: &mut RunStats) {
+        // The spot leg trades outside the account: its trades count, and the turnover is per leg
+        // (the hedge matches the spot notional).
+        stats.fills += self.trades.len() as u64;
+        stats.turnover = self.spot_volume / stats.initial_balance;
+        stats.set("spot_fees", Stat::F(self.spot_fees));
+        stats.set("basis_opens", Stat::U(self.opens as u64));
+        stats.set("basis_early_closes", Stat::U(self.closes as u64));
+        stats.set("basis_settled_closes", Stat::U(self.settlements as u64));
+    }
+
     fn on_fill(&mut self, _e: &mut Engine, _f: &FillRow) {}
 
     fn on_close(&mut self, e: &mut Engine) {

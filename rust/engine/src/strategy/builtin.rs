@@ -7,8 +7,9 @@ use super::grid::Grid;
 use super::rebalance::Rebalance;
 use super::targets::TargetPositions;
 use super::Strategy;
-use crate::matching::Engine;
+use crate::engine::Engine;
 use crate::record::FillRow;
+use crate::stats::RunStats;
 
 /// One of the built-in strategies.
 #[derive(Clone, Debug)]
@@ -52,6 +53,22 @@ impl Strategy for BuiltIn {
     fn after_close(&mut self, e: &Engine) {
         if let BuiltIn::Basis(s) = self {
             s.after_close(e);
+        }
+    }
+
+    #[inline]
+    fn value(&self, e: &Engine) -> Option<f64> {
+        match self {
+            BuiltIn::Basis(s) => s.value(e),
+            _ => None,
+        }
+    }
+
+    fn report(&self, e: &Engine, stats: &mut RunStats) {
+        match self {
+            BuiltIn::Grid(s) => s.report(e, stats),
+            BuiltIn::Basis(s) => s.report(e, stats),
+            _ => {}
         }
     }
 

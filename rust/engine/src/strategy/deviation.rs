@@ -5,10 +5,9 @@
 //! `min_trade_value`; a stop closes a symbol whose deviation moved past `stop_deviation` against its
 //! position and keeps it closed until |d| is back under `reentry_deviation`.
 
+use crate::engine::{Engine, Strategy};
 use crate::instrument::ContractKind;
-use crate::matching::Engine;
 use crate::record::FillReason;
-use crate::strategy::Strategy;
 
 /// The index-deviation strategy over every symbol of the account.
 #[derive(Clone, Debug)]

@@ -8,11 +8,12 @@
 
 use std::collections::BTreeMap;
 
+use crate::engine::{Engine, Strategy};
 use crate::error::LedgerError;
 use crate::instrument::{ContractKind, Instrument};
-use crate::matching::{Engine, OrderRequest, Side};
+use crate::matching::{OrderRequest, Side};
 use crate::record::{FillReason, FillRow};
-use crate::strategy::Strategy;
+use crate::stats::{RunStats, Stat};
 
 /// Neutral, long or short grid.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -521,6 +522,12 @@ impl Grid {
 }
 
 impl Strategy for Grid {
+    fn report(&self, e: &Engine, stats: &mut RunStats) {
+        let mark = e.account().mark_price(self.cfg.symbol).unwrap_or(f64::NAN);
+        stats.set("grid_matched_profit", Stat::F(self.matched_profit()));
+        stats.set("grid_unmatched_pnl", Stat::F(self.unmatched_pnl(mark)));
+    }
+
     fn on_fill(&mut self, e: &mut Engine, f: &FillRow) {
         if f.symbol != self.cfg.symbol {
             return;

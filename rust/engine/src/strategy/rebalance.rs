@@ -1,10 +1,9 @@
 //! The balance strategy (spec/strategies.md): hold a position of a target value per symbol and
 //! trade back to it at the close when it drifted more than `adjust_ratio` away.
 
+use crate::engine::{Engine, Strategy};
 use crate::instrument::ContractKind;
-use crate::matching::Engine;
 use crate::record::FillReason;
-use crate::strategy::Strategy;
 
 /// What the targets are.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -1,10 +1,9 @@
 //! Target positions (spec/strategies.md): per step and symbol a target (quantity, quote value or
 //! fraction of equity) that the engine trades to at the close, fully inside the compiled core.
 
+use crate::engine::{Engine, Strategy};
 use crate::instrument::ContractKind;
-use crate::matching::Engine;
 use crate::record::FillReason;
-use crate::strategy::Strategy;
 
 /// The unit of the targets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

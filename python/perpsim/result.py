@@ -1,0 +1,199 @@
+"""The result of a backtest: :class:`Result` (equity, fills, orders, funding, stats, summary, plot,
+report). Every table is built on first access from what the engine recorded; the statistics are the
+engine's (one statistics engine for backtests, sweeps and Monte Carlo)."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, Mapping, Optional
+
+import numpy as np
+import pandas as pd
+
+from .exchange import Exchange
+
+__all__ = ["Result"]
+
+
+class Result:
+    """What a backtest produced; every table is built on first access (a backtest call itself
+    only runs the engine).
+
+    - ``equity``: one row per recorded step, as the engine recorded it (equity, wallet_balance,
+      margin, realized_pnl, unrealized_pnl, fees, funding, effective_leverage; equity_quote for
+      inverse accounts; position_<symbol> and entry_<symbol> per symbol);
+    - ``fills``, ``orders`` (with status and reason), ``funding`` (payments);
+    - ``stats``: a Series of the run's figures, computed by the engine's statistics (the same code
+      as a sweep row or a Monte Carlo path); ``strategy_stats``: the strategy's own records (grid:
+      levels, quantities, ...);
+    - ``exchange``: the account after the run.
+    """
+
+    def __init__(
+        self,
+        exchange: Exchange,
+        stats: Mapping[str, Any],
+        strategy_stats: Dict[str, Any],
+        data: Optional[Mapping[str, pd.DataFrame]] = None,
+    ) -> None:
+        self.exchange = exchange
+        self.strategy_stats = strategy_stats
+        self.data = dict(data or {})
+        self.meta: Dict[str, Any] = {}
+        self._stats = pd.Series(dict(stats), dtype=object)
+        self.initial_balance = float(self._stats["initial_balance"])
+        self._cache: Dict[str, Any] = {}
+
+    def _get(self, key: str, make: Any) -> Any:
+        if key not in self._cache:
+            self._cache[key] = make()
+        return self._cache[key]
+
+    @property
+    def equity(self) -> pd.DataFrame:
+        """The equity curve, one row per step. For :class:`Basis`, ``equity`` is the total value in
+        quote (spot wallet + futures account), with ``equity_coin`` (the same in coin at the spot
+        price), ``futures_equity`` (the futures account, its settlement currency) and ``premium``."""
+        return self._get("equity", self._equity)
+
+    def _equity(self) -> pd.DataFrame:
+        h = self.exchange.history()
+        st = self.strategy_stats
+        if "value_quote" in st and len(st["value_quote"]) == len(h):
+            h = h.rename(columns={"equity": "futures_equity"})
+            h.insert(0, "equity", np.asarray(st["value_quote"], dtype=float))
+            h.insert(1, "equity_coin", np.asarray(st["value_coin"], dtype=float))
+            h["premium"] = np.asarray(st["premium"], dtype=float)
+        return h
+
+    @property
+    def fills(self) -> pd.DataFrame:
+        """Every fill (for :class:`Basis`, the spot trades too, reason ``"spot"``)."""
+        return self._get("fills", self._fills)
+
+    def _fills(self) -> pd.DataFrame:
+        f = self.exchange.fills()
+        spot = self.strategy_stats.get("spot_fills")
+        if not spot or not len(spot["timestamp"]):
+            return f
+        side = np.asarray(spot["side"])
+        qty = np.asarray(spot["qty"], dtype=float)
+        # Each open buys once and each unwind sells everything: the coin held after each trade.
+        held = np.where(side > 0, qty, 0.0)
+        sf = pd.DataFrame(
+            {
+                "timestamp": pd.to_datetime(np.asarray(spot["timestamp"], dtype=np.int64), unit="ns", utc=True),
+                "symbol": self.strategy_stats.get("spot_symbol", "SPOT"),
+                "order_id": np.zeros(len(qty), dtype=np.uint64),
+                "side": np.where(side > 0, "buy", "sell"),
+                "qty": qty,
+                "price": np.asarray(spot["price"], dtype=float),
+                "fee": np.asarray(spot["fee"], dtype=float),
+                "liquidity": "taker",
+                "realized_pnl": 0.0,
+                "position": held,
+                "entry_price": np.where(side > 0, np.asarray(spot["price"], dtype=float), 0.0),
+                "reason": "spot",
+            }
+        )
+        out = pd.concat([f, sf], ignore_index=True) if len(f) else sf
+        return out.sort_values("timestamp", kind="mergesort").reset_index(drop=True)
+
+    @property
+    def orders(self) -> pd.DataFrame:
+        """The orders log."""
+        return self._get("orders", self.exchange.orders)
+
+    @property
+    def funding(self) -> pd.DataFrame:
+        """Every funding payment."""
+        return self._get("funding", self.exchange.funding_payments)
+
+    @property
+    def stats(self) -> pd.Series:
+        """The run's figures (docs/guide.md lists them): initial_balance, final_equity, total_return,
+        cagr, max_drawdown with its start and end, sharpe, sortino, calmar, min_equity,
+        time_under_water, steps, fills, turnover, fees, funding, liquidated, liquidated_at, then the
+        strategy's own (grid_matched_profit, grid_unmatched_pnl; basis spot_fees and counts). Counts
+        are ints, times UTC Timestamps."""
+        return self._stats
+
+    def summary(self) -> str:
+        """A readable table of the stats."""
+        rows = []
+        for k, v in self.stats.items():
+            if isinstance(v, float) and not isinstance(v, bool):
+                s = f"{v:,.4%}" if k in _PERCENT else f"{v:,.4f}"
+            else:
+                s = str(v)
+            rows.append((k, s))
+        w = max(len(k) for k, _ in rows)
+        return "\n".join(f"{k:<{w}}  {v}" for k, v in rows)
+
+    def plot(self, symbol: Optional[str] = None, path: Optional[str] = None) -> Any:
+        """Three panels: the close of ``symbol`` (default the first) with the grid levels and the fills
+        (buys ▲, sells ▼, liquidations ✕), the equity, and the drawdown. Needs matplotlib (the
+        ``plot`` extra). Returns the figure; with ``path``, also saves it (PNG, SVG, ... by suffix)."""
+        try:
+            import matplotlib
+
+            if path is not None:
+                matplotlib.use("Agg", force=False)
+            import matplotlib.pyplot as plt
+        except ImportError:
+            raise ImportError("Result.plot() needs matplotlib: pip install 'perpsim[plot]'") from None
+        sym = symbol or (next(iter(self.data)) if self.data else None)
+        eq = self.equity["equity"]
+        fig, axes = plt.subplots(3, 1, figsize=(11, 8), sharex=True, gridspec_kw={"height_ratios": [3, 2, 1]})
+        ax = axes[0]
+        if sym is not None and sym in self.data:
+            ax.plot(self.data[sym].index, self.data[sym]["close"], lw=0.8, color="0.3", label=f"{sym} close")
+            for lvl in self.strategy_stats.get("levels", []):
+                ax.axhline(lvl, lw=0.3, color="tab:blue", alpha=0.35)
+            f = self.fills
+            f = f[f["symbol"] == sym] if len(f) else f
+            for side, marker, color in (("buy", "^", "tab:green"), ("sell", "v", "tab:red")):
+                g = f[(f["side"] == side) & (f["reason"] != "liquidation")] if len(f) else f
+                if len(g):
+                    ax.scatter(g["timestamp"], g["price"], marker=marker, s=12, color=color, label=f"{side}s")
+            liq = f[f["reason"] == "liquidation"] if len(f) else f
+            if len(liq):
+                ax.scatter(liq["timestamp"], liq["price"], marker="x", s=60, color="black", label="liquidation")
+            ax.legend(loc="upper left", fontsize=8)
+        ax.set_ylabel("price")
+        axes[1].plot(eq.index, eq, color="tab:blue", lw=1.0)
+        axes[1].axhline(self.initial_balance, color="0.5", lw=0.6, ls="--")
+        axes[1].set_ylabel("equity")
+        dd = eq / eq.cummax() - 1.0
+        axes[2].fill_between(dd.index, dd, 0, color="tab:red", alpha=0.4)
+        axes[2].set_ylabel("drawdown")
+        s = self.stats
+        fig.suptitle(
+            f"total return {s['total_return']:.1%}, max drawdown {s.get('max_drawdown', 0.0):.1%}, "
+            f"fills {s['fills']}" + (", liquidated" if s["liquidated"] else ""),
+            fontsize=10,
+        )
+        fig.tight_layout()
+        if path is not None:
+            fig.savefig(path, dpi=110)
+        return fig
+
+    def report(self, path: Optional[str] = None, title: Optional[str] = None, png: Any = None) -> str:
+        """A self-contained HTML report (stats, price with grid levels and fills, equity and
+        drawdown charts as embedded PNG, the fills table), written to ``path`` when given; returns
+        the HTML. ``png``: also write the charts as a PNG file (a path, or ``True`` for ``path``
+        with the suffix ``.png``). Charts need matplotlib (the ``plot`` extra)."""
+        from .report import backtest_report, write_png
+
+        html = backtest_report(self, path, title)
+        write_png(self.plot, path, png)
+        return html
+
+    def __repr__(self) -> str:
+        s = self.stats
+        return (
+            f"Result(final_equity={s['final_equity']:,.2f}, total_return={s['total_return']:.2%}, "
+            f"fills={s['fills']}, liquidated={s['liquidated']})"
+        )
+
+
+_PERCENT = {"total_return", "cagr", "max_drawdown", "time_under_water"}

@@ -1,0 +1,271 @@
+//! The engine: one account, its orders, and the step loop that moves them along each bar's
+//! intrabar path (docs/matching.md). It is the one place the rules of a run are applied, for the
+//! built-in strategies, for Python callback strategies and for Monte Carlo paths alike.
+//!
+//! Per step: [`Engine::begin_step`] (pending orders go live), funding ([`Engine::funding`]),
+//! settlement ([`Engine::settle`]), the path of each symbol's bar ([`Engine::bar`]), then
+//! [`Engine::end_step`] (the strategy's close decision, the statistics, the history row).
+//!
+//! The rooms: [`config`] (options, recording), [`orders`] (the order lifecycle), [`fills`],
+//! [`path`] (the walk along the path), [`risk`] (liquidation and settlement), [`history`]
+//! (what is recorded), [`strategy`] (the trait the engine calls), [`run`] (the event loop).
+
+pub mod config;
+mod fills;
+pub mod history;
+mod orders;
+mod path;
+mod risk;
+pub mod run;
+mod step;
+pub mod strategy;
+
+use serde::{Deserialize, Serialize};
+
+pub use config::{Config, Record};
+pub use history::History;
+pub use run::{run, run_checked, run_clocked, Inputs, SymbolInput};
+pub use strategy::{NoStrategy, Strategy};
+
+use crate::error::LedgerError;
+use crate::ledger::Account;
+use crate::matching::{OpenOrders, Order};
+use crate::record::{FillRow, FundingRow};
+use crate::stats::{CurveStats, RunStats, Totals};
+
+const NONE: f64 = f64::NAN;
+
+/// The matching engine for one account.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Engine {
+    account: Account,
+    config: Config,
+    book: OpenOrders,
+    fills: Vec<FillRow>,
+    funding_rows: Vec<FundingRow>,
+    history: History,
+    curve: CurveStats,
+    now: i64,
+    /// Steps begun so far.
+    steps: u64,
+    /// Whether the current step's row has been recorded.
+    recorded: bool,
+    /// Fills at the start of the current step (the `fills` recording mode).
+    step_fills: usize,
+    in_path: bool,
+    cur: Vec<f64>,
+    gap_fill: f64,
+    vol_left: Vec<f64>,
+    expired: Vec<bool>,
+    liq: Vec<f64>,
+    liq_dirty: bool,
+    /// Bumped by every change to a position or the wallet (with the book's version: the key of
+    /// the threshold cache).
+    epoch: u64,
+    /// Per symbol: (low, high) of the last bar (its previous price included).
+    range: Vec<(f64, f64)>,
+    /// Per symbol: (key, down, up) of the last [`Engine::thresholds`] computation.
+    thr: Vec<(u64, f64, f64)>,
+    blown: bool,
+    liquidated_at: Option<i64>,
+    liquidation_step: Option<u64>,
+}
+
+impl Engine {
+    /// An engine around `account`.
+    pub fn new(account: Account, config: Config) -> Result<Self, LedgerError> {
+        config.validate()?;
+        let n = account.len();
+        let history = History::new(n);
+        let curve = CurveStats::new(account.equity());
+        Ok(Self {
+            config,
+            book: OpenOrders::new(n),
+            fills: Vec::new(),
+            funding_rows: Vec::new(),
+            history,
+            curve,
+            now: i64::MIN,
+            steps: 0,
+            recorded: false,
+            step_fills: 0,
+            in_path: false,
+            cur: vec![NONE; n],
+            gap_fill: NONE,
+            vol_left: vec![f64::INFINITY; n],
+            expired: vec![false; n],
+            liq: vec![NONE; n],
+            liq_dirty: true,
+            epoch: 1,
+            range: vec![(f64::NAN, f64::NAN); n],
+            thr: vec![(0, f64::NAN, f64::NAN); n],
+            blown: false,
+            liquidated_at: None,
+            liquidation_step: None,
+            account,
+        })
+    }
+
+    /// Takes over the large buffers of a finished engine (orders, fills, funding records), emptied,
+    /// so that a run of many short simulations (Monte Carlo paths) does not allocate and fault in
+    /// fresh memory for each. Nothing else carries over.
+    pub fn recycle(&mut self, mut old: Engine) {
+        if !self.fills.is_empty() {
+            return; // only into a fresh engine
+        }
+        self.book.recycle(old.book);
+        old.fills.clear();
+        old.funding_rows.clear();
+        self.fills = old.fills;
+        self.funding_rows = old.funding_rows;
+        self.history.recycle(old.history);
+    }
+
+    // ----- reading ------------------------------------------------------------------------
+
+    /// The account.
+    pub fn account(&self) -> &Account {
+        &self.account
+    }
+
+    /// Mutable access to the account's settings (leverage, margin mode, transfers); fills go
+    /// through the engine.
+    pub fn account_mut(&mut self) -> &mut Account {
+        self.touch_liquidation();
+        &mut self.account
+    }
+
+    /// The options.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Every order placed so far (the orders log), in id order (`id = index + 1`).
+    pub fn orders(&self) -> &[Order] {
+        self.book.log()
+    }
+
+    /// The order with id `id`.
+    pub fn order(&self, id: u64) -> Option<&Order> {
+        id.checked_sub(1)
+            .and_then(|i| self.book.log().get(i as usize))
+    }
+
+    /// Every fill so far.
+    pub fn fills(&self) -> &[FillRow] {
+        &self.fills
+    }
+
+    /// Every funding payment so far.
+    pub fn funding_rows(&self) -> &[FundingRow] {
+        &self.funding_rows
+    }
+
+    /// The recorded history.
+    pub fn history(&self) -> &History {
+        &self.history
+    }
+
+    /// The fold of the equity curve so far (every step, whatever is recorded).
+    pub fn curve(&self) -> CurveStats {
+        if !self.folds_history() || self.curve.steps > 0 {
+            return self.curve.clone();
+        }
+        let mut c = self.curve.clone();
+        for (&t, &v) in self.history.timestamp.iter().zip(self.history.equity()) {
+            c.push(t, v);
+        }
+        c
+    }
+
+    /// Whether the statistics fold the recorded equity column when read (every step recorded)
+    /// instead of following each step (see [`Engine::end_step`]).
+    #[inline]
+    fn folds_history(&self) -> bool {
+        self.config.record == Record::Every(1)
+    }
+
+    /// Starts the statistics from `initial` (before the first step: a strategy whose capital is
+    /// partly outside the account states its total).
+    pub fn set_initial_value(&mut self, initial: f64) {
+        if self.steps == 0 {
+            self.curve = CurveStats::new(initial);
+        }
+    }
+
+    /// The run's figures so far, with the strategy's own.
+    pub fn stats<S: Strategy>(&self, strat: &S) -> RunStats {
+        let totals = Totals {
+            fills: self.account.fill_count(),
+            volume: self.account.volume(),
+            fees: self.account.fees(),
+            funding: self.account.funding(),
+            liquidated_at: self.liquidated_at,
+            liquidation_step: self.liquidation_step,
+        };
+        let mut s = RunStats::new(&self.curve(), &totals);
+        strat.report(self, &mut s);
+        s
+    }
+
+    /// Reserves room for `steps` more steps of records (so that a run allocates once, not per bar).
+    pub fn reserve_steps(&mut self, steps: usize) {
+        let rows = self.config.record.rows_for(steps);
+        self.history.reserve(rows);
+    }
+
+    /// The current step's timestamp.
+    pub fn now(&self) -> i64 {
+        self.now
+    }
+
+    /// Steps begun so far.
+    pub fn steps(&self) -> u64 {
+        self.steps
+    }
+
+    /// The current price of symbol `i` (the path point being processed, else the last mark).
+    pub fn price(&self, i: usize) -> f64 {
+        self.cur[i]
+    }
+
+    /// The range symbol `i`'s price covered in its last bar (with the gap from the price before):
+    /// (low, high); NaN before any bar.
+    pub fn bar_range(&self, i: usize) -> (f64, f64) {
+        self.range[i]
+    }
+
+    /// Whether symbol `i`'s contract has expired (settled).
+    pub fn is_expired(&self, i: usize) -> bool {
+        self.expired[i]
+    }
+
+    /// Whether a liquidation has blown the account (it no longer trades).
+    pub fn blown(&self) -> bool {
+        self.blown
+    }
+
+    /// Whether nothing can change any more: the account is blown and holds no position.
+    pub fn is_finished(&self) -> bool {
+        self.blown && (0..self.account.len()).all(|i| self.account.position(i).qty == 0.0)
+    }
+
+    /// When the account was liquidated (cross) or first had a position liquidated (isolated).
+    pub fn liquidated_at(&self) -> Option<i64> {
+        self.liquidated_at
+    }
+
+    /// Ids of the open orders of symbol `i` (including those waiting to go live).
+    pub fn open_orders(&self, i: usize) -> Vec<u64> {
+        self.book.open_ids(i)
+    }
+
+    #[inline]
+    fn touch_liquidation(&mut self) {
+        self.liq_dirty = true;
+        self.epoch += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,353 @@
+//! The order lifecycle: a request is checked and rounded, judged (filters, reduce-only, triggers,
+//! post-only, margin), then filled at once, rested or pended; cancel and amend.
+
+use super::{Engine, Strategy};
+use crate::error::{positive, LedgerError};
+use crate::ledger::Liquidity;
+use crate::matching::{OrderKind, OrderRequest, Side, Status};
+use crate::record::FillReason;
+
+impl Engine {
+    /// Logs a new order from `r`; returns its arena index.
+    pub(super) fn new_order(&mut self, r: &OrderRequest) -> u32 {
+        self.book.open(r, self.now)
+    }
+
+    /// Ends order `idx` with `status` (it is out of any book or pending list).
+    pub(super) fn end_order(&mut self, idx: u32, status: Status, reason: &str) {
+        self.book.end(idx, status, reason, self.now);
+    }
+
+    /// Rests order `idx` in its symbol's book.
+    #[inline]
+    pub(super) fn rest(&mut self, idx: u32) {
+        let i = self.book.get(idx).symbol;
+        self.book.rest(idx, &self.account.instruments()[i]);
+    }
+
+    fn reject(&mut self, idx: u32, field: &str, reason: String) -> LedgerError {
+        self.end_order(idx, Status::Rejected, &reason);
+        LedgerError::rejected(field, reason)
+    }
+
+    /// Validates and rounds a request (bad numbers are `InvalidInput`, nothing is logged).
+    fn normalize(&self, r: &OrderRequest) -> Result<OrderRequest, LedgerError> {
+        if r.symbol >= self.account.len() {
+            return Err(LedgerError::invalid(
+                "symbol",
+                format!("no symbol #{}", r.symbol),
+            ));
+        }
+        let inst = &self.account.instruments()[r.symbol];
+        let mut r = *r;
+        if !r.close_position {
+            positive("qty", r.qty)?;
+            r.qty = inst.round_qty(r.qty);
+        } else {
+            r.qty = 0.0;
+        }
+        match r.kind {
+            OrderKind::Limit => r.price = inst.round_price(positive("price", r.price)?),
+            OrderKind::StopLimit => {
+                r.price = inst.round_price(positive("price", r.price)?);
+                r.trigger = inst.round_price(positive("trigger", r.trigger)?);
+            }
+            OrderKind::StopMarket | OrderKind::TakeProfit | OrderKind::StopLoss => {
+                r.trigger = inst.round_price(positive("trigger", r.trigger)?);
+            }
+            OrderKind::TrailingStop => {
+                if !(r.callback.is_finite() && r.callback > 0.0 && r.callback < 1.0) {
+                    return Err(LedgerError::invalid(
+                        "callback",
+                        format!("must be a rate in (0, 1), got {}", r.callback),
+                    ));
+                }
+                if !r.activation.is_nan() {
+                    r.activation = inst.round_price(positive("activation", r.activation)?);
+                }
+            }
+            OrderKind::Market => {}
+            OrderKind::Liquidation | OrderKind::Settlement => {
+                return Err(LedgerError::invalid("kind", "reserved for the engine"));
+            }
+        }
+        Ok(r)
+    }
+
+    /// The price an order's filters and margin are judged at.
+    fn reference_price(&self, r: &OrderRequest) -> f64 {
+        match r.kind {
+            OrderKind::Limit | OrderKind::StopLimit => r.price,
+            OrderKind::StopMarket | OrderKind::TakeProfit | OrderKind::StopLoss => r.trigger,
+            _ => self.cur[r.symbol],
+        }
+    }
+
+    /// Whether the account can margin its positions, its open orders and `r` at `price`.
+    fn placement_margin_ok(&self, r: &OrderRequest, price: f64) -> bool {
+        #[cfg(debug_assertions)]
+        self.book.check_sums(self.account.instruments());
+        let acc = &self.account;
+        let mut need = acc.initial_margin();
+        for (i, inst) in acc.instruments().iter().enumerate() {
+            let extra = (i == r.symbol).then_some((r.side, r.qty, price));
+            need += self
+                .book
+                .margin(i, inst, acc.position(i).qty, acc.leverage(i), extra);
+        }
+        need <= acc.equity()
+    }
+
+    /// Places an order. Market orders fill at once at the current price ± slippage; a limit that
+    /// is marketable fills at once at the current price (taker; post-only ones are rejected);
+    /// other orders rest. Returns the order id. A refused order is logged with its reason and
+    /// returned as a `Rejected` error; the account is unchanged.
+    pub fn place<S: Strategy>(
+        &mut self,
+        req: &OrderRequest,
+        strat: &mut S,
+    ) -> Result<u64, LedgerError> {
+        let r = self.normalize(req)?;
+        let i = r.symbol;
+        let idx = self.new_order(&r);
+        let id = idx as u64 + 1;
+        let cur = self.cur[i];
+        if self.blown {
+            return Err(self.reject(idx, "order", "account liquidated".into()));
+        }
+        if self.expired[i] {
+            return Err(self.reject(idx, "order", "contract expired".into()));
+        }
+        let inst = &self.account.instruments()[i];
+        let refp = self.reference_price(&r);
+        if !r.close_position {
+            if r.qty <= 0.0 || r.qty < inst.min_qty {
+                let m = format!(
+                    "quantity {} is under the minimum quantity {}",
+                    req.qty, inst.min_qty
+                );
+                return Err(self.reject(idx, "qty", m));
+            }
+            if refp.is_finite() && inst.order_value_usd(r.qty, refp) < inst.min_notional {
+                let m = format!(
+                    "notional {} is under the minimum notional {}",
+                    inst.order_value_usd(r.qty, refp),
+                    inst.min_notional
+                );
+                return Err(self.reject(idx, "qty", m));
+            }
+        }
+        let pos = self.account.position(i).qty;
+        if (r.reduce_only || r.close_position)
+            && (pos == 0.0 || (pos > 0.0) == (r.side == Side::Buy))
+        {
+            return Err(self.reject(
+                idx,
+                "reduce_only",
+                "reduce-only: no position to reduce".into(),
+            ));
+        }
+        if r.kind == OrderKind::Market && !cur.is_finite() {
+            return Err(self.reject(idx, "order", "no price yet for a market order".into()));
+        }
+        if r.kind.has_trigger() && cur.is_finite() {
+            let t = r.trigger;
+            let fired = if r.kind.triggers_rising(r.side) {
+                cur >= t
+            } else {
+                cur <= t
+            };
+            if fired {
+                return Err(self.reject(idx, "trigger", "would trigger immediately".into()));
+            }
+        }
+        let marketable = r.kind == OrderKind::Limit && marketable(r.side, r.price, cur);
+        if r.post_only && marketable {
+            return Err(self.reject(
+                idx,
+                "post_only",
+                "post-only order would take liquidity".into(),
+            ));
+        }
+        if !r.reduce_only
+            && !matches!(r.kind, OrderKind::Market | OrderKind::TrailingStop)
+            && !marketable
+            && !self.placement_margin_ok(&r, refp)
+        {
+            return Err(self.reject(idx, "qty", "insufficient margin".into()));
+        }
+        match r.kind {
+            OrderKind::Market => {
+                let p = cur * (1.0 + r.side.sign() * self.config.slippage);
+                return self.execute(idx, p, Liquidity::Taker, strat).map(|_| id);
+            }
+            _ if marketable => return self.execute(idx, cur, Liquidity::Taker, strat).map(|_| id),
+            OrderKind::TrailingStop if cur.is_finite() => self.trail_touch(idx, cur),
+            _ => {}
+        }
+        if self.in_path && !self.config.same_bar {
+            self.book.pend(idx, &self.account.instruments()[i]);
+        } else {
+            self.rest(idx);
+        }
+        Ok(id)
+    }
+
+    /// A market order at an explicit price (no slippage): the step-driven API's `buy`/`sell`, and
+    /// with `filters == false` its `close` (closing a position is exempt from the minimum quantity
+    /// and notional, as on the exchanges).
+    pub fn fill_at<S: Strategy>(
+        &mut self,
+        symbol: usize,
+        qty: f64,
+        price: f64,
+        filters: bool,
+        strat: &mut S,
+    ) -> Result<u64, LedgerError> {
+        self.fill_at_as(symbol, qty, price, filters, None, strat)
+    }
+
+    /// [`Engine::fill_at`] with the reason its fill is recorded with (a strategy's stop, say).
+    pub fn fill_at_as<S: Strategy>(
+        &mut self,
+        symbol: usize,
+        qty: f64,
+        price: f64,
+        filters: bool,
+        reason: Option<FillReason>,
+        strat: &mut S,
+    ) -> Result<u64, LedgerError> {
+        positive("price", price)?;
+        if !(qty.is_finite() && qty != 0.0) {
+            return Err(LedgerError::invalid(
+                "qty",
+                format!("must be a finite number > 0, got {}", qty.abs()),
+            ));
+        }
+        let mut r = OrderRequest::new(symbol, Side::of(qty), OrderKind::Market, qty.abs());
+        r.reason = reason;
+        if filters {
+            r = self.normalize(&r)?;
+        }
+        let idx = self.new_order(&r);
+        if self.blown {
+            return Err(self.reject(idx, "order", "account liquidated".into()));
+        }
+        if self.expired[symbol] {
+            return Err(self.reject(idx, "order", "contract expired".into()));
+        }
+        if filters {
+            if let Err(e) = self.account.check_order(symbol, qty.abs(), price) {
+                return Err(self.reject(idx, &e.field, e.message));
+            }
+        }
+        self.execute(idx, price, Liquidity::Taker, strat)
+            .map(|_| idx as u64 + 1)
+    }
+
+    /// Trades signed `qty` of symbol `i` at the current price ± slippage (a strategy's market
+    /// order, its fill recorded with `reason`).
+    pub fn market<S: Strategy>(
+        &mut self,
+        i: usize,
+        qty: f64,
+        reason: FillReason,
+        strat: &mut S,
+    ) -> Result<u64, LedgerError> {
+        let r = OrderRequest::new(i, Side::of(qty), OrderKind::Market, qty.abs()).tagged(0, reason);
+        self.place(&r, strat)
+    }
+
+    /// Cancels an open order.
+    pub fn cancel(&mut self, id: u64) -> Result<(), LedgerError> {
+        let idx = self.open_index(id)?;
+        self.book.unrest(idx);
+        self.book.unpend(idx);
+        self.end_order(idx, Status::Cancelled, "cancelled");
+        Ok(())
+    }
+
+    fn open_index(&self, id: u64) -> Result<u32, LedgerError> {
+        match self.order(id) {
+            Some(o) if o.status == Status::Open => Ok((id - 1) as u32),
+            Some(o) => Err(LedgerError::invalid(
+                "order_id",
+                format!("order {id} is {}", o.status.name()),
+            )),
+            None => Err(LedgerError::invalid("order_id", format!("no order {id}"))),
+        }
+    }
+
+    /// Changes an open order's price (limit price, or trigger for stop kinds) and/or quantity. The
+    /// amended order is checked like a new one and loses its time priority; if it is refused the
+    /// original stays as it was.
+    pub fn amend<S: Strategy>(
+        &mut self,
+        id: u64,
+        price: Option<f64>,
+        qty: Option<f64>,
+        strat: &mut S,
+    ) -> Result<u64, LedgerError> {
+        let idx = self.open_index(id)?;
+        let o = self.book.get(idx).clone();
+        let mut r = OrderRequest {
+            symbol: o.symbol,
+            side: o.side,
+            kind: if o.triggered {
+                OrderKind::Limit
+            } else {
+                o.kind
+            },
+            qty: o.qty - o.filled,
+            price: o.price,
+            trigger: o.trigger,
+            callback: o.callback,
+            activation: o.activation,
+            reduce_only: o.reduce_only,
+            post_only: o.post_only,
+            close_position: o.close_position,
+            tag: o.tag,
+            reason: Some(o.fill_reason),
+        };
+        if let Some(p) = price {
+            if matches!(r.kind, OrderKind::Limit | OrderKind::StopLimit) {
+                r.price = p;
+            } else {
+                r.trigger = p;
+            }
+        }
+        if let Some(q) = qty {
+            r.qty = q;
+        }
+        let r = self.normalize(&r)?;
+        // Take the old order out, try the new one; put the old back if refused.
+        self.book.unrest(idx);
+        let was_pending = self.book.unpend(idx);
+        match self.place(&r, strat) {
+            Ok(new_id) => {
+                let reason = format!("amended: replaced by order {new_id}");
+                self.end_order(idx, Status::Cancelled, &reason);
+                Ok(new_id)
+            }
+            Err(e) => {
+                // The refused replacement stays in the log as rejected; the original goes back.
+                if was_pending {
+                    self.book.pend(idx, &self.account.instruments()[o.symbol]);
+                } else {
+                    self.rest(idx);
+                }
+                Err(e)
+            }
+        }
+    }
+}
+
+/// Whether a limit at `price` on `side` would trade at once against `cur`.
+#[inline]
+pub(super) fn marketable(side: Side, price: f64, cur: f64) -> bool {
+    cur.is_finite()
+        && match side {
+            Side::Buy => price >= cur,
+            Side::Sell => price <= cur,
+        }
+}

@@ -1,0 +1,237 @@
+//! The walk along a bar's intrabar path: the gap from the last price to the open (everything it
+//! crosses fills at the open), then open → extremes → close; on each segment the next event
+//! ([`crate::matching::next_event`]) is handled until none is left. A quiet bar (nothing resting,
+//! no liquidation and no watched level within its range) only moves the mark.
+
+use super::{Engine, Strategy, NONE};
+use crate::ledger::Liquidity;
+use crate::market::Bar;
+use crate::matching::{next_event, Event, OrderKind, Reach, Side};
+
+impl Engine {
+    /// Runs symbol `i`'s bar along its path: the gap from the last price to the open (everything
+    /// it crosses fills at the open), then open → extremes → close; marks the symbol at the close.
+    pub fn bar<S: Strategy>(&mut self, i: usize, bar: &Bar, strat: &mut S) {
+        if self.expired[i] {
+            return;
+        }
+        if self.account.len() > 1 {
+            // Other symbols' marks moved since: a cross liquidation price depends on them.
+            self.touch_liquidation();
+        }
+        let prev = self.cur[i];
+        let open = bar.open;
+        self.range[i] = if prev.is_finite() {
+            (bar.low.min(prev), bar.high.max(prev))
+        } else {
+            (bar.low, bar.high)
+        };
+        if prev.is_finite()
+            && self.book.book(i).trailing.is_empty()
+            && bar.close_mark() == bar.close
+        {
+            // Quiet bar: when nothing rests within the range the path covers (the previous price,
+            // the high and the low), the walk would find nothing; only the mark moves.
+            let (down, up) = self.thresholds(i);
+            let (wd, wu) = strat.watch(i);
+            let (down, up) = (
+                if wd.is_nan() { down } else { down.max(wd) },
+                if wu.is_nan() { up } else { up.min(wu) },
+            );
+            if bar.low.min(prev) > down && bar.high.max(prev) < up {
+                self.cur[i] = bar.close;
+                self.account.set_mark(i, bar.close);
+                return;
+            }
+        }
+        self.in_path = true;
+        self.vol_left[i] = if self.config.max_participation > 0.0 && bar.volume.is_finite() {
+            self.config.max_participation * bar.volume
+        } else {
+            f64::INFINITY
+        };
+        self.gap_fill = open;
+        if prev.is_finite() {
+            self.segment(i, prev, open, strat);
+        }
+        self.walk::<true, S>(i, open, open, strat);
+        self.walk::<false, S>(i, open, open, strat);
+        self.gap_fill = NONE;
+        self.move_to(i, open);
+        let pos = self.account.position(i).qty;
+        for p in self
+            .config
+            .path
+            .points(open, bar.high, bar.low, bar.close, pos)
+        {
+            let c = self.cur[i];
+            self.segment(i, c, p, strat);
+            self.move_to(i, p);
+        }
+        let m = bar.close_mark();
+        if m != bar.close {
+            let _ = self.account.mark(i, m);
+            let pos = self.account.position(i).qty;
+            if pos != 0.0 && !self.blown {
+                self.touch_liquidation();
+                let lp = self.liq_level(i);
+                if !lp.is_nan() && ((pos > 0.0 && m <= lp) || (pos < 0.0 && m >= lp)) {
+                    self.liquidate(i, lp, strat);
+                    let _ = self.account.mark(i, m);
+                }
+            }
+        }
+        self.in_path = false;
+    }
+
+    /// The path of symbol `i` reaches point `p`: the mark and the trailing stops follow.
+    #[inline]
+    fn move_to(&mut self, i: usize, p: f64) {
+        self.cur[i] = p;
+        let _ = self.account.mark(i, p);
+        self.trail_update(i, p);
+    }
+
+    /// Walks symbol `i` from `a` to `b` in whichever direction that is.
+    #[inline]
+    fn segment<S: Strategy>(&mut self, i: usize, a: f64, b: f64, strat: &mut S) {
+        if b < a {
+            self.walk::<true, S>(i, a, b, strat);
+        } else if b > a {
+            self.walk::<false, S>(i, a, b, strat);
+        }
+    }
+
+    /// Walks symbol `i` from `a` to `b` (down when `DOWN`), handling everything the price reaches
+    /// in the order it reaches it.
+    fn walk<const DOWN: bool, S: Strategy>(&mut self, i: usize, a: f64, b: f64, strat: &mut S) {
+        self.cur[i] = a;
+        let tick = self.account.instruments()[i].tick_size;
+        while !self.blown {
+            let pos = self.account.position(i).qty;
+            let exposed = if DOWN { pos > 0.0 } else { pos < 0.0 };
+            let liquidation = if exposed { self.liq_level(i) } else { NONE };
+            let (wd, wu) = strat.watch(i);
+            let r = Reach {
+                to: b,
+                limits_live: self.vol_left[i] > 0.0,
+                touch: self.config.touch_fills || !self.gap_fill.is_nan(),
+                tick,
+                liquidation,
+                watch: if DOWN { wd } else { wu },
+            };
+            let Some((lvl, e)) = next_event::<DOWN>(self.book.book(i), self.book.log(), &r) else {
+                return;
+            };
+            let at = if DOWN {
+                lvl.min(self.cur[i])
+            } else {
+                lvl.max(self.cur[i])
+            };
+            self.process(i, e, at, strat);
+        }
+    }
+
+    /// Handles event `e` of symbol `i` at price `at` (fills at the open inside the gap).
+    fn process<S: Strategy>(&mut self, i: usize, e: Event, at: f64, strat: &mut S) {
+        self.cur[i] = at;
+        let _ = self.account.mark(i, at);
+        let fp = if self.gap_fill.is_nan() {
+            at
+        } else {
+            self.gap_fill
+        };
+        let slip = self.config.slippage;
+        match e {
+            Event::Trigger(j) => {
+                self.book.unrest(j);
+                let o = self.book.get(j);
+                let side = o.side;
+                if o.kind == OrderKind::StopLimit {
+                    let limit = o.price;
+                    self.book.get_mut(j).triggered = true;
+                    if super::orders::marketable(side, limit, fp) {
+                        let _ = self.execute(j, fp, Liquidity::Taker, strat);
+                    } else {
+                        self.rest(j);
+                    }
+                } else {
+                    let _ =
+                        self.execute(j, fp * (1.0 + side.sign() * slip), Liquidity::Taker, strat);
+                }
+            }
+            Event::Trailing(j) => {
+                self.book.unrest(j);
+                let side = self.book.get(j).side;
+                let _ = self.execute(j, fp * (1.0 + side.sign() * slip), Liquidity::Taker, strat);
+            }
+            Event::Limit(j) => {
+                let p = if self.gap_fill.is_nan() {
+                    self.book.get(j).price
+                } else {
+                    fp
+                };
+                let _ = self.execute(j, p, Liquidity::Maker, strat);
+            }
+            Event::Liquidation => self.liquidate(i, fp, strat),
+            Event::Watch => strat.on_price(self, i, at),
+        }
+    }
+
+    /// Trailing stops of symbol `i` see price `p`: activation, and the extreme since.
+    #[inline]
+    fn trail_update(&mut self, i: usize, p: f64) {
+        let n = self.book.book(i).trailing.len();
+        for k in 0..n {
+            let idx = self.book.book(i).trailing[k];
+            self.trail_touch(idx, p);
+        }
+    }
+
+    /// Trailing stop `idx` sees price `p`.
+    pub(super) fn trail_touch(&mut self, idx: u32, p: f64) {
+        let o = self.book.get_mut(idx);
+        if o.extreme.is_nan() {
+            let active = o.activation.is_nan()
+                || match o.side {
+                    Side::Sell => p >= o.activation,
+                    Side::Buy => p <= o.activation,
+                };
+            if active {
+                o.extreme = p;
+            }
+        } else {
+            o.extreme = match o.side {
+                Side::Sell => o.extreme.max(p),
+                Side::Buy => o.extreme.min(p),
+            };
+        }
+    }
+
+    /// The highest level a falling price would handle first and the lowest a rising price would,
+    /// over the symbol's book and its liquidation price (trailing stops excluded: the caller checks
+    /// there are none), cached until the book, a position or the wallet changes.
+    #[inline]
+    fn thresholds(&mut self, i: usize) -> (f64, f64) {
+        let key = self.epoch + self.book.version();
+        let (k, d, u) = self.thr[i];
+        if k == key {
+            return (d, u);
+        }
+        let (mut down, mut up) = self.book.book(i).reach_levels(self.book.log());
+        let q = self.account.position(i).qty;
+        if q != 0.0 {
+            let lp = self.liq_level(i);
+            if !lp.is_nan() {
+                if q > 0.0 {
+                    down = down.max(lp);
+                } else {
+                    up = up.min(lp);
+                }
+            }
+        }
+        // The liquidation level may have been refreshed above: key on the state after it.
+        self.thr[i] = (self.epoch + self.book.version(), down, up);
+        (down, up)
+    }
+}

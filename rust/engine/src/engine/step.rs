@@ -1,0 +1,112 @@
+//! A step's frame: its start (pending orders go live), funding, and its end (the strategy's close,
+//! the statistics fold, the history row as the recording mode says).
+
+use super::config::Record;
+use super::history::Snapshot;
+use super::{Engine, Strategy};
+use crate::error::LedgerError;
+use crate::ledger::Liquidity;
+use crate::matching::{OrderKind, Status};
+use crate::record::FundingRow;
+
+impl Engine {
+    /// Starts a step at `ts`: orders waiting for the next step go live (a limit that is now
+    /// marketable fills at once at the current price as taker).
+    pub fn begin_step<S: Strategy>(&mut self, ts: i64, strat: &mut S) {
+        self.now = ts;
+        self.steps += 1;
+        self.recorded = false;
+        self.step_fills = self.fills.len();
+        if !self.book.has_pending() {
+            return;
+        }
+        for idx in self.book.take_pending() {
+            self.book.release(idx);
+            let o = self.book.get(idx);
+            if o.status != Status::Open {
+                continue;
+            }
+            let cur = self.cur[o.symbol];
+            if o.kind == OrderKind::Limit && super::orders::marketable(o.side, o.price, cur) {
+                let _ = self.execute(idx, cur, Liquidity::Taker, strat);
+            } else {
+                self.rest(idx);
+            }
+        }
+    }
+
+    /// Funding on symbol `i` at `ts`: the position's notional at `mark` × `rate` (longs pay when
+    /// positive). Recorded when a position is open.
+    pub fn funding(&mut self, i: usize, ts: i64, rate: f64, mark: f64) -> Result<f64, LedgerError> {
+        let position = self.account.position(i).qty;
+        let paid = self.account.apply_funding(i, rate, mark)?;
+        if position != 0.0 {
+            self.funding_rows.push(FundingRow {
+                ts,
+                symbol: i,
+                rate,
+                mark,
+                position,
+                payment: paid,
+            });
+            self.touch_liquidation();
+        }
+        Ok(paid)
+    }
+
+    /// Ends the step: the strategy's close decision, its bookkeeping, the statistics fold and,
+    /// when the recording mode says so, one history row.
+    #[inline]
+    pub fn end_step<S: Strategy>(&mut self, strat: &mut S) {
+        if !self.blown {
+            strat.on_close(self);
+        }
+        strat.after_close(self);
+        let record = match self.config.record {
+            Record::Every(1) => true,
+            Record::Every(k) => (self.steps - 1) % k as u64 == 0,
+            Record::Interval(ns) => match self.history.timestamp.last() {
+                Some(&t) => self.now.div_euclid(ns) != t.div_euclid(ns),
+                None => true,
+            },
+            Record::Fills => self.history.is_empty() || self.fills.len() > self.step_fills,
+            Record::Final => false,
+        };
+        if record {
+            let snap = Snapshot::of(&self.account);
+            self.history.push(self.now, &self.account, &snap);
+        }
+        // The statistics fold: every step's value, online; with every step recorded and the
+        // account's equity as the value, the recorded column is that curve and is folded when the
+        // figures are read (the same fold, in the same order).
+        match strat.value(self) {
+            Some(v) => self.curve.push(self.now, v),
+            None if self.folds_history() => {}
+            None => {
+                let eq = self.account.equity();
+                self.curve.push(self.now, eq);
+            }
+        }
+        self.recorded = record;
+    }
+
+    /// Ends a run: the last step is recorded if the mode left it out.
+    pub fn finish(&mut self) {
+        if !self.recorded && self.steps > 0 {
+            let snap = Snapshot::of(&self.account);
+            self.history.push(self.now, &self.account, &snap);
+            self.recorded = true;
+        }
+    }
+
+    /// The run has nothing left to do ([`Engine::is_finished`]): the statistics take the steps
+    /// at times `ts` at the final value, as if they had been run.
+    pub fn skip_steps(&mut self, ts: &[i64]) {
+        if let Some(&t) = ts.last() {
+            self.curve.repeat(ts.len() as u64, t);
+            self.steps += ts.len() as u64;
+            self.now = t;
+            self.recorded = false;
+        }
+    }
+}

@@ -1,0 +1,47 @@
+//! The trait the engine calls: a strategy reacts to fills (mid-path: its orders are live at once
+//! on the rest of the path), to watched price levels, and decides at each step's close. The
+//! built-in strategies (`crate::strategy`) and the binding's Python callback strategy implement
+//! it; the engine is monomorphised over it (no dynamic dispatch per call).
+
+use super::Engine;
+use crate::record::FillRow;
+use crate::stats::RunStats;
+
+/// A strategy driven by the engine (see the module doc).
+pub trait Strategy {
+    /// Called after each fill of the account (including liquidations and settlements).
+    fn on_fill(&mut self, _engine: &mut Engine, _fill: &FillRow) {}
+    /// Called at each step's close, after the marks are set and before the step is recorded
+    /// (not once the account is blown: it can no longer trade).
+    fn on_close(&mut self, _engine: &mut Engine) {}
+    /// Called at every step's end, after [`Strategy::on_close`], blown account or not: for
+    /// bookkeeping outside the account (a spot wallet, per-step records).
+    fn after_close(&mut self, _engine: &Engine) {}
+    /// Prices of `symbol` at which the strategy wants [`Strategy::on_price`] called along the path:
+    /// (a level reached going down, a level reached going up); NaN for none. When called, the
+    /// strategy must move the level it was called for away from the price (or clear it).
+    fn watch(&self, _symbol: usize) -> (f64, f64) {
+        (f64::NAN, f64::NAN)
+    }
+    /// The path reached a watched level of `symbol` at `price`.
+    fn on_price(&mut self, _engine: &mut Engine, _symbol: usize, _price: f64) {}
+    /// The value the run is judged by, when the strategy holds assets outside the account (a
+    /// spot wallet): before the first step, its starting capital; after each step, its total at
+    /// that step. `None`: the account's equity.
+    fn value(&self, _engine: &Engine) -> Option<f64> {
+        None
+    }
+    /// Whether the run goes on (a callback that failed stops it; checked after every step).
+    fn keep_going(&self) -> bool {
+        true
+    }
+    /// Adds the strategy's own figures to the run's statistics (and corrects the common ones
+    /// for what it trades outside the account).
+    fn report(&self, _engine: &Engine, _stats: &mut RunStats) {}
+}
+
+/// No strategy: resting orders only.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoStrategy;
+
+impl Strategy for NoStrategy {}

@@ -1,0 +1,360 @@
+//! The account's orders: the log of every order ever placed (the arena the books index into),
+//! each symbol's [`Book`] of resting orders, the orders waiting for the next step, and the
+//! running open-order margin sums. This component owns all of that state; the engine asks it to
+//! rest, pend, take out or end an order and reads the sums it keeps.
+
+use serde::{Deserialize, Serialize};
+
+use super::book::Book;
+use super::order::{Order, OrderKind, OrderRequest, Side, Status};
+use crate::instrument::Instrument;
+
+/// Orders of one account (see the module doc).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct OpenOrders {
+    /// Every order placed, in id order (`id = index + 1`).
+    orders: Vec<Order>,
+    /// Per symbol: its resting orders.
+    books: Vec<Book>,
+    /// Orders placed mid-path that go live at the next step (`same_bar` off).
+    pending: Vec<u32>,
+    /// Time priority counter.
+    seq: u64,
+    /// Bumped by every change to a book (the engine's threshold cache keys on it).
+    version: u64,
+    /// Per order: the (remaining qty, notional) it counts for in the open-order margin, NaN when
+    /// it does not count (not resting, reduce-only, trailing).
+    counted: Vec<[f64; 2]>,
+    /// Per symbol: Σ qty and Σ notional of the counted buy orders, then of the sell orders.
+    sums: Vec<[f64; 4]>,
+    /// Per symbol: how many buy and sell orders count (the sums reset to exactly 0 at none).
+    counts: Vec<[u32; 2]>,
+}
+
+impl OpenOrders {
+    /// No orders, for an account of `n` symbols.
+    pub fn new(n: usize) -> Self {
+        Self {
+            orders: Vec::new(),
+            books: vec![Book::default(); n],
+            pending: Vec::new(),
+            seq: 0,
+            version: 1,
+            counted: Vec::new(),
+            sums: vec![[0.0; 4]; n],
+            counts: vec![[0; 2]; n],
+        }
+    }
+
+    /// Takes over the arena buffers of `old` (emptied) when this log is still empty, so that many
+    /// short runs do not allocate fresh memory each.
+    pub fn recycle(&mut self, mut old: OpenOrders) {
+        if !self.orders.is_empty() {
+            return;
+        }
+        old.orders.clear();
+        old.counted.clear();
+        self.orders = old.orders;
+        self.counted = old.counted;
+    }
+
+    /// Every order placed so far.
+    #[inline]
+    pub fn log(&self) -> &[Order] {
+        &self.orders
+    }
+
+    /// Order `idx` (arena index).
+    #[inline]
+    pub fn get(&self, idx: u32) -> &Order {
+        &self.orders[idx as usize]
+    }
+
+    /// Order `idx`, mutable (its matching fields; status changes go through [`OpenOrders::end`]).
+    #[inline]
+    pub fn get_mut(&mut self, idx: u32) -> &mut Order {
+        &mut self.orders[idx as usize]
+    }
+
+    /// Symbol `i`'s book.
+    #[inline]
+    pub fn book(&self, i: usize) -> &Book {
+        &self.books[i]
+    }
+
+    /// The version counter: changes whenever a book changes.
+    #[inline]
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+
+    /// Whether order `idx` waits for the next step.
+    pub fn is_pending(&self, idx: u32) -> bool {
+        self.pending.contains(&idx)
+    }
+
+    /// Logs a new open order from request `r` at time `now`; returns its arena index.
+    pub fn open(&mut self, r: &OrderRequest, now: i64) -> u32 {
+        self.seq += 1;
+        let idx = self.orders.len() as u32;
+        self.orders.push(Order {
+            id: idx as u64 + 1,
+            symbol: r.symbol,
+            side: r.side,
+            kind: r.kind,
+            qty: r.qty,
+            filled: 0.0,
+            avg_price: 0.0,
+            price: r.price,
+            trigger: r.trigger,
+            callback: r.callback,
+            activation: r.activation,
+            extreme: f64::NAN,
+            reduce_only: r.reduce_only || r.close_position,
+            post_only: r.post_only,
+            close_position: r.close_position,
+            triggered: false,
+            status: Status::Open,
+            reason: String::new(),
+            placed: now,
+            updated: now,
+            seq: self.seq,
+            tag: r.tag,
+            fill_reason: r.reason.unwrap_or(r.kind.fill_reason()),
+        });
+        self.counted.push([f64::NAN; 2]);
+        idx
+    }
+
+    /// Rests order `idx` in its symbol's book (counted in the margin sums).
+    #[inline]
+    pub fn rest(&mut self, idx: u32, inst: &Instrument) {
+        self.version += 1;
+        let i = self.orders[idx as usize].symbol;
+        self.books[i].insert(&self.orders, idx);
+        self.count(idx, inst);
+    }
+
+    /// Takes order `idx` out of its book (no-op if it does not rest there).
+    #[inline]
+    pub fn unrest(&mut self, idx: u32) {
+        self.version += 1;
+        let i = self.orders[idx as usize].symbol;
+        self.books[i].remove(idx);
+        self.uncount(idx);
+    }
+
+    /// Puts order `idx` on the pending list (live from the next step).
+    pub fn pend(&mut self, idx: u32, inst: &Instrument) {
+        self.pending.push(idx);
+        self.count(idx, inst);
+    }
+
+    /// Takes order `idx` off the pending list (no-op if not there); whether it was there.
+    pub fn unpend(&mut self, idx: u32) -> bool {
+        match self.pending.iter().position(|&j| j == idx) {
+            Some(p) => {
+                self.pending.remove(p);
+                self.uncount(idx);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Empties the pending list; each order stays counted in the margin sums until the caller
+    /// [`OpenOrders::release`]s it (then rests, fills or ends it).
+    pub fn take_pending(&mut self) -> Vec<u32> {
+        std::mem::take(&mut self.pending)
+    }
+
+    /// Takes order `idx`, just taken off the pending list, out of the margin sums.
+    pub fn release(&mut self, idx: u32) {
+        self.uncount(idx);
+    }
+
+    /// Whether any order waits for the next step.
+    #[inline]
+    pub fn has_pending(&self) -> bool {
+        !self.pending.is_empty()
+    }
+
+    /// Ends order `idx` with `status` and `reason` at `now` (taken out of the margin sums; the
+    /// caller has taken it out of its book or pending list).
+    pub fn end(&mut self, idx: u32, status: Status, reason: &str, now: i64) {
+        self.uncount(idx);
+        let o = &mut self.orders[idx as usize];
+        o.status = status;
+        o.reason = reason.to_string();
+        o.updated = now;
+    }
+
+    /// Ends every resting and pending order of symbol `i` (or of every symbol) with `status`.
+    pub fn end_all(&mut self, symbol: Option<usize>, status: Status, reason: &str, now: i64) {
+        for i in 0..self.books.len() {
+            if symbol.is_some_and(|s| s != i) {
+                continue;
+            }
+            let idxs: Vec<u32> = self.books[i].all().collect();
+            for idx in idxs {
+                self.unrest(idx);
+                self.end(idx, status, reason, now);
+            }
+        }
+        let pend: Vec<u32> = self
+            .pending
+            .iter()
+            .copied()
+            .filter(|&j| symbol.is_none_or(|s| self.orders[j as usize].symbol == s))
+            .collect();
+        for idx in pend {
+            self.unpend(idx);
+            self.end(idx, status, reason, now);
+        }
+    }
+
+    /// A partial fill changed what order `idx` counts for: recount it.
+    pub fn recount(&mut self, idx: u32, inst: &Instrument) {
+        if !self.counted[idx as usize][0].is_nan() {
+            self.uncount(idx);
+            self.count(idx, inst);
+        }
+    }
+
+    /// Ids of the open orders of symbol `i` (resting or pending), sorted.
+    pub fn open_ids(&self, i: usize) -> Vec<u64> {
+        let pending = self
+            .pending
+            .iter()
+            .copied()
+            .filter(|&j| self.orders[j as usize].symbol == i);
+        let mut v: Vec<u64> = self.books[i]
+            .all()
+            .chain(pending)
+            .map(|j| self.orders[j as usize].id)
+            .collect();
+        v.sort_unstable();
+        v
+    }
+
+    /// Counts order `idx` in its symbol's margin sums (resting or pending orders that are not
+    /// reduce-only or trailing), at its limit price (stop-limit) or trigger.
+    fn count(&mut self, idx: u32, inst: &Instrument) {
+        let o = &self.orders[idx as usize];
+        if !self.counted[idx as usize][0].is_nan()
+            || o.reduce_only
+            || o.kind == OrderKind::TrailingStop
+            || o.status != Status::Open
+        {
+            return;
+        }
+        let p = margin_price(o);
+        let q = o.qty - o.filled;
+        let n = inst.notional(q, p);
+        let k = side_index(o.side);
+        let sums = &mut self.sums[o.symbol];
+        sums[2 * k] += q;
+        sums[2 * k + 1] += n;
+        self.counts[o.symbol][k] += 1;
+        self.counted[idx as usize] = [q, n];
+    }
+
+    /// Takes order `idx` out of the margin sums (no-op if it is not counted).
+    fn uncount(&mut self, idx: u32) {
+        let [q, n] = self.counted[idx as usize];
+        if q.is_nan() {
+            return;
+        }
+        let o = &self.orders[idx as usize];
+        let k = side_index(o.side);
+        let c = &mut self.counts[o.symbol][k];
+        *c -= 1;
+        let sums = &mut self.sums[o.symbol];
+        if *c == 0 {
+            sums[2 * k] = 0.0;
+            sums[2 * k + 1] = 0.0;
+        } else {
+            sums[2 * k] -= q;
+            sums[2 * k + 1] -= n;
+        }
+        self.counted[idx as usize] = [f64::NAN; 2];
+    }
+
+    /// Margin needed by symbol `i`'s open orders (plus an `extra` order (side, qty, price)): per
+    /// side, the notional of what would open exposure beyond the opposite position `position`, the
+    /// larger side, over `leverage`.
+    pub fn margin(
+        &self,
+        i: usize,
+        inst: &Instrument,
+        position: f64,
+        leverage: f64,
+        extra: Option<(Side, f64, f64)>,
+    ) -> f64 {
+        let mut s = self.sums[i];
+        if let Some((side, qty, price)) = extra {
+            let k = side_index(side);
+            s[2 * k] += qty;
+            s[2 * k + 1] += inst.notional(qty, price);
+        }
+        let excess = |q: f64, n: f64, against: f64| {
+            if q <= 0.0 {
+                0.0
+            } else {
+                n * ((q - against).max(0.0) / q)
+            }
+        };
+        let b = excess(s[0], s[1], (-position).max(0.0));
+        let a = excess(s[2], s[3], position.max(0.0));
+        b.max(a) / leverage
+    }
+
+    /// Debug builds: checks the running sums against a scan of the books and pending list.
+    #[cfg(debug_assertions)]
+    pub fn check_sums(&self, insts: &[Instrument]) {
+        for (i, inst) in insts.iter().enumerate() {
+            let mut s = [0.0; 4];
+            let pending = self
+                .pending
+                .iter()
+                .copied()
+                .filter(|&j| self.orders[j as usize].symbol == i);
+            for j in self.books[i].all().chain(pending) {
+                let o = &self.orders[j as usize];
+                if o.reduce_only || o.kind == OrderKind::TrailingStop {
+                    continue;
+                }
+                let k = 2 * side_index(o.side);
+                s[k] += o.qty - o.filled;
+                s[k + 1] += inst.notional(o.qty - o.filled, margin_price(o));
+            }
+            for k in 0..4 {
+                debug_assert!(
+                    (s[k] - self.sums[i][k]).abs() <= 1e-9 * s[k].abs().max(1.0),
+                    "open-order sums drifted: {s:?} vs {:?}",
+                    self.sums[i]
+                );
+            }
+        }
+    }
+}
+
+/// 0 for buys, 1 for sells.
+#[inline]
+fn side_index(side: Side) -> usize {
+    match side {
+        Side::Buy => 0,
+        Side::Sell => 1,
+    }
+}
+
+/// The price an open order's margin is counted at: its limit price (limits, stop-limits), else its
+/// trigger.
+#[inline]
+fn margin_price(o: &Order) -> f64 {
+    if o.rests_as_limit() || o.kind == OrderKind::StopLimit {
+        o.price
+    } else {
+        o.trigger
+    }
+}

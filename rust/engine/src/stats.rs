@@ -1,0 +1,395 @@
+//! The statistics engine: one set of figures for every run, whether it is a backtest, a row of a
+//! sweep or a Monte Carlo path. The equity curve is folded online at each step ([`CurveStats`]:
+//! no history needed), and [`RunStats`] turns the fold and the account's totals into the figures
+//! users read. Nothing here knows the engine: it takes numbers.
+//!
+//! Definitions (docs/decisions.md): step returns r = e_k / e_{k−1} − 1 from the initial balance
+//! on (a step after a non-positive equity has no return); Sharpe = mean(r) / sd(r) (n − 1) ·
+//! √(steps per year); Sortino = mean(r) / √(Σ min(r, 0)² / n) · √(steps per year); a year is 365
+//! days; steps per year = 1 / the mean interval between steps (the observations a year really
+//! has, gaps included); CAGR over the run's span (first step's open to the last step's close:
+//! last − first + one mean interval); drawdowns from the running peak of the equity, the initial
+//! balance included; Calmar = CAGR / |max drawdown|. The fold is O(1) per step, no allocation.
+
+use serde::{Deserialize, Serialize};
+
+/// Nanoseconds in a year of 365 days (crypto trades every day).
+pub const YEAR_NS: f64 = 365.0 * 86_400e9;
+
+/// An online fold of an equity curve (see the module doc).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct CurveStats {
+    /// The value the curve starts from (the initial balance).
+    pub initial: f64,
+    /// Steps seen.
+    pub steps: u64,
+    /// First and last step times (ns).
+    pub first_ts: i64,
+    /// Last step time (ns).
+    pub last_ts: i64,
+    /// Last value.
+    pub last: f64,
+    /// Highest value so far (the initial included) and when it was first reached.
+    pub peak: f64,
+    /// When the peak was first reached.
+    pub peak_ts: i64,
+    /// Lowest value (the initial included).
+    pub min: f64,
+    /// Largest fall from a peak (a fraction ≤ 0).
+    pub max_drawdown: f64,
+    /// When the peak of the largest drawdown was reached, and its trough.
+    pub drawdown_start: i64,
+    /// The trough of the largest drawdown.
+    pub drawdown_end: i64,
+    /// Steps that ended below the running peak.
+    pub under_water: u64,
+    /// Σ r.
+    pub sum: f64,
+    /// Σ r².
+    pub sum2: f64,
+    /// Σ r² over r < 0.
+    pub down2: f64,
+    /// Number of returns.
+    pub n: u64,
+}
+
+impl CurveStats {
+    /// A fold starting from `initial`.
+    pub fn new(initial: f64) -> Self {
+        Self {
+            initial,
+            last: initial,
+            peak: initial,
+            min: initial,
+            ..Self::default()
+        }
+    }
+
+    /// Adds the value `v` at the end of the step at `ts`.
+    #[inline]
+    pub fn push(&mut self, ts: i64, v: f64) {
+        if self.steps == 0 {
+            self.first_ts = ts;
+            self.peak_ts = ts;
+            self.drawdown_start = ts;
+            self.drawdown_end = ts;
+        }
+        self.last_ts = ts;
+        self.steps += 1;
+        if v == self.last {
+            // Nothing moved (a quiet step): r = 0 changes no sum, no peak, no drawdown.
+            if v > 0.0 {
+                self.n += 1;
+            }
+            if v < self.peak {
+                self.under_water += 1;
+            }
+            return;
+        }
+        if self.last > 0.0 {
+            let r = v / self.last - 1.0;
+            self.sum += r;
+            self.sum2 += r * r;
+            if r < 0.0 {
+                self.down2 += r * r;
+            }
+            self.n += 1;
+        }
+        self.last = v;
+        if v > self.peak {
+            self.peak = v;
+            self.peak_ts = ts;
+        } else if v < self.peak {
+            self.under_water += 1;
+            if self.peak > 0.0 {
+                let dd = v / self.peak - 1.0;
+                if dd < self.max_drawdown {
+                    self.max_drawdown = dd;
+                    self.drawdown_start = self.peak_ts;
+                    self.drawdown_end = ts;
+                }
+            }
+        }
+        if v < self.min {
+            self.min = v;
+        }
+    }
+
+    /// More steps, the last at `last_ts`, at which the value does not change (a run that has
+    /// nothing left to do): the same result as pushing the last value `k` times.
+    pub fn repeat(&mut self, k: u64, last_ts: i64) {
+        if k == 0 || self.steps == 0 {
+            return;
+        }
+        self.last_ts = last_ts;
+        self.steps += k;
+        if self.last > 0.0 {
+            self.n += k; // r = 0: the sums do not change
+        }
+        if self.last < self.peak {
+            self.under_water += k;
+        }
+    }
+
+    /// The mean interval between steps (ns; NaN with fewer than two steps).
+    pub fn mean_step(&self) -> f64 {
+        if self.steps < 2 {
+            f64::NAN
+        } else {
+            (self.last_ts - self.first_ts) as f64 / (self.steps - 1) as f64
+        }
+    }
+}
+
+/// One figure of a run, typed.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Stat {
+    /// A number.
+    F(f64),
+    /// A count.
+    U(u64),
+    /// A flag.
+    B(bool),
+    /// A time (ns), or none.
+    T(Option<i64>),
+}
+
+/// The account's totals a run ends with, beside its curve.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Totals {
+    /// Number of fills.
+    pub fills: u64,
+    /// Traded notional (settlement currency).
+    pub volume: f64,
+    /// Σ fees.
+    pub fees: f64,
+    /// Σ funding received.
+    pub funding: f64,
+    /// When the account (cross) or a position (isolated) was first liquidated.
+    pub liquidated_at: Option<i64>,
+    /// The index of that step.
+    pub liquidation_step: Option<u64>,
+}
+
+/// The figures of one run (the rows of `Result.stats`, of a sweep and of a Monte Carlo path).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RunStats {
+    /// The value the run started from.
+    pub initial_balance: f64,
+    /// The value at the end.
+    pub final_equity: f64,
+    /// final / initial − 1.
+    pub total_return: f64,
+    /// Compound annual growth rate (NaN for a run of one step or a final value ≤ 0).
+    pub cagr: f64,
+    /// Largest fall from a peak (≤ 0).
+    pub max_drawdown: f64,
+    /// When the peak of the largest drawdown was reached (ns).
+    pub max_drawdown_start: Option<i64>,
+    /// When its trough was (ns).
+    pub max_drawdown_end: Option<i64>,
+    /// Annualised Sharpe ratio of the step returns (no risk-free rate).
+    pub sharpe: f64,
+    /// Annualised Sortino ratio (target 0).
+    pub sortino: f64,
+    /// CAGR / |max drawdown|.
+    pub calmar: f64,
+    /// Lowest value at a step's end (the initial included).
+    pub min_equity: f64,
+    /// Fraction of the steps that ended below the running peak.
+    pub time_under_water: f64,
+    /// Number of steps.
+    pub steps: u64,
+    /// Number of fills.
+    pub fills: u64,
+    /// Traded notional / initial balance.
+    pub turnover: f64,
+    /// Σ fees.
+    pub fees: f64,
+    /// Σ funding received (negative: paid).
+    pub funding: f64,
+    /// When the first liquidation happened.
+    pub liquidated_at: Option<i64>,
+    /// The step of the first liquidation.
+    pub liquidation_step: Option<u64>,
+    /// The strategy's own figures (grid matched profit, basis counts, ...), in order.
+    pub strategy: Vec<(&'static str, Stat)>,
+}
+
+impl RunStats {
+    /// The figures of a run whose curve folded into `c`, with the account's `totals`.
+    pub fn new(c: &CurveStats, totals: &Totals) -> Self {
+        let initial = c.initial;
+        let last = c.last;
+        let step = c.mean_step();
+        let ppy = if step > 0.0 { YEAR_NS / step } else { f64::NAN };
+        let span = if c.steps > 1 {
+            ((c.last_ts - c.first_ts) as f64 + step) / YEAR_NS
+        } else {
+            f64::NAN
+        };
+        let cagr = if span > 0.0 && last > 0.0 && initial > 0.0 {
+            // Capped: a short run's annualisation can overflow a float.
+            (((last / initial).ln() / span).min(700.0)).exp() - 1.0
+        } else {
+            f64::NAN
+        };
+        let n = c.n as f64;
+        let (sharpe, sortino) = if c.n > 1 {
+            let mean = c.sum / n;
+            let var = ((c.sum2 - c.sum * mean) / (n - 1.0)).max(0.0);
+            let sd = var.sqrt();
+            let down = (c.down2 / n).sqrt();
+            let a = ppy.sqrt();
+            (
+                if sd > 0.0 { mean / sd * a } else { f64::NAN },
+                if down > 0.0 {
+                    mean / down * a
+                } else {
+                    f64::NAN
+                },
+            )
+        } else {
+            (f64::NAN, f64::NAN)
+        };
+        let mdd = c.max_drawdown;
+        let seen = c.steps > 0;
+        Self {
+            initial_balance: initial,
+            final_equity: last,
+            total_return: last / initial - 1.0,
+            cagr,
+            max_drawdown: mdd,
+            max_drawdown_start: seen.then_some(c.drawdown_start),
+            max_drawdown_end: seen.then_some(c.drawdown_end),
+            sharpe,
+            sortino,
+            calmar: if mdd < 0.0 {
+                cagr / mdd.abs()
+            } else {
+                f64::NAN
+            },
+            min_equity: c.min,
+            time_under_water: if seen {
+                c.under_water as f64 / c.steps as f64
+            } else {
+                0.0
+            },
+            steps: c.steps,
+            fills: totals.fills,
+            turnover: totals.volume / initial,
+            fees: totals.fees,
+            funding: totals.funding,
+            liquidated_at: totals.liquidated_at,
+            liquidation_step: totals.liquidation_step,
+            strategy: Vec::new(),
+        }
+    }
+
+    /// Every figure by name, in the order users read them: the common ones, then the strategy's.
+    pub fn fields(&self) -> Vec<(&'static str, Stat)> {
+        use Stat::*;
+        let mut v = vec![
+            ("initial_balance", F(self.initial_balance)),
+            ("final_equity", F(self.final_equity)),
+            ("total_return", F(self.total_return)),
+            ("cagr", F(self.cagr)),
+            ("max_drawdown", F(self.max_drawdown)),
+            ("max_drawdown_start", T(self.max_drawdown_start)),
+            ("max_drawdown_end", T(self.max_drawdown_end)),
+            ("sharpe", F(self.sharpe)),
+            ("sortino", F(self.sortino)),
+            ("calmar", F(self.calmar)),
+            ("min_equity", F(self.min_equity)),
+            ("time_under_water", F(self.time_under_water)),
+            ("steps", U(self.steps)),
+            ("fills", U(self.fills)),
+            ("turnover", F(self.turnover)),
+            ("fees", F(self.fees)),
+            ("funding", F(self.funding)),
+            ("liquidated", B(self.liquidated_at.is_some())),
+            ("liquidated_at", T(self.liquidated_at)),
+        ];
+        v.extend(self.strategy.iter().copied());
+        v
+    }
+
+    /// Sets (or adds) the strategy figure `name`.
+    pub fn set(&mut self, name: &'static str, value: Stat) {
+        match self.strategy.iter_mut().find(|(k, _)| *k == name) {
+            Some(slot) => slot.1 = value,
+            None => self.strategy.push((name, value)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn drawdown_time_under_water_and_returns() {
+        let mut s = CurveStats::new(100.0);
+        for (k, eq) in [110.0, 99.0, 105.0, 120.0, 60.0].into_iter().enumerate() {
+            s.push(k as i64 * 10, eq);
+        }
+        assert_eq!(s.steps, 5);
+        assert_eq!(s.peak, 120.0);
+        assert_eq!(s.min, 60.0);
+        assert_eq!(s.max_drawdown, -0.5);
+        assert_eq!((s.drawdown_start, s.drawdown_end), (30, 40));
+        assert_eq!(s.under_water, 3);
+        assert_eq!(s.n, 5);
+        let r = [
+            0.1,
+            99.0 / 110.0 - 1.0,
+            105.0 / 99.0 - 1.0,
+            120.0 / 105.0 - 1.0,
+            -0.5,
+        ];
+        assert!((s.sum - r.iter().sum::<f64>()).abs() < 1e-12);
+        assert_eq!(s.mean_step(), 10.0);
+    }
+
+    #[test]
+    fn repeating_a_value_equals_pushing_it() {
+        let mut a = CurveStats::new(100.0);
+        let mut b = CurveStats::new(100.0);
+        for (k, eq) in [110.0, 90.0, 95.0].into_iter().enumerate() {
+            a.push(k as i64 * 7, eq);
+            b.push(k as i64 * 7, eq);
+        }
+        let rest: Vec<i64> = (3..20).map(|k| k * 7 + k % 2).collect();
+        for &t in &rest {
+            a.push(t, 95.0);
+        }
+        b.repeat(rest.len() as u64, *rest.last().unwrap());
+        assert_eq!(a, b);
+        let t = Totals::default();
+        assert_eq!(RunStats::new(&a, &t), RunStats::new(&b, &t));
+    }
+
+    #[test]
+    fn the_mean_step_counts_the_gaps() {
+        let mut s = CurveStats::new(1.0);
+        for ts in [0, 10, 20, 50, 60] {
+            s.push(ts, 1.0);
+        }
+        assert_eq!(s.mean_step(), 15.0);
+    }
+
+    #[test]
+    fn figures_of_a_simple_curve() {
+        let day = 86_400e9 as i64;
+        let mut c = CurveStats::new(100.0);
+        for k in 0..365 {
+            c.push(k * day, 100.0 * (1.0 + 0.001 * (k % 3) as f64));
+        }
+        let s = RunStats::new(&c, &Totals::default());
+        assert_eq!(s.steps, 365);
+        // The span is exactly one year: the CAGR is the total return.
+        assert!((s.cagr - s.total_return).abs() < 1e-12);
+        assert!(s.sharpe.is_finite() && s.sortino.is_finite());
+        assert_eq!(s.fields()[0], ("initial_balance", Stat::F(100.0)));
+    }
+}

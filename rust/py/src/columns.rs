@@ -1,0 +1,134 @@
+//! Columns across the boundary: a symbol's input arrays (the `perpsim._protocol.SymbolColumns`
+//! named tuple, read by field name and borrowed without a copy) and the dicts of record columns
+//! handed back (numbers as numpy arrays, anything else as lists).
+
+use numpy::{IntoPyArray, PyReadonlyArray1};
+use perpsim_engine::engine::SymbolInput;
+use perpsim_engine::market::{BarSeries, Series};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList};
+
+use crate::errors::invalid;
+
+/// One symbol's input columns: `perpsim._protocol.SymbolColumns` (the one declaration of this
+/// protocol on the Python side; the field names here mirror it, a test checks they agree).
+#[derive(FromPyObject)]
+pub struct SymbolColumns<'py> {
+    /// Bar open times (int64 ns).
+    pub ts: PyReadonlyArray1<'py, i64>,
+    /// Opens.
+    pub open: PyReadonlyArray1<'py, f64>,
+    /// Highs.
+    pub high: PyReadonlyArray1<'py, f64>,
+    /// Lows.
+    pub low: PyReadonlyArray1<'py, f64>,
+    /// Closes.
+    pub close: PyReadonlyArray1<'py, f64>,
+    /// Volumes (optional).
+    pub volume: Option<PyReadonlyArray1<'py, f64>>,
+    /// Marks at the close (optional).
+    pub mark: Option<PyReadonlyArray1<'py, f64>>,
+    /// Funding times (optional, with `funding_rate`).
+    pub funding_ts: Option<PyReadonlyArray1<'py, i64>>,
+    /// Funding rates.
+    pub funding_rate: Option<PyReadonlyArray1<'py, f64>>,
+    /// Delivery settlement price (optional).
+    pub settlement_price: Option<f64>,
+}
+
+/// The names of [`SymbolColumns`]' fields, in order (checked against the Python declaration).
+pub const SYMBOL_COLUMNS: [&str; 10] = [
+    "ts",
+    "open",
+    "high",
+    "low",
+    "close",
+    "volume",
+    "mark",
+    "funding_ts",
+    "funding_rate",
+    "settlement_price",
+];
+
+/// Borrows the columns of `data` as engine inputs (no copy); `n`: the account's symbols.
+pub fn inputs_of<'a>(
+    py: Python<'_>,
+    n: usize,
+    data: &'a [SymbolColumns<'_>],
+) -> PyResult<Vec<SymbolInput<'a>>> {
+    if data.len() != n {
+        return Err(invalid(
+            py,
+            "data",
+            format!("{} symbols of data for {n} contracts", data.len()),
+        ));
+    }
+    let err = |_| invalid(py, "data", "arrays must be contiguous");
+    let mut inputs = Vec::with_capacity(n);
+    for d in data {
+        let funding = match (&d.funding_ts, &d.funding_rate) {
+            (Some(t), Some(r)) => Some(Series {
+                ts: t.as_slice().map_err(err)?,
+                values: r.as_slice().map_err(err)?,
+            }),
+            _ => None,
+        };
+        let opt = |a: &'a Option<PyReadonlyArray1<'_, f64>>| {
+            a.as_ref().map(|a| a.as_slice()).transpose().map_err(err)
+        };
+        inputs.push(SymbolInput {
+            bars: BarSeries {
+                ts: d.ts.as_slice().map_err(err)?,
+                open: d.open.as_slice().map_err(err)?,
+                high: d.high.as_slice().map_err(err)?,
+                low: d.low.as_slice().map_err(err)?,
+                close: d.close.as_slice().map_err(err)?,
+                volume: opt(&d.volume)?,
+                mark: opt(&d.mark)?,
+            },
+            funding,
+            settlement_price: d.settlement_price,
+        });
+    }
+    Ok(inputs)
+}
+
+/// A dict of record columns: numbers as numpy arrays, anything else as lists.
+pub struct Columns<'py> {
+    py: Python<'py>,
+    dict: Bound<'py, PyDict>,
+}
+
+impl<'py> Columns<'py> {
+    /// An empty dict.
+    pub fn new(py: Python<'py>) -> Self {
+        Self {
+            py,
+            dict: PyDict::new(py),
+        }
+    }
+
+    /// The columns as a dict.
+    pub fn into_dict(self) -> Bound<'py, PyDict> {
+        self.dict
+    }
+
+    /// A numeric column (a numpy array built from `it`).
+    pub fn num<T: numpy::Element>(
+        &mut self,
+        name: &str,
+        it: impl Iterator<Item = T>,
+    ) -> PyResult<()> {
+        self.dict
+            .set_item(name, it.collect::<Vec<T>>().into_pyarray(self.py))
+    }
+
+    /// A column of Python objects (a list).
+    pub fn obj<T: pyo3::IntoPyObject<'py>>(
+        &mut self,
+        name: &str,
+        it: impl ExactSizeIterator<Item = T>,
+    ) -> PyResult<()> {
+        self.dict.set_item(name, PyList::new(self.py, it)?)
+    }
+}

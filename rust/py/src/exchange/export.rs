@@ -1,0 +1,121 @@
+//! `Exchange` records to Python: the history as a view of the engine's columns (no copy),
+//! the fills, orders and funding payments as dicts of columns.
+
+use std::sync::Arc;
+
+use numpy::ndarray::{ArrayView2, ShapeBuilder};
+use numpy::{IntoPyArray, PyArray2, PyArrayMethods};
+use perpsim_engine::engine::history::{ACCOUNT_COLUMNS, QUOTE_COLUMN};
+use perpsim_engine::Named;
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+use super::PyExchange;
+use crate::columns::Columns;
+
+/// Keeps an engine history buffer alive while numpy views it.
+#[pyclass(frozen, module = "perpsim._core")]
+struct SharedColumns(#[allow(dead_code)] Arc<Vec<f64>>);
+
+#[pymethods]
+impl PyExchange {
+    /// The history as (timestamps int64 ns array, float64 matrix of shape (columns, rows), column
+    /// names). The matrix is a read-only view of the engine's own column buffer (no copy; pandas
+    /// wraps its transpose as one block without copying either); a later step of this exchange
+    /// writes to a fresh buffer, never to this one.
+    fn _history_arrays<'py>(
+        &self,
+        py: Python<'py>,
+    ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>, Vec<String>)> {
+        let h = self.eng(py)?.history();
+        let ts = h.timestamp.clone().into_pyarray(py).into_any();
+        let (k, n, cap) = (h.width(), h.len(), h.capacity());
+        let shared = h.shared();
+        let ptr = shared.as_ptr();
+        let owner = Bound::new(py, SharedColumns(shared))?;
+        // SAFETY: `ptr` points at `k * cap` initialised floats owned by the `Arc` that `owner`
+        // keeps alive as the array's base; an `Arc`'s vector is never written or reallocated while
+        // shared (the engine copies it first). With n == 0 the view reads nothing.
+        let matrix = unsafe {
+            let view = ArrayView2::from_shape_ptr((k, n).strides((cap.max(1), 1)), ptr);
+            PyArray2::borrow_from_array(&view, owner.into_any())
+        };
+        let matrix = matrix.readwrite().make_nonwriteable().as_any().clone();
+        let mut names: Vec<String> = ACCOUNT_COLUMNS.iter().map(|s| s.to_string()).collect();
+        for s in self.acc(py)?.instruments() {
+            names.push(format!("position_{}", s.symbol));
+            names.push(format!("entry_{}", s.symbol));
+        }
+        names.push(QUOTE_COLUMN.to_string());
+        Ok((ts, matrix, names))
+    }
+
+    /// The fills as a dict of columns.
+    fn _fill_columns<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let f = self.eng(py)?.fills();
+        let mut c = Columns::new(py);
+        c.num("timestamp", f.iter().map(|r| r.ts))?;
+        c.obj(
+            "symbol",
+            f.iter().map(|r| self.names[r.symbol].clone_ref(py)),
+        )?;
+        c.num("order_id", f.iter().map(|r| r.order_id))?;
+        c.obj(
+            "side",
+            f.iter().map(|r| if r.side > 0 { "buy" } else { "sell" }),
+        )?;
+        c.num("qty", f.iter().map(|r| r.qty))?;
+        c.num("price", f.iter().map(|r| r.price))?;
+        c.num("fee", f.iter().map(|r| r.fee))?;
+        c.obj(
+            "liquidity",
+            f.iter().map(|r| if r.maker { "maker" } else { "taker" }),
+        )?;
+        c.num("realized_pnl", f.iter().map(|r| r.realized))?;
+        c.num("position", f.iter().map(|r| r.position))?;
+        c.num("entry_price", f.iter().map(|r| r.entry))?;
+        c.obj("reason", f.iter().map(|r| r.reason.name()))?;
+        Ok(c.into_dict())
+    }
+
+    /// The orders log as a dict of columns.
+    fn _order_columns<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let o = self.eng(py)?.orders();
+        let mut c = Columns::new(py);
+        c.num("order_id", o.iter().map(|r| r.id))?;
+        c.num("placed", o.iter().map(|r| r.placed))?;
+        c.num("updated", o.iter().map(|r| r.updated))?;
+        c.obj(
+            "symbol",
+            o.iter().map(|r| self.names[r.symbol].clone_ref(py)),
+        )?;
+        c.obj("type", o.iter().map(|r| r.kind.name()))?;
+        c.obj("side", o.iter().map(|r| r.side.name()))?;
+        c.num("price", o.iter().map(|r| r.price))?;
+        c.num("trigger", o.iter().map(|r| r.trigger))?;
+        c.num("qty", o.iter().map(|r| r.qty))?;
+        c.num("filled", o.iter().map(|r| r.filled))?;
+        c.num("avg_price", o.iter().map(|r| r.avg_price))?;
+        c.obj("status", o.iter().map(|r| r.status.name()))?;
+        c.obj("reason", o.iter().map(|r| r.reason.as_str()))?;
+        c.obj("reduce_only", o.iter().map(|r| r.reduce_only))?;
+        c.obj("post_only", o.iter().map(|r| r.post_only))?;
+        Ok(c.into_dict())
+    }
+
+    /// The funding payments as a dict of columns.
+    fn _funding_columns<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let f = self.eng(py)?.funding_rows();
+        let mut c = Columns::new(py);
+        c.num("timestamp", f.iter().map(|r| r.ts))?;
+        c.obj(
+            "symbol",
+            f.iter().map(|r| self.names[r.symbol].clone_ref(py)),
+        )?;
+        c.num("rate", f.iter().map(|r| r.rate))?;
+        c.num("mark_price", f.iter().map(|r| r.mark))?;
+        c.num("position", f.iter().map(|r| r.position))?;
+        c.num("payment", f.iter().map(|r| r.payment))?;
+        Ok(c.into_dict())
+    }
+}

@@ -1,0 +1,194 @@
+//! `Exchange` trading: market fills at a given price, orders (market, limit, stop, TP/SL,
+//! trailing), cancel and amend.
+
+use perpsim_engine::{NoStrategy, OrderKind, OrderRequest, Side};
+use pyo3::prelude::*;
+
+use super::PyExchange;
+use crate::convert::Choice;
+use crate::errors::IntoPyResult;
+use crate::records::PyFill;
+
+#[pymethods]
+impl PyExchange {
+    /// Market buy of `qty` at `price` (taker fee, no slippage: the price is the fill price).
+    fn buy(
+        &mut self,
+        py: Python<'_>,
+        symbol: &Bound<'_, PyAny>,
+        price: f64,
+        qty: f64,
+    ) -> PyResult<PyFill> {
+        self.trade(py, symbol, price, qty, 1.0)
+    }
+
+    /// Market sell of `qty` at `price` (taker fee, no slippage).
+    fn sell(
+        &mut self,
+        py: Python<'_>,
+        symbol: &Bound<'_, PyAny>,
+        price: f64,
+        qty: f64,
+    ) -> PyResult<PyFill> {
+        self.trade(py, symbol, price, qty, -1.0)
+    }
+
+    /// Closes the whole position of `symbol` at `price` (taker fee); None when already flat.
+    fn close(
+        &mut self,
+        py: Python<'_>,
+        symbol: &Bound<'_, PyAny>,
+        price: f64,
+    ) -> PyResult<Option<PyFill>> {
+        let i = self.lookup(py, symbol)?;
+        perpsim_engine::error::positive("price", price).py(py)?;
+        let q = self.acc(py)?.position(i).qty;
+        if q == 0.0 {
+            return Ok(None);
+        }
+        let eng = self.eng_mut(py)?;
+        let before = eng.fills().len();
+        let id = eng.fill_at(i, -q, price, false, &mut NoStrategy).py(py)?;
+        self.fill_result(py, id, before)
+    }
+
+    /// Market order at the current price ± slippage; returns the order id.
+    fn market(
+        &mut self,
+        py: Python<'_>,
+        symbol: &Bound<'_, PyAny>,
+        side: Choice<Side>,
+        qty: f64,
+    ) -> PyResult<u64> {
+        let i = self.lookup(py, symbol)?;
+        let s = side.0;
+        self.place(py, OrderRequest::new(i, s, OrderKind::Market, qty))
+    }
+
+    /// Limit order; returns the order id.
+    #[pyo3(signature = (symbol, side, price, qty, *, post_only=false, reduce_only=false))]
+    #[allow(clippy::too_many_arguments)]
+    fn limit(
+        &mut self,
+        py: Python<'_>,
+        symbol: &Bound<'_, PyAny>,
+        side: Choice<Side>,
+        price: f64,
+        qty: f64,
+        post_only: bool,
+        reduce_only: bool,
+    ) -> PyResult<u64> {
+        let i = self.lookup(py, symbol)?;
+        let s = side.0;
+        let mut r = OrderRequest::limit(i, s, price, qty);
+        r.post_only = post_only;
+        r.reduce_only = reduce_only;
+        self.place(py, r)
+    }
+
+    /// Stop-market order (or stop-limit when `price` is given); returns the order id.
+    #[pyo3(signature = (symbol, side, trigger, qty, *, price=None, reduce_only=false))]
+    #[allow(clippy::too_many_arguments)]
+    fn stop(
+        &mut self,
+        py: Python<'_>,
+        symbol: &Bound<'_, PyAny>,
+        side: Choice<Side>,
+        trigger: f64,
+        qty: f64,
+        price: Option<f64>,
+        reduce_only: bool,
+    ) -> PyResult<u64> {
+        let i = self.lookup(py, symbol)?;
+        let s = side.0;
+        let mut r = OrderRequest::stop(i, s, trigger, qty);
+        if let Some(p) = price {
+            r.kind = OrderKind::StopLimit;
+            r.price = p;
+        }
+        r.reduce_only = reduce_only;
+        self.place(py, r)
+    }
+
+    /// Take-profit (market on trigger) closing the position (or `qty` of it); returns the order id.
+    #[pyo3(signature = (symbol, trigger, qty=None))]
+    fn take_profit(
+        &mut self,
+        py: Python<'_>,
+        symbol: &Bound<'_, PyAny>,
+        trigger: f64,
+        qty: Option<f64>,
+    ) -> PyResult<u64> {
+        self.protect(py, symbol, trigger, qty, OrderKind::TakeProfit)
+    }
+
+    /// Stop-loss (market on trigger) closing the position (or `qty` of it); returns the order id.
+    #[pyo3(signature = (symbol, trigger, qty=None))]
+    fn stop_loss(
+        &mut self,
+        py: Python<'_>,
+        symbol: &Bound<'_, PyAny>,
+        trigger: f64,
+        qty: Option<f64>,
+    ) -> PyResult<u64> {
+        self.protect(py, symbol, trigger, qty, OrderKind::StopLoss)
+    }
+
+    /// Trailing stop: after `activation` (None: at once), triggers when the price retraces
+    /// `callback` (a fraction) from its extreme; returns the order id.
+    #[pyo3(signature = (symbol, side, qty, callback, *, activation=None, reduce_only=false))]
+    #[allow(clippy::too_many_arguments)]
+    fn trailing_stop(
+        &mut self,
+        py: Python<'_>,
+        symbol: &Bound<'_, PyAny>,
+        side: Choice<Side>,
+        qty: f64,
+        callback: f64,
+        activation: Option<f64>,
+        reduce_only: bool,
+    ) -> PyResult<u64> {
+        let i = self.lookup(py, symbol)?;
+        let s = side.0;
+        let mut r = OrderRequest::new(i, s, OrderKind::TrailingStop, qty);
+        r.callback = callback;
+        r.activation = activation.unwrap_or(f64::NAN);
+        r.reduce_only = reduce_only;
+        self.place(py, r)
+    }
+
+    /// Cancels an open order.
+    fn cancel(&mut self, py: Python<'_>, order_id: u64) -> PyResult<()> {
+        self.eng_mut(py)?.cancel(order_id).py(py)
+    }
+
+    /// Amends an open order's price (trigger for stops) and/or quantity; returns the new order id.
+    #[pyo3(signature = (order_id, price=None, qty=None))]
+    fn amend(
+        &mut self,
+        py: Python<'_>,
+        order_id: u64,
+        price: Option<f64>,
+        qty: Option<f64>,
+    ) -> PyResult<u64> {
+        self.eng_mut(py)?
+            .amend(order_id, price, qty, &mut NoStrategy)
+            .py(py)
+    }
+
+    /// Ids of the open orders (of one symbol, or all).
+    #[pyo3(signature = (symbol=None))]
+    fn open_orders(&self, py: Python<'_>, symbol: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<u64>> {
+        let eng = self.eng(py)?;
+        Ok(match symbol {
+            Some(s) => eng.open_orders(self.lookup(py, s)?),
+            None => {
+                let mut v: Vec<u64> = (0..eng.account().len())
+                    .flat_map(|i| eng.open_orders(i))
+                    .collect();
+                v.sort_unstable();
+                v
+            }
+        })
+    }
+}
