@@ -6,7 +6,7 @@ import numpy as np
 import numpy.typing as npt
 from typing_extensions import disjoint_base
 
-from ._protocol import SymbolColumns
+from ._protocol import ModelInputs, StrategyInputs, SymbolColumns
 
 __all__ = [
     "Exchange",
@@ -21,7 +21,20 @@ __all__ = [
     "_sweep_data",
     "_mc_paths",
     "exchange_options",
+    "check_strategy",
+    "check_model",
+    "check_contract",
+    "default_leverage",
+    "basis_default_leverage",
+    "calc_grid_levels",
+    "calc_round_price",
+    "calc_floor_qty",
+    "calc_liquidation_price",
+    "calc_funding",
+    "calc_premium",
     "_SYMBOL_COLUMNS",
+    "_FIELDS",
+    "YEAR_NS",
     "__version__",
 ]
 
@@ -195,7 +208,7 @@ class Exchange:
     def step(self, timestamp: Any, bars: Dict[str, Tuple[float, ...]]) -> None: ...
     def _run(self, data: Sequence[SymbolColumns]) -> Dict[str, Any]: ...
     def _run_strategy(
-        self, data: Sequence[SymbolColumns], spec: Dict[str, Any]
+        self, data: Sequence[SymbolColumns], strategy: Any, inputs: StrategyInputs
     ) -> Tuple[Dict[str, Any], Dict[str, Any]]: ...
     def _run_python(
         self,
@@ -222,8 +235,10 @@ def preset_names() -> List[str]: ...
 def _panic_for_tests() -> None: ...
 def _mc_run(
     ex: Exchange,
-    model: Dict[str, Any],
-    spec: Dict[str, Any],
+    model: Any,
+    inputs: ModelInputs,
+    strategy: Any,
+    *,
     n_bars: int,
     seed: int,
     start: int,
@@ -233,8 +248,10 @@ def _mc_run(
 ) -> Tuple[Dict[str, Any], List[Tuple[int, List[float]]]]: ...
 def _mc_sweep(
     ex: Exchange,
-    model: Dict[str, Any],
-    specs: List[Dict[str, Any]],
+    model: Any,
+    inputs: ModelInputs,
+    strategies: List[Any],
+    *,
     n_bars: int,
     seed: int,
     start: int,
@@ -242,10 +259,35 @@ def _mc_sweep(
     threads: Optional[int] = None,
 ) -> Dict[str, Any]: ...
 def _sweep_data(
-    ex: Exchange, data: Sequence[SymbolColumns], specs: List[Dict[str, Any]], threads: Optional[int] = None
+    ex: Exchange,
+    data: Sequence[SymbolColumns],
+    strategies: List[Any],
+    inputs: StrategyInputs,
+    *,
+    threads: Optional[int] = None,
 ) -> Dict[str, Any]: ...
+def _mc_paths(model: Any, inputs: ModelInputs, n_bars: int, seed: int, start: int, stop: int) -> Dict[str, Any]: ...
 def exchange_options(**options: Any) -> Dict[str, Any]: ...
+def check_strategy(strategy: Any) -> None: ...
+def check_model(model: Any, inputs: Optional[ModelInputs] = None) -> None: ...
+def check_contract(contract: Any) -> None: ...
+def default_leverage(contract: Any) -> float: ...
+def basis_default_leverage(inverse: bool) -> float: ...
+def calc_grid_levels(lower: float, upper: float, grid_count: int, spacing: str, tick: float = 0.0) -> List[float]: ...
+def calc_round_price(price: float, tick: float) -> float: ...
+def calc_floor_qty(qty: float, step: float) -> float: ...
+def calc_liquidation_price(
+    contract: Any,
+    long: bool,
+    qty: float,
+    entry_price: float,
+    wallet_balance: float,
+    mm_other: float,
+    upnl_other: float,
+) -> float: ...
+def calc_funding(contract: Any, qty: float, mark_price: float, rate: float) -> float: ...
+def calc_premium(future: float, spot: float, days_to_expiry: Optional[float] = None) -> Tuple[float, float]: ...
 
 _SYMBOL_COLUMNS: List[str]
-
-def _mc_paths(model: Dict[str, Any], n_bars: int, seed: int, start: int, stop: int) -> Dict[str, Any]: ...
+_FIELDS: Dict[str, List[str]]
+YEAR_NS: float

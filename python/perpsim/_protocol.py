@@ -3,6 +3,10 @@
 - :class:`SymbolColumns`: one symbol's input arrays for a run (the core reads them by field name and
   borrows them without a copy; ``_core._SYMBOL_COLUMNS`` lists the names it reads, and a test checks
   the two agree).
+- :class:`StrategyInputs`, :class:`ModelInputs`: what a run adds to a strategy's or a model's own
+  parameters. The strategy and model dataclasses themselves are read by the core field by field
+  (``_core._FIELDS`` lists the fields it reads; a test checks them against the dataclasses) and
+  judged by the engine at construction.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from typing import NamedTuple, Optional
 
 import numpy as np
 
-__all__ = ["SymbolColumns"]
+__all__ = ["SymbolColumns", "StrategyInputs", "ModelInputs"]
 
 
 class SymbolColumns(NamedTuple):
@@ -27,3 +31,29 @@ class SymbolColumns(NamedTuple):
     funding_ts: Optional[np.ndarray] = None
     funding_rate: Optional[np.ndarray] = None
     settlement_price: Optional[float] = None
+
+
+class StrategyInputs(NamedTuple):
+    """What a run adds to a built-in strategy's own parameters (the dataclass itself is read by
+    field name): target positions aligned to the run's steps (one row per symbol), the basis
+    strategy's spot close per step, its default spot fee and starting cash, and extra step times."""
+
+    targets: Optional[np.ndarray] = None
+    spot: Optional[np.ndarray] = None
+    spot_fee: Optional[float] = None
+    initial_cash: Optional[float] = None
+    clock: Optional[np.ndarray] = None
+
+
+class ModelInputs(NamedTuple):
+    """What a Monte Carlo run adds to a price model's own parameters: the first bar's time (ns),
+    funding (a constant rate, or a history to resample) every ``funding_interval_ns``, and for a
+    bootstrap its relative bars (open/previous close, high/open, low/open, close/open) and start
+    price."""
+
+    start_ts: int = 0
+    funding_rate: Optional[float] = None
+    funding_history: Optional[np.ndarray] = None
+    funding_interval_ns: int = 0
+    relative_bars: Optional[np.ndarray] = None
+    s0: Optional[float] = None

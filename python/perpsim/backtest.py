@@ -3,12 +3,13 @@ built-in strategy, or Python callbacks called from that loop) and return a :clas
 
 from __future__ import annotations
 
-import math
 from typing import Any, Dict, Mapping, Optional, Union
 
 import numpy as np
 import pandas as pd
 
+from . import _core
+from ._protocol import StrategyInputs
 from .contracts import Contract
 from .errors import InvalidInputError
 from .exchange import Exchange
@@ -106,14 +107,8 @@ def backtest(
         r = Result(ex, stats, {}, frames)
         r.meta["strategy"] = strategy
         return r
-    if isinstance(strategy, TargetPositions):
-        timeline = frames[symbols[0]].index
-        for s in symbols[1:]:
-            timeline = timeline.union(frames[s].index)
-        spec = strategy._spec(symbols, timeline)
-    else:
-        spec = strategy._spec(symbols)
-    strategy_stats, stats = ex.run_strategy(frames, spec, funding=funding)
+    inputs = strategy._inputs(symbols, _timeline(frames.values())) if isinstance(strategy, TargetPositions) else None
+    strategy_stats, stats = ex.run_strategy(frames, strategy, inputs, funding=funding)
     r = Result(ex, stats, strategy_stats, frames)
     r.meta["strategy"] = strategy
     return r
@@ -130,6 +125,15 @@ def _run_python(ex: Exchange, frames: Mapping[str, pd.DataFrame], funding: Any, 
     if hasattr(strategy, "on_start"):
         strategy.on_start(ex)
     return ex._run_python(ex._columns(frames, funding, None), on_bar, on_fill)
+
+
+def _timeline(frames: Any) -> pd.DatetimeIndex:
+    """Every step time of the frames (the union of their indexes)."""
+    frames = list(frames)
+    timeline = frames[0].index
+    for df in frames[1:]:
+        timeline = timeline.union(df.index)
+    return timeline
 
 
 def _ns(index: pd.Index) -> np.ndarray:
@@ -171,20 +175,11 @@ def _run_basis(
     if strategy.annualized and any(c.expiry is None for c in futures):
         raise InvalidInputError("annualized: needs delivery contracts (a perpetual has no expiry)", "annualized")
     inverse = futures[0].kind == "inverse"
-    spot_fee = (
-        float(strategy.spot_fee)
-        if strategy.spot_fee is not None
-        else (float(spot_c.taker_fee) if spot_c.kind == "spot" else 0.001)
-    )
-    _pos_balance = float(initial_balance)
-    if not (math.isfinite(_pos_balance) and _pos_balance > 0):
-        raise InvalidInputError(
-            f"initial_balance: must be a finite number > 0, got {initial_balance}", "initial_balance"
-        )
+    balance = float(initial_balance)
     ex = Exchange(
         futures,
-        initial_balance=0.0 if inverse else _pos_balance,
-        leverage=leverage if leverage is not None else (2.0 if inverse else 1.0),
+        initial_balance=0.0 if inverse else balance,
+        leverage=leverage if leverage is not None else _core.basis_default_leverage(inverse),
         maker_fee=maker_fee,
         taker_fee=taker_fee,
         margin_mode=margin_mode,
@@ -195,9 +190,7 @@ def _run_basis(
     sdf = frames[spot_sym]
     # Every step of the spot data and of the futures: the spot leg is priced at each, and a delivery
     # contract settles at the first step at or after its expiry.
-    timeline = sdf.index
-    for df in fut_frames.values():
-        timeline = timeline.union(df.index)
+    timeline = _timeline([sdf, *fut_frames.values()])
     if "close" not in sdf.columns:
         raise InvalidInputError(f"data[{spot_sym}]: no 'close' column", "close")
     if not isinstance(sdf.index, pd.DatetimeIndex):
@@ -206,21 +199,13 @@ def _run_basis(
     if not close.index.is_monotonic_increasing:
         raise InvalidInputError(f"data[{spot_sym}]: timestamps must increase", "index")
     spot = close[~close.index.duplicated()].reindex(timeline, method="ffill").to_numpy(dtype=float)
-    kind, size = strategy._size()
-    spec = dict(
-        kind="basis",
-        spot=spot.tolist(),
-        spot_fee=spot_fee,
-        open_threshold=float(strategy.open_threshold),
-        close_threshold=None if strategy.close_threshold is None else float(strategy.close_threshold),
-        annualized=bool(strategy.annualized),
-        hold_to_expiry=bool(strategy.hold_to_expiry),
-        size_kind=kind,
-        size=size,
-        initial_cash=_pos_balance if inverse else 0.0,
-        clock=_ns(timeline).tolist(),
+    inputs = StrategyInputs(
+        spot=np.ascontiguousarray(spot),
+        spot_fee=float(spot_c.taker_fee) if spot_c.kind == "spot" else None,
+        initial_cash=balance if inverse else 0.0,
+        clock=_ns(timeline),
     )
-    strategy_stats, stats = ex.run_strategy(fut_frames, spec, funding=funding)
+    strategy_stats, stats = ex.run_strategy(fut_frames, strategy, inputs, funding=funding)
     strategy_stats["spot_symbol"] = spot_sym
     r = Result(ex, stats, strategy_stats, {**fut_frames, spot_sym: sdf})
     r.meta["strategy"] = strategy

@@ -1,5 +1,7 @@
-"""Exchange calculators (spec/grid.md "Calculators", spec/strategies.md, spec/accounting.md).
+"""Exchange calculators (docs/strategies.md, docs/accounting.md).
 
+The formulas the engine applies (grid levels, tick and step rounding, liquidation price, funding,
+premium) are the engine's own, called here; the others are the exchanges' published calculators.
 Quote amounts are rounded to 2 decimals where the exchange rounds (``decimals=4`` for ETHBTC-like
 pairs); quantities round down to the step.
 """
@@ -9,10 +11,9 @@ from __future__ import annotations
 import math
 from typing import List, Optional
 
+from . import _core
 from .contracts import Contract
 from .errors import InvalidInputError
-from .reference.ledger import _Spec, exact
-from .reference.ledger import liquidation_price as _lp
 
 __all__ = [
     "grid_levels",
@@ -43,39 +44,12 @@ def _pos(name: str, v: float) -> float:
     return x
 
 
-def _round_tick(p: float, tick: float) -> float:
-    if tick <= 0:
-        return p
-    d = max(0, -int(math.floor(math.log10(tick))))
-    return round(round(p / tick) * tick, d + 1)
-
-
-def _floor_step(q: float, step: float) -> float:
-    if step <= 0:
-        return q
-    d = max(0, -int(math.floor(math.log10(step))))
-    return round(math.floor(q / step + 1e-9) * step, d + 1)
-
-
 def grid_levels(
     lower: float, upper: float, grid_count: int, spacing: str = "arithmetic", tick: float = 0.0
 ) -> List[float]:
     """The N + 1 levels: arithmetic ``L + iΔ`` with ``Δ = (U − L)/N`` or geometric ``L·r^i`` with
-    ``r = (U/L)^(1/N)``, rounded to the tick."""
-    lo, up = _pos("lower", lower), _pos("upper", upper)
-    if up <= lo:
-        raise InvalidInputError("upper: must be above lower", "upper")
-    n = int(grid_count)
-    if n < 2:
-        raise InvalidInputError("grid_count: must be at least 2", "grid_count")
-    if spacing == "geometric":
-        r = (up / lo) ** (1 / n)
-        raw = [lo * r**i for i in range(n + 1)]
-    elif spacing == "arithmetic":
-        raw = [lo + i * (up - lo) / n for i in range(n + 1)]
-    else:
-        raise InvalidInputError("spacing: arithmetic or geometric", "spacing")
-    return [_round_tick(p, tick) for p in raw]
+    ``r = (U/L)^(1/N)``, rounded to the tick (the engine's grid)."""
+    return list(_core.calc_grid_levels(lower, upper, grid_count, spacing, float(tick)))
 
 
 def grid_quote_qty(
@@ -95,7 +69,7 @@ def grid_quote_qty(
 def grid_qty_at(quote_qty: float, price: float, step: float = 0.0) -> float:
     """Quantity at level ``price`` for a quote value per grid: ``quote_qty / price`` rounded down to
     the step (with a trigger, pass the trigger price)."""
-    return _floor_step(_pos("quote_qty", quote_qty) / _pos("price", price), step)
+    return _core.calc_floor_qty(_pos("quote_qty", quote_qty) / _pos("price", price), float(step))
 
 
 def grid_min_qty(lower: float, min_qty: float, min_notional: float) -> float:
@@ -128,7 +102,7 @@ def max_trailing_up_count(cap: float, upper: float, delta: float) -> int:
 
 def trailing_upper_price(upper: float, delta: float, count: int, tick: float = 0.0) -> float:
     """``U + Δ · max_trailing_up_count``, rounded to the tick."""
-    return _round_tick(_pos("upper", upper) + _pos("delta", delta) * int(count), tick)
+    return _core.calc_round_price(_pos("upper", upper) + _pos("delta", delta) * int(count), float(tick))
 
 
 def matched_profit(
@@ -163,26 +137,22 @@ def liquidation_price(
     if side not in ("long", "short"):
         raise InvalidInputError("side: long or short", "side")
     c = Contract(contract) if isinstance(contract, str) else contract
-    lp = _lp(
-        _Spec(c, None, None),
-        1 if side == "long" else -1,
-        exact(_pos("qty", qty)),
-        exact(_pos("entry_price", entry_price)),
-        exact(wallet_balance),
-        exact(mm_other),
-        exact(upnl_other),
+    return _core.calc_liquidation_price(
+        c,
+        side == "long",
+        _pos("qty", qty),
+        _pos("entry_price", entry_price),
+        float(wallet_balance),
+        float(mm_other),
+        float(upnl_other),
     )
-    return float("nan") if lp is None else float(lp)
 
 
 def funding_payment(contract: Contract, qty: float, mark_price: float, rate: float) -> float:
     """Funding received by a position of signed ``qty`` (negative: paid): ``−side · notional at the mark ·
     rate`` (linear ``|q|·cs·M``, inverse ``|q|·cs/M``)."""
     c = Contract(contract) if isinstance(contract, str) else contract
-    m = _pos("mark_price", mark_price)
-    n = abs(qty) * c.contract_size / m if c.is_inverse else abs(qty) * c.contract_size * m
-    side = 1 if qty > 0 else (-1 if qty < 0 else 0)
-    return -side * n * float(rate)
+    return _core.calc_funding(c, float(qty), _pos("mark_price", mark_price), float(rate))
 
 
 def trade_mining_income(a: float, volume: float, pool: float, price: float, cost: float) -> float:
@@ -205,9 +175,9 @@ def trade_mining_optimum(volume: float, pool: float, price: float, cost: float, 
 
 def premium(future: float, spot: float) -> float:
     """Premium of a future over spot: ``(F − S) / S``."""
-    return (_pos("future", future) - _pos("spot", spot)) / _pos("spot", spot)
+    return _core.calc_premium(future, spot)[0]
 
 
 def annualized_premium(future: float, spot: float, days_to_expiry: float) -> float:
     """``premium · 365 / days to expiry``."""
-    return premium(future, spot) * 365.0 / _pos("days_to_expiry", days_to_expiry)
+    return _core.calc_premium(future, spot, float(days_to_expiry))[1]

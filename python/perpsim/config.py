@@ -14,6 +14,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 import pandas as pd
 
+from . import _core
 from .contracts import Contract, preset
 from .errors import InvalidInputError
 
@@ -28,16 +29,7 @@ SECTIONS = {"data", "contract", "account", "strategy", "run", "report", "monteca
 DATA_KEYS = {"path", "sample", "symbol", "funding", "start", "end", "resample", "symbols", "align"}
 SYMBOL_KEYS = {"path", "sample", "funding"}
 ACCOUNT_KEYS = {"initial_balance", "leverage", "margin_mode", "maker_fee", "taker_fee"}
-RUN_KEYS = {
-    "path",
-    "slippage",
-    "touch_fills",
-    "same_bar",
-    "max_participation",
-    "liquidation_fee",
-    "allow_negative_balance",
-    "liquidation",
-}
+RUN_KEYS = set(_core.exchange_options())  # the engine's run options, listed once
 REPORT_KEYS = {"html", "png", "fills_csv", "equity_csv", "paths_csv", "title"}
 MC_KEYS = {
     "model",

@@ -9,7 +9,6 @@ Binance-like values; :func:`quarterly` makes a delivery contract from a perpetua
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass
 from typing import Any, Optional, Tuple, Union
 
@@ -32,21 +31,6 @@ __all__ = [
 
 Tier = Tuple[float, float, float]
 TimestampLike = Union[pd.Timestamp, str, int, Any]
-
-_KINDS = ("linear", "inverse", "spot")
-
-
-def _finite(name: str, value: Any, *, minimum: Optional[float] = None, strict: bool = False) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise InvalidInputError(f"{name}: must be a number, got {value!r}", name) from None
-    if not math.isfinite(v):
-        raise InvalidInputError(f"{name}: must be finite, got {v}", name)
-    if minimum is not None and (v < minimum or (strict and v == minimum)):
-        op = ">" if strict else ">="
-        raise InvalidInputError(f"{name}: must be {op} {minimum}, got {v}", name)
-    return v
 
 
 @dataclass(frozen=True)
@@ -87,19 +71,9 @@ class Contract:
     allow_short: bool = False
 
     def __post_init__(self) -> None:
+        # Types are settled here (the expiry as a UTC Timestamp, numbers as floats, the brackets as
+        # tuples); the engine judges the values (Instrument::validate, the bracket rules).
         s = object.__setattr__
-        if not isinstance(self.symbol, str) or not self.symbol:
-            raise InvalidInputError("symbol: must be a non-empty string", "symbol")
-        if self.kind not in _KINDS:
-            raise InvalidInputError(f"kind: must be one of {_KINDS}, got {self.kind!r}", "kind")
-        s(self, "contract_size", _finite("contract_size", self.contract_size, minimum=0, strict=True))
-        for name in ("tick_size", "step_size", "min_qty", "min_notional"):
-            s(self, name, _finite(name, getattr(self, name), minimum=0))
-        for name in ("maker_fee", "taker_fee"):
-            v = _finite(name, getattr(self, name))
-            if abs(v) >= 1:
-                raise InvalidInputError(f"{name}: must be in (-1, 1), got {v}", name)
-            s(self, name, v)
         if self.expiry is not None:
             try:
                 ts = pd.Timestamp(self.expiry)
@@ -108,31 +82,15 @@ class Contract:
             if ts is pd.NaT:
                 raise InvalidInputError("expiry: NaT", "expiry")
             s(self, "expiry", ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC"))
-        if self.funding_interval_hours is not None:
-            s(
-                self,
-                "funding_interval_hours",
-                _finite("funding_interval_hours", self.funding_interval_hours, minimum=0, strict=True),
-            )
-        tiers = []
         try:
-            for t in self.brackets:
-                floor, lev, mmr = (float(x) for x in t)
-                tiers.append((floor, lev, mmr))
+            s(self, "brackets", tuple(tuple(float(x) for x in t) for t in self.brackets))
         except (TypeError, ValueError):
             raise InvalidInputError("brackets: must be a sequence of (floor, max_leverage, mmr)", "brackets") from None
-        if not tiers:
-            raise InvalidInputError("brackets: at least one tier is needed", "brackets")
-        for i, (floor, lev, mmr) in enumerate(tiers):
-            if not (math.isfinite(floor) and floor >= 0 and (i > 0 or floor == 0)):
-                raise InvalidInputError(f"brackets: tier {i}: bad floor {floor}", "brackets")
-            if i and floor <= tiers[i - 1][0]:
-                raise InvalidInputError(f"brackets: tier {i}: floors must increase", "brackets")
-            if not (math.isfinite(lev) and lev >= 1):
-                raise InvalidInputError(f"brackets: tier {i}: max_leverage must be >= 1", "brackets")
-            if not (math.isfinite(mmr) and 0 < mmr < 1):
-                raise InvalidInputError(f"brackets: tier {i}: mmr must be in (0, 1)", "brackets")
-        s(self, "brackets", tuple(tiers))
+        _core.check_contract(self)
+        for name in ("contract_size", "tick_size", "step_size", "min_qty", "min_notional", "maker_fee", "taker_fee"):
+            s(self, name, float(getattr(self, name)))
+        if self.funding_interval_hours is not None:
+            s(self, "funding_interval_hours", float(self.funding_interval_hours))
         s(self, "allow_short", bool(self.allow_short))
 
     @property

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from . import _core
-from ._protocol import SymbolColumns
+from ._protocol import StrategyInputs, SymbolColumns
 from .errors import InvalidInputError, UnknownSymbolError
 
 __all__ = ["Exchange"]
@@ -125,13 +125,16 @@ class Exchange(_core.Exchange):
     def run_strategy(
         self,
         data: Union[pd.DataFrame, Mapping[str, pd.DataFrame]],
-        spec: Dict[str, Any],
+        strategy: Any,
+        inputs: Optional[StrategyInputs] = None,
         funding: Optional[Union[pd.Series, Mapping[str, pd.Series]]] = None,
         settlement: Optional[Union[float, Mapping[str, float]]] = None,
     ) -> Tuple[Dict[str, Any], Dict[str, Any]]:
-        """Like :meth:`run`, with a built-in strategy (a spec made by ``perpsim.Grid`` etc.; use
-        :func:`perpsim.backtest`). Returns the strategy's own figures and the run's figures."""
-        report, stats = self._run_strategy(self._columns(data, funding, settlement), spec)
+        """Like :meth:`run`, with a built-in strategy (a :class:`perpsim.Grid`, ...; use
+        :func:`perpsim.backtest`) and what the run adds to it (``inputs``). Returns the strategy's
+        own records and the run's figures."""
+        cols = self._columns(data, funding, settlement)
+        report, stats = self._run_strategy(cols, strategy, inputs if inputs is not None else StrategyInputs())
         return report, stats
 
     def _columns(self, data: Any, funding: Any, settlement: Any) -> List[SymbolColumns]:

@@ -23,9 +23,10 @@ import numpy as np
 import pandas as pd
 
 from . import _core
+from ._protocol import ModelInputs, StrategyInputs
 from .contracts import Contract
 from .errors import InvalidInputError
-from .strategies import Grid, Rebalance
+from .strategies import Grid, IndexDeviation, Rebalance
 
 __all__ = [
     "GBM",
@@ -38,39 +39,8 @@ __all__ = [
     "simulate_paths",
 ]
 
-YEAR = pd.Timedelta(days=365)
+YEAR = pd.Timedelta(int(_core.YEAR_NS), unit="ns")  # the engine's year (365 days)
 _START = pd.Timestamp("2024-01-01", tz="UTC")
-
-
-def _interval_ns(interval: Union[str, pd.Timedelta]) -> int:
-    try:
-        td = pd.Timedelta(interval)
-    except (TypeError, ValueError):
-        raise InvalidInputError(f"interval: not a duration: {interval!r}", "interval") from None
-    if td <= pd.Timedelta(0):
-        raise InvalidInputError(f"interval: must be > 0, got {interval!r}", "interval")
-    return int(td.value)
-
-
-def _num(name: str, v: Any, lo: float = -math.inf, lo_open: bool = False) -> float:
-    try:
-        x = float(v)
-    except (TypeError, ValueError):
-        raise InvalidInputError(f"{name}: must be a number, got {v!r}", name) from None
-    if not math.isfinite(x) or x < lo or (lo_open and x == lo):
-        cmp = ">" if lo_open else ">="
-        raise InvalidInputError(f"{name}: must be a finite number {cmp} {lo}, got {x}", name)
-    return x
-
-
-def _check_diffusion(m: Any) -> None:
-    """The parameters every diffusion model has: volatility ≥ 0, s0 > 0, drift, interval, substeps."""
-    _num("volatility", m.volatility, 0)
-    _num("s0", m.s0, 0, lo_open=True)
-    _num("drift", m.drift)
-    _interval_ns(m.interval)
-    if not (isinstance(m.substeps, (int, np.integer)) and m.substeps >= 0):
-        raise InvalidInputError(f"substeps: an integer >= 0, got {m.substeps!r}", "substeps")
 
 
 def _closes_vol(bars: pd.DataFrame) -> Tuple[float, pd.Timedelta]:
@@ -93,7 +63,7 @@ class GBM:
     substeps: int = 0
 
     def __post_init__(self) -> None:
-        _check_diffusion(self)
+        _core.check_model(self)
 
     @classmethod
     def fit(cls, bars: pd.DataFrame, drift: float = 0.0, s0: Optional[float] = None) -> GBM:
@@ -101,9 +71,6 @@ class GBM:
         interval); ``s0`` defaults to the last close; the drift is not estimated (0 unless given)."""
         vol, step = _closes_vol(bars)
         return cls(vol, float(bars["close"].iloc[-1]) if s0 is None else s0, drift, interval=step)
-
-    def _params(self) -> Dict[str, Any]:
-        return dict(kind="gbm", volatility=float(self.volatility), drift=float(self.drift))
 
 
 @dataclass(frozen=True)
@@ -121,20 +88,7 @@ class JumpDiffusion:
     substeps: int = 0
 
     def __post_init__(self) -> None:
-        _check_diffusion(self)
-        _num("intensity", self.intensity, 0)
-        _num("jump_mean", self.jump_mean)
-        _num("jump_std", self.jump_std, 0)
-
-    def _params(self) -> Dict[str, Any]:
-        return dict(
-            kind="jump_diffusion",
-            volatility=float(self.volatility),
-            drift=float(self.drift),
-            intensity=float(self.intensity),
-            jump_mean=float(self.jump_mean),
-            jump_std=float(self.jump_std),
-        )
+        _core.check_model(self)
 
 
 @dataclass(frozen=True)
@@ -149,12 +103,7 @@ class StudentT:
     substeps: int = 0
 
     def __post_init__(self) -> None:
-        _check_diffusion(self)
-        if _num("dof", self.dof) <= 2:
-            raise InvalidInputError(f"dof: must be > 2, got {self.dof}", "dof")
-
-    def _params(self) -> Dict[str, Any]:
-        return dict(kind="student_t", volatility=float(self.volatility), drift=float(self.drift), dof=float(self.dof))
+        _core.check_model(self)
 
 
 @dataclass(frozen=True)
@@ -177,9 +126,7 @@ class Bootstrap:
                 raise InvalidInputError(f"bars: missing column {c!r}", c)
         if len(b) < 2:
             raise InvalidInputError("bars: need at least 2 bars", "bars")
-        _num("block", self.block, 1)
-        if self.s0 is not None:
-            _num("s0", self.s0, 0, lo_open=True)
+        _core.check_model(self, self._inputs())
 
     @property
     def interval(self) -> pd.Timedelta:
@@ -191,53 +138,43 @@ class Bootstrap:
         """Bootstrap bars are real bars: no sub-steps."""
         return 0
 
-    def _start(self) -> float:
-        return float(self.bars["close"].iloc[-1]) if self.s0 is None else float(self.s0)
-
-    def _params(self) -> Dict[str, Any]:
+    def _inputs(self, base: Optional[ModelInputs] = None) -> ModelInputs:
+        """The relative bars (open / previous close, high / open, low / open, close / open) and the
+        start price (``s0``, or the last close) added to ``base``."""
         b = self.bars
         o, h, lo, c = (b[k].to_numpy(dtype=float) for k in ("open", "high", "low", "close"))
         prev = np.r_[o[0], c[:-1]]
-        rel = np.column_stack([o / prev, h / o, lo / o, c / o])
-        bad = np.flatnonzero(~np.isfinite(rel).all(axis=1) | (rel <= 0).any(axis=1))
-        if len(bad):
-            raise InvalidInputError(f"bars: bad prices at row {int(bad[0])}", "bars")
-        return dict(kind="bootstrap", relative_bars=rel.tolist(), block=float(self.block))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rel = np.column_stack([o / prev, h / o, lo / o, c / o])
+        s0 = float(c[-1]) if self.s0 is None else self.s0
+        return (base or ModelInputs())._replace(relative_bars=np.ascontiguousarray(rel), s0=s0)
 
 
 Model = Union[GBM, JumpDiffusion, StudentT, Bootstrap]
 
 
-def _model_spec(model: Model, funding: Any, funding_interval_h: Optional[float], start: pd.Timestamp) -> Dict[str, Any]:
+def _model_inputs(model: Model, funding: Any, funding_interval_h: Optional[float], start: pd.Timestamp) -> ModelInputs:
+    """What a run adds to ``model``: the start time and funding (a constant rate, or a Series of real
+    rates resampled at each funding time, every ``funding_interval_h`` hours, 8 by default)."""
     if not isinstance(model, (GBM, JumpDiffusion, StudentT, Bootstrap)):
         raise InvalidInputError("model: a perpsim GBM, JumpDiffusion, StudentT or Bootstrap", "model")
-    d = model._params()
-    d["s0"] = model._start() if isinstance(model, Bootstrap) else float(model.s0)
-    d["interval_ns"] = _interval_ns(model.interval)
-    d["start_ts"] = int(start.value)
-    d["substeps"] = int(model.substeps)
-    if funding is None:
-        d["funding"] = None
-    elif isinstance(funding, pd.Series):
-        v = funding.to_numpy(dtype=float)
-        if len(v) == 0:
-            raise InvalidInputError("funding: the history to resample is empty", "funding")
-        d["funding"] = v.tolist()
-    else:
-        d["funding"] = _num("funding", funding)
     hours = funding_interval_h if funding_interval_h else 8.0
-    d["funding_interval_ns"] = int(hours * 3_600e9)
-    return d
+    inputs = ModelInputs(start_ts=int(start.value), funding_interval_ns=int(hours * 3_600e9))
+    if isinstance(funding, pd.Series):
+        inputs = inputs._replace(funding_history=np.ascontiguousarray(funding.to_numpy(dtype=float)))
+    elif funding is not None:
+        inputs = inputs._replace(funding_rate=funding)
+    return model._inputs(inputs) if isinstance(model, Bootstrap) else inputs
 
 
-def _strategy_spec(strategy: Any, symbol: str) -> Dict[str, Any]:
+def _mc_strategy(strategy: Any) -> Any:
     if not isinstance(strategy, (Grid, Rebalance)):
         raise InvalidInputError(
             "strategy: Monte Carlo runs the built-in Grid or Rebalance (one symbol; Python callbacks are too slow "
             "for tens of thousands of paths)",
             "strategy",
         )
-    return strategy._spec([symbol])
+    return strategy
 
 
 def _exchange(contract: Any, initial_balance: float, leverage: Optional[float], options: Dict[str, Any]) -> Any:
@@ -258,13 +195,14 @@ def _batch(
     cols, curves = _core._mc_run(
         ex,
         payload["model"],
-        payload["spec"],
-        payload["n_bars"],
-        payload["seed"],
-        start,
-        stop,
-        payload["threads"],
-        payload["curve_every"],
+        payload["inputs"],
+        payload["strategy"],
+        n_bars=payload["n_bars"],
+        seed=payload["seed"],
+        start=start,
+        stop=stop,
+        threads=payload["threads"],
+        curve_every=payload["curve_every"],
     )
     return dict(cols), list(curves)
 
@@ -456,25 +394,26 @@ def monte_carlo(
     ex, c = _exchange(contract, initial_balance, leverage, options)
     t0 = _START if start is None else pd.Timestamp(start)
     t0 = t0.tz_localize("UTC") if t0.tzinfo is None else t0
-    mspec = _model_spec(model, funding, c.funding_interval_hours, t0)
-    spec = _strategy_spec(strategy, c.symbol)
+    inputs = _model_inputs(model, funding, c.funding_interval_hours, t0)
+    strategy = _mc_strategy(strategy)
     curve_every = int(math.ceil(n_paths / keep_curves)) if keep_curves else 0
     payload = dict(
         contract=c,
         initial_balance=float(initial_balance),
         leverage=leverage,
         options=dict(options),
-        model=mspec,
-        spec=spec,
+        model=model,
+        inputs=inputs,
+        strategy=strategy,
         n_bars=n_bars,
         seed=int(seed),
         threads=None if threads is None else int(threads),
         curve_every=curve_every,
     )
     # Check everything once here (bad input fails before any worker is involved).
-    _core._mc_run(ex, mspec, spec, 1, int(seed), 0, 0, 1, 0)
+    _core._mc_run(ex, model, inputs, strategy, n_bars=1, seed=int(seed), start=0, stop=0, threads=1)
     cols, curves = _run_batches(payload, n_paths, executor, batch_size, progress)
-    step = pd.Timedelta(mspec["interval_ns"], unit="ns")
+    step = pd.Timedelta(model.interval)
     paths = _frame(cols)
     index = pd.date_range(t0, periods=n_bars, freq=step, name="timestamp")
     cdf = pd.DataFrame({p: pd.Series(v, dtype=float) for p, v in curves})
@@ -536,9 +475,11 @@ def sweep(
             raise InvalidInputError(f"params: {e}", "params") from None
     if model is not None:
         ex, c = _exchange(contract, initial_balance, leverage, options)
-        mspec = _model_spec(model, funding, c.funding_interval_hours, _START)
-        specs = [_strategy_spec(s, c.symbol) for s in strategies]
-        cols = _core._mc_sweep(ex, mspec, specs, int(n_bars), int(seed), 0, int(n_paths), threads)
+        inputs = _model_inputs(model, funding, c.funding_interval_hours, _START)
+        sets = [_mc_strategy(s) for s in strategies]
+        cols = _core._mc_sweep(
+            ex, model, inputs, sets, n_bars=int(n_bars), seed=int(seed), start=0, stop=int(n_paths), threads=threads
+        )
         rows = _frame(cols)
         rows.insert(0, "set", np.asarray(cols["set"]))
         if per_path:
@@ -568,9 +509,9 @@ def sweep(
 
     contracts, frames = _contracts(data, contract)
     ex = Exchange(contracts, initial_balance=initial_balance, leverage=leverage, **options)
-    symbols = list(ex.symbols)
-    specs = [s._spec(symbols) for s in strategies]
-    cols = _core._sweep_data(ex, ex._columns(frames, funding, None), specs, threads)
+    if not all(isinstance(s, (Grid, Rebalance, IndexDeviation)) for s in strategies):
+        raise InvalidInputError("strategy: a sweep on data runs Grid, Rebalance or IndexDeviation", "strategy")
+    cols = _core._sweep_data(ex, ex._columns(frames, funding, None), strategies, StrategyInputs(), threads=threads)
     rows = _frame(cols).reset_index(drop=True)
     params_df = pd.DataFrame(combos)
     return pd.concat([params_df, rows], axis=1)
@@ -592,8 +533,8 @@ def simulate_paths(
     never builds this table."""
     t0 = _START if start is None else pd.Timestamp(start)
     t0 = t0.tz_localize("UTC") if t0.tzinfo is None else t0
-    mspec = _model_spec(model, funding, funding_interval_hours, t0)
-    cols = _core._mc_paths(mspec, int(n_bars), int(seed), int(first_path), int(first_path) + int(n_paths))
+    inputs = _model_inputs(model, funding, funding_interval_hours, t0)
+    cols = _core._mc_paths(model, inputs, int(n_bars), int(seed), int(first_path), int(first_path) + int(n_paths))
     ts = pd.to_datetime(np.asarray(cols.pop("timestamp")), unit="ns", utc=True)
     idx = pd.MultiIndex.from_arrays([np.asarray(cols.pop("path")), ts], names=["path", "timestamp"])
     return pd.DataFrame(cols, index=idx)

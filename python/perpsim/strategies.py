@@ -11,27 +11,17 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
-from typing import Any, Dict, Mapping, Optional, Sequence, Union
+from typing import Mapping, Optional, Sequence, Union
 
 import numpy as np
 import pandas as pd
 
+from . import _core
+from ._protocol import StrategyInputs
 from .errors import InvalidInputError
 
 __all__ = ["Grid", "Rebalance", "TargetPositions", "IndexDeviation", "Basis"]
-
-
-def _pos(name: str, v: Any) -> float:
-    """``v`` as a finite float > 0, or an error naming ``name``."""
-    try:
-        x = float(v)
-    except (TypeError, ValueError):
-        raise InvalidInputError(f"{name}: must be a number, got {v!r}", name) from None
-    if not (math.isfinite(x) and x > 0):
-        raise InvalidInputError(f"{name}: must be a finite number > 0, got {x}", name)
-    return x
 
 
 @dataclass(frozen=True)
@@ -66,70 +56,11 @@ class Grid:
     symbol: Optional[str] = None
 
     def __post_init__(self) -> None:
-        lo = _pos("lower", self.lower)
-        up = _pos("upper", self.upper)
-        if up <= lo:
-            raise InvalidInputError(f"upper: must be above lower ({lo}), got {up}", "upper")
-        if not isinstance(self.grid_count, (int, np.integer)) or self.grid_count < 2:
-            raise InvalidInputError(f"grid_count: must be an integer >= 2, got {self.grid_count!r}", "grid_count")
-        if self.mode not in ("neutral", "long", "short"):
-            raise InvalidInputError(f"mode: must be neutral, long or short, got {self.mode!r}", "mode")
-        if self.spacing not in ("arithmetic", "geometric"):
-            raise InvalidInputError(f"spacing: must be arithmetic or geometric, got {self.spacing!r}", "spacing")
-        if (self.qty is None) == (self.quote_per_grid is None):
-            raise InvalidInputError("qty: give exactly one of qty and quote_per_grid", "qty")
-        for name in ("qty", "quote_per_grid", "trigger"):
-            if getattr(self, name) is not None:
-                _pos(name, getattr(self, name))
-        if self.stop_upper is not None and _pos("stop_upper", self.stop_upper) <= up:
-            raise InvalidInputError(f"stop_upper: must be above upper ({up})", "stop_upper")
-        if self.stop_lower is not None and _pos("stop_lower", self.stop_lower) >= lo:
-            raise InvalidInputError(f"stop_lower: must be below lower ({lo})", "stop_lower")
-        if (self.trailing_up or self.trailing_down) and self.quote_per_grid is None:
-            raise InvalidInputError("quote_per_grid: trailing needs a constant quote value per grid", "quote_per_grid")
-        if self.trailing_up_limit is not None:
-            t = _pos("trailing_up_limit", self.trailing_up_limit)
-            if not (t > up and (self.stop_upper is None or t < float(self.stop_upper))):
-                raise InvalidInputError(
-                    "trailing_up_limit: must be above upper and below stop_upper", "trailing_up_limit"
-                )
-        if self.trailing_down_limit is not None:
-            t = _pos("trailing_down_limit", self.trailing_down_limit)
-            if not (t < lo and (self.stop_lower is None or t > float(self.stop_lower))):
-                raise InvalidInputError(
-                    "trailing_down_limit: must be below lower and above stop_lower", "trailing_down_limit"
-                )
+        _core.check_strategy(self)
 
     def levels(self) -> np.ndarray:
         """The N + 1 price levels (before rounding to the contract's tick)."""
-        i = np.arange(self.grid_count + 1)
-        if self.spacing == "geometric":
-            return self.lower * (self.upper / self.lower) ** (i / self.grid_count)
-        return self.lower + i * (self.upper - self.lower) / self.grid_count
-
-    def _spec(self, symbols: Sequence[str]) -> Dict[str, Any]:
-        sym = symbols[0] if self.symbol is None else self.symbol
-        if sym not in symbols:
-            raise InvalidInputError(f"symbol: {sym!r} is not in the data", "symbol")
-        return dict(
-            kind="grid",
-            symbol=list(symbols).index(sym),
-            lower=float(self.lower),
-            upper=float(self.upper),
-            grid_count=int(self.grid_count),
-            mode=self.mode,
-            spacing=self.spacing,
-            qty=self.qty,
-            quote_per_grid=self.quote_per_grid,
-            trigger=self.trigger,
-            stop_upper=self.stop_upper,
-            stop_lower=self.stop_lower,
-            close_on_stop=bool(self.close_on_stop),
-            trailing_up=bool(self.trailing_up),
-            trailing_down=bool(self.trailing_down),
-            trailing_up_limit=self.trailing_up_limit,
-            trailing_down_limit=self.trailing_down_limit,
-        )
+        return np.asarray(_core.calc_grid_levels(self.lower, self.upper, self.grid_count, self.spacing))
 
 
 @dataclass(frozen=True)
@@ -146,34 +77,7 @@ class Rebalance:
     limit_orders: bool = False
 
     def __post_init__(self) -> None:
-        if (self.target_value is None) == (self.target_ratio is None):
-            raise InvalidInputError("target_value: give exactly one of target_value and target_ratio", "target_value")
-        a = float(self.adjust_ratio)
-        if not (math.isfinite(a) and a >= 0):
-            raise InvalidInputError(f"adjust_ratio: must be >= 0, got {a}", "adjust_ratio")
-        if self.limit_orders and not 0 < a < 1:
-            raise InvalidInputError("adjust_ratio: resting limit orders need 0 < adjust_ratio < 1", "adjust_ratio")
-
-    def _spec(self, symbols: Sequence[str]) -> Dict[str, Any]:
-        kind = "value" if self.target_value is not None else "ratio"
-        t = self.target_value if kind == "value" else self.target_ratio
-        field = "target_value" if kind == "value" else "target_ratio"
-        if isinstance(t, Mapping):
-            unknown = [k for k in t if k not in symbols]
-            if unknown:
-                raise InvalidInputError(f"{field}: unknown symbol {unknown[0]!r}", field)
-            targets = [float(t.get(s, 0.0)) for s in symbols]
-        else:
-            targets = [float(t or 0.0)] + [0.0] * (len(symbols) - 1)
-        if not all(math.isfinite(x) for x in targets):
-            raise InvalidInputError(f"{field}: must be finite", field)
-        return dict(
-            kind="rebalance",
-            target_kind=kind,
-            targets=targets,
-            adjust_ratio=float(self.adjust_ratio),
-            limit_orders=bool(self.limit_orders),
-        )
+        _core.check_strategy(self)
 
 
 @dataclass(frozen=True)
@@ -186,12 +90,12 @@ class TargetPositions:
     unit: str = "qty"
 
     def __post_init__(self) -> None:
-        if self.unit not in ("qty", "value", "fraction"):
-            raise InvalidInputError(f"unit: must be qty, value or fraction, got {self.unit!r}", "unit")
         if not isinstance(self.targets, (pd.Series, pd.DataFrame)):
             raise InvalidInputError("targets: must be a pandas Series or DataFrame", "targets")
+        _core.check_strategy(self)
 
-    def _spec(self, symbols: Sequence[str], timeline: pd.DatetimeIndex) -> Dict[str, Any]:
+    def _inputs(self, symbols: Sequence[str], timeline: pd.DatetimeIndex) -> StrategyInputs:
+        """The targets on the run's timeline: one row per symbol (NaN: keep the position)."""
         t = self.targets
         if isinstance(t, pd.Series):
             t = t.to_frame(symbols[0])
@@ -199,11 +103,8 @@ class TargetPositions:
         if unknown:
             raise InvalidInputError(f"targets: unknown symbol {unknown[0]!r}", "targets")
         t = t.reindex(timeline)
-        cols = [t[s].to_numpy(dtype=float).tolist() if s in t.columns else [math.nan] * len(timeline) for s in symbols]
-        bad = [k for k, c in enumerate(cols) if any(math.isinf(x) for x in c)]
-        if bad:
-            raise InvalidInputError(f"targets: infinite target for {symbols[bad[0]]}", "targets")
-        return dict(kind="targets", unit=self.unit, targets=cols)
+        rows = [t[s].to_numpy(dtype=float) if s in t.columns else np.full(len(timeline), np.nan) for s in symbols]
+        return StrategyInputs(targets=np.ascontiguousarray(np.vstack(rows)) if rows else None)
 
 
 @dataclass(frozen=True)
@@ -224,27 +125,7 @@ class IndexDeviation:
     reentry_deviation: Optional[float] = None
 
     def __post_init__(self) -> None:
-        _pos("trade_value", self.trade_value)
-        _pos("step", self.step)
-        m = float(self.min_trade_value)
-        if not (math.isfinite(m) and m >= 0):
-            raise InvalidInputError(f"min_trade_value: must be >= 0, got {m}", "min_trade_value")
-        if not (self.base == "first" or (isinstance(self.base, (int, np.integer)) and self.base >= 1)):
-            raise InvalidInputError(f"base: 'first' or a moving-average window >= 1, got {self.base!r}", "base")
-        for name in ("stop_deviation", "reentry_deviation"):
-            if getattr(self, name) is not None:
-                _pos(name, getattr(self, name))
-
-    def _spec(self, symbols: Sequence[str]) -> Dict[str, Any]:
-        return dict(
-            kind="deviation",
-            trade_value=float(self.trade_value),
-            step=float(self.step),
-            min_trade_value=float(self.min_trade_value),
-            window=0 if self.base == "first" else int(self.base),
-            stop_deviation=self.stop_deviation,
-            reentry_deviation=self.reentry_deviation,
-        )
+        _core.check_strategy(self)
 
 
 @dataclass(frozen=True)
@@ -275,27 +156,4 @@ class Basis:
     spot_fee: Optional[float] = None
 
     def __post_init__(self) -> None:
-        for name in ("open_threshold", "close_threshold"):
-            v = getattr(self, name)
-            if v is not None and not (isinstance(v, (int, float)) and math.isfinite(float(v))):
-                raise InvalidInputError(f"{name}: must be a finite number, got {v!r}", name)
-        if self.close_threshold is not None and self.close_threshold > self.open_threshold:
-            raise InvalidInputError("close_threshold: must not be above open_threshold", "close_threshold")
-        given = [n for n in ("amount", "value", "fraction") if getattr(self, n) is not None]
-        if len(given) > 1:
-            raise InvalidInputError("amount: give at most one of amount, value and fraction", given[1])
-        for n in given:
-            _pos(n, getattr(self, n))
-        if self.fraction is not None and self.fraction > 1:
-            raise InvalidInputError(f"fraction: must be <= 1, got {self.fraction}", "fraction")
-        if self.spot_fee is not None:
-            f = float(self.spot_fee)
-            if not (math.isfinite(f) and 0 <= f < 1):
-                raise InvalidInputError(f"spot_fee: must be in [0, 1), got {f}", "spot_fee")
-
-    def _size(self) -> tuple:
-        if self.amount is not None:
-            return "coin", float(self.amount)
-        if self.value is not None:
-            return "quote", float(self.value)
-        return "fraction", float(0.9 if self.fraction is None else self.fraction)
+        _core.check_strategy(self)

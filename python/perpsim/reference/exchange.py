@@ -28,6 +28,7 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 import pandas as pd
 
+from .. import _core
 from ..contracts import Contract
 from ..errors import InvalidInputError, OrderRejectedError
 from .ledger import Ledger, _num, _round_to, exact
@@ -104,14 +105,17 @@ class RefOrder:
 
 @dataclass
 class _Config:
-    path: str = "nearest_first"
-    slippage: F = F(0)
-    touch_fills: bool = True
-    same_bar: bool = True
-    max_participation: F = F(0)
-    liquidation_fee: F = F(0)
-    allow_negative_balance: bool = False
-    liquidation: bool = True
+    """The run options in exact numbers (names, defaults and checks are the engine's:
+    ``perpsim._core.exchange_options``)."""
+
+    path: str
+    slippage: F
+    touch_fills: bool
+    same_bar: bool
+    max_participation: F
+    liquidation_fee: F
+    allow_negative_balance: bool
+    liquidation: bool
 
 
 class Exchange(Ledger):
@@ -125,36 +129,19 @@ class Exchange(Ledger):
         maker_fee: Optional[float] = None,
         taker_fee: Optional[float] = None,
         margin_mode: str = "cross",
-        *,
-        path: str = "nearest_first",
-        slippage: float = 0.0,
-        touch_fills: bool = True,
-        same_bar: bool = True,
-        max_participation: float = 0.0,
-        liquidation_fee: float = 0.0,
-        allow_negative_balance: bool = False,
-        liquidation: bool = True,
+        **options: Any,
     ) -> None:
         super().__init__(contracts, initial_balance, leverage, maker_fee, taker_fee, margin_mode)
-        if path not in ("nearest_first", "open_high_low_close", "open_low_high_close", "worst_case"):
-            raise InvalidInputError(f"path: unknown path model {path!r}", "path")
-        for name, v, hi in (
-            ("slippage", slippage, 0.5),
-            ("max_participation", max_participation, 1.0000001),
-            ("liquidation_fee", liquidation_fee, 0.5),
-        ):
-            x = _num(name, v)
-            if not (0 <= x < exact(hi)):
-                raise InvalidInputError(f"{name}: out of range", name)
+        o = _core.exchange_options(**options)  # the engine's option list, defaults and checks
         self.cfg = _Config(
-            path,
-            exact(slippage),
-            touch_fills,
-            same_bar,
-            exact(max_participation),
-            exact(liquidation_fee),
-            allow_negative_balance,
-            liquidation,
+            o["path"],
+            exact(o["slippage"]),
+            o["touch_fills"],
+            o["same_bar"],
+            exact(o["max_participation"]),
+            exact(o["liquidation_fee"]),
+            o["allow_negative_balance"],
+            o["liquidation"],
         )
         self.orders: List[RefOrder] = []
         self.fill_rows: List[dict] = []

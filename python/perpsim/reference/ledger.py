@@ -18,6 +18,7 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Union
 
 import pandas as pd
 
+from .. import _core
 from ..contracts import Contract
 from ..errors import InvalidInputError, OrderRejectedError, UnknownSymbolError
 
@@ -230,7 +231,7 @@ class Ledger:
         self.positions: Dict[str, RefPosition] = {}
         for sp in specs:
             if leverage is None:
-                lev = F(1) if sp.kind == "spot" else min(F(sp.brackets[0][1]), F(20))
+                lev = exact(_core.default_leverage(sp.contract))  # the engine's default policy
             else:
                 lev = self._check_leverage(sp, leverage)
             self.positions[sp.symbol] = RefPosition(sp.symbol, leverage=lev, margin_mode=margin_mode)

@@ -247,7 +247,7 @@ impl Instrument {
             "must be finite and in (-1, 1)",
         )?;
         if let Some(f) = self.funding_interval {
-            field("funding_interval", f > 0, "must be > 0")?;
+            field("funding_interval_hours", f > 0, "must be > 0")?;
         }
         Ok(())
     }
@@ -302,6 +302,20 @@ impl Instrument {
     #[inline]
     pub fn round_qty(&self, qty: f64) -> f64 {
         round_to(qty, self.step_size)
+    }
+
+    /// Funding received by a signed position `qty` at `mark` and `rate` (negative: paid): longs
+    /// pay a positive rate on their notional at the mark.
+    #[inline]
+    pub fn funding_received(&self, qty: f64, mark: f64, rate: f64) -> f64 {
+        let side = if qty > 0.0 {
+            1.0
+        } else if qty < 0.0 {
+            -1.0
+        } else {
+            0.0
+        };
+        -side * self.notional(qty, mark) * rate
     }
 
     /// Rounds a quantity down to the step size (grid quantities round down).

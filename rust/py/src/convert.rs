@@ -21,11 +21,7 @@ pub fn contract(
         Instrument::plain_linear(&s.to_cow()?, 0.0002, 0.0005)
     } else {
         let get = |name: &str| obj.getattr(name);
-        let f = |name: &str| -> PyResult<f64> {
-            get(name)?
-                .extract::<f64>()
-                .map_err(|_| invalid(py, name, "must be a number"))
-        };
+        let f = |name: &str| -> PyResult<f64> { crate::options::num(py, name, &get(name)?) };
         let kind = get("kind")?.extract::<Choice<ContractKind>>()?.0;
         let tiers: Vec<(f64, f64, f64)> = get("brackets")?.extract().map_err(|_| {
             invalid(
@@ -45,13 +41,24 @@ pub fn contract(
         let funding_interval = if fi.is_none() {
             None
         } else {
-            let h: f64 = fi.extract()?;
+            let h = crate::options::num(py, "funding_interval_hours", &fi)?;
+            if !(h.is_finite() && h > 0.0) {
+                return Err(invalid(
+                    py,
+                    "funding_interval_hours",
+                    format!("must be a finite number > 0, got {h}"),
+                ));
+            }
             Some((h * HOUR_NS as f64).round() as i64)
         };
         Instrument {
-            symbol: get("symbol")?.extract()?,
+            symbol: get("symbol")?
+                .extract()
+                .map_err(|_| invalid(py, "symbol", "must be a non-empty string"))?,
             kind,
-            settle_asset: get("settle_asset")?.extract()?,
+            settle_asset: get("settle_asset")?
+                .extract()
+                .map_err(|_| invalid(py, "settle_asset", "must be a string"))?,
             contract_size: f("contract_size")?,
             tick_size: f("tick_size")?,
             step_size: f("step_size")?,
@@ -96,6 +103,13 @@ impl<'a, 'py, T: Named> FromPyObject<'a, 'py> for Choice<T> {
             format!("must be one of {}, got {shown}", T::names()),
         ))
     }
+}
+
+/// Judges a contract's fields (`perpsim.Contract` calls this at construction).
+#[pyfunction]
+pub fn check_contract(py: Python<'_>, contract: &Bound<'_, PyAny>) -> PyResult<()> {
+    let inst = self::contract(py, contract, None, None)?;
+    inst.validate().map_err(|e| crate::errors::to_py(py, e))
 }
 
 static PD_TIMESTAMP: PyOnceLock<Py<PyType>> = PyOnceLock::new();

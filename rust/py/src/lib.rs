@@ -2,10 +2,13 @@
 //! engine and maps its errors to the exception classes of `perpsim.errors`. A Rust panic surfaces
 //! as `pyo3_runtime.PanicException`, never as an abort.
 
+mod args;
+mod calc;
 mod columns;
 mod convert;
 mod errors;
 mod exchange;
+mod models;
 mod montecarlo;
 mod options;
 mod pystrategy;
@@ -57,6 +60,13 @@ fn preset<'py>(py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyDict>> {
     Ok(d)
 }
 
+/// The leverage an account uses for `contract` unless told otherwise (spot 1x; futures 20x capped
+/// by the contract's maximum).
+#[pyfunction]
+fn default_leverage(py: Python<'_>, contract: &Bound<'_, PyAny>) -> PyResult<f64> {
+    Ok(convert::contract(py, contract, None, None)?.default_leverage())
+}
+
 /// Names of the contract presets.
 #[pyfunction]
 fn preset_names() -> Vec<&'static str> {
@@ -83,7 +93,24 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(montecarlo::_mc_run, m)?)?;
     m.add_function(wrap_pyfunction!(montecarlo::_mc_sweep, m)?)?;
     m.add_function(wrap_pyfunction!(montecarlo::_sweep_data, m)?)?;
-    m.add_function(wrap_pyfunction!(montecarlo::_mc_paths, m)?)?;
+    m.add_function(wrap_pyfunction!(models::_mc_paths, m)?)?;
+    m.add_function(wrap_pyfunction!(models::check_model, m)?)?;
+    m.add_function(wrap_pyfunction!(strategies::check_strategy, m)?)?;
+    m.add_function(wrap_pyfunction!(strategies::basis_default_leverage, m)?)?;
+    m.add_function(wrap_pyfunction!(convert::check_contract, m)?)?;
+    m.add_function(wrap_pyfunction!(calc::calc_grid_levels, m)?)?;
+    m.add_function(wrap_pyfunction!(calc::calc_round_price, m)?)?;
+    m.add_function(wrap_pyfunction!(calc::calc_floor_qty, m)?)?;
+    m.add_function(wrap_pyfunction!(calc::calc_liquidation_price, m)?)?;
+    m.add_function(wrap_pyfunction!(calc::calc_funding, m)?)?;
+    m.add_function(wrap_pyfunction!(calc::calc_premium, m)?)?;
+    m.add_function(wrap_pyfunction!(default_leverage, m)?)?;
+    let fields = PyDict::new(m.py());
+    for (name, f) in strategies::FIELDS.iter().chain(models::FIELDS.iter()) {
+        fields.set_item(name, f.to_vec())?;
+    }
+    m.add("_FIELDS", fields)?;
+    m.add("YEAR_NS", perpsim_engine::stats::YEAR_NS)?;
     m.add_function(wrap_pyfunction!(options::exchange_options, m)?)?;
     m.add("_SYMBOL_COLUMNS", columns::SYMBOL_COLUMNS.to_vec())?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

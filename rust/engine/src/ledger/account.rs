@@ -426,7 +426,7 @@ impl Account {
         if p.qty == 0.0 {
             return Ok(0.0);
         }
-        let received = -p.side() * inst.notional(p.qty, mark_price) * rate;
+        let received = inst.funding_received(p.qty, mark_price, rate);
         p.funding += received;
         self.wallet += received;
         self.funding += received;

@@ -12,11 +12,27 @@
 //!   withdraws the whole futures wallet and sells it on spot.
 
 use crate::engine::{Engine, Strategy};
+use crate::error::LedgerError;
 use crate::record::{FillReason, FillRow};
 use crate::stats::{RunStats, Stat};
 
 /// Nanoseconds in a day.
 const DAY_NS: f64 = 86_400e9;
+
+/// The spot taker fee when neither the strategy nor a spot contract gives one (Binance spot's
+/// base rate).
+pub const DEFAULT_SPOT_FEE: f64 = 0.001;
+
+/// The futures leverage of a basis trade unless told otherwise: 1x for linear futures (the short
+/// is fully margined by the capital left after the spot purchase), 2x for inverse (the coin
+/// bought is the collateral).
+pub fn default_leverage(inverse: bool) -> f64 {
+    if inverse {
+        2.0
+    } else {
+        1.0
+    }
+}
 
 /// How much coin an open buys.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -27,6 +43,30 @@ pub enum BasisSize {
     Quote(f64),
     /// This fraction of the free capital, leaving room for the short's margin and the fees.
     Fraction(f64),
+}
+
+impl BasisSize {
+    /// The size from the three ways of giving it: at most one of a coin `amount`, a quote `value`
+    /// and a `fraction` of the free capital (default: a fraction of 0.9).
+    pub fn from_options(
+        amount: Option<f64>,
+        value: Option<f64>,
+        fraction: Option<f64>,
+    ) -> Result<Self, LedgerError> {
+        match (amount, value, fraction) {
+            (Some(a), None, None) => Ok(BasisSize::Coin(a)),
+            (None, Some(v), None) => Ok(BasisSize::Quote(v)),
+            (None, None, f) => Ok(BasisSize::Fraction(f.unwrap_or(0.9))),
+            (Some(_), Some(_), _) => Err(LedgerError::invalid(
+                "value",
+                "give at most one of amount, value and fraction",
+            )),
+            _ => Err(LedgerError::invalid(
+                "fraction",
+                "give at most one of amount, value and fraction",
+            )),
+        }
+    }
 }
 
 /// Parameters of the basis strategy.
@@ -48,6 +88,53 @@ pub struct BasisConfig {
     pub size: BasisSize,
     /// Quote in the spot wallet at the start (the capital, for inverse futures).
     pub initial_cash: f64,
+}
+
+impl BasisConfig {
+    /// Checks the parameters; the error names the field.
+    pub fn validate(&self) -> Result<(), LedgerError> {
+        crate::error::finite("open_threshold", self.open_threshold)?;
+        let c = self.close_threshold;
+        if !c.is_nan() {
+            crate::error::finite("close_threshold", c)?;
+            if c > self.open_threshold {
+                return Err(LedgerError::invalid(
+                    "close_threshold",
+                    format!(
+                        "must not be above open_threshold ({}), got {c}",
+                        self.open_threshold
+                    ),
+                ));
+            }
+        }
+        match self.size {
+            BasisSize::Coin(v) => crate::error::positive("amount", v).map(|_| ())?,
+            BasisSize::Quote(v) => crate::error::positive("value", v).map(|_| ())?,
+            BasisSize::Fraction(v) => {
+                if !(v.is_finite() && v > 0.0 && v <= 1.0) {
+                    return Err(LedgerError::invalid(
+                        "fraction",
+                        format!("must be in (0, 1], got {v}"),
+                    ));
+                }
+            }
+        }
+        let f = self.spot_fee;
+        if !(f.is_finite() && (0.0..1.0).contains(&f)) {
+            return Err(LedgerError::invalid(
+                "spot_fee",
+                format!("must be in [0, 1), got {f}"),
+            ));
+        }
+        let cash = self.initial_cash;
+        if !(cash.is_finite() && cash >= 0.0) {
+            return Err(LedgerError::invalid(
+                "initial_balance",
+                format!("must be a finite number >= 0, got {cash}"),
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// One spot trade.

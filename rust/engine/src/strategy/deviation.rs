@@ -6,6 +6,7 @@
 //! position and keeps it closed until |d| is back under `reentry_deviation`.
 
 use crate::engine::{Engine, Strategy};
+use crate::error::LedgerError;
 use crate::instrument::ContractKind;
 use crate::record::FillReason;
 
@@ -55,6 +56,26 @@ impl IndexDeviation {
             last_price: vec![f64::NAN; n],
             norm: vec![f64::NAN; n],
         }
+    }
+
+    /// Checks the parameters; the error names the field.
+    pub fn validate(&self) -> Result<(), LedgerError> {
+        crate::error::positive("trade_value", self.trade_value)?;
+        crate::error::positive("step", self.step)?;
+        let m = self.min_trade_value;
+        if !(m.is_finite() && m >= 0.0) {
+            return Err(LedgerError::invalid(
+                "min_trade_value",
+                format!("must be >= 0, got {m}"),
+            ));
+        }
+        if !self.stop_deviation.is_nan() {
+            crate::error::positive("stop_deviation", self.stop_deviation)?;
+        }
+        if !(self.reentry_deviation.is_nan() || self.reentry_deviation == f64::INFINITY) {
+            crate::error::positive("reentry_deviation", self.reentry_deviation)?;
+        }
+        Ok(())
     }
 
     /// Whether symbol `i` is stopped out.

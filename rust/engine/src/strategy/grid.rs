@@ -26,6 +26,32 @@ pub enum GridMode {
     Short,
 }
 
+impl crate::names::Named for GridMode {
+    const FIELD: &'static str = "mode";
+    const CHOICES: &'static [(&'static str, Self)] = &[
+        ("neutral", Self::Neutral),
+        ("long", Self::Long),
+        ("short", Self::Short),
+    ];
+}
+
+/// How the levels are spaced.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Spacing {
+    /// Equal price steps: L + iΔ, Δ = (U − L)/N.
+    Arithmetic,
+    /// Equal ratios: L·r^i, r = (U/L)^(1/N).
+    Geometric,
+}
+
+impl crate::names::Named for Spacing {
+    const FIELD: &'static str = "spacing";
+    const CHOICES: &'static [(&'static str, Self)] = &[
+        ("arithmetic", Self::Arithmetic),
+        ("geometric", Self::Geometric),
+    ];
+}
+
 /// Quantity per order.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum GridQty {
@@ -33,6 +59,24 @@ pub enum GridQty {
     Base(f64),
     /// A constant quote value per grid: quantity at level P = value / P (with a trigger, / trigger).
     Quote(f64),
+}
+
+impl GridQty {
+    /// The quantity from the two ways of giving it: exactly one of a base quantity per order
+    /// (`qty`) and a quote value per grid (`quote_per_grid`).
+    pub fn from_options(
+        qty: Option<f64>,
+        quote_per_grid: Option<f64>,
+    ) -> Result<Self, LedgerError> {
+        match (qty, quote_per_grid) {
+            (Some(q), None) => Ok(GridQty::Base(q)),
+            (None, Some(v)) => Ok(GridQty::Quote(v)),
+            _ => Err(LedgerError::invalid(
+                "qty",
+                "give exactly one of qty and quote_per_grid",
+            )),
+        }
+    }
 }
 
 /// A grid's parameters.
@@ -116,11 +160,11 @@ pub struct Grid {
     stopped_at: Option<i64>,
 }
 
-impl Grid {
-    /// Builds a grid for `inst` (levels rounded to its tick, quantities down to its step),
-    /// checking the spec's validation rules; the error names the parameter.
-    pub fn new(cfg: GridConfig, inst: &Instrument) -> Result<Self, LedgerError> {
-        let (l, u, n) = (cfg.lower, cfg.upper, cfg.n);
+impl GridConfig {
+    /// Checks the parameters on their own (the instrument's filters are checked by
+    /// [`Grid::new`]); the error names the parameter.
+    pub fn validate(&self) -> Result<(), LedgerError> {
+        let (l, u, n) = (self.lower, self.upper, self.n);
         if !(l.is_finite() && l > 0.0) {
             return Err(LedgerError::invalid(
                 "lower",
@@ -139,7 +183,7 @@ impl Grid {
                 format!("must be at least 2, got {n}"),
             ));
         }
-        if let Some(t) = cfg.trigger {
+        if let Some(t) = self.trigger {
             if !(t.is_finite() && t > 0.0) {
                 return Err(LedgerError::invalid(
                     "trigger",
@@ -147,7 +191,7 @@ impl Grid {
                 ));
             }
         }
-        if let Some(s) = cfg.stop_upper {
+        if let Some(s) = self.stop_upper {
             if !(s.is_finite() && s > u) {
                 return Err(LedgerError::invalid(
                     "stop_upper",
@@ -155,7 +199,7 @@ impl Grid {
                 ));
             }
         }
-        if let Some(s) = cfg.stop_lower {
+        if let Some(s) = self.stop_lower {
             if !(s.is_finite() && s > 0.0 && s < l) {
                 return Err(LedgerError::invalid(
                     "stop_lower",
@@ -163,14 +207,14 @@ impl Grid {
                 ));
             }
         }
-        if (cfg.trailing_up || cfg.trailing_down) && !matches!(cfg.qty, GridQty::Quote(_)) {
+        if (self.trailing_up || self.trailing_down) && !matches!(self.qty, GridQty::Quote(_)) {
             return Err(LedgerError::invalid(
                 "quote_per_grid",
                 "trailing needs a constant quote value per grid",
             ));
         }
-        if let Some(t) = cfg.trailing_up_limit {
-            let cap = cfg.stop_upper.unwrap_or(f64::INFINITY);
+        if let Some(t) = self.trailing_up_limit {
+            let cap = self.stop_upper.unwrap_or(f64::INFINITY);
             if !(t.is_finite() && t > u && t < cap) {
                 return Err(LedgerError::invalid(
                     "trailing_up_limit",
@@ -178,8 +222,8 @@ impl Grid {
                 ));
             }
         }
-        if let Some(t) = cfg.trailing_down_limit {
-            let floor = cfg.stop_lower.unwrap_or(0.0);
+        if let Some(t) = self.trailing_down_limit {
+            let floor = self.stop_lower.unwrap_or(0.0);
             if !(t.is_finite() && t < l && t > floor) {
                 return Err(LedgerError::invalid(
                     "trailing_down_limit",
@@ -187,7 +231,7 @@ impl Grid {
                 ));
             }
         }
-        if let GridQty::Base(q) = cfg.qty {
+        if let GridQty::Base(q) = self.qty {
             if !(q.is_finite() && q > 0.0) {
                 return Err(LedgerError::invalid(
                     "qty",
@@ -195,7 +239,7 @@ impl Grid {
                 ));
             }
         }
-        if let GridQty::Quote(v) = cfg.qty {
+        if let GridQty::Quote(v) = self.qty {
             if !(v.is_finite() && v > 0.0) {
                 return Err(LedgerError::invalid(
                     "quote_per_grid",
@@ -203,6 +247,27 @@ impl Grid {
                 ));
             }
         }
+        Ok(())
+    }
+
+    /// Level `k` of the grid before rounding to a tick (0 is `lower`, `n` is `upper`).
+    #[inline]
+    pub fn raw_level(&self, k: i64) -> f64 {
+        let (l, u, n) = (self.lower, self.upper, self.n as f64);
+        if self.geometric {
+            l * (u / l).powf(k as f64 / n)
+        } else {
+            l + k as f64 * (u - l) / n
+        }
+    }
+}
+
+impl Grid {
+    /// Builds a grid for `inst` (levels rounded to its tick, quantities down to its step),
+    /// checking the spec's validation rules; the error names the parameter.
+    pub fn new(cfg: GridConfig, inst: &Instrument) -> Result<Self, LedgerError> {
+        cfg.validate()?;
+        let n = cfg.n;
         let g = Self {
             cfg,
             inst: inst.clone(),
@@ -260,13 +325,7 @@ impl Grid {
 
     /// The price of level `k` (0 is the original lower level), rounded to the tick.
     pub fn level(&self, k: i64) -> f64 {
-        let (l, u, n) = (self.cfg.lower, self.cfg.upper, self.cfg.n as f64);
-        let p = if self.cfg.geometric {
-            l * (u / l).powf(k as f64 / n)
-        } else {
-            l + k as f64 * (u - l) / n
-        };
-        self.inst.round_price(p)
+        self.inst.round_price(self.cfg.raw_level(k))
     }
 
     /// The quantity of an order at level `k`.

@@ -2,6 +2,7 @@
 //! trade back to it at the close when it drifted more than `adjust_ratio` away.
 
 use crate::engine::{Engine, Strategy};
+use crate::error::LedgerError;
 use crate::instrument::ContractKind;
 use crate::record::FillReason;
 
@@ -46,6 +47,58 @@ impl Rebalance {
             limit_orders,
             pair: vec![(0, 0); n],
         }
+    }
+
+    /// Checks the parameters; the error names the field (`target_value` or `target_ratio` for
+    /// the targets).
+    pub fn validate(&self) -> Result<(), LedgerError> {
+        let field = match self.kind {
+            TargetKind::Value => "target_value",
+            TargetKind::Ratio => "target_ratio",
+        };
+        if let Some(t) = self.targets.iter().find(|t| !t.is_finite()) {
+            return Err(LedgerError::invalid(
+                field,
+                format!("must be finite, got {t}"),
+            ));
+        }
+        let a = self.adjust_ratio;
+        if !(a.is_finite() && a >= 0.0) {
+            return Err(LedgerError::invalid(
+                "adjust_ratio",
+                format!("must be >= 0, got {a}"),
+            ));
+        }
+        if self.limit_orders && !(a > 0.0 && a < 1.0) {
+            return Err(LedgerError::invalid(
+                "adjust_ratio",
+                format!("resting limit orders need 0 < adjust_ratio < 1, got {a}"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// A balance strategy from the two ways of giving targets: exactly one of per-symbol values
+    /// (`value`) and fractions of equity (`ratio`); checked.
+    pub fn from_options(
+        value: Option<Vec<f64>>,
+        ratio: Option<Vec<f64>>,
+        adjust_ratio: f64,
+        limit_orders: bool,
+    ) -> Result<Self, LedgerError> {
+        let (kind, targets) = match (value, ratio) {
+            (Some(v), None) => (TargetKind::Value, v),
+            (None, Some(r)) => (TargetKind::Ratio, r),
+            _ => {
+                return Err(LedgerError::invalid(
+                    "target_value",
+                    "give exactly one of target_value and target_ratio",
+                ))
+            }
+        };
+        let r = Self::new(kind, targets, adjust_ratio, limit_orders);
+        r.validate()?;
+        Ok(r)
     }
 
     fn target(&self, e: &Engine, i: usize, price: f64) -> f64 {

@@ -16,6 +16,15 @@ pub enum TargetUnit {
     Fraction,
 }
 
+impl crate::names::Named for TargetUnit {
+    const FIELD: &'static str = "unit";
+    const CHOICES: &'static [(&'static str, Self)] = &[
+        ("qty", Self::Qty),
+        ("value", Self::Value),
+        ("fraction", Self::Fraction),
+    ];
+}
+
 /// Trade to `targets[symbol][step]` at each step's close (NaN: leave the position as it is).
 #[derive(Clone, Debug)]
 pub struct TargetPositions {

@@ -120,6 +120,11 @@ impl PyExchange {
         self.eng(py)
     }
 
+    /// The symbols' names, in order.
+    pub(crate) fn symbol_names(&self, py: Python<'_>) -> Vec<String> {
+        self.names.iter().map(|n| n.bind(py).to_string()).collect()
+    }
+
     /// Index of a symbol given as a Python str (identity first: literals are interned).
     #[inline]
     fn lookup(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<usize> {

@@ -17,6 +17,7 @@ use crate::convert::timestamp_ns;
 use crate::errors::{invalid, to_py, IntoPyResult};
 use crate::pystrategy::PyStrategy;
 use crate::stats::stats_dict;
+use crate::strategies::{build, StrategyInputs};
 
 #[pymethods]
 impl PyExchange {
@@ -160,19 +161,21 @@ impl PyExchange {
         stats_dict(py, &self.eng(py)?.stats(&s))
     }
 
-    /// Runs whole columnar series with a built-in strategy (`spec`: a dict with `kind` and its
-    /// parameters); returns (the strategy's own figures, the run's figures).
+    /// Runs whole columnar series with a built-in strategy (one of the `perpsim.Grid`, ...
+    /// dataclasses) and what the run adds to it (`inputs`: a `perpsim._protocol.StrategyInputs`);
+    /// returns (the strategy's own records, the run's figures).
     fn _run_strategy<'py>(
         &mut self,
         py: Python<'py>,
         data: Vec<SymbolColumns<'py>>,
-        spec: &Bound<'py, PyDict>,
+        strategy: &Bound<'py, PyAny>,
+        inputs: StrategyInputs<'py>,
     ) -> PyResult<Bound<'py, PyTuple>> {
-        let inputs = inputs_of(py, self.acc(py)?.len(), &data)?;
-        let mut strat = crate::strategies::build(py, spec, self.acc(py)?, &inputs)?;
-        let clock: Vec<i64> = match spec.get_item("clock")? {
-            Some(c) if !c.is_none() => c.extract()?,
-            _ => Vec::new(),
+        let symbols = self.symbol_names(py);
+        let mut strat = build(py, strategy, Some(self.acc(py)?), &symbols, Some(&inputs))?;
+        let clock: Vec<i64> = match &inputs.clock {
+            Some(c) => c.as_array().to_vec(),
+            None => Vec::new(),
         };
         self.run_with(py, &data, &clock, &mut strat)?;
         let eng = self.eng(py)?;

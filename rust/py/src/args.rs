@@ -1,0 +1,105 @@
+//! Typed reading of Python configuration objects (the dataclasses `perpsim.Grid`, `perpsim.GBM`,
+//! ...): a `#[derive(FromPyObject)]` struct per class reads its fields by name, with the strict
+//! value types below; [`read`] turns any failure into an `InvalidInputError` that names the field.
+//! The structs are the one declaration of the protocol on the Rust side; a test checks their
+//! field names against the dataclasses' (`_core._fields`).
+
+use pyo3::exceptions::PyTypeError;
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyBool, PyFloat, PyInt, PyType};
+
+use crate::errors::invalid;
+
+/// A number: an int or a float (Python or numpy), not a bool.
+#[derive(Clone, Copy, Debug)]
+pub struct Num(pub f64);
+
+impl<'a, 'py> FromPyObject<'a, 'py> for Num {
+    type Error = PyErr;
+
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        if obj.is_instance_of::<PyBool>() || obj.get_type().name()? == "bool" {
+            return Err(PyTypeError::new_err(format!(
+                "must be a number, got {}",
+                shown(&obj)
+            )));
+        }
+        obj.extract::<f64>()
+            .map(Num)
+            .map_err(|_| PyTypeError::new_err(format!("must be a number, got {}", shown(&obj))))
+    }
+}
+
+/// A whole number ≥ 0: an int (Python or numpy), not a bool or a float.
+#[derive(Clone, Copy, Debug)]
+pub struct Count(pub u64);
+
+impl<'a, 'py> FromPyObject<'a, 'py> for Count {
+    type Error = PyErr;
+
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        let bad = || PyTypeError::new_err(format!("must be an integer >= 0, got {}", shown(&obj)));
+        if obj.is_instance_of::<PyBool>() || obj.is_instance_of::<PyFloat>() {
+            return Err(bad());
+        }
+        if !obj.is_instance_of::<PyInt>() && !obj.hasattr("__index__")? {
+            return Err(bad());
+        }
+        obj.extract::<u64>().map(Count).map_err(|_| bad())
+    }
+}
+
+/// A flag: True or False (Python or numpy), nothing else.
+#[derive(Clone, Copy, Debug)]
+pub struct Flag(pub bool);
+
+impl<'a, 'py> FromPyObject<'a, 'py> for Flag {
+    type Error = PyErr;
+
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        let is_bool = obj.is_instance_of::<PyBool>()
+            || (obj.get_type().name()? == "bool" && !obj.is_instance_of::<PyInt>());
+        if is_bool {
+            return obj.extract::<bool>().map(Flag);
+        }
+        Err(PyTypeError::new_err(format!(
+            "must be True or False, got {}",
+            shown(&obj)
+        )))
+    }
+}
+
+fn shown(obj: &Borrowed<'_, '_, PyAny>) -> String {
+    obj.repr().map(|r| r.to_string()).unwrap_or_default()
+}
+
+/// Reads `T` from `obj`; a field that cannot be read is an `InvalidInputError` naming it (a
+/// `perpsim` error raised for the field, such as an unknown choice, passes through unchanged).
+pub fn read<'py, T>(obj: &Bound<'py, PyAny>) -> PyResult<T>
+where
+    T: for<'a> FromPyObject<'a, 'py, Error = PyErr>,
+{
+    obj.extract::<T>().map_err(|e| field_error(obj.py(), e))
+}
+
+static PERPSIM_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+
+fn field_error(py: Python<'_>, e: PyErr) -> PyErr {
+    let msg = e.value(py).to_string();
+    let Some(path) = msg.strip_prefix("failed to extract field ") else {
+        return e;
+    };
+    let field = path.rsplit('.').next().unwrap_or(path).to_string();
+    match e.cause(py) {
+        Some(cause) => {
+            let ours = PERPSIM_ERROR.import(py, "perpsim.errors", "PerpsimError");
+            if ours.is_ok_and(|t| cause.is_instance(py, t)) {
+                cause
+            } else {
+                invalid(py, &field, format!("{field}: {}", cause.value(py)))
+            }
+        }
+        None => invalid(py, &field, format!("{field}: cannot be read")),
+    }
+}

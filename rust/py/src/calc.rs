@@ -1,0 +1,130 @@
+//! The engine's own formulas for `perpsim.calc`: grid levels, liquidation price, funding,
+//! premium, tick and step rounding (the calculators call these instead of writing them again).
+
+use perpsim_engine::ledger::margin::{liquidation_price, LiquidationInput};
+use perpsim_engine::strategy::basis::premium;
+use perpsim_engine::strategy::{GridConfig, GridMode, GridQty, Spacing};
+use perpsim_engine::Instrument;
+use pyo3::prelude::*;
+
+use crate::convert::{contract as read_contract, Choice};
+use crate::errors::{invalid, IntoPyResult};
+
+fn ticked(tick: f64) -> Instrument {
+    let mut i = Instrument::plain_linear("X", 0.0, 0.0);
+    i.tick_size = tick;
+    i
+}
+
+/// The N + 1 levels of a grid, rounded to `tick` (the engine's grid rule).
+#[pyfunction]
+#[pyo3(signature = (lower, upper, grid_count, spacing, tick=0.0))]
+pub fn calc_grid_levels(
+    py: Python<'_>,
+    lower: f64,
+    upper: f64,
+    grid_count: usize,
+    spacing: Choice<Spacing>,
+    tick: f64,
+) -> PyResult<Vec<f64>> {
+    let cfg = GridConfig {
+        symbol: 0,
+        lower,
+        upper,
+        n: grid_count,
+        geometric: spacing.0 == Spacing::Geometric,
+        mode: GridMode::Neutral,
+        qty: GridQty::Base(1.0),
+        trigger: None,
+        stop_upper: None,
+        stop_lower: None,
+        close_on_stop: true,
+        trailing_up: false,
+        trailing_down: false,
+        trailing_up_limit: None,
+        trailing_down_limit: None,
+    };
+    cfg.validate().py(py)?;
+    let inst = ticked(tick);
+    Ok((0..=grid_count as i64)
+        .map(|k| inst.round_price(cfg.raw_level(k)))
+        .collect())
+}
+
+/// `price` rounded to `tick` (the engine's rule).
+#[pyfunction]
+pub fn calc_round_price(price: f64, tick: f64) -> f64 {
+    ticked(tick).round_price(price)
+}
+
+/// `qty` rounded down to `step` (the engine's rule for grid quantities).
+#[pyfunction]
+pub fn calc_floor_qty(qty: f64, step: f64) -> f64 {
+    let mut i = Instrument::plain_linear("X", 0.0, 0.0);
+    i.step_size = step;
+    i.floor_qty(qty)
+}
+
+/// The liquidation price of a position of `contract` (NaN: none).
+#[pyfunction]
+#[allow(clippy::too_many_arguments)]
+pub fn calc_liquidation_price(
+    py: Python<'_>,
+    contract: &Bound<'_, PyAny>,
+    long: bool,
+    qty: f64,
+    entry_price: f64,
+    wallet_balance: f64,
+    mm_other: f64,
+    upnl_other: f64,
+) -> PyResult<f64> {
+    let inst = read_contract(py, contract, None, None)?;
+    let inp = LiquidationInput {
+        side: if long { 1.0 } else { -1.0 },
+        qty,
+        entry: entry_price,
+        wallet: wallet_balance,
+        mm_other,
+        upnl_other,
+    };
+    Ok(liquidation_price(&inst, &inp).unwrap_or(f64::NAN))
+}
+
+/// Funding received by a signed position `qty` of `contract` at `mark_price` and `rate`.
+#[pyfunction]
+pub fn calc_funding(
+    py: Python<'_>,
+    contract: &Bound<'_, PyAny>,
+    qty: f64,
+    mark_price: f64,
+    rate: f64,
+) -> PyResult<f64> {
+    let inst = read_contract(py, contract, None, None)?;
+    perpsim_engine::error::positive("mark_price", mark_price).py(py)?;
+    Ok(inst.funding_received(qty, mark_price, rate))
+}
+
+/// The premium (F − S)/S and, with `days_to_expiry`, its annualized value.
+#[pyfunction]
+#[pyo3(signature = (future, spot, days_to_expiry=None))]
+pub fn calc_premium(
+    py: Python<'_>,
+    future: f64,
+    spot: f64,
+    days_to_expiry: Option<f64>,
+) -> PyResult<(f64, f64)> {
+    perpsim_engine::error::positive("future", future).py(py)?;
+    perpsim_engine::error::positive("spot", spot).py(py)?;
+    let expiry = match days_to_expiry {
+        Some(d) if d.is_finite() && d > 0.0 => Some((d * 86_400e9).round() as i64),
+        Some(d) => {
+            return Err(invalid(
+                py,
+                "days_to_expiry",
+                format!("must be a finite number > 0, got {d}"),
+            ))
+        }
+        None => None,
+    };
+    Ok(premium(future, spot, expiry, 0))
+}

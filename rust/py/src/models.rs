@@ -1,0 +1,272 @@
+//! Price models from their Python dataclasses (`perpsim.GBM`, `JumpDiffusion`, `StudentT`,
+//! `Bootstrap`): fields read by name into typed structs, judged by the engine's
+//! `ModelSpec::validate` (the dataclasses call [`check_model`] at construction). What a run adds
+//! (start time, funding, a bootstrap's relative bars) comes as [`ModelInputs`].
+
+use numpy::{PyReadonlyArray1, PyReadonlyArray2};
+use perpsim_engine::mc::{FundingModel, ModelSpec, PathBuf, PriceModel, Rng};
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyDict, PyType};
+
+use crate::args::{read, Count, Num};
+use crate::columns::Columns;
+use crate::errors::{invalid, IntoPyResult};
+
+/// A duration (a `pandas.Timedelta` or anything it reads, such as "1h") in ns.
+#[derive(Clone, Copy, Debug)]
+pub struct Interval(pub i64);
+
+static PD_TIMEDELTA: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+
+impl<'a, 'py> FromPyObject<'a, 'py> for Interval {
+    type Error = PyErr;
+
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        let py = obj.py();
+        let td = PD_TIMEDELTA.import(py, "pandas", "Timedelta")?;
+        td.call1((obj,))
+            .and_then(|t| t.getattr("value"))
+            .and_then(|v| v.extract::<i64>())
+            .map(Interval)
+            .map_err(|_| {
+                let shown = obj.repr().map(|r| r.to_string()).unwrap_or_default();
+                pyo3::exceptions::PyTypeError::new_err(format!("not a duration: {shown}"))
+            })
+    }
+}
+
+/// The fields every diffusion model has.
+#[derive(FromPyObject)]
+struct DiffusionArgs {
+    volatility: Num,
+    s0: Num,
+    drift: Num,
+    interval: Interval,
+    substeps: Count,
+}
+
+/// `perpsim.JumpDiffusion`'s own fields.
+#[derive(FromPyObject)]
+struct JumpArgs {
+    intensity: Num,
+    jump_mean: Num,
+    jump_std: Num,
+}
+
+/// `perpsim.StudentT`'s own field.
+#[derive(FromPyObject)]
+struct StudentArgs {
+    dof: Num,
+}
+
+/// `perpsim.Bootstrap`'s fields (its bars arrive as relative bars in [`ModelInputs`]).
+#[derive(FromPyObject)]
+struct BootstrapArgs {
+    block: Num,
+    interval: Interval,
+}
+
+/// What a run adds to a model: `perpsim._protocol.ModelInputs`.
+#[derive(FromPyObject)]
+pub struct ModelInputs<'py> {
+    start_ts: i64,
+    funding_rate: Option<f64>,
+    funding_history: Option<PyReadonlyArray1<'py, f64>>,
+    funding_interval_ns: i64,
+    relative_bars: Option<PyReadonlyArray2<'py, f64>>,
+    s0: Option<f64>,
+}
+
+/// The field names read here per class (for the test that they match the dataclasses).
+pub const FIELDS: [(&str, &[&str]); 4] = [
+    (
+        "GBM",
+        &["volatility", "s0", "drift", "interval", "substeps"],
+    ),
+    (
+        "JumpDiffusion",
+        &[
+            "volatility",
+            "s0",
+            "drift",
+            "interval",
+            "substeps",
+            "intensity",
+            "jump_mean",
+            "jump_std",
+        ],
+    ),
+    (
+        "StudentT",
+        &["volatility", "s0", "drift", "interval", "substeps", "dof"],
+    ),
+    ("Bootstrap", &["block", "s0"]),
+];
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Gbm,
+    Jump,
+    Student,
+    Bootstrap,
+}
+
+static CLASSES: PyOnceLock<Vec<(Py<PyType>, Kind)>> = PyOnceLock::new();
+
+fn kind_of(obj: &Bound<'_, PyAny>) -> PyResult<Kind> {
+    let py = obj.py();
+    let classes = CLASSES.get_or_try_init(py, || -> PyResult<_> {
+        let m = py.import("perpsim.montecarlo")?;
+        let kinds = [
+            ("GBM", Kind::Gbm),
+            ("JumpDiffusion", Kind::Jump),
+            ("StudentT", Kind::Student),
+            ("Bootstrap", Kind::Bootstrap),
+        ];
+        kinds
+            .iter()
+            .map(|&(n, k)| Ok((m.getattr(n)?.cast_into::<PyType>()?.unbind(), k)))
+            .collect()
+    })?;
+    for (cls, k) in classes {
+        if obj.is_instance(cls.bind(py))? {
+            return Ok(*k);
+        }
+    }
+    Err(invalid(
+        py,
+        "model",
+        "a perpsim GBM, JumpDiffusion, StudentT or Bootstrap",
+    ))
+}
+
+/// The model `obj` with what the run adds (`inputs`; None: a check at construction), checked.
+pub fn model_of(
+    py: Python<'_>,
+    obj: &Bound<'_, PyAny>,
+    inputs: Option<&ModelInputs<'_>>,
+) -> PyResult<ModelSpec> {
+    let kind = kind_of(obj)?;
+    let (model, s0, interval, substeps) = if kind == Kind::Bootstrap {
+        let a = read::<BootstrapArgs>(obj)?;
+        let rel: Vec<[f64; 4]> = match inputs.and_then(|i| i.relative_bars.as_ref()) {
+            Some(r) => {
+                let r = r.as_array();
+                if r.ncols() != 4 {
+                    return Err(invalid(py, "bars", "relative bars have 4 columns"));
+                }
+                r.rows()
+                    .into_iter()
+                    .map(|x| [x[0], x[1], x[2], x[3]])
+                    .collect()
+            }
+            None => vec![[1.0; 4]],
+        };
+        let s0 = inputs.and_then(|i| i.s0).unwrap_or(1.0);
+        let model = PriceModel::Bootstrap {
+            rel,
+            block: a.block.0,
+        };
+        (model, s0, a.interval.0, 0)
+    } else {
+        let d = read::<DiffusionArgs>(obj)?;
+        let (drift, vol) = (d.drift.0, d.volatility.0);
+        let model = match kind {
+            Kind::Gbm => PriceModel::Gbm { drift, vol },
+            Kind::Jump => {
+                let j = read::<JumpArgs>(obj)?;
+                PriceModel::Merton {
+                    drift,
+                    vol,
+                    intensity: j.intensity.0,
+                    jump_mean: j.jump_mean.0,
+                    jump_std: j.jump_std.0,
+                }
+            }
+            _ => PriceModel::StudentT {
+                drift,
+                vol,
+                dof: read::<StudentArgs>(obj)?.dof.0,
+            },
+        };
+        let substeps = u32::try_from(d.substeps.0)
+            .map_err(|_| invalid(py, "substeps", "substeps: too large"))?;
+        (model, d.s0.0, d.interval.0, substeps)
+    };
+    let funding = match inputs {
+        Some(ModelInputs {
+            funding_rate: Some(r),
+            ..
+        }) => FundingModel::Constant(*r),
+        Some(ModelInputs {
+            funding_history: Some(h),
+            ..
+        }) => FundingModel::Resample(h.as_array().to_vec()),
+        _ => FundingModel::None,
+    };
+    let spec = ModelSpec {
+        model,
+        s0,
+        interval_ns: interval,
+        start_ts: inputs.map_or(0, |i| i.start_ts),
+        funding,
+        funding_interval_ns: inputs.map_or(0, |i| i.funding_interval_ns),
+        substeps,
+    };
+    spec.validate().py(py)?;
+    Ok(spec)
+}
+
+/// Judges a model's parameters (the dataclasses call this at construction; a bootstrap passes
+/// its relative bars in `inputs`).
+#[pyfunction]
+#[pyo3(signature = (model, inputs=None))]
+pub fn check_model(
+    py: Python<'_>,
+    model: &Bound<'_, PyAny>,
+    inputs: Option<ModelInputs<'_>>,
+) -> PyResult<()> {
+    model_of(py, model, inputs.as_ref()).map(|_| ())
+}
+
+/// The bars of paths `start..stop` of `model` (for inspection and tests): columns path,
+/// timestamp, open, high, low, close, funding (NaN: no funding time in the bar).
+#[pyfunction]
+pub fn _mc_paths<'py>(
+    py: Python<'py>,
+    model: &Bound<'py, PyAny>,
+    inputs: ModelInputs<'py>,
+    n_bars: usize,
+    seed: u64,
+    start: u64,
+    stop: u64,
+) -> PyResult<Bound<'py, PyDict>> {
+    let model = model_of(py, model, Some(&inputs))?;
+    let n = (stop.saturating_sub(start) as usize) * n_bars;
+    let mut out: [Vec<f64>; 5] = Default::default();
+    let mut ts = Vec::with_capacity(n);
+    let mut ids = Vec::with_capacity(n);
+    let mut buf = PathBuf::new(n_bars);
+    for p in start..stop {
+        model.generate(&mut Rng::for_path(seed, p), &mut buf);
+        ids.extend(std::iter::repeat_n(p, n_bars));
+        ts.extend_from_slice(&buf.ts);
+        for (o, src) in
+            out.iter_mut()
+                .zip([&buf.open, &buf.high, &buf.low, &buf.close, &buf.funding])
+        {
+            o.extend_from_slice(src);
+        }
+    }
+    let mut c = Columns::new(py);
+    c.num("path", ids.into_iter())?;
+    c.num("timestamp", ts.into_iter())?;
+    let [o, h, l, cl, f] = out;
+    c.num("open", o.into_iter())?;
+    c.num("high", h.into_iter())?;
+    c.num("low", l.into_iter())?;
+    c.num("close", cl.into_iter())?;
+    c.num("funding", f.into_iter())?;
+    Ok(c.into_dict())
+}
