@@ -5,7 +5,7 @@ memory floor (numpy reading the four price columns) measured in the same process
 
     python benches/bench_matching.py [--ref-bars 3000]
 
-Data: shared/BENCHMARKS.md's synthetic year (GBM from 30,000, σ 0.8, seed 42, numpy default_rng).
+Data: the synthetic year of benches/README.md, Workloads (GBM from 30,000, σ 0.8, seed 42, numpy default_rng).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Benchmark (issue 4): the built-in strategies through `perpsim.backtest` on shared/BENCHMARKS.md's
+"""Benchmark (issue 4): the built-in strategies through `perpsim.backtest` on benches/README.md's
 synthetic year of one-minute bars (W1 balance, W2 neutral grid), end to end from Python with the
 result DataFrames built, against plain-Python loops of the same rules run in the same process, and
 the Python overhead of one backtest call (10 bars); and W1 in vectorbt's `Portfolio.from_order_func`
@@ -55,7 +55,7 @@ def w2_python(o, h, lo, c, qty=0.01, fee=0.0002):
     return cash + q * c[-1], fills
 
 
-# BENCHMARKS.md's workloads ignore margin: a contract whose margin never binds, liquidation off.
+# The workloads (benches/README.md) ignore margin: a contract whose margin never binds, liquidation off.
 LOOSE = perpsim.Contract("ASSET", brackets=((0, 1_000, 0.0001),))
 
 

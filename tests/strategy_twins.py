@@ -1,4 +1,4 @@
-"""Plain-Python twins of the built-in strategies, written from spec/grid.md and spec/strategies.md,
+"""Plain-Python twins of the built-in strategies, written from docs/strategies.md, grid and docs/strategies.md,
 driving the exact reference exchange (perpsim.reference.Exchange) through its hooks. The tests
 demand that the engine's Rust strategies produce the same fills."""
 
@@ -19,7 +19,7 @@ def floor_step(q: F, step: F) -> F:
 
 
 class GridTwin:
-    """spec/grid.md: levels, start around the empty level, counter-orders, long/short opening at
+    """docs/strategies.md, grid: levels, start around the empty level, counter-orders, long/short opening at
     market, trigger, stops on the bar's range, trailing up/down along the path, matched profit.
     Levels are numbered from the original lower level (0); trailing moves the live window."""
 
@@ -234,7 +234,7 @@ class GridTwin:
 
 
 class RebalanceTwin:
-    """spec/strategies.md, balance strategy: trade at the close back to the target when the value
+    """docs/strategies.md, balance strategy: trade at the close back to the target when the value
     drifted more than adjust_ratio; with limit_orders, a resting pair at the threshold prices,
     re-placed after each fill."""
 
@@ -331,7 +331,7 @@ class RebalanceTwin:
 
 
 class TargetsTwin:
-    """spec/strategies.md, target positions: trade to the step's target at the close."""
+    """docs/strategies.md, target positions: trade to the step's target at the close."""
 
     def __init__(self, targets: dict, unit: str):
         self.targets = targets  # symbol -> list of floats (NaN: keep)
@@ -386,7 +386,7 @@ def past(a: F, b: F) -> bool:
 
 
 class IndexDeviationTwin:
-    """spec/strategies.md, index deviation: n = price/base, index = mean n, d = n − index, target value
+    """docs/strategies.md, index deviation: n = price/base, index = mean n, d = n − index, target value
     −trade_value·round(d/step, 1), traded when off by more than min_trade_value; stop and re-entry."""
 
     def __init__(self, symbols, trade_value, step=0.01, min_trade_value=20.0, window=0, stop=None, reentry=None):
@@ -458,7 +458,7 @@ DAY_NS = 86_400 * 10**9
 
 
 class BasisTwin:
-    """spec/strategies.md, futures-spot basis: buy the coin on spot and short the same coin amount of
+    """docs/strategies.md, futures-spot basis: buy the coin on spot and short the same coin amount of
     the future with the best premium when it reaches the open threshold; close both legs at the close
     threshold, or let a delivery contract settle (then sell the coin). Spot wallet beside the
     futures account; money moves by transfers (linear: the capital sits in the futures account;

@@ -1,4 +1,4 @@
-"""Every worked example of spec/accounting.md, exactly, on the engine and on the reference ledger."""
+"""Every worked example of docs/accounting.md, exactly, on the engine and on the reference ledger."""
 
 from fractions import Fraction as F
 

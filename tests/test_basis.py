@@ -115,7 +115,7 @@ def test_basis_matches_its_python_twin(mkt, fkey, thresholds, size, hold, lev):
 
 
 def test_inverse_carry_closed_early_locks_the_usd_value_of_the_spec_formula():
-    """spec/strategies.md: with the coin bought on spot, value = spot value · (open ratio F/S ÷ close
+    """docs/strategies.md: with the coin bought on spot, value = spot value · (open ratio F/S ÷ close
     ratio F/S − 1) when closed early (no fees; 1 BTC = 500 contracts of 100 USD at F = 50,000)."""
     idx = pd.date_range("2025-01-01", periods=4, freq="1D", tz="UTC")
     fut_px, spot_px = [50_000.0, 52_000.0, 51_000.0, 60_000.0], [49_000.0, 51_500.0, 50_500.0, 59_800.0]

@@ -1,4 +1,4 @@
-"""Every calculator on the spec's formulas (spec/grid.md, spec/strategies.md, spec/accounting.md)."""
+"""Every calculator on the spec's formulas (docs/strategies.md, grid, docs/strategies.md, docs/accounting.md)."""
 
 import math
 

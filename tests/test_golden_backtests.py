@@ -1,4 +1,4 @@
-"""Golden backtests on real Binance data (tests/data, copied from ../shared/data): each built-in
+"""Golden backtests on real Binance data (tests/data; sources in tests/data/README.md): each built-in
 strategy through perpsim.backtest, results pinned; the pins were checked against the exact
 reference twins where a run is small enough for them."""
 

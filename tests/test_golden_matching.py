@@ -1,4 +1,4 @@
-"""Golden scenarios on real Binance BTCUSDT perpetual data (slices of ../shared/data copied into
+"""Golden scenarios on real Binance BTCUSDT perpetual data (slices of the Binance public data archive in
 tests/data): a stop hit through a real gap, the March 2020 crash liquidating a 20x long, and a
 month of real funding. Expected values were computed by the exact reference and are pinned; the
 engine must agree with the reference and with the pins."""

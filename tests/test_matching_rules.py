@@ -1,4 +1,4 @@
-"""Every rule of spec/matching.md, one test named for it, run on the engine and on the reference.
+"""Every rule of docs/matching.md, one test named for it, run on the engine and on the reference.
 
 Each test drives :class:`perpsim.Exchange` and :class:`perpsim.reference.Exchange` with the same
 calls and checks the same expected values on both."""

@@ -153,7 +153,7 @@ def test_target_positions_match_their_python_twin(df, ckey, unit, data):
 
 @pytest.mark.parametrize("mode", ["neutral", "long", "short"])
 def test_grid_profit_identity_on_real_data(mode):
-    """matched + unmatched + funding = realized + unrealized + funding − fees (spec/grid.md)."""
+    """matched + unmatched + funding = realized + unrealized + funding − fees (docs/strategies.md, grid)."""
     bars_ = perpsim.data.sample("BTCUSDT", "1h")
     f = perpsim.data.sample_funding("BTCUSDT")
     r = perpsim.backtest(
@@ -192,7 +192,7 @@ def test_grid_validation_names_the_parameter():
 
 
 def test_grid_trailing_up_moves_the_grid_one_level_per_step_beyond_the_top():
-    """spec/grid.md: above U + Δ the grid moves up: the lowest buy is cancelled, a buy goes on the old
+    """docs/strategies.md, grid: above U + Δ the grid moves up: the lowest buy is cancelled, a buy goes on the old
     upper level, L and U rise by Δ; it repeats for each further Δ and stops at the limit."""
     idx = pd.to_datetime([T0 + k * H for k in range(3)], unit="ns", utc=True)
     df = pd.DataFrame(

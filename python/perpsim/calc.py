@@ -131,7 +131,7 @@ def liquidation_price(
     mm_other: float = 0.0,
     upnl_other: float = 0.0,
 ) -> float:
-    """Liquidation price (one-way mode, spec/accounting.md): isolated with ``wallet_balance`` the
+    """Liquidation price (one-way mode, docs/accounting.md): isolated with ``wallet_balance`` the
     isolated margin, cross with the other positions' maintenance margin and unrealized PnL. NaN when
     no positive price liquidates the position."""
     if side not in ("long", "short"):

@@ -35,7 +35,7 @@ TimestampLike = Union[pd.Timestamp, str, int, Any]
 
 @dataclass(frozen=True)
 class Contract:
-    """One instrument's specification (see spec/accounting.md).
+    """One instrument's specification (see docs/accounting.md).
 
     Attributes:
         symbol: exchange symbol, e.g. ``"BTCUSDT"``.

@@ -1,6 +1,6 @@
 """Loading market data from files: CSV and Parquet OHLCV (the Binance public kline layout detected
 automatically), funding-rate files, resampling and alignment, with the validation rules of
-spec/matching.md and errors that name the column and the first bad row. Re-exported by
+docs/matching.md and errors that name the column and the first bad row. Re-exported by
 :mod:`perpsim.data`."""
 
 from __future__ import annotations
@@ -113,7 +113,7 @@ def _time_index(df: pd.DataFrame, what: str) -> pd.DataFrame:
 
 
 def validate_bars(df: pd.DataFrame, what: str = "data") -> pd.DataFrame:
-    """Checks bars as spec/matching.md asks: open/high/low/close present, numeric, finite and > 0;
+    """Checks bars as docs/matching.md asks: open/high/low/close present, numeric, finite and > 0;
     high ≥ max(open, close), low ≤ min(open, close); volume ≥ 0; timestamps strictly increasing.
     Raises :class:`~perpsim.InvalidInputError` naming the column and the first bad row."""
     for c in ("open", "high", "low", "close"):

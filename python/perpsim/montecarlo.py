@@ -1,4 +1,4 @@
-"""Monte Carlo, parameter sweeps and scale-out (spec/montecarlo.md).
+"""Monte Carlo, parameter sweeps and scale-out (docs/montecarlo.md).
 
 Price models (generated inside the compiled core, path by path, never as one big array):
 :class:`GBM`, :class:`JumpDiffusion`, :class:`StudentT`, :class:`Bootstrap`. Each bar's high and

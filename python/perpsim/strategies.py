@@ -109,7 +109,7 @@ class TargetPositions:
 
 @dataclass(frozen=True)
 class IndexDeviation:
-    """Short what rose against the basket, long what fell (spec/strategies.md), over every symbol of
+    """Short what rose against the basket, long what fell (docs/strategies.md), over every symbol of
     the data. Each close: n = price / base (``base="first"``: the first price; an int: a moving average
     of that many closes), index = mean of n, d = n − index, target value
     −trade_value · round(d / step, 1), traded at the close when it differs from the position's value
@@ -130,7 +130,7 @@ class IndexDeviation:
 
 @dataclass(frozen=True)
 class Basis:
-    """Futures-spot basis (cash-and-carry), spec/strategies.md: buy the coin on spot and short the
+    """Futures-spot basis (cash-and-carry), docs/strategies.md: buy the coin on spot and short the
     same coin amount of a future while the premium (F − S)/S (or, with ``annualized=True``, the
     premium · 365 / days to expiry) is at least ``open_threshold``; close both legs when it is at most
     ``close_threshold`` (``None``: never early), or, with ``hold_to_expiry``, let the delivery contract

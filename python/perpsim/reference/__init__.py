@@ -4,9 +4,9 @@ The readable twin of the Rust engine. Every amount is a :class:`fractions.Fracti
 suite drives the same random operations through these classes and through
 :class:`perpsim.Exchange` and demands the same numbers. Slow on purpose: clarity first.
 
-- :class:`Ledger`: the accounting (spec/accounting.md): positions, fees, funding, margin,
+- :class:`Ledger`: the accounting (docs/accounting.md): positions, fees, funding, margin,
   liquidation prices.
-- :class:`Exchange`: the ledger plus orders matched along the intrabar path (spec/matching.md),
+- :class:`Exchange`: the ledger plus orders matched along the intrabar path (docs/matching.md),
   with the same API as :class:`perpsim.Exchange`.
 """
 

@@ -1,6 +1,6 @@
 """The reference matching engine: orders filled along each bar's intrabar path, in exact Python.
 
-The rules (spec/matching.md and docs/matching.md), stated the way this code applies them:
+The rules (docs/matching.md and docs/matching.md), stated the way this code applies them:
 
 * A step: pending orders go live; then for each symbol with a bar, in symbol order, the path; then
   the step's history row. ``update`` is a step whose bars are one-point paths (ticks).

@@ -1,6 +1,6 @@
 """The reference ledger: perpsim's accounting in plain, exact Python.
 
-This module is the readable twin of the Rust engine (spec/accounting.md). Every amount is a
+This module is the readable twin of the Rust engine (docs/accounting.md). Every amount is a
 :class:`fractions.Fraction`, so the only rounding is the exchange's own (step sizes). The test suite
 drives the same random operations through :class:`Ledger` and :class:`perpsim.Exchange` and demands
 the same numbers. It is slow on purpose: clarity first.
@@ -160,7 +160,7 @@ class RefAccount:
 def liquidation_price(
     spec: _Spec, side: int, qty: F, entry: F, wallet: F, mm_other: F = F(0), upnl_other: F = F(0)
 ) -> Optional[F]:
-    """Liquidation price (one-way mode) from spec/accounting.md, or None.
+    """Liquidation price (one-way mode) from docs/accounting.md, or None.
 
     Linear: LP = (WB − TMM_other + UPNL_other + cum − Side·Q·EP) / (Q·MMR − Side·Q);
     inverse: LP = Q·(MMR + Side) / (WB − TMM_other + UPNL_other + cum + Side·Q/EP).

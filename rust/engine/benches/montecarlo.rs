@@ -8,9 +8,7 @@ use std::time::Instant;
 
 use perpsim_engine::mc::{FundingModel, McRun, ModelSpec, PathBuf, PriceModel, Rng};
 use perpsim_engine::presets;
-use perpsim_engine::strategy::{
-    BuiltIn, Grid, GridConfig, GridMode, GridQty, Rebalance, TargetKind,
-};
+use perpsim_engine::strategy::{BuiltIn, Grid, GridConfig, GridQty, Rebalance, TargetKind};
 use perpsim_engine::{Account, Config};
 
 const BARS: usize = 8_760;
@@ -34,23 +32,7 @@ fn main() {
         substeps: 0,
     };
     let inst = presets::btcusdt();
-    let grid_cfg = GridConfig {
-        symbol: 0,
-        lower: 42_000.0,
-        upper: 78_000.0,
-        n: 100,
-        geometric: false,
-        mode: GridMode::Neutral,
-        qty: GridQty::Base(0.003),
-        trigger: None,
-        stop_upper: None,
-        stop_lower: None,
-        close_on_stop: true,
-        trailing_up: false,
-        trailing_down: false,
-        trailing_up_limit: None,
-        trailing_down_limit: None,
-    };
+    let grid_cfg = GridConfig::neutral(42_000.0, 78_000.0, 100, GridQty::Base(0.003));
     let grid = BuiltIn::Grid(Box::new(Grid::new(grid_cfg, &inst).unwrap()));
     let balance = BuiltIn::Rebalance(Rebalance::new(
         TargetKind::Value,

@@ -12,7 +12,7 @@ use std::time::Instant;
 use perpsim_engine::engine::{run, SymbolInput};
 use perpsim_engine::market::{BarSeries, Series};
 use perpsim_engine::strategy::{
-    BuiltIn, Grid as GridStrategy, GridConfig, GridMode, GridQty, Rebalance, TargetKind,
+    BuiltIn, Grid as GridStrategy, GridConfig, GridQty, Rebalance, TargetKind,
 };
 use perpsim_engine::Record;
 use perpsim_engine::{
@@ -22,7 +22,7 @@ use perpsim_engine::{
 const N: usize = 525_600;
 const MIN: i64 = 60_000_000_000;
 
-/// GBM bars as in shared/BENCHMARKS.md (σ 0.8, from 30,000; high/low noise |N(0, 0.0005)|),
+/// GBM bars as in benches/README.md, Workloads (σ 0.8, from 30,000; high/low noise |N(0, 0.0005)|),
 /// drawn with a small deterministic generator (xorshift64* + Box–Muller).
 fn bars() -> (Vec<i64>, [Vec<f64>; 4]) {
     let mut s: u64 = 42;
@@ -242,23 +242,7 @@ fn main() {
 
     // Built-in strategies (issue 4): the W2 grid and the W1 balance strategy, each with and
     // without one equity row per step.
-    let cfg = GridConfig {
-        symbol: 0,
-        lower: 0.7 * o[0],
-        upper: 1.3 * o[0],
-        n: 100,
-        geometric: false,
-        mode: GridMode::Neutral,
-        qty: GridQty::Base(0.01),
-        trigger: None,
-        stop_upper: None,
-        stop_lower: None,
-        close_on_stop: true,
-        trailing_up: false,
-        trailing_down: false,
-        trailing_up_limit: None,
-        trailing_down_limit: None,
-    };
+    let cfg = GridConfig::neutral(0.7 * o[0], 1.3 * o[0], 100, GridQty::Base(0.01));
     let inst = engine(0.0002, 0.0002, false).account().instruments()[0].clone();
     let grid = BuiltIn::Grid(Box::new(GridStrategy::new(cfg, &inst).unwrap()));
     let balance = BuiltIn::Rebalance(Rebalance::new(

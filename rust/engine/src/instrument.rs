@@ -1,7 +1,7 @@
 //! Contract specifications: kind (linear, inverse, spot), exchange filters, fees, expiry, funding
 //! interval and margin brackets, with the notional and PnL functions that depend on the kind.
 //!
-//! Formulas follow `spec/accounting.md`. A linear contract's quantity is in base units
+//! Formulas follow `docs/accounting.md`. A linear contract's quantity is in base units
 //! (× `contract_size`) and its PnL is in quote; an inverse contract's quantity counts contracts of
 //! `contract_size` USD face value and its PnL is in the base coin.
 

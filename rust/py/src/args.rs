@@ -103,3 +103,27 @@ fn field_error(py: Python<'_>, e: PyErr) -> PyErr {
         None => invalid(py, &field, format!("{field}: cannot be read")),
     }
 }
+
+/// Which of the classes `names` of module `module` `obj` is an instance of (the classes are looked
+/// up once and kept in `cache`); `None` for none of them.
+pub fn class_of(
+    obj: &Bound<'_, PyAny>,
+    cache: &'static PyOnceLock<Vec<Py<PyType>>>,
+    module: &str,
+    names: &[&str],
+) -> PyResult<Option<usize>> {
+    let py = obj.py();
+    let classes = cache.get_or_try_init(py, || -> PyResult<_> {
+        let m = py.import(module)?;
+        names
+            .iter()
+            .map(|n| Ok(m.getattr(*n)?.cast_into::<PyType>()?.unbind()))
+            .collect()
+    })?;
+    for (k, cls) in classes.iter().enumerate() {
+        if obj.is_instance(cls.bind(py))? {
+            return Ok(Some(k));
+        }
+    }
+    Ok(None)
+}

@@ -3,7 +3,7 @@
 
 use perpsim_engine::ledger::margin::{liquidation_price, LiquidationInput};
 use perpsim_engine::strategy::basis::premium;
-use perpsim_engine::strategy::{GridConfig, GridMode, GridQty, Spacing};
+use perpsim_engine::strategy::{GridConfig, GridQty, Spacing};
 use perpsim_engine::Instrument;
 use pyo3::prelude::*;
 
@@ -27,23 +27,8 @@ pub fn calc_grid_levels(
     spacing: Choice<Spacing>,
     tick: f64,
 ) -> PyResult<Vec<f64>> {
-    let cfg = GridConfig {
-        symbol: 0,
-        lower,
-        upper,
-        n: grid_count,
-        geometric: spacing.0 == Spacing::Geometric,
-        mode: GridMode::Neutral,
-        qty: GridQty::Base(1.0),
-        trigger: None,
-        stop_upper: None,
-        stop_lower: None,
-        close_on_stop: true,
-        trailing_up: false,
-        trailing_down: false,
-        trailing_up_limit: None,
-        trailing_down_limit: None,
-    };
+    let mut cfg = GridConfig::neutral(lower, upper, grid_count, GridQty::Base(1.0));
+    cfg.geometric = spacing.0 == Spacing::Geometric;
     cfg.validate().py(py)?;
     let inst = ticked(tick);
     Ok((0..=grid_count as i64)

@@ -9,7 +9,7 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyType};
 
-use crate::args::{read, Count, Num};
+use crate::args::{class_of, read, Count, Num};
 use crate::columns::Columns;
 use crate::errors::{invalid, IntoPyResult};
 
@@ -112,33 +112,24 @@ enum Kind {
     Bootstrap,
 }
 
-static CLASSES: PyOnceLock<Vec<(Py<PyType>, Kind)>> = PyOnceLock::new();
+static CLASSES: PyOnceLock<Vec<Py<PyType>>> = PyOnceLock::new();
 
 fn kind_of(obj: &Bound<'_, PyAny>) -> PyResult<Kind> {
-    let py = obj.py();
-    let classes = CLASSES.get_or_try_init(py, || -> PyResult<_> {
-        let m = py.import("perpsim.montecarlo")?;
-        let kinds = [
-            ("GBM", Kind::Gbm),
-            ("JumpDiffusion", Kind::Jump),
-            ("StudentT", Kind::Student),
-            ("Bootstrap", Kind::Bootstrap),
-        ];
-        kinds
-            .iter()
-            .map(|&(n, k)| Ok((m.getattr(n)?.cast_into::<PyType>()?.unbind(), k)))
-            .collect()
-    })?;
-    for (cls, k) in classes {
-        if obj.is_instance(cls.bind(py))? {
-            return Ok(*k);
-        }
+    const KINDS: [(&str, Kind); 4] = [
+        ("GBM", Kind::Gbm),
+        ("JumpDiffusion", Kind::Jump),
+        ("StudentT", Kind::Student),
+        ("Bootstrap", Kind::Bootstrap),
+    ];
+    let names = KINDS.map(|(n, _)| n);
+    match class_of(obj, &CLASSES, "perpsim.montecarlo", &names)? {
+        Some(k) => Ok(KINDS[k].1),
+        None => Err(invalid(
+            obj.py(),
+            "model",
+            "a perpsim GBM, JumpDiffusion, StudentT or Bootstrap",
+        )),
     }
-    Err(invalid(
-        py,
-        "model",
-        "a perpsim GBM, JumpDiffusion, StudentT or Bootstrap",
-    ))
 }
 
 /// The model `obj` with what the run adds (`inputs`; None: a check at construction), checked.

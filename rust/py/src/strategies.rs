@@ -15,7 +15,7 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyMapping, PyString, PyType};
 
-use crate::args::{read, Count, Flag, Num};
+use crate::args::{class_of, read, Count, Flag, Num};
 use crate::convert::Choice;
 use crate::errors::{invalid, IntoPyResult};
 
@@ -165,34 +165,25 @@ enum Kind {
     Basis,
 }
 
-static CLASSES: PyOnceLock<Vec<(Py<PyType>, Kind)>> = PyOnceLock::new();
+static CLASSES: PyOnceLock<Vec<Py<PyType>>> = PyOnceLock::new();
 
 fn kind_of(obj: &Bound<'_, PyAny>) -> PyResult<Kind> {
-    let py = obj.py();
-    let classes = CLASSES.get_or_try_init(py, || -> PyResult<_> {
-        let m = py.import("perpsim.strategies")?;
-        let kinds = [
-            ("Grid", Kind::Grid),
-            ("Rebalance", Kind::Rebalance),
-            ("TargetPositions", Kind::Targets),
-            ("IndexDeviation", Kind::Deviation),
-            ("Basis", Kind::Basis),
-        ];
-        kinds
-            .iter()
-            .map(|&(n, k)| Ok((m.getattr(n)?.cast_into::<PyType>()?.unbind(), k)))
-            .collect()
-    })?;
-    for (cls, k) in classes {
-        if obj.is_instance(cls.bind(py))? {
-            return Ok(*k);
-        }
+    const KINDS: [(&str, Kind); 5] = [
+        ("Grid", Kind::Grid),
+        ("Rebalance", Kind::Rebalance),
+        ("TargetPositions", Kind::Targets),
+        ("IndexDeviation", Kind::Deviation),
+        ("Basis", Kind::Basis),
+    ];
+    let names = KINDS.map(|(n, _)| n);
+    match class_of(obj, &CLASSES, "perpsim.strategies", &names)? {
+        Some(k) => Ok(KINDS[k].1),
+        None => Err(invalid(
+            obj.py(),
+            "strategy",
+            "a perpsim.Grid, Rebalance, TargetPositions, IndexDeviation or Basis",
+        )),
     }
-    Err(invalid(
-        py,
-        "strategy",
-        "a perpsim.Grid, Rebalance, TargetPositions, IndexDeviation or Basis",
-    ))
 }
 
 fn opt(v: Option<Num>) -> Option<f64> {

@@ -25,7 +25,7 @@ pub struct LiquidationInput {
 ///
 /// Linear: `LP = (WB − TMM_other + UPNL_other + cum − Side·Q·EP) / (Q·MMR − Side·Q)`;
 /// inverse: `LP = Q·(MMR + Side) / (WB − TMM_other + UPNL_other + cum + Side·Q/EP)`
-/// (spec/accounting.md). Each bracket tier is tried in turn and the first whose notional range
+/// (docs/accounting.md). Each bracket tier is tried in turn and the first whose notional range
 /// holds the notional at LP is used; when none does, the tier of the notional at entry.
 pub fn liquidation_price(inst: &Instrument, inp: &LiquidationInput) -> Option<f64> {
     if inp.qty == 0.0 || inst.kind == ContractKind::Spot {

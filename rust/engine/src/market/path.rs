@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-/// How a bar is replayed (spec/matching.md).
+/// How a bar is replayed (docs/matching.md).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum PathModel {
     /// open → the extreme nearer the open → the other extreme → close (ties: low first).

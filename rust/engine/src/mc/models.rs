@@ -1,4 +1,4 @@
-//! Price-path models for Monte Carlo (spec/montecarlo.md): GBM, Merton jump diffusion, Student-t
+//! Price-path models for Monte Carlo (docs/montecarlo.md): GBM, Merton jump diffusion, Student-t
 //! returns and a stationary block bootstrap of real bars, each bar's high and low drawn from the
 //! extremes of a Brownian bridge between its open and close; funding constant or resampled.
 //! Paths are written into a reusable buffer: no allocation per path or per bar.

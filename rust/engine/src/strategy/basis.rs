@@ -1,4 +1,4 @@
-//! Futures-spot basis (cash-and-carry) arbitrage (spec/strategies.md): buy the coin on spot, short
+//! Futures-spot basis (cash-and-carry) arbitrage (docs/strategies.md): buy the coin on spot, short
 //! the same coin amount of a future (delivery or perpetual) while the premium pays, close when it
 //! has converged or hold to settlement.
 //!

@@ -1,4 +1,4 @@
-//! The index-deviation strategy (spec/strategies.md): short what rose against the basket, long what
+//! The index-deviation strategy (docs/strategies.md): short what rose against the basket, long what
 //! fell. Each step, per symbol: normalized price n = price / base (base: the first price, or a
 //! moving average), index = mean of n, deviation d = n − index, target value
 //! −trade_value · round(d / step, 1), traded when it differs from the position's value by more than

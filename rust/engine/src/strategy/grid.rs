@@ -1,4 +1,4 @@
-//! The futures grid (spec/grid.md, Binance futures grid semantics): N + 1 price levels, a buy on
+//! The futures grid (docs/strategies.md, grid, Binance futures grid semantics): N + 1 price levels, a buy on
 //! every level below the start and a sell on every level above, a counter-order one level away on
 //! every fill (live at once on the rest of the path), long/short grids opening their position at
 //! market, a trigger price, stop prices, and the matched-profit accounting.
@@ -161,6 +161,28 @@ pub struct Grid {
 }
 
 impl GridConfig {
+    /// A plain neutral arithmetic grid of symbol 0 with `n` intervals between `lower` and
+    /// `upper`, `qty` per order: no trigger, stops or trailing (change the fields for more).
+    pub fn neutral(lower: f64, upper: f64, n: usize, qty: GridQty) -> Self {
+        Self {
+            symbol: 0,
+            lower,
+            upper,
+            n,
+            geometric: false,
+            mode: GridMode::Neutral,
+            qty,
+            trigger: None,
+            stop_upper: None,
+            stop_lower: None,
+            close_on_stop: true,
+            trailing_up: false,
+            trailing_down: false,
+            trailing_up_limit: None,
+            trailing_down_limit: None,
+        }
+    }
+
     /// Checks the parameters on their own (the instrument's filters are checked by
     /// [`Grid::new`]); the error names the parameter.
     pub fn validate(&self) -> Result<(), LedgerError> {

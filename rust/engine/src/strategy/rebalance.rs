@@ -1,4 +1,4 @@
-//! The balance strategy (spec/strategies.md): hold a position of a target value per symbol and
+//! The balance strategy (docs/strategies.md): hold a position of a target value per symbol and
 //! trade back to it at the close when it drifted more than `adjust_ratio` away.
 
 use crate::engine::{Engine, Strategy};

@@ -1,4 +1,4 @@
-//! Target positions (spec/strategies.md): per step and symbol a target (quantity, quote value or
+//! Target positions (docs/strategies.md): per step and symbol a target (quantity, quote value or
 //! fraction of equity) that the engine trades to at the close, fully inside the compiled core.
 
 use crate::engine::{Engine, Strategy};

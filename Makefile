@@ -1,0 +1,42 @@
+# Developer targets. The CI script (.ci/run) runs lint and the README's test command.
+.PHONY: build-dev install lint format test test-rust test-python bench clean
+
+PY ?= python
+
+# The extension in release mode, dropped into python/perpsim (an editable install picks it up).
+build-dev:
+	./dev.sh
+
+# A regular install with the test dependencies (builds the wheel from source).
+install:
+	$(PY) -m pip install ".[test]"
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets --quiet -- -D warnings
+	ruff check python tests benches
+	ruff format --check python tests benches
+	$(PY) -m mypy.stubtest perpsim._core
+	cd python && $(PY) -m mypy --ignore-missing-imports perpsim
+
+format:
+	cargo fmt --all
+	ruff check --fix python tests benches
+	ruff format python tests benches
+
+test: test-rust test-python
+
+test-rust:
+	cargo test -p perpsim-engine
+
+test-python:
+	$(PY) -m pytest
+
+bench:
+	cargo bench -p perpsim-engine
+	$(PY) benches/bench_strategies.py
+	$(PY) benches/bench_montecarlo.py
+
+clean:
+	cargo clean
+	rm -f python/perpsim/_core.abi3.so
