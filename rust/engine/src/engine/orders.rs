@@ -258,6 +258,37 @@ impl Engine {
         self.place(&r, strat)
     }
 
+    /// A take-profit or stop-loss (`kind`) on symbol `i`'s position at `trigger`: the closing side,
+    /// reduce-only, for `qty` or (None) the whole position at fill time. Refused without a position.
+    pub fn protect<S: Strategy>(
+        &mut self,
+        i: usize,
+        kind: OrderKind,
+        trigger: f64,
+        qty: Option<f64>,
+        strat: &mut S,
+    ) -> Result<u64, LedgerError> {
+        let field = if kind == OrderKind::TakeProfit {
+            "take_profit"
+        } else {
+            "stop_loss"
+        };
+        positive("trigger", trigger)?;
+        if i >= self.account.len() {
+            return Err(LedgerError::invalid("symbol", format!("no symbol #{i}")));
+        }
+        let q = self.account.position(i).qty;
+        if q == 0.0 {
+            return Err(LedgerError::rejected(field, "no position to protect"));
+        }
+        let side = if q > 0.0 { Side::Sell } else { Side::Buy };
+        let mut r = OrderRequest::new(i, side, kind, qty.unwrap_or(0.0));
+        r.trigger = trigger;
+        r.reduce_only = true;
+        r.close_position = qty.is_none();
+        self.place(&r, strat)
+    }
+
     /// Cancels an open order.
     pub fn cancel(&mut self, id: u64) -> Result<(), LedgerError> {
         let idx = self.open_index(id)?;

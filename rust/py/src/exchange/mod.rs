@@ -11,7 +11,7 @@ mod step;
 
 use std::ptr::NonNull;
 
-use perpsim_engine::{Account, Engine, LedgerError, NoStrategy, OrderKind, OrderRequest, Side};
+use perpsim_engine::{Account, Engine, LedgerError, NoStrategy, OrderKind, OrderRequest};
 use pyo3::prelude::*;
 use pyo3::types::PyString;
 use serde::{Deserialize, Serialize};
@@ -197,18 +197,6 @@ impl PyExchange {
         self.eng_mut(py)?.place(&r, &mut NoStrategy).py(py)
     }
 
-    /// The closing side for TP/SL on the current position.
-    fn closing(&self, py: Python<'_>, i: usize, field: &str) -> PyResult<Side> {
-        let q = self.acc(py)?.position(i).qty;
-        if q == 0.0 {
-            return Err(to_py(
-                py,
-                LedgerError::rejected(field, "no position to protect"),
-            ));
-        }
-        Ok(if q > 0.0 { Side::Sell } else { Side::Buy })
-    }
-
     fn protect(
         &mut self,
         py: Python<'_>,
@@ -218,18 +206,9 @@ impl PyExchange {
         kind: OrderKind,
     ) -> PyResult<u64> {
         let i = self.lookup(py, symbol)?;
-        let field = if kind == OrderKind::TakeProfit {
-            "take_profit"
-        } else {
-            "stop_loss"
-        };
-        perpsim_engine::error::positive("trigger", trigger).py(py)?;
-        let side = self.closing(py, i, field)?;
-        let mut r = OrderRequest::new(i, side, kind, qty.unwrap_or(0.0));
-        r.trigger = trigger;
-        r.reduce_only = true;
-        r.close_position = qty.is_none();
-        self.place(py, r)
+        self.eng_mut(py)?
+            .protect(i, kind, trigger, qty, &mut NoStrategy)
+            .py(py)
     }
 }
 
