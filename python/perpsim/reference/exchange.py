@@ -1,28 +1,10 @@
 """The reference matching engine: orders filled along each bar's intrabar path, in exact Python.
-
-The rules (docs/matching.md and docs/matching.md), stated the way this code applies them:
-
-* A step: pending orders go live; then for each symbol with a bar, in symbol order, the path; then
-  the step's history row. ``update`` is a step whose bars are one-point paths (ticks).
-* A bar's path starts with the **gap** from the last price to the open: everything the gap crosses
-  is handled in the order it is crossed but fills at the open. Then anything already through the
-  open. Then open → first extreme → second extreme → close (the path model decides the order).
-* On a segment going down from ``a`` to ``b``, the candidates are: triggers that fire on a falling
-  price (level = trigger, class 0), activated trailing sells (level = extreme·(1 − callback),
-  class 1), resting buy limits (level = price, or one tick below without touch fills, class 2) and
-  the liquidation of a long (level = liquidation price, class 3). The one with the highest level
-  ≥ ``b`` comes first; ties go by class, then time priority. It is handled at
-  ``min(level, current price)``, then the search starts again (what was just done may have
-  changed the book or the liquidation price). Going up mirrors this.
-* Limit fills are maker at the limit price (at the open in the gap); stops, TP/SL and trailing
-  stops fill as taker at their level ± slippage; a stop-limit becomes a limit on trigger and fills
-  at once as taker if marketable; liquidation closes at its level with taker + liquidation fee.
-"""
+The orders, the step frame and the event loop are here; the walk along the path and its rules are
+in :mod:`perpsim.reference.path`."""
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from fractions import Fraction as F
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
@@ -32,93 +14,13 @@ from .. import _core
 from ..contracts import Contract
 from ..errors import InvalidInputError, OrderRejectedError
 from .ledger import Ledger, _num, _round_to, exact
+from .orders import FILL_REASON, TRIGGER_KINDS, RefOrder, _Config, _v, triggers_rising
+from .path import PathWalk
 
 __all__ = ["Exchange", "RefOrder"]
 
-RISING_KINDS_BUY = {"stop_market", "stop_limit", "stop_loss"}  # buy side of these fires on a rising price
-TRIGGER_KINDS = {"stop_market", "stop_limit", "take_profit", "stop_loss"}
-FILL_REASON = {
-    "market": "user",
-    "limit": "user",
-    "stop_market": "stop",
-    "stop_limit": "stop",
-    "take_profit": "tp",
-    "stop_loss": "sl",
-    "trailing_stop": "trailing",
-    "liquidation": "liquidation",
-    "settlement": "settlement",
-}
 
-
-def triggers_rising(kind: str, side: str) -> bool:
-    """Whether a trigger order fires on a rising price: buy stops and buy stop-losses, sell
-    take-profits."""
-    if kind == "take_profit":
-        return side == "sell"
-    return side == "buy"
-
-
-def _v(x: Optional[F]) -> F:
-    """A value the engine's logic guarantees is set at that point."""
-    assert x is not None
-    return x
-
-
-@dataclass
-class RefOrder:
-    """One order of the reference engine (the orders log is the list of these)."""
-
-    id: int
-    symbol: str
-    side: str
-    kind: str
-    qty: F
-    price: Optional[F] = None
-    trigger: Optional[F] = None
-    callback: Optional[F] = None
-    activation: Optional[F] = None
-    extreme: Optional[F] = None
-    reduce_only: bool = False
-    post_only: bool = False
-    close_position: bool = False
-    triggered: bool = False
-    filled: F = F(0)
-    avg_price: F = F(0)
-    status: str = "open"
-    reason: str = ""
-    placed: int = 0
-    updated: int = 0
-    seq: int = 0
-    in_book: bool = False
-    pending: bool = False
-    tag: int = 0
-    fill_reason: Optional[str] = None
-
-    @property
-    def sign(self) -> int:
-        return 1 if self.side == "buy" else -1
-
-    @property
-    def rests_as_limit(self) -> bool:
-        return self.kind == "limit" or (self.kind == "stop_limit" and self.triggered)
-
-
-@dataclass
-class _Config:
-    """The run options in exact numbers (names, defaults and checks are the engine's:
-    ``perpsim._core.exchange_options``)."""
-
-    path: str
-    slippage: F
-    touch_fills: bool
-    same_bar: bool
-    max_participation: F
-    liquidation_fee: F
-    allow_negative_balance: bool
-    liquidation: bool
-
-
-class Exchange(Ledger):
+class Exchange(PathWalk):
     """Exact reference of :class:`perpsim.Exchange` with its matching engine."""
 
     def __init__(
@@ -590,145 +492,6 @@ class Exchange(Ledger):
         for o in self.orders:
             if o.in_book or o.pending:
                 self._end(o, "cancelled", "account liquidated")
-
-    # -- the path --------------------------------------------------------------------------
-    def _trail_touch(self, o: RefOrder, p: F) -> None:
-        if o.extreme is None:
-            if o.activation is None or (p >= o.activation if o.side == "sell" else p <= o.activation):
-                o.extreme = p
-        else:
-            o.extreme = max(o.extreme, p) if o.side == "sell" else min(o.extreme, p)
-
-    def _trail_update(self, symbol: str, p: F) -> None:
-        for o in self._book(symbol):
-            if o.kind == "trailing_stop":
-                self._trail_touch(o, p)
-
-    def _candidates(self, symbol: str, down: bool) -> List[Tuple[F, int, int, Any]]:
-        sp = self.specs[symbol]
-        out: List[Tuple[F, int, int, Any]] = []
-        left = self.vol_left[symbol]
-        vol_ok = left is None or left > 0
-        for o in self._book(symbol):
-            if o.kind == "trailing_stop":
-                if o.extreme is not None and o.side == ("sell" if down else "buy"):
-                    cb = _v(o.callback)
-                    lvl = o.extreme * (1 - cb) if down else o.extreme * (1 + cb)
-                    out.append((lvl, 1, o.seq, o))
-            elif o.rests_as_limit:
-                if o.side == ("buy" if down else "sell") and vol_ok:
-                    lvl = _v(o.price)
-                    if not self.cfg.touch_fills and self.gap_fill is None:
-                        if sp.tick:
-                            lvl = lvl - sp.tick if down else lvl + sp.tick
-                        else:
-                            lvl = F(math.nextafter(float(lvl), -math.inf if down else math.inf))
-                    out.append((lvl, 2, o.seq, o))
-            elif triggers_rising(o.kind, o.side) != down:
-                out.append((_v(o.trigger), 0, o.seq, o))
-        pos = self.positions[symbol].qty
-        if self.cfg.liquidation and ((pos > 0 and down) or (pos < 0 and not down)):
-            lp = self.liquidation_price(symbol)
-            if lp is not None:
-                out.append((lp, 3, 0, "liquidation"))
-        if self.hooks is not None and hasattr(self.hooks, "watch"):
-            w = self.hooks.watch(self, symbol)[0 if down else 1]
-            if w is not None:
-                out.append((w, 4, 0, "watch"))
-        return out
-
-    def _walk(self, symbol: str, a: F, b: F, down: bool) -> None:
-        self.cur[symbol] = a
-        while not self.blown:
-            cands = [c for c in self._candidates(symbol, down) if (c[0] >= b if down else c[0] <= b)]
-            if not cands:
-                return
-            lvl, _, _, ev = (max if down else min)(
-                cands, key=lambda c: (c[0], -c[1], -c[2]) if down else (c[0], c[1], c[2])
-            )
-            now = _v(self.cur[symbol])
-            at = min(lvl, now) if down else max(lvl, now)
-            self._process(symbol, ev, at)
-
-    def _process(self, symbol: str, ev: Any, at: F) -> None:
-        self.cur[symbol] = at
-        self.positions[symbol].mark_price = at
-        fp = at if self.gap_fill is None else self.gap_fill
-        slip = self.cfg.slippage
-        if ev == "liquidation":
-            self._liquidate(symbol, fp)
-            return
-        if ev == "watch":
-            self.hooks.on_price(self, symbol, at)
-            return
-        o: RefOrder = ev
-        if o.kind == "trailing_stop":
-            o.in_book = False
-            self._execute(o, fp * (1 + o.sign * slip), "taker")
-        elif o.rests_as_limit:
-            self._execute(o, _v(o.price) if self.gap_fill is None else fp, "maker")
-        else:  # a trigger fires
-            o.in_book = False
-            if o.kind == "stop_limit":
-                o.triggered = True
-                if _v(o.price) >= fp if o.side == "buy" else _v(o.price) <= fp:
-                    self._execute(o, fp, "taker")
-                else:
-                    o.in_book = True
-            else:
-                self._execute(o, fp * (1 + o.sign * slip), "taker")
-
-    def _points(self, o: F, h: F, lo: F, c: F, pos: F) -> List[F]:
-        m = self.cfg.path
-        if m == "open_high_low_close":
-            high_first = True
-        elif m == "open_low_high_close":
-            high_first = False
-        elif m == "worst_case" and pos != 0:
-            high_first = pos < 0
-        else:
-            high_first = (h - o) < (o - lo)
-        return [h, lo, c] if high_first else [lo, h, c]
-
-    def bar(self, symbol: str, o: Any, h: Any, lo: Any, c: Any, volume: Any = None) -> None:
-        """Runs one bar of ``symbol`` along its path (the engine's ``bar``)."""
-        if self.expired[symbol]:
-            return
-        o, h, lo, c = (exact(x) for x in (o, h, lo, c))
-        self.in_path = True
-        mp = self.cfg.max_participation
-        vol = None if volume is None or (isinstance(volume, float) and math.isnan(volume)) else exact(volume)
-        self.vol_left[symbol] = mp * vol if (mp > 0 and vol is not None) else None
-        prev = self.cur[symbol]
-        self.range[symbol] = (min(lo, prev), max(h, prev)) if prev is not None else (lo, h)
-        self.gap_fill = o
-        if prev is not None and o < prev:
-            self._walk(symbol, prev, o, True)
-        elif prev is not None and o > prev:
-            self._walk(symbol, prev, o, False)
-        self._walk(symbol, o, o, True)
-        self._walk(symbol, o, o, False)
-        self.gap_fill = None
-        self.cur[symbol] = o
-        self.positions[symbol].mark_price = o
-        self._trail_update(symbol, o)
-        for p in self._points(o, h, lo, c, self.positions[symbol].qty):
-            cur = _v(self.cur[symbol])
-            if p < cur:
-                self._walk(symbol, cur, p, True)
-            elif p > cur:
-                self._walk(symbol, cur, p, False)
-            self.cur[symbol] = p
-            self.positions[symbol].mark_price = p
-            self._trail_update(symbol, p)
-        self.in_path = False
-
-    def end_step(self) -> None:
-        if self.hooks is not None and not self.blown:
-            self.hooks.on_close(self)
-        if self.hooks is not None and hasattr(self.hooks, "after_close"):
-            self.hooks.after_close(self)  # every step, blown or not (the engine's after_close)
-        self._record_row(self.now)
 
     def _ts(self, timestamp: Any) -> int:
         ts = timestamp if isinstance(timestamp, int) else pd.Timestamp(timestamp).value
