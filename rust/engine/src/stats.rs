@@ -101,7 +101,9 @@ impl CurveStats {
             self.peak_ts = ts;
         } else if v < self.peak {
             self.under_water += 1;
-            if self.peak > 0.0 {
+            // Only a value near or below the worst level so far can deepen the drawdown (the
+            // guard is a superset of those: the division decides).
+            if self.peak > 0.0 && v < self.peak * (1.0 + self.max_drawdown) * (1.0 + 1e-12) {
                 let dd = v / self.peak - 1.0;
                 if dd < self.max_drawdown {
                     self.max_drawdown = dd;

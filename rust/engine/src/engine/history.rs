@@ -3,15 +3,18 @@
 //! `Exchange.history()`); nothing rebuilds them from the fill log.
 //!
 //! The float columns live in one column-major buffer, each column `capacity` long (a run reserves
-//! its steps up front, so a row is a few stores at fixed offsets). The buffer is shared (`Arc`):
-//! an export hands numpy a view of it without a copy, and a later push copies it first if the
-//! export still holds it (copy on write).
+//! its steps up front, so a row is a few stores at fixed offsets; the room is left uninitialised,
+//! never read, so reserving costs nothing per row). An export takes the buffer into an `Arc` and
+//! hands numpy a view of its recorded rows without a copy; a later push first copies the data into
+//! a fresh buffer (copy on write), so a view never changes.
 
+use std::mem::MaybeUninit;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
 use crate::ledger::Account;
+use crate::memory::Pooled;
 
 /// Names of the account columns, in the order [`History::column`] numbers them; the per-symbol
 /// columns follow (`position_<symbol>`, `entry_<symbol>` for each symbol in order), then the last
@@ -72,16 +75,63 @@ impl Snapshot {
 }
 
 /// The recorded rows (see the module doc).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(into = "Recorded", from = "Recorded")]
 pub struct History {
     /// Step timestamps (ns since the epoch).
     pub timestamp: Vec<i64>,
     /// Number of float columns.
     width: usize,
-    /// Room per column.
+    /// Room per column in `buf` (0 while the data is shared: the next push copies it back).
     capacity: usize,
-    /// Column-major floats: column `k` is `buf[k * capacity .. k * capacity + len]`.
-    buf: Arc<Vec<f64>>,
+    /// The distance between two columns in the data (`buf`'s or the shared buffer's capacity).
+    stride: usize,
+    /// Column-major floats: column `k` is `data[k * stride ..]`, its first `len` entries
+    /// recorded (initialised), the rest room.
+    buf: Pooled,
+    /// The data, once handed out for a view (then `buf` is empty).
+    shared: Option<Arc<Pooled>>,
+}
+
+/// A history as stored (pickled): its recorded rows only, column after column.
+#[derive(Clone, Serialize, Deserialize)]
+struct Recorded {
+    timestamp: Vec<i64>,
+    width: usize,
+    data: Vec<f64>,
+}
+
+impl From<History> for Recorded {
+    fn from(h: History) -> Self {
+        let data = (0..h.width).flat_map(|k| h.column(k).to_vec()).collect();
+        Self {
+            timestamp: h.timestamp,
+            width: h.width,
+            data,
+        }
+    }
+}
+
+impl From<Recorded> for History {
+    fn from(r: Recorded) -> Self {
+        let n = r.timestamp.len();
+        Self {
+            buf: Pooled::from(r.data),
+            timestamp: r.timestamp,
+            width: r.width,
+            capacity: n,
+            stride: n,
+            shared: None,
+        }
+    }
+}
+
+impl PartialEq for History {
+    fn eq(&self, other: &Self) -> bool {
+        self.timestamp == other.timestamp
+            && self.width == other.width
+            && (0..self.width).all(|k| self.column(k) == other.column(k))
+    }
 }
 
 impl History {
@@ -91,7 +141,9 @@ impl History {
             timestamp: Vec::new(),
             width: A + 2 * symbols + 1,
             capacity: 0,
-            buf: Arc::new(Vec::new()),
+            stride: 0,
+            buf: Pooled::empty(),
+            shared: None,
         }
     }
 
@@ -102,10 +154,17 @@ impl History {
         }
         old.timestamp.clear();
         self.timestamp = old.timestamp;
-        if Arc::strong_count(&old.buf) == 1 {
+        if old.shared.is_none() {
             self.buf = old.buf;
             self.capacity = old.capacity;
+            self.stride = old.stride;
         }
+    }
+
+    /// The data (`buf`, or the shared buffer once handed out).
+    #[inline]
+    fn data(&self) -> &[MaybeUninit<f64>] {
+        self.shared.as_deref().map_or(&self.buf, |v| v)
     }
 
     /// Appends the account's figures at `timestamp`.
@@ -137,23 +196,23 @@ impl History {
             acc.funding(),
             lev,
         ];
-        let cap = self.capacity;
-        let buf = Arc::make_mut(&mut self.buf);
-        let w = self.width;
-        assert!(n < cap && buf.len() == w * cap && w == A + 2 * acc.len() + 1);
-        let base = buf.as_mut_ptr();
-        // SAFETY: every offset is (column < width) * cap + (n < cap) < width * cap = buf.len(),
-        // checked by the assert above.
+        let (cap, w) = (self.capacity, self.width);
+        debug_assert!(n < cap && self.buf.len() == w * cap && w == A + 2 * acc.len() + 1);
+        let base = self.buf.as_mut_ptr();
+        // SAFETY: `grow` keeps `buf` at `width * capacity` floats and `n < capacity` here; every
+        // offset is (column < width) · capacity + n, inside the buffer. The account's symbols
+        // are the history's (`width = A + 2 · symbols + 1`, fixed at construction).
         unsafe {
             for (k, v) in row.into_iter().enumerate() {
-                *base.add(k * cap + n) = v;
+                *base.add(k * cap + n) = MaybeUninit::new(v);
             }
             for i in 0..acc.len() {
                 let p = acc.position(i);
-                *base.add((A + 2 * i) * cap + n) = p.qty;
-                *base.add((A + 2 * i + 1) * cap + n) = if p.qty == 0.0 { 0.0 } else { p.entry };
+                let entry = if p.qty == 0.0 { 0.0 } else { p.entry };
+                *base.add((A + 2 * i) * cap + n) = MaybeUninit::new(p.qty);
+                *base.add((A + 2 * i + 1) * cap + n) = MaybeUninit::new(entry);
             }
-            *base.add((w - 1) * cap + n) = quote;
+            *base.add((w - 1) * cap + n) = MaybeUninit::new(quote);
         }
         self.timestamp.push(timestamp);
     }
@@ -178,20 +237,21 @@ impl History {
         crate::memory::advise_huge(&mut self.timestamp);
     }
 
-    /// Re-lays the buffer out with room for `more` rows beyond the current ones.
+    /// Re-lays the data out in a fresh buffer with room for `more` rows beyond the current ones
+    /// (and takes it back from a shared export).
     #[cold]
     fn grow(&mut self, more: usize) {
         let n = self.len();
         let cap = (n + more).max(self.capacity);
-        // Zeroed by the allocator (fresh pages are not touched until written), with huge pages
-        // for long runs: on first touch, a few faults instead of one per 4 KiB.
-        let mut next = vec![0.0f64; self.width * cap];
-        crate::memory::advise_huge(&mut next);
+        let mut next = Pooled::new(self.width * cap);
+        let (old, stride) = (self.data(), self.stride);
         for k in 0..self.width {
-            next[k * cap..k * cap + n].copy_from_slice(&self.buf[k * self.capacity..][..n]);
+            next[k * cap..k * cap + n].copy_from_slice(&old[k * stride..][..n]);
         }
-        self.buf = Arc::new(next);
+        self.buf = next;
+        self.shared = None;
         self.capacity = cap;
+        self.stride = cap;
     }
 
     /// Number of float columns.
@@ -199,14 +259,17 @@ impl History {
         self.width
     }
 
-    /// Room per column of the shared buffer.
-    pub fn capacity(&self) -> usize {
-        self.capacity
+    /// The distance between two columns in the data (for a strided view of it).
+    pub fn stride(&self) -> usize {
+        self.stride
     }
 
     /// Float column `k` ([`ACCOUNT_COLUMNS`], position and entry per symbol, [`QUOTE_COLUMN`]).
     pub fn column(&self, k: usize) -> &[f64] {
-        &self.buf[k * self.capacity..][..self.len()]
+        let c = &self.data()[k * self.stride..][..self.len()];
+        // SAFETY: a column's first `len` entries are recorded (written by `push`, copied by
+        // `grow`, built by `From<Recorded>`); `MaybeUninit<f64>` has `f64`'s layout.
+        unsafe { std::slice::from_raw_parts(c.as_ptr().cast::<f64>(), c.len()) }
     }
 
     /// The equity column.
@@ -224,9 +287,17 @@ impl History {
         self.column(A + 2 * i + 1)
     }
 
-    /// The shared column-major buffer (`width` columns of `capacity`; the first `len` rows of
-    /// each are recorded), for an export without a copy.
-    pub fn shared(&self) -> Arc<Vec<f64>> {
-        Arc::clone(&self.buf)
+    /// The column-major data (`width` columns, `stride` apart; the first `len` entries of each
+    /// are recorded, the rest uninitialised room: a view must read only those), handed out
+    /// without a copy: the history keeps reading it, and copies it into a fresh buffer before it
+    /// records again.
+    pub fn share(&mut self) -> Arc<Pooled> {
+        if let Some(s) = &self.shared {
+            return Arc::clone(s);
+        }
+        let s = Arc::new(std::mem::take(&mut self.buf));
+        self.shared = Some(Arc::clone(&s));
+        self.capacity = 0;
+        s
     }
 }

@@ -50,6 +50,9 @@ pub struct Engine {
     steps: u64,
     /// Whether the current step's row has been recorded.
     recorded: bool,
+    /// `record` is `Every(1)` (the common case, decided once): every step is recorded and the
+    /// statistics fold the recorded equity column when read.
+    every_step: bool,
     /// Fills at the start of the current step (the `fills` recording mode).
     step_fills: usize,
     in_path: bool,
@@ -88,6 +91,7 @@ impl Engine {
             now: i64::MIN,
             steps: 0,
             recorded: false,
+            every_step: matches!(config.record, Record::Every(1)),
             step_fills: 0,
             in_path: false,
             cur: vec![NONE; n],
@@ -182,7 +186,14 @@ impl Engine {
     /// instead of following each step (see [`Engine::end_step`]).
     #[inline]
     fn folds_history(&self) -> bool {
-        self.config.record == Record::Every(1)
+        self.every_step
+    }
+
+    /// The recorded columns, handed out for a view without a copy (see
+    /// [`History::share`]): (the shared data, the history to read its shape from).
+    pub fn share_history(&mut self) -> (std::sync::Arc<crate::memory::Pooled>, &History) {
+        let data = self.history.share();
+        (data, &self.history)
     }
 
     /// Starts the statistics from `initial` (before the first step: a strategy whose capital is

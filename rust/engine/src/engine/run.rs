@@ -143,14 +143,33 @@ pub fn run_checked<S: Strategy>(
         .iter()
         .map(|i| i.expiry)
         .collect();
-    let mut cursor = vec![0usize; n];
     // Funding times already behind the engine (at or before its last step) are not paid again.
     let last = engine.now();
     let fcursor_start =
         |f: &Option<Series<'_>>| f.map_or(0, |f| f.ts.partition_point(|&t| t <= last));
     let mut fcursor: Vec<usize> = symbols.iter().map(|i| fcursor_start(&i.funding)).collect();
+    if n == 1 && clock.is_empty() {
+        // One symbol: its bars are the steps (the same step as below, without the merge).
+        let (s, expiry) = (&symbols[0], expiries[0]);
+        let can_skip = engine.config().record == super::Record::Final;
+        for r in 0..s.bars.len() {
+            let ts = s.bars.ts[r];
+            engine.begin_step(ts, strategy);
+            before_path(engine, 0, s, Some(r), ts, &mut fcursor[0], expiry, strategy)?;
+            path(engine, 0, s, r, strategy);
+            end_step(engine, strategy)?;
+            if can_skip && engine.is_finished() && strategy.value(engine).is_none() {
+                engine.skip_steps(&s.bars.ts[r + 1..]);
+                break;
+            }
+        }
+        engine.finish();
+        return Ok(());
+    }
+    let mut cursor = vec![0usize; n];
     let mut ccursor = 0usize;
-    let can_skip = n == 1 && clock.is_empty() && engine.config().record == super::Record::Final;
+    // Per symbol: the row of its bar at the current step (None: no bar).
+    let mut row: Vec<Option<usize>> = vec![None; n];
     loop {
         // The next step: the earliest next bar over the symbols (or clock time).
         let mut ts = clock.get(ccursor).copied().unwrap_or(i64::MAX);
@@ -168,57 +187,95 @@ pub fn run_checked<S: Strategy>(
         engine.begin_step(ts, strategy);
         for k in 0..n {
             let r = cursor[k];
-            let has_bar = r < symbols[k].bars.len() && symbols[k].bars.ts[r] == ts;
-            if has_bar {
-                if let Some(f) = symbols[k].funding {
-                    let open = symbols[k].bars.open[r];
-                    while fcursor[k] < f.ts.len() && f.ts[fcursor[k]] <= ts {
-                        engine.funding(k, f.ts[fcursor[k]], f.values[fcursor[k]], open)?;
-                        fcursor[k] += 1;
-                    }
-                }
-            }
-            // A delivery contract settles at the first step at or after its expiry, with or
-            // without a bar of its own then (its data usually ends at expiry).
-            if let Some(x) = expiries[k] {
-                if x <= ts && !engine.is_expired(k) {
-                    let last = engine.price(k);
-                    let fallback = if has_bar {
-                        symbols[k].bars.open[r]
-                    } else {
-                        f64::NAN
-                    };
-                    let price = symbols[k].settlement_price.unwrap_or(if last.is_finite() {
-                        last
-                    } else {
-                        fallback
-                    });
-                    if price.is_finite() {
-                        engine.settle(k, price, strategy)?;
-                    }
-                }
-            }
+            row[k] = (r < symbols[k].bars.len() && symbols[k].bars.ts[r] == ts).then_some(r);
+            before_path(
+                engine,
+                k,
+                &symbols[k],
+                row[k],
+                ts,
+                &mut fcursor[k],
+                expiries[k],
+                strategy,
+            )?;
         }
         for k in 0..n {
-            let r = cursor[k];
-            if r < symbols[k].bars.len() && symbols[k].bars.ts[r] == ts {
-                let bar = symbols[k].bars.bar(r);
-                engine.bar(k, &bar, strategy);
+            if let Some(r) = row[k] {
+                path(engine, k, &symbols[k], r, strategy);
                 cursor[k] += 1;
             }
         }
-        engine.end_step(strategy);
-        if !strategy.keep_going() {
-            return Err(LedgerError::interrupted(
-                engine.steps() as usize,
-                "the strategy stopped the run",
-            ));
-        }
-        if can_skip && engine.is_finished() && strategy.value(engine).is_none() {
-            engine.skip_steps(&symbols[0].bars.ts[cursor[0]..]);
-            break;
-        }
+        end_step(engine, strategy)?;
     }
     engine.finish();
     Ok(())
+}
+
+/// Symbol `k`'s events before the paths of step `ts` (its bar is row `r`, if it has one):
+/// funding for the funding times since the previous step, at the bar's open; then a delivery
+/// contract settles at the first step at or after its expiry, with or without a bar of its own
+/// (its data usually ends at expiry).
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn before_path<S: Strategy>(
+    engine: &mut Engine,
+    k: usize,
+    s: &SymbolInput<'_>,
+    r: Option<usize>,
+    ts: i64,
+    fcursor: &mut usize,
+    expiry: Option<i64>,
+    strategy: &mut S,
+) -> Result<(), LedgerError> {
+    if let (Some(r), Some(f)) = (r, s.funding) {
+        let open = s.bars.open[r];
+        while *fcursor < f.ts.len() && f.ts[*fcursor] <= ts {
+            engine.funding(k, f.ts[*fcursor], f.values[*fcursor], open)?;
+            *fcursor += 1;
+        }
+    }
+    if let Some(x) = expiry {
+        if x <= ts && !engine.is_expired(k) {
+            let last = engine.price(k);
+            let fallback = r.map_or(f64::NAN, |r| s.bars.open[r]);
+            let price =
+                s.settlement_price
+                    .unwrap_or(if last.is_finite() { last } else { fallback });
+            if price.is_finite() {
+                engine.settle(k, price, strategy)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Symbol `k`'s bar `r` along its path: the common quiet bar reads four columns; the walk takes
+/// the whole bar.
+#[inline(always)]
+fn path<S: Strategy>(
+    engine: &mut Engine,
+    k: usize,
+    s: &SymbolInput<'_>,
+    r: usize,
+    strategy: &mut S,
+) {
+    let b = &s.bars;
+    let mark = b.mark.map_or(f64::NAN, |m| m[r]);
+    if !engine.quiet_bar(k, b.low[r], b.high[r], b.close[r], mark, strategy) {
+        engine.walk_bar(k, &b.bar(r), strategy);
+    }
+}
+
+/// The step's end, and whether the strategy lets the run go on.
+#[inline(always)]
+fn end_step<S: Strategy>(engine: &mut Engine, strategy: &mut S) -> Result<(), LedgerError> {
+    engine.end_step(strategy);
+    if strategy.keep_going() {
+        Ok(())
+    } else {
+        Err(LedgerError::interrupted(
+            engine.steps() as usize,
+            "the strategy stopped the run",
+        ))
+    }
 }

@@ -12,6 +12,7 @@ use crate::record::FundingRow;
 impl Engine {
     /// Starts a step at `ts`: orders waiting for the next step go live (a limit that is now
     /// marketable fills at once at the current price as taker).
+    #[inline(always)]
     pub fn begin_step<S: Strategy>(&mut self, ts: i64, strat: &mut S) {
         self.now = ts;
         self.steps += 1;
@@ -56,22 +57,13 @@ impl Engine {
 
     /// Ends the step: the strategy's close decision, its bookkeeping, the statistics fold and,
     /// when the recording mode says so, one history row.
-    #[inline]
+    #[inline(always)]
     pub fn end_step<S: Strategy>(&mut self, strat: &mut S) {
         if !self.blown {
             strat.on_close(self);
         }
         strat.after_close(self);
-        let record = match self.config.record {
-            Record::Every(1) => true,
-            Record::Every(k) => (self.steps - 1) % k as u64 == 0,
-            Record::Interval(ns) => match self.history.timestamp.last() {
-                Some(&t) => self.now.div_euclid(ns) != t.div_euclid(ns),
-                None => true,
-            },
-            Record::Fills => self.history.is_empty() || self.fills.len() > self.step_fills,
-            Record::Final => false,
-        };
+        let record = self.every_step || self.records_this_step();
         if record {
             let snap = Snapshot::of(&self.account);
             self.history.push(self.now, &self.account, &snap);
@@ -88,6 +80,20 @@ impl Engine {
             }
         }
         self.recorded = record;
+    }
+
+    /// Whether a mode other than every step records this step.
+    #[cold]
+    fn records_this_step(&self) -> bool {
+        match self.config.record {
+            Record::Every(k) => (self.steps - 1) % k as u64 == 0,
+            Record::Interval(ns) => match self.history.timestamp.last() {
+                Some(&t) => self.now.div_euclid(ns) != t.div_euclid(ns),
+                None => true,
+            },
+            Record::Fills => self.history.is_empty() || self.fills.len() > self.step_fills,
+            Record::Final => false,
+        }
     }
 
     /// Ends a run: the last step is recorded if the mode left it out.

@@ -15,7 +15,7 @@ use crate::columns::Columns;
 
 /// Keeps an engine history buffer alive while numpy views it.
 #[pyclass(frozen, module = "perpsim._core")]
-struct SharedColumns(#[allow(dead_code)] Arc<Vec<f64>>);
+struct SharedColumns(#[allow(dead_code)] Arc<perpsim_engine::memory::Pooled>);
 
 #[pymethods]
 impl PyExchange {
@@ -24,18 +24,18 @@ impl PyExchange {
     /// wraps its transpose as one block without copying either); a later step of this exchange
     /// writes to a fresh buffer, never to this one.
     fn _history_arrays<'py>(
-        &self,
+        &mut self,
         py: Python<'py>,
     ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>, Vec<String>)> {
-        let h = self.eng(py)?.history();
+        let (shared, h) = self.eng_mut(py)?.share_history();
         let ts = h.timestamp.clone().into_pyarray(py).into_any();
-        let (k, n, cap) = (h.width(), h.len(), h.capacity());
-        let shared = h.shared();
-        let ptr = shared.as_ptr();
+        let (k, n, cap) = (h.width(), h.len(), h.stride());
+        let ptr = shared.as_ptr().cast::<f64>();
         let owner = Bound::new(py, SharedColumns(shared))?;
-        // SAFETY: `ptr` points at `k * cap` initialised floats owned by the `Arc` that `owner`
-        // keeps alive as the array's base; an `Arc`'s vector is never written or reallocated while
-        // shared (the engine copies it first). With n == 0 the view reads nothing.
+        // SAFETY: `ptr` points at `k` columns `cap` apart whose first `n` floats are recorded
+        // (initialised); the view covers exactly those. The `Arc` that `owner` keeps alive as the
+        // array's base owns them, and the engine never writes a shared buffer (it copies the data
+        // into a fresh one before it records again). With n == 0 the view reads nothing.
         let matrix = unsafe {
             let view = ArrayView2::from_shape_ptr((k, n).strides((cap.max(1), 1)), ptr);
             PyArray2::borrow_from_array(&view, owner.into_any())
