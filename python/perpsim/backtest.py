@@ -11,6 +11,7 @@ import pandas as pd
 from . import _core
 from ._protocol import StrategyInputs
 from .contracts import Contract
+from .data import index_ns
 from .errors import InvalidInputError
 from .exchange import Exchange
 from .result import Result
@@ -136,11 +137,6 @@ def _timeline(frames: Any) -> pd.DatetimeIndex:
     return timeline
 
 
-def _ns(index: pd.Index) -> np.ndarray:
-    idx = index.tz_convert("UTC") if getattr(index, "tz", None) is not None else index
-    return np.asarray(idx.as_unit("ns").asi8, dtype=np.int64)
-
-
 def _run_basis(
     data: Data,
     strategy: Basis,
@@ -203,7 +199,7 @@ def _run_basis(
         spot=np.ascontiguousarray(spot),
         spot_fee=float(spot_c.taker_fee) if spot_c.kind == "spot" else None,
         initial_cash=balance if inverse else 0.0,
-        clock=_ns(timeline),
+        clock=index_ns(timeline, "timeline"),
     )
     strategy_stats, stats = ex.run_strategy(fut_frames, strategy, inputs, funding=funding)
     strategy_stats["spot_symbol"] = spot_sym

@@ -61,7 +61,9 @@ def sample_funding(symbol: str = "BTCUSDT") -> pd.Series:
     return _read(name)["funding_rate"]
 
 
-def _index_ns(index: pd.Index, field: str) -> np.ndarray:
+def index_ns(index: pd.Index, field: str) -> np.ndarray:
+    """The UTC instants of a DatetimeIndex as int64 nanoseconds (naive: taken as UTC), whatever its
+    unit; anything but a DatetimeIndex is refused naming ``field``."""
     if not isinstance(index, pd.DatetimeIndex):
         raise InvalidInputError(f"{field}: the index must be a DatetimeIndex (bar open times)", field)
     if getattr(index, "unit", "ns") == "ns":
@@ -108,7 +110,7 @@ def bars_to_arrays(df: pd.DataFrame, symbol: str = "") -> BarArrays:
     if not isinstance(df, pd.DataFrame):
         raise InvalidInputError(f"data: bars of {symbol} must be a DataFrame", "data")
     field = f"data[{symbol}]" if symbol else "data"
-    ts = _index_ns(df.index, field)
+    ts = index_ns(df.index, field)
     if "price" in df.columns and "open" not in df.columns:  # ticks: a path of one point each
         p = _required(df, "price", field)
         return ts, p, p, p, p, _column(df, "volume", field, False), None
@@ -122,4 +124,4 @@ def series_to_arrays(s: pd.Series, field: str) -> Tuple[np.ndarray, np.ndarray]:
         if s.shape[1] != 1:
             raise InvalidInputError(f"{field}: pass a Series of rates", field)
         s = s.iloc[:, 0]
-    return _index_ns(s.index, field), np.ascontiguousarray(s.to_numpy(dtype=np.float64))
+    return index_ns(s.index, field), np.ascontiguousarray(s.to_numpy(dtype=np.float64))

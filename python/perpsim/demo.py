@@ -6,11 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
-import numpy as np
 import pandas as pd
 
 from .contracts import BTCUSDT
-from .data import sample, sample_funding
+from .data import index_ns, sample, sample_funding
 from .exchange import Exchange
 
 __all__ = ["BalanceResult", "run_balance", "summary_table"]
@@ -48,9 +47,9 @@ def run_balance(
     ex = exchange_factory([BTCUSDT], initial_balance=initial_balance, leverage=leverage)
     sym = BTCUSDT.symbol
     step = BTCUSDT.step_size
-    f_times = funding.index.values.astype("datetime64[ns]").astype(np.int64)
+    f_times = index_ns(funding.index, "funding")
     f_rates = funding.to_numpy(dtype=float)
-    times = bars.index.values.astype("datetime64[ns]").astype(np.int64)
+    times = index_ns(bars.index, "bars")
     opens = bars["open"].to_numpy(dtype=float)
     closes = bars["close"].to_numpy(dtype=float)
     k = 0
