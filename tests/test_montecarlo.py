@@ -12,6 +12,7 @@ import perpsim
 import pytest
 from perpsim import GBM, Bootstrap, Grid, InvalidInputError, JumpDiffusion, Rebalance, StudentT
 from perpsim.montecarlo import simulate_paths
+from warned import backtest
 
 BARS = perpsim.data.sample("BTCUSDT")
 S0 = float(BARS["close"].iloc[-1])
@@ -47,7 +48,7 @@ def test_each_path_equals_a_backtest_of_its_bars(strategy):
     for p in range(6):
         b = bars.loc[p]
         funding = b["funding"].dropna()
-        bt = perpsim.backtest(
+        bt = backtest(
             b[["open", "high", "low", "close"]],
             strategy,
             contract=perpsim.BTCUSDT,

@@ -12,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from perpsim import Contract, Grid, InvalidInputError, Rebalance, TargetPositions
 from strategy_twins import GridTwin, RebalanceTwin, TargetsTwin, run_twin
+from warned import backtest
 
 H = 3_600_000_000_000
 T0 = 1_700_000_000_000_000_000
@@ -101,7 +102,7 @@ def test_grid_matches_its_python_twin(df, ckey, mode, spacing, n, bounds, q, tri
     kw = dict(initial_balance=5.0 if c.is_inverse else 5_000.0, leverage=lev, path=path)
     try:
         g = Grid(lo, up, n, mode=mode, spacing=spacing, trigger=trigger, stop_upper=su, stop_lower=sl, **qkw, **tkw)
-        res = perpsim.backtest(df, g, contract=c, **kw)
+        res = backtest(df, g, contract=c, **kw)
     except InvalidInputError:
         return  # levels under one tick or quantities under the minimum: refused before running
     twin = run_twin(
@@ -132,7 +133,7 @@ def test_rebalance_matches_its_python_twin(df, ckey, target, adjust, lev):
         if kind == "value"
         else Rebalance(target_ratio=t, adjust_ratio=adjust)
     )
-    res = perpsim.backtest(df, strat, contract=c, **kw)
+    res = backtest(df, strat, contract=c, **kw)
     twin = run_twin(c, df, lambda ex: RebalanceTwin({"X": t}, kind, adjust), **kw)
     same_run(res, twin)
 
@@ -146,7 +147,7 @@ def test_target_positions_match_their_python_twin(df, ckey, unit, data):
     )
     targets = pd.Series([v * scale for v in vals], index=df.index)
     kw = dict(initial_balance=2.0 if c.is_inverse else 5_000.0, leverage=10)
-    res = perpsim.backtest(df, TargetPositions(targets, unit=unit), contract=c, **kw)
+    res = backtest(df, TargetPositions(targets, unit=unit), contract=c, **kw)
     twin = run_twin(c, df, lambda ex: TargetsTwin({"X": targets.tolist()}, unit), **kw)
     same_run(res, twin)
 
@@ -156,7 +157,7 @@ def test_grid_profit_identity_on_real_data(mode):
     """matched + unmatched + funding = realized + unrealized + funding − fees (docs/strategies.md, grid)."""
     bars_ = perpsim.data.sample("BTCUSDT", "1h")
     f = perpsim.data.sample_funding("BTCUSDT")
-    r = perpsim.backtest(
+    r = backtest(
         bars_,
         Grid(38_000, 110_000, 100, qty=0.01, mode=mode),
         contract=perpsim.BTCUSDT,
@@ -184,10 +185,10 @@ def test_grid_validation_names_the_parameter():
         assert info.value.field == field
     df = perpsim.data.sample("BTCUSDT", "1h").iloc[:10]
     with pytest.raises(InvalidInputError) as info:  # spacing below one tick
-        perpsim.backtest(df, Grid(40_000, 40_000.5, 10, qty=0.01), contract=perpsim.BTCUSDT)
+        backtest(df, Grid(40_000, 40_000.5, 10, qty=0.01), contract=perpsim.BTCUSDT)
     assert info.value.field == "grid_count"
     with pytest.raises(InvalidInputError) as info:  # under the minimum notional
-        perpsim.backtest(df, Grid(40_000, 50_000, 10, qty=0.001), contract=perpsim.BTCUSDT)
+        backtest(df, Grid(40_000, 50_000, 10, qty=0.001), contract=perpsim.BTCUSDT)
     assert info.value.field == "qty"
 
 
@@ -201,7 +202,7 @@ def test_grid_trailing_up_moves_the_grid_one_level_per_step_beyond_the_top():
         index=idx,
     )
     g = Grid(95, 105, 5, quote_per_grid=100.0, trailing_up=True, trailing_up_limit=111.0)
-    r = perpsim.backtest(df, g, contract=Contract("X"), initial_balance=10_000, leverage=5)
+    r = backtest(df, g, contract=Contract("X"), initial_balance=10_000, leverage=5)
     assert r.strategy_stats["trailing_shifts"] == 3  # 107, 109 and 111 reached; 113 would pass the limit
     assert r.strategy_stats["levels"] == [101.0, 103.0, 105.0, 107.0, 109.0, 111.0]
     o = r.orders
@@ -241,7 +242,7 @@ def test_index_deviation_matches_its_python_twin(data, tv, min_tv, base, stop):
     sd, re = stop
     kw = dict(initial_balance=100_000.0, leverage=5)
     strat = IndexDeviation(tv, min_trade_value=min_tv, base=base, stop_deviation=sd, reentry_deviation=re)
-    res = perpsim.backtest(data, strat, **kw)
+    res = backtest(data, strat, **kw)
     from perpsim.reference.exchange import Exchange as RefExchange
 
     twin = RefExchange([Contract(s) for s in data], **kw)
@@ -273,7 +274,7 @@ def test_rebalance_with_resting_limit_orders_matches_its_python_twin(df, ckey, t
     kind, t = target
     kw = dict(initial_balance=5_000.0, leverage=10)
     tk = {"target_value": t} if kind == "value" else {"target_ratio": t}
-    res = perpsim.backtest(df, Rebalance(**tk, adjust_ratio=adjust, limit_orders=True), contract=c, **kw)
+    res = backtest(df, Rebalance(**tk, adjust_ratio=adjust, limit_orders=True), contract=c, **kw)
     twin = run_twin(c, df, lambda ex: RebalanceTwin({"X": t}, kind, adjust, limit_orders=True), **kw)
     same_run(res, twin)
     if len(res.fills) > 1:

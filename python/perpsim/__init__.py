@@ -21,7 +21,15 @@ from . import calc, contracts, data, errors, montecarlo, reference
 from ._core import __version__
 from .backtest import Result, backtest
 from .contracts import BTCUSD, BTCUSDT, BTCUSDT_SPOT, ETHUSD, ETHUSDT, Contract, preset, quarterly
-from .errors import InvalidInputError, OrderRejectedError, PerpsimError, RunInterruptedError, UnknownSymbolError
+from .errors import (
+    InvalidInputError,
+    OrderRejectedError,
+    PerpsimError,
+    PerpsimWarning,
+    RunInterruptedError,
+    RunWarning,
+    UnknownSymbolError,
+)
 from .exchange import Exchange
 from .montecarlo import GBM, Bootstrap, JumpDiffusion, MonteCarloResult, StudentT, monte_carlo, sweep
 from .strategies import Basis, Grid, IndexDeviation, Rebalance, TargetPositions
@@ -58,6 +66,8 @@ __all__ = [
     "UnknownSymbolError",
     "OrderRejectedError",
     "RunInterruptedError",
+    "PerpsimWarning",
+    "RunWarning",
     "calc",
     "contracts",
     "data",

@@ -35,10 +35,12 @@ class SymbolColumns(NamedTuple):
 
 class StrategyInputs(NamedTuple):
     """What a run adds to a built-in strategy's own parameters (the dataclass itself is read by
-    field name): target positions aligned to the run's steps (one row per symbol), the basis
-    strategy's spot close per step, its default spot fee and starting cash, and extra step times."""
+    field name): target positions (one row per symbol, one column per time of ``target_times``, int64
+    ns), the basis strategy's spot close per step (NaN: no spot bar), its default spot fee and
+    starting cash, and extra step times."""
 
     targets: Optional[np.ndarray] = None
+    target_times: Optional[np.ndarray] = None
     spot: Optional[np.ndarray] = None
     spot_fee: Optional[float] = None
     initial_cash: Optional[float] = None

@@ -12,7 +12,7 @@ from . import _core
 from ._protocol import StrategyInputs
 from .contracts import Contract
 from .data import index_ns
-from .errors import InvalidInputError
+from .errors import InvalidInputError, emit
 from .exchange import Exchange
 from .result import Result
 from .strategies import Basis, Grid, IndexDeviation, Rebalance, TargetPositions
@@ -105,13 +105,16 @@ def backtest(
     symbols = list(ex.symbols)
     if not builtin:
         stats = _run_python(ex, frames, funding, strategy)
-        r = Result(ex, stats, {}, frames)
-        r.meta["strategy"] = strategy
-        return r
-    inputs = strategy._inputs(symbols, _timeline(frames.values())) if isinstance(strategy, TargetPositions) else None
+        return _result(Result(ex, stats, {}, frames), strategy)
+    inputs = strategy._inputs(symbols) if isinstance(strategy, TargetPositions) else None
     strategy_stats, stats = ex.run_strategy(frames, strategy, inputs, funding=funding)
-    r = Result(ex, stats, strategy_stats, frames)
+    return _result(Result(ex, stats, strategy_stats, frames), strategy)
+
+
+def _result(r: Result, strategy: Any) -> Result:
+    """The result, its doubtful warnings emitted to Python's ``warnings`` (once each)."""
     r.meta["strategy"] = strategy
+    emit(r.warnings, stacklevel=3)
     return r
 
 
@@ -194,7 +197,8 @@ def _run_basis(
     close = sdf["close"].astype(float)
     if not close.index.is_monotonic_increasing:
         raise InvalidInputError(f"data[{spot_sym}]: timestamps must increase", "index")
-    spot = close[~close.index.duplicated()].reindex(timeline, method="ffill").to_numpy(dtype=float)
+    # The spot close at each step it has a bar; NaN elsewhere (the trade waits for a spot price).
+    spot = close[~close.index.duplicated()].reindex(timeline).to_numpy(dtype=float)
     inputs = StrategyInputs(
         spot=np.ascontiguousarray(spot),
         spot_fee=float(spot_c.taker_fee) if spot_c.kind == "spot" else None,
@@ -203,6 +207,4 @@ def _run_basis(
     )
     strategy_stats, stats = ex.run_strategy(fut_frames, strategy, inputs, funding=funding)
     strategy_stats["spot_symbol"] = spot_sym
-    r = Result(ex, stats, strategy_stats, {**fut_frames, spot_sym: sdf})
-    r.meta["strategy"] = strategy
-    return r
+    return _result(Result(ex, stats, strategy_stats, {**fut_frames, spot_sym: sdf}), strategy)

@@ -9,7 +9,7 @@ import pandas as pd
 
 from . import _core
 from ._protocol import StrategyInputs, SymbolColumns
-from .errors import InvalidInputError, UnknownSymbolError
+from .errors import InvalidInputError, RunWarning, UnknownSymbolError, run_warnings
 
 __all__ = ["Exchange"]
 
@@ -105,6 +105,12 @@ class Exchange(_core.Exchange):
         cols = self._funding_columns()
         cols["timestamp"] = _utc_index(cols["timestamp"])
         return pd.DataFrame(cols)
+
+    def warnings(self) -> List[RunWarning]:
+        """What the runs so far said besides their numbers: orders refused (by reason), symbols
+        without a bar at a step (not tradable, marked at their last price), input rows that matched
+        no step, liquidations (:class:`perpsim.RunWarning`; docs/guide.md)."""
+        return run_warnings(self._warnings())
 
     def run(
         self,

@@ -9,6 +9,7 @@ from typing import Any, Dict, Mapping, Optional
 import numpy as np
 import pandas as pd
 
+from .errors import RunWarning
 from .exchange import Exchange
 
 __all__ = ["Result"]
@@ -25,6 +26,8 @@ class Result:
     - ``stats``: a Series of the run's figures, computed by the engine's statistics (the same code
       as a sweep row or a Monte Carlo path); ``strategy_stats``: the strategy's own records (grid:
       levels, quantities, ...);
+    - ``warnings``: what the run says besides its numbers (orders rejected by reason, symbols
+      without a bar, inputs that matched no step, liquidations; :class:`perpsim.RunWarning`);
     - ``exchange``: the account after the run.
     """
 
@@ -117,8 +120,14 @@ class Result:
         are ints, times UTC Timestamps."""
         return self._stats
 
+    @property
+    def warnings(self) -> list[RunWarning]:
+        """What the run says besides its numbers (:class:`perpsim.RunWarning`, in the order the
+        engine counted them); the doubtful ones were also emitted as :class:`perpsim.PerpsimWarning`."""
+        return self._get("warnings", self.exchange.warnings)
+
     def summary(self) -> str:
-        """A readable table of the stats."""
+        """A readable table of the stats, then the run's warnings."""
         rows = []
         for k, v in self.stats.items():
             if isinstance(v, float) and not isinstance(v, bool):
@@ -127,7 +136,10 @@ class Result:
                 s = str(v)
             rows.append((k, s))
         w = max(len(k) for k, _ in rows)
-        return "\n".join(f"{k:<{w}}  {v}" for k, v in rows)
+        text = "\n".join(f"{k:<{w}}  {v}" for k, v in rows)
+        if self.warnings:
+            text += "\n\nwarnings:\n" + "\n".join(f"- {x.message}" for x in self.warnings)
+        return text
 
     def plot(self, symbol: Optional[str] = None, path: Optional[str] = None) -> Any:
         """Three panels: the close of ``symbol`` (default the first) with the grid levels and the fills

@@ -82,9 +82,11 @@ class Rebalance:
 
 @dataclass(frozen=True)
 class TargetPositions:
-    """Per-step targets: a Series (one symbol) or DataFrame (a column per symbol) on the data's
-    timeline; ``unit`` is ``"qty"``, ``"value"`` (quote) or ``"fraction"`` (of equity). NaN: keep
-    the position. Traded at each close."""
+    """Per-step targets: a Series (one symbol) or DataFrame (a column per symbol) indexed by step
+    times; ``unit`` is ``"qty"``, ``"value"`` (quote) or ``"fraction"`` (of equity). NaN: keep
+    the position. Each row is traded at the close of the step with its time; a row whose time is
+    no step is not used (a warning on the result, emitted when no row matches); a symbol without a
+    bar at its row's step keeps the target until it has one."""
 
     targets: Union[pd.Series, pd.DataFrame]
     unit: str = "qty"
@@ -94,17 +96,23 @@ class TargetPositions:
             raise InvalidInputError("targets: must be a pandas Series or DataFrame", "targets")
         _core.check_strategy(self)
 
-    def _inputs(self, symbols: Sequence[str], timeline: pd.DatetimeIndex) -> StrategyInputs:
-        """The targets on the run's timeline: one row per symbol (NaN: keep the position)."""
+    def _inputs(self, symbols: Sequence[str]) -> StrategyInputs:
+        """The targets as rows by time, one column per symbol (NaN: keep the position); the engine
+        matches each row to the step with its time."""
+        from .data import index_ns
+
         t = self.targets
         if isinstance(t, pd.Series):
             t = t.to_frame(symbols[0])
         unknown = [c for c in t.columns if c not in symbols]
         if unknown:
             raise InvalidInputError(f"targets: unknown symbol {unknown[0]!r}", "targets")
-        t = t.reindex(timeline)
-        rows = [t[s].to_numpy(dtype=float) if s in t.columns else np.full(len(timeline), np.nan) for s in symbols]
-        return StrategyInputs(targets=np.ascontiguousarray(np.vstack(rows)) if rows else None)
+        times = index_ns(t.index, "targets")
+        rows = [t[s].to_numpy(dtype=float) if s in t.columns else np.full(len(t), np.nan) for s in symbols]
+        return StrategyInputs(
+            targets=np.ascontiguousarray(np.vstack(rows)) if rows else None,
+            target_times=np.ascontiguousarray(times),
+        )
 
 
 @dataclass(frozen=True)

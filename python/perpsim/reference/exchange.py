@@ -13,8 +13,9 @@ import pandas as pd
 from .. import _core
 from ..contracts import Contract
 from ..errors import InvalidInputError, OrderRejectedError
-from .ledger import Ledger, _num, _round_to, exact
-from .orders import FILL_REASON, TRIGGER_KINDS, RefOrder, _Config, _v, triggers_rising
+from .ledger import _num, _round_to, exact
+from .loop import replay
+from .orders import FILL_REASON, STALE, TRIGGER_KINDS, RefOrder, _Config, _v, triggers_rising
 from .path import PathWalk
 
 __all__ = ["Exchange", "RefOrder"]
@@ -54,6 +55,8 @@ class Exchange(PathWalk):
         self.gap_fill: Optional[F] = None
         self.vol_left: Dict[str, Optional[F]] = dict.fromkeys(self.specs)  # None: no cap
         self.expired: Dict[str, bool] = dict.fromkeys(self.specs, False)
+        # per symbol: no bar at the current step of a run (not tradable; marked at its last price)
+        self.stale: Dict[str, bool] = dict.fromkeys(self.specs, False)
         self.blown = False
         self.liquidated_at: Optional[int] = None
         self.seq = 0
@@ -170,6 +173,8 @@ class Exchange(PathWalk):
             raise self._reject(o, "order", "account liquidated")
         if self.expired[symbol]:
             raise self._reject(o, "order", "contract expired")
+        if self.stale[symbol]:
+            raise self._reject(o, "symbol", STALE)
         refp = p if kind in ("limit", "stop_limit") else (t if kind in TRIGGER_KINDS else cur)
         if not close_position:
             if q <= 0 or q < sp.min_qty:
@@ -385,6 +390,8 @@ class Exchange(PathWalk):
             raise self._reject(o, "order", "account liquidated")
         if self.expired[symbol]:
             raise self._reject(o, "order", "contract expired")
+        if self.stale[symbol]:
+            raise self._reject(o, "symbol", STALE)
         if not exact_qty:
             try:
                 self._check_order(sp, qty, price)
@@ -415,6 +422,7 @@ class Exchange(PathWalk):
             cur = self.cur[o.symbol]
             if (
                 o.kind == "limit"
+                and not self.stale[o.symbol]
                 and cur is not None
                 and (_v(o.price) >= cur if o.side == "buy" else _v(o.price) <= cur)
             ):
@@ -542,68 +550,9 @@ class Exchange(PathWalk):
         clock: Optional[Sequence[int]] = None,
     ) -> None:
         """Replays bar DataFrames (the engine's event loop: funding → settlement → path → close);
-        ``clock``: extra step times (ns), as the engine's ``run_clocked``."""
-        if isinstance(data, pd.DataFrame):
-            data = {next(iter(self.specs)): data}
-        if isinstance(funding, pd.Series):
-            funding = {next(iter(self.specs)): funding}
-        if settlement is not None and not isinstance(settlement, Mapping):
-            settlement = {next(iter(self.specs)): settlement}
-        funding = funding or {}
-        settlement = settlement or {}
-        events: Dict[int, Dict[str, Any]] = {}
-        for s, df in data.items():
-            if "price" in df.columns and "open" not in df.columns:  # ticks
-                df = df.assign(open=df["price"], high=df["price"], low=df["price"], close=df["price"])
-            ts = df.index.as_unit("ns").asi8 if hasattr(df.index, "as_unit") else df.index.asi8
-            vol = df["volume"].tolist() if "volume" in df.columns else [None] * len(df)
-            for t, o, h, lo, c, v in zip(
-                ts.tolist(), df["open"].tolist(), df["high"].tolist(), df["low"].tolist(), df["close"].tolist(), vol
-            ):
-                events.setdefault(t, {})[s] = (o, h, lo, c, v)
-        fq = {
-            s: list(
-                zip((f.index.as_unit("ns").asi8 if hasattr(f.index, "as_unit") else f.index.asi8).tolist(), f.tolist())
-            )
-            for s, f in funding.items()
-        }
-        # funding times at or before the last step are behind us: not paid again
-        fc = {s: sum(1 for t, _ in fq[s] if t <= self.now) for s in fq}
-        for t in clock or ():
-            events.setdefault(int(t), {})
-        for ts in sorted(events):
-            bars = events[ts]
-            self.last_ts = ts
-            self.begin_step(ts)
-            for s in self.specs:
-                if s in bars and s in fq:
-                    while fc[s] < len(fq[s]) and fq[s][fc[s]][0] <= ts:
-                        ft, rate = fq[s][fc[s]]
-                        pos = self.positions[s].qty
-                        paid = Ledger.apply_funding(self, s, rate, bars[s][0])
-                        if pos != 0:
-                            self.funding_rows.append(
-                                dict(
-                                    timestamp=ft,
-                                    symbol=s,
-                                    rate=exact(rate),
-                                    mark_price=exact(bars[s][0]),
-                                    position=pos,
-                                    payment=paid,
-                                )
-                            )
-                        fc[s] += 1
-                exp = self.specs[s].contract.expiry
-                if exp is not None and not self.expired[s] and pd.Timestamp(exp).value <= ts:
-                    last = self.cur[s]
-                    fallback = bars[s][0] if s in bars else None
-                    price = settlement.get(s, float(last) if last is not None else fallback)
-                    if price is not None:
-                        self.settle(s, price)
-            for s in self.specs:
-                if s in bars:
-                    self.bar(s, *bars[s])
-            self.end_step()
+        ``clock``: extra step times (ns), as the engine's ``run_clocked``. A symbol without a bar
+        at a step is stale for it (orders on it are rejected), as in the engine."""
+        replay(self, data, funding, settlement, clock)
 
     # -- records ---------------------------------------------------------------------------
     def fills(self) -> pd.DataFrame:

@@ -7,7 +7,10 @@ from dataclasses import dataclass
 from fractions import Fraction as F
 from typing import Optional
 
-__all__ = ["RefOrder", "FILL_REASON", "TRIGGER_KINDS", "triggers_rising"]
+__all__ = ["RefOrder", "FILL_REASON", "STALE", "TRIGGER_KINDS", "triggers_rising"]
+
+# why an order on a symbol without a bar at the step is rejected (the engine's words)
+STALE = "no bar for this symbol at this step (its last price is stale)"
 
 RISING_KINDS_BUY = {"stop_market", "stop_limit", "stop_loss"}  # buy side of these fires on a rising price
 TRIGGER_KINDS = {"stop_market", "stop_limit", "take_profit", "stop_loss"}

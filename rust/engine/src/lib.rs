@@ -18,6 +18,7 @@ pub mod presets;
 pub mod record;
 pub mod stats;
 pub mod strategy;
+pub mod warnings;
 
 pub use engine::{Config, Engine, History, NoStrategy, Record, Strategy};
 pub use error::{ErrorKind, LedgerError};
@@ -28,3 +29,4 @@ pub use matching::{Order, OrderKind, OrderRequest, Side, Status};
 pub use names::Named;
 pub use record::{FillReason, FillRow, FundingRow};
 pub use stats::{CurveStats, RunStats, Stat};
+pub use warnings::{Warning, WarningKind, Warnings};

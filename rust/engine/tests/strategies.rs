@@ -174,12 +174,9 @@ fn rebalance_trades_back_to_the_target_value_when_it_drifts_past_the_ratio() {
 fn target_positions_trade_to_each_steps_target_and_nan_keeps() {
     let mut e = engine(&["X"], 10_000.0, 10.0);
     let targets = vec![vec![1.0, f64::NAN, 3.0, 0.0]];
-    let mut s = BuiltIn::Targets(TargetPositions {
-        unit: TargetUnit::Qty,
-        targets,
-        step: 0,
-    });
     let bars = Bars::closes(&[100.0, 101.0, 102.0, 103.0]);
+    let times = bars.ts.clone();
+    let mut s = BuiltIn::Targets(TargetPositions::new(TargetUnit::Qty, times, targets).unwrap());
     run(&mut e, &[bars.input()], &mut s).unwrap();
     let positions: Vec<f64> = e.fills().iter().map(|f| f.position).collect();
     assert_eq!(positions, vec![1.0, 3.0, 0.0]);

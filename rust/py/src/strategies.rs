@@ -83,8 +83,10 @@ pub struct BasisArgs {
 /// What a run adds to a strategy's own parameters: `perpsim._protocol.StrategyInputs`.
 #[derive(FromPyObject)]
 pub struct StrategyInputs<'py> {
-    /// Target positions: one row per symbol, one column per step.
+    /// Target positions: one row per symbol, one column per time of `target_times`.
     targets: Option<PyReadonlyArray2<'py, f64>>,
+    /// Target positions: the rows' times (ns).
+    target_times: Option<PyReadonlyArray1<'py, i64>>,
     /// Basis: the spot close per step.
     spot: Option<PyReadonlyArray1<'py, f64>>,
     /// Basis: the spot fee when the strategy does not set one.
@@ -331,23 +333,12 @@ pub fn build(
                     .collect(),
                 None => Vec::new(),
             };
-            if let Some((k, _)) = targets
-                .iter()
-                .enumerate()
-                .find(|(_, c)| c.iter().any(|x| x.is_infinite()))
-            {
-                let s = symbols.get(k).map_or("?", |s| s.as_str());
-                return Err(invalid(
-                    py,
-                    "targets",
-                    format!("targets: infinite target for {s}"),
-                ));
-            }
-            Ok(BuiltIn::Targets(TargetPositions {
-                unit: a.unit.0,
-                targets,
-                step: 0,
-            }))
+            let times: Vec<i64> = match inputs.and_then(|i| i.target_times.as_ref()) {
+                Some(t) => t.as_array().to_vec(),
+                None => Vec::new(),
+            };
+            let t = TargetPositions::new(a.unit.0, times, targets).py(py)?;
+            Ok(BuiltIn::Targets(t))
         }
         Kind::Deviation => {
             let a = read::<DeviationArgs>(obj)?;

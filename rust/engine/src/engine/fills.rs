@@ -90,8 +90,7 @@ impl Engine {
     }
 
     fn reject_fill(&mut self, idx: u32, e: LedgerError) -> LedgerError {
-        self.end_order(idx, Status::Rejected, &e.message);
-        LedgerError::rejected(&e.field, e.message)
+        self.reject(idx, &e.field, e.message)
     }
 
     fn after_fill<S: Strategy>(&mut self, row: FillRow, strat: &mut S) {

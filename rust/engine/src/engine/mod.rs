@@ -13,18 +13,21 @@
 pub mod config;
 mod fills;
 pub mod history;
+mod inputs;
 mod orders;
 mod path;
 mod risk;
 pub mod run;
 mod step;
 pub mod strategy;
+mod warn;
 
 use serde::{Deserialize, Serialize};
 
 pub use config::{Config, Record};
 pub use history::History;
-pub use run::{run, run_checked, run_clocked, Inputs, SymbolInput};
+pub use inputs::{Inputs, SymbolInput};
+pub use run::{run, run_checked, run_clocked};
 pub use strategy::{NoStrategy, Strategy};
 
 use crate::error::LedgerError;
@@ -32,6 +35,7 @@ use crate::ledger::Account;
 use crate::matching::{OpenOrders, Order};
 use crate::record::{FillRow, FundingRow};
 use crate::stats::{CurveStats, RunStats, Totals};
+use crate::warnings::Warnings;
 
 const NONE: f64 = f64::NAN;
 
@@ -72,6 +76,31 @@ pub struct Engine {
     blown: bool,
     liquidated_at: Option<i64>,
     liquidation_step: Option<u64>,
+    /// Per symbol: no bar at the current step of a run (not tradable; marked at its last price).
+    stale: Vec<bool>,
+    /// Per symbol: the steps without a bar, after and before its data began.
+    gaps: Vec<[Gap; 2]>,
+    /// What the run counted besides its numbers (see [`Engine::warnings`]).
+    warnings: Warnings,
+}
+
+/// Steps without a bar: how many, the first and the last.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize)]
+struct Gap {
+    count: u64,
+    first: i64,
+    last: i64,
+}
+
+impl Gap {
+    #[inline]
+    fn add(&mut self, ts: i64) {
+        if self.count == 0 {
+            self.first = ts;
+        }
+        self.count += 1;
+        self.last = ts;
+    }
 }
 
 impl Engine {
@@ -106,6 +135,9 @@ impl Engine {
             blown: false,
             liquidated_at: None,
             liquidation_step: None,
+            stale: vec![false; n],
+            gaps: vec![[Gap::default(); 2]; n],
+            warnings: Warnings::default(),
             account,
         })
     }

@@ -6,6 +6,10 @@ use crate::error::{positive, LedgerError};
 use crate::ledger::Liquidity;
 use crate::matching::{OrderKind, OrderRequest, Side, Status};
 use crate::record::FillReason;
+use crate::warnings::WarningKind;
+
+/// Why an order on a symbol without a bar at this step is refused.
+const STALE: &str = "no bar for this symbol at this step (its last price is stale)";
 
 impl Engine {
     /// Logs a new order from `r`; returns its arena index.
@@ -25,8 +29,12 @@ impl Engine {
         self.book.rest(idx, &self.account.instruments()[i]);
     }
 
-    fn reject(&mut self, idx: u32, field: &str, reason: String) -> LedgerError {
+    /// Ends order `idx` as rejected for `reason` (counted in the run's warnings).
+    pub(super) fn reject(&mut self, idx: u32, field: &str, reason: String) -> LedgerError {
         self.end_order(idx, Status::Rejected, &reason);
+        let symbol = self.book.get(idx).symbol;
+        self.warnings
+            .count(WarningKind::Rejected, Some(symbol), &reason, self.now);
         LedgerError::rejected(field, reason)
     }
 
@@ -117,6 +125,9 @@ impl Engine {
         }
         if self.expired[i] {
             return Err(self.reject(idx, "order", "contract expired".into()));
+        }
+        if self.stale[i] {
+            return Err(self.reject(idx, "symbol", STALE.into()));
         }
         let inst = &self.account.instruments()[i];
         let refp = self.reference_price(&r);
@@ -235,6 +246,9 @@ impl Engine {
         }
         if self.expired[symbol] {
             return Err(self.reject(idx, "order", "contract expired".into()));
+        }
+        if self.stale[symbol] {
+            return Err(self.reject(idx, "symbol", STALE.into()));
         }
         if filters {
             if let Err(e) = self.account.check_order(symbol, qty.abs(), price) {

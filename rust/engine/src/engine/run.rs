@@ -3,99 +3,10 @@
 //! times in (previous step, this step], at the bar's open. Backtests with built-in or Python
 //! strategies, sweeps and Monte Carlo paths all run through [`run_checked`]. No allocation per bar.
 
+use super::inputs::{Inputs, SymbolInput};
 use super::{Engine, Strategy};
 use crate::error::LedgerError;
-use crate::ledger::Account;
-use crate::market::{BarSeries, Series};
-
-/// One symbol's market data for a run.
-#[derive(Clone, Copy, Debug)]
-pub struct SymbolInput<'a> {
-    /// The bars (or ticks as one-point bars).
-    pub bars: BarSeries<'a>,
-    /// Funding rates by funding time (perpetuals).
-    pub funding: Option<Series<'a>>,
-    /// Settlement price at expiry (delivery contracts); else the last price before expiry.
-    pub settlement_price: Option<f64>,
-}
-
-/// A run's inputs once checked ([`Inputs::check`]): one [`SymbolInput`] per symbol of the
-/// account, in its order, and extra step times (`clock`).
-#[derive(Clone, Copy, Debug)]
-pub struct Inputs<'s, 'a> {
-    symbols: &'s [SymbolInput<'a>],
-    clock: &'s [i64],
-}
-
-impl<'s, 'a> Inputs<'s, 'a> {
-    /// Checks `symbols` and `clock` for a run on `account`: one input per symbol, bars and
-    /// funding by the data rules (the error names the column and first bad row), settlement
-    /// prices > 0, clock times increasing.
-    pub fn check(
-        account: &Account,
-        symbols: &'s [SymbolInput<'a>],
-        clock: &'s [i64],
-    ) -> Result<Self, LedgerError> {
-        if let Some(k) = clock.windows(2).position(|w| w[1] <= w[0]) {
-            return Err(LedgerError::bad_row(
-                "timestamp",
-                k + 1,
-                "clock times must increase",
-            ));
-        }
-        let n = account.len();
-        if symbols.len() != n {
-            return Err(LedgerError::invalid(
-                "data",
-                format!("{} symbols of data for an account of {n}", symbols.len()),
-            ));
-        }
-        for (k, inp) in symbols.iter().enumerate() {
-            let sym = &account.instruments()[k].symbol;
-            inp.bars.validate().map_err(|mut e| {
-                e.message = format!("{sym}: {}", e.message);
-                e
-            })?;
-            if let Some(f) = inp.funding {
-                f.validate("funding_rate")?;
-            }
-            if let Some(p) = inp.settlement_price {
-                crate::error::positive("settlement_price", p)?;
-            }
-        }
-        Ok(Self { symbols, clock })
-    }
-
-    /// Inputs the engine made itself and knows to be valid (Monte Carlo paths).
-    pub(crate) fn trusted(symbols: &'s [SymbolInput<'a>], clock: &'s [i64]) -> Self {
-        Self { symbols, clock }
-    }
-
-    /// Each symbol's input, in the account's order.
-    pub fn symbols(&self) -> &'s [SymbolInput<'a>] {
-        self.symbols
-    }
-
-    /// The time of the run's first step (None: no step).
-    pub fn first_ts(&self) -> Option<i64> {
-        self.symbols
-            .iter()
-            .filter_map(|s| s.bars.ts.first())
-            .chain(self.clock.first())
-            .min()
-            .copied()
-    }
-
-    /// The number of steps the run will have at most (for reserving).
-    fn max_steps(&self) -> usize {
-        self.symbols
-            .iter()
-            .map(|i| i.bars.len())
-            .max()
-            .unwrap_or(0)
-            .max(self.clock.len())
-    }
-}
+use crate::market::Series;
 
 /// Runs every bar of `inputs` (one per symbol of the engine's account, in its order) through the
 /// engine with `strategy`. Symbols with no bar at a step are skipped for that step.
@@ -131,6 +42,8 @@ pub fn run_checked<S: Strategy>(
 ) -> Result<(), LedgerError> {
     let (symbols, clock) = (inputs.symbols, inputs.clock);
     let n = symbols.len();
+    strategy.check_inputs(engine, inputs)?;
+    inputs.count_unmatched_funding(engine);
     engine.reserve_steps(inputs.max_steps());
     if engine.steps() == 0 {
         if let Some(v) = strategy.value(engine) {
@@ -184,10 +97,13 @@ pub fn run_checked<S: Strategy>(
         if clock.get(ccursor) == Some(&ts) {
             ccursor += 1;
         }
-        engine.begin_step(ts, strategy);
         for k in 0..n {
             let r = cursor[k];
             row[k] = (r < symbols[k].bars.len() && symbols[k].bars.ts[r] == ts).then_some(r);
+            engine.set_has_bar(k, row[k].is_some(), ts);
+        }
+        engine.begin_step(ts, strategy);
+        for k in 0..n {
             before_path(
                 engine,
                 k,

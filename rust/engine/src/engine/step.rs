@@ -11,7 +11,8 @@ use crate::record::FundingRow;
 
 impl Engine {
     /// Starts a step at `ts`: orders waiting for the next step go live (a limit that is now
-    /// marketable fills at once at the current price as taker).
+    /// marketable fills at once at the current price as taker, unless its symbol has no bar at
+    /// this step: then it rests).
     #[inline(always)]
     pub fn begin_step<S: Strategy>(&mut self, ts: i64, strat: &mut S) {
         self.now = ts;
@@ -28,7 +29,9 @@ impl Engine {
                 continue;
             }
             let cur = self.cur[o.symbol];
-            if o.kind == OrderKind::Limit && super::orders::marketable(o.side, o.price, cur) {
+            let live = !self.stale[o.symbol];
+            if live && o.kind == OrderKind::Limit && super::orders::marketable(o.side, o.price, cur)
+            {
                 let _ = self.execute(idx, cur, Liquidity::Taker, strat);
             } else {
                 self.rest(idx);
@@ -98,6 +101,7 @@ impl Engine {
 
     /// Ends a run: the last step is recorded if the mode left it out.
     pub fn finish(&mut self) {
+        self.clear_stale();
         if !self.recorded && self.steps > 0 {
             let snap = Snapshot::of(&self.account);
             self.history.push(self.now, &self.account, &snap);

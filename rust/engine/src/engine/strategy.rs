@@ -3,7 +3,8 @@
 //! built-in strategies (`crate::strategy`) and the binding's Python callback strategy implement
 //! it; the engine is monomorphised over it (no dynamic dispatch per call).
 
-use super::Engine;
+use super::{Engine, Inputs};
+use crate::error::LedgerError;
 use crate::record::FillRow;
 use crate::stats::RunStats;
 
@@ -34,6 +35,16 @@ pub trait Strategy {
     /// Whether the run goes on (a callback that failed stops it; checked after every step).
     fn keep_going(&self) -> bool {
         true
+    }
+    /// Checks, before the run starts, that its data suit the strategy; it may count warnings on
+    /// the engine. The default is the rule for several symbols ([`Inputs::check_overlap`]: each
+    /// symbol's dates overlap another's).
+    fn check_inputs(
+        &self,
+        engine: &mut Engine,
+        inputs: &Inputs<'_, '_>,
+    ) -> Result<(), LedgerError> {
+        inputs.check_overlap(engine.account(), false)
     }
     /// Adds the strategy's own figures to the run's statistics (and corrects the common ones
     /// for what it trades outside the account).

@@ -11,10 +11,11 @@
 //!   coin and deposits it into the (coin) futures account as the short's collateral, closing
 //!   withdraws the whole futures wallet and sells it on spot.
 
-use crate::engine::{Engine, Strategy};
+use crate::engine::{Engine, Inputs, Strategy};
 use crate::error::LedgerError;
 use crate::record::{FillReason, FillRow};
 use crate::stats::{RunStats, Stat};
+use crate::warnings::{date, Warning, WarningKind};
 
 /// Nanoseconds in a day.
 const DAY_NS: f64 = 86_400e9;
@@ -268,10 +269,10 @@ impl Basis {
         self.open.map(|o| o.future)
     }
 
-    /// The threshold metric of future `j` now: (premium, annualized).
+    /// The threshold metric of future `j` now: (premium, annualized); NaN while it has no bar.
     fn metrics(&self, e: &Engine, j: usize, s: f64) -> (f64, f64) {
         let f = e.price(j);
-        if !f.is_finite() || e.is_expired(j) {
+        if !f.is_finite() || e.is_expired(j) || e.is_stale(j) {
             return (f64::NAN, f64::NAN);
         }
         premium(f, s, e.account().instruments()[j].expiry, e.now())
@@ -445,13 +446,23 @@ impl Basis {
 }
 
 impl Basis {
-    /// The spot price of the current step (the last one seen when this step has none).
-    fn spot_now(&mut self) -> f64 {
+    /// The spot price of the current step (the last one seen when this step has none) and whether
+    /// the step has one.
+    fn spot_now(&mut self) -> (f64, bool) {
         let s_now = self.cfg.spot.get(self.step).copied().unwrap_or(f64::NAN);
-        if s_now.is_finite() && s_now > 0.0 {
+        let live = s_now.is_finite() && s_now > 0.0;
+        if live {
             self.last_spot = s_now;
         }
-        self.last_spot
+        (self.last_spot, live)
+    }
+
+    /// The first and last step times with a spot price (`steps`: the run's step times).
+    fn spot_span(&self, steps: &[i64]) -> Option<(i64, i64)> {
+        let live = |x: &f64| x.is_finite() && *x > 0.0;
+        let a = self.cfg.spot.iter().position(live)?;
+        let b = self.cfg.spot.iter().rposition(live)?;
+        Some((*steps.get(a)?, *steps.get(b)?))
     }
 }
 
@@ -478,9 +489,62 @@ impl Strategy for Basis {
 
     fn on_fill(&mut self, _e: &mut Engine, _f: &FillRow) {}
 
+    fn check_inputs(&self, e: &mut Engine, inputs: &Inputs<'_, '_>) -> Result<(), LedgerError> {
+        let names: Vec<String> = e
+            .account()
+            .instruments()
+            .iter()
+            .map(|i| i.symbol.clone())
+            .collect();
+        let Some(spot) = self.spot_span(&inputs.step_times()) else {
+            return Err(LedgerError::invalid("spot", "the spot data have no price"));
+        };
+        let meets = |f: (i64, i64)| f.0 <= spot.1 && spot.0 <= f.1;
+        let spans: Vec<Option<(i64, i64)>> = (0..inputs.symbols().len())
+            .map(|k| inputs.span(k))
+            .collect();
+        if !spans.iter().flatten().any(|&f| meets(f)) {
+            let futures: Vec<String> = spans
+                .iter()
+                .zip(&names)
+                .map(|(f, n)| match f {
+                    Some(f) => format!("{n} {} to {}", date(f.0), date(f.1)),
+                    None => format!("{n} no bars"),
+                })
+                .collect();
+            return Err(LedgerError::invalid(
+                "data",
+                format!(
+                    "the spot data ({} to {}) overlap no future's ({})",
+                    date(spot.0),
+                    date(spot.1),
+                    futures.join("; ")
+                ),
+            ));
+        }
+        for (k, f) in spans.iter().enumerate() {
+            if !f.is_some_and(meets) {
+                let detail = format!(
+                    "its dates never overlap the spot data's ({} to {}): it cannot be traded",
+                    date(spot.0),
+                    date(spot.1)
+                );
+                e.push_warning(Warning::new(WarningKind::NoOverlap, Some(k), detail).doubtful());
+            }
+        }
+        Ok(())
+    }
+
     fn on_close(&mut self, e: &mut Engine) {
-        let s = self.spot_now();
-        if !s.is_finite() {
+        let (s, live) = self.spot_now();
+        if !live {
+            // No spot price at this step: the trade waits (a spot price already seen marks the
+            // spot leg meanwhile).
+            if s.is_finite() {
+                e.warn(WarningKind::Stale, None, "spot");
+            } else {
+                e.warn(WarningKind::NotStarted, None, "spot");
+            }
             return;
         }
         if let Some(o) = self.open {
@@ -517,8 +581,8 @@ impl Strategy for Basis {
     }
 
     fn after_close(&mut self, e: &Engine) {
-        let s = self.spot_now();
-        if e.blown() && s.is_finite() {
+        let (s, live) = self.spot_now();
+        if e.blown() && live {
             if let Some(o) = self.open.take() {
                 // The futures account was liquidated: the spot coin is sold into the spot wallet
                 // (the proceeds stay there; a liquidated account takes no deposit).

@@ -7,7 +7,8 @@ use super::grid::Grid;
 use super::rebalance::Rebalance;
 use super::targets::TargetPositions;
 use super::Strategy;
-use crate::engine::Engine;
+use crate::engine::{Engine, Inputs};
+use crate::error::LedgerError;
 use crate::record::FillRow;
 use crate::stats::RunStats;
 
@@ -53,6 +54,16 @@ impl Strategy for BuiltIn {
     fn after_close(&mut self, e: &Engine) {
         if let BuiltIn::Basis(s) = self {
             s.after_close(e);
+        }
+    }
+
+    fn check_inputs(&self, e: &mut Engine, inputs: &Inputs<'_, '_>) -> Result<(), LedgerError> {
+        match self {
+            BuiltIn::Grid(s) => s.check_inputs(e, inputs),
+            BuiltIn::Rebalance(s) => s.check_inputs(e, inputs),
+            BuiltIn::Targets(s) => s.check_inputs(e, inputs),
+            BuiltIn::Deviation(s) => s.check_inputs(e, inputs),
+            BuiltIn::Basis(s) => s.check_inputs(e, inputs),
         }
     }
 

@@ -2,10 +2,10 @@
 //! fell. Each step, per symbol: normalized price n = price / base (base: the first price, or a
 //! moving average), index = mean of n, deviation d = n − index, target value
 //! −trade_value · round(d / step, 1), traded when it differs from the position's value by more than
-//! `min_trade_value`; a stop closes a symbol whose deviation moved past `stop_deviation` against its
+//! `min_trade_value`; the basket waits while a symbol has no bar; a stop closes a symbol whose deviation moved past `stop_deviation` against its
 //! position and keeps it closed until |d| is back under `reentry_deviation`.
 
-use crate::engine::{Engine, Strategy};
+use crate::engine::{Engine, Inputs, Strategy};
 use crate::error::LedgerError;
 use crate::instrument::ContractKind;
 use crate::record::FillReason;
@@ -98,14 +98,23 @@ fn past(a: f64, b: f64) -> bool {
 }
 
 impl Strategy for IndexDeviation {
+    fn check_inputs(&self, e: &mut Engine, inputs: &Inputs<'_, '_>) -> Result<(), LedgerError> {
+        inputs.check_overlap(e.account(), true)
+    }
+
     fn on_close(&mut self, e: &mut Engine) {
         let n = self.base.len().min(e.account().len());
+        // The index needs every live symbol's price at this step: while one has no bar (or no
+        // price yet), the basket waits.
+        if (0..n).any(|i| !e.is_expired(i) && (e.is_stale(i) || !e.price(i).is_finite())) {
+            return;
+        }
         // Normalized prices into a buffer kept across steps (no allocation per step).
         let (mut sum, mut count) = (0.0, 0usize);
         for i in 0..n {
             self.norm[i] = f64::NAN;
             let p = e.price(i);
-            if !p.is_finite() {
+            if !p.is_finite() || e.is_expired(i) {
                 continue;
             }
             self.last_price[i] = p;

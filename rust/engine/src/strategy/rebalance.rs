@@ -5,6 +5,7 @@ use crate::engine::{Engine, Strategy};
 use crate::error::LedgerError;
 use crate::instrument::ContractKind;
 use crate::record::FillReason;
+use crate::warnings::WarningKind;
 
 /// What the targets are.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -32,6 +33,9 @@ pub struct Rebalance {
     /// Per symbol: the ids of the resting pair.
     pair: Vec<(u64, u64)>,
 }
+
+/// Why an adjustment was not sent.
+const NO_BALANCE: &str = "no available balance to margin an order adding to the position";
 
 /// The tag that marks the strategy's resting orders.
 const PAIR_TAG: u32 = 0x5245_4241;
@@ -207,7 +211,8 @@ impl Strategy for Rebalance {
     fn on_close(&mut self, e: &mut Engine) {
         for i in 0..self.targets.len().min(e.account().len()) {
             let price = e.price(i);
-            if !price.is_finite() || e.is_expired(i) {
+            // No price yet, expired, or no bar at this step: it waits.
+            if !price.is_finite() || e.is_expired(i) || e.is_stale(i) {
                 continue;
             }
             let equity = e.account().equity();
@@ -252,8 +257,12 @@ impl Strategy for Rebalance {
             let adds = pos == 0.0 || (pos > 0.0) == (dq > 0.0);
             let hopeless = adds && e.account().available_balance() <= 0.0;
             // Dust (a relative 1e-9 of the target) is not worth an order.
-            if !hopeless && dq.abs() * per_unit > 1e-9 * target.abs().max(value.abs()) {
-                let _ = e.market(i, dq, FillReason::Rebalance, self);
+            if dq.abs() * per_unit > 1e-9 * target.abs().max(value.abs()) {
+                if hopeless {
+                    e.warn(WarningKind::NotSent, Some(i), NO_BALANCE);
+                } else {
+                    let _ = e.market(i, dq, FillReason::Rebalance, self);
+                }
             }
             if limit_mode {
                 self.cancel_pair(e, i);

@@ -134,6 +134,13 @@ impl PyExchange {
         ))
     }
 
+    /// Whether `symbol` has no bar at the current step of a run: it is not tradable (orders on it
+    /// are rejected) and is marked at its last price. Always False outside runs.
+    fn is_stale(&self, py: Python<'_>, symbol: &Bound<'_, PyAny>) -> PyResult<bool> {
+        let i = self.lookup(py, symbol)?;
+        Ok(self.eng(py)?.is_stale(i))
+    }
+
     /// Liquidation price of `symbol`'s position (NaN when flat or when no price liquidates it).
     fn liquidation_price(&self, py: Python<'_>, symbol: &Bound<'_, PyAny>) -> PyResult<f64> {
         let i = self.lookup(py, symbol)?;

@@ -118,4 +118,33 @@ impl PyExchange {
         c.num("payment", f.iter().map(|r| r.payment))?;
         Ok(c.into_dict())
     }
+
+    /// The run's warnings (orders refused, symbols without a bar, inputs that matched no step,
+    /// liquidations), as a list of dicts: kind, symbol (None: the run), count, total, first and
+    /// last time (ns or None), detail, doubtful, message.
+    fn _warnings<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyDict>>> {
+        let eng = self.eng(py)?;
+        let names: Vec<String> = eng
+            .account()
+            .instruments()
+            .iter()
+            .map(|i| i.symbol.clone())
+            .collect();
+        eng.warnings()
+            .iter()
+            .map(|w| {
+                let d = PyDict::new(py);
+                d.set_item("kind", w.kind.name())?;
+                d.set_item("symbol", w.symbol.map(|i| self.names[i].clone_ref(py)))?;
+                d.set_item("count", w.count)?;
+                d.set_item("total", w.total)?;
+                d.set_item("first", w.first)?;
+                d.set_item("last", w.last)?;
+                d.set_item("detail", &w.detail)?;
+                d.set_item("doubtful", w.doubtful)?;
+                d.set_item("message", w.message(&names))?;
+                Ok(d)
+            })
+            .collect()
+    }
 }

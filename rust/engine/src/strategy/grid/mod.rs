@@ -441,7 +441,8 @@ impl Strategy for Grid {
     fn on_close(&mut self, e: &mut Engine) {
         let i = self.cfg.symbol;
         let price = e.price(i);
-        if !price.is_finite() {
+        // No price yet, or no bar at this step (its range is the last bar's): it waits.
+        if !price.is_finite() || e.is_stale(i) {
             return;
         }
         match self.state {

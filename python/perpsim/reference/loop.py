@@ -1,0 +1,85 @@
+"""The reference's event loop (:meth:`perpsim.reference.Exchange.run`), written apart from the
+engine's: per step, funding for the funding times since the previous step at the bar's open, then a
+delivery contract's settlement, then each symbol's bar along its path, then the close. A symbol
+without a bar at a step is stale for it: orders on it are rejected and it is marked at its last
+price."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, Mapping, Optional, Sequence
+
+import pandas as pd
+
+from .ledger import Ledger, exact
+
+
+def replay(
+    ex: Any,
+    data: Mapping[str, pd.DataFrame],
+    funding: Optional[Mapping[str, pd.Series]] = None,
+    settlement: Optional[Mapping[str, float]] = None,
+    clock: Optional[Sequence[int]] = None,
+) -> None:
+    """:meth:`perpsim.reference.Exchange.run` on ``ex``: the event loop (funding, settlement, path,
+    close per step)."""
+    if isinstance(data, pd.DataFrame):
+        data = {next(iter(ex.specs)): data}
+    if isinstance(funding, pd.Series):
+        funding = {next(iter(ex.specs)): funding}
+    if settlement is not None and not isinstance(settlement, Mapping):
+        settlement = {next(iter(ex.specs)): settlement}
+    funding = funding or {}
+    settlement = settlement or {}
+    events: Dict[int, Dict[str, Any]] = {}
+    for s, df in data.items():
+        if "price" in df.columns and "open" not in df.columns:  # ticks
+            df = df.assign(open=df["price"], high=df["price"], low=df["price"], close=df["price"])
+        ts = df.index.as_unit("ns").asi8 if hasattr(df.index, "as_unit") else df.index.asi8
+        vol = df["volume"].tolist() if "volume" in df.columns else [None] * len(df)
+        for t, o, h, lo, c, v in zip(
+            ts.tolist(), df["open"].tolist(), df["high"].tolist(), df["low"].tolist(), df["close"].tolist(), vol
+        ):
+            events.setdefault(t, {})[s] = (o, h, lo, c, v)
+    fq = {
+        s: list(zip((f.index.as_unit("ns").asi8 if hasattr(f.index, "as_unit") else f.index.asi8).tolist(), f.tolist()))
+        for s, f in funding.items()
+    }
+    # funding times at or before the last step are behind us: not paid again
+    fc = {s: sum(1 for t, _ in fq[s] if t <= ex.now) for s in fq}
+    for t in clock or ():
+        events.setdefault(int(t), {})
+    for ts in sorted(events):
+        bars = events[ts]
+        ex.last_ts = ts
+        ex.stale = {s: s not in bars for s in ex.specs}
+        ex.begin_step(ts)
+        for s in ex.specs:
+            if s in bars and s in fq:
+                while fc[s] < len(fq[s]) and fq[s][fc[s]][0] <= ts:
+                    ft, rate = fq[s][fc[s]]
+                    pos = ex.positions[s].qty
+                    paid = Ledger.apply_funding(ex, s, rate, bars[s][0])
+                    if pos != 0:
+                        ex.funding_rows.append(
+                            dict(
+                                timestamp=ft,
+                                symbol=s,
+                                rate=exact(rate),
+                                mark_price=exact(bars[s][0]),
+                                position=pos,
+                                payment=paid,
+                            )
+                        )
+                    fc[s] += 1
+            exp = ex.specs[s].contract.expiry
+            if exp is not None and not ex.expired[s] and pd.Timestamp(exp).value <= ts:
+                last = ex.cur[s]
+                fallback = bars[s][0] if s in bars else None
+                price = settlement.get(s, float(last) if last is not None else fallback)
+                if price is not None:
+                    ex.settle(s, price)
+        for s in ex.specs:
+            if s in bars:
+                ex.bar(s, *bars[s])
+        ex.end_step()
+    ex.stale = dict.fromkeys(ex.specs, False)
