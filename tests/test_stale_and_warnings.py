@@ -245,6 +245,8 @@ def test_a_grid_whose_orders_no_margin_can_hold_warns():
     assert w[("most_rejected", None)].doubtful
     assert "insufficient margin" in w[("rejected", "BTCUSDT")].detail
     assert "warnings:" in r.summary() and "insufficient margin" in r.summary()
+    page = r.report()
+    assert "<h2>Warnings (" in page and "class=doubtful" in page
 
 
 def test_a_balance_target_far_beyond_the_leverage_warns():

@@ -21,6 +21,7 @@ h1{font-size:1.5em;margin-bottom:.2em} h2{font-size:1.15em;margin-top:1.6em;bord
 td,th{padding:.25em .7em;border-bottom:1px solid #eee;text-align:right} th{background:#f6f6f6}
 td:first-child,th:first-child{text-align:left} .stats td:first-child{color:#555}
 img{max-width:100%;border:1px solid #eee} .note{color:#777;font-size:.85em}
+.warnings li{color:#555} .warnings li.doubtful{color:#b00;font-weight:600}
 .grid{display:flex;gap:2em;flex-wrap:wrap} .grid>div{flex:1;min-width:300px}
 """
 
@@ -116,6 +117,14 @@ def _frame_table(df: pd.DataFrame, limit: int = 200) -> str:
     return f"<div style='overflow-x:auto'>{t}</div>{more}"
 
 
+def _warnings_html(items: Any) -> str:
+    """The run's warnings as a list at the top of the report (doubtful ones marked)."""
+    if not items:
+        return ""
+    li = "".join(f"<li{' class=doubtful' if w.doubtful else ''}>{html.escape(w.message)}</li>" for w in items)
+    return f"<h2>Warnings ({len(items)})</h2><ul class='warnings'>{li}</ul>"
+
+
 def backtest_report(result: Any, path: Optional[str] = None, title: Optional[str] = None) -> str:
     """The HTML report of a backtest: stats, price with grid levels and fills, equity and drawdown
     charts, the strategy's own figures and the fills. Written to ``path`` when given; returned."""
@@ -125,7 +134,8 @@ def backtest_report(result: Any, path: Optional[str] = None, title: Optional[str
     symbols = ", ".join(result.data) if result.data else ""
     strategy = result.meta.get("strategy") if hasattr(result, "meta") else None
     sub = f"{symbols} · {span}" + (f" · {_short(strategy)}" if strategy is not None else "")
-    body = "<div class='grid'><div><h2>Statistics</h2>" + _kv_table(s.items()) + "</div>"
+    body = _warnings_html(result.warnings)
+    body += "<div class='grid'><div><h2>Statistics</h2>" + _kv_table(s.items()) + "</div>"
     extra = {}
     for k, v in result.strategy_stats.items():
         if k.endswith("_at") and isinstance(v, int):
