@@ -11,6 +11,8 @@ from typing import Any, Dict, Mapping, Optional, Union
 
 import numpy as np
 import pandas as pd
+from pandas.tseries.frequencies import to_offset
+from pandas.tseries.offsets import Day, Tick
 
 from .errors import InvalidInputError
 
@@ -197,14 +199,50 @@ def _slice(df: pd.DataFrame, start: Any, end: Any) -> pd.DataFrame:
     return df
 
 
+def interval(rule: Any, field: str = "resample") -> pd.Timedelta:
+    """A fixed, positive bar interval from a pandas rule (``"1h"``, ``"15min"``, ``"1D"``); calendar
+    rules (months, weeks anchored on a weekday) and zero or negative intervals are refused."""
+    try:
+        off = to_offset(rule)
+    except (TypeError, ValueError):
+        raise InvalidInputError(f"{field}: not an interval: {rule!r}", field) from None
+    if not isinstance(off, (Tick, Day)):  # UTC data: a day is 24 h
+        raise InvalidInputError(f"{field}: a fixed interval (s, min, h, D) is needed, got {rule!r}", field)
+    td = pd.Timedelta(off)
+    if td <= pd.Timedelta(0):
+        raise InvalidInputError(f"{field}: the interval must be > 0, got {rule!r}", field)
+    return td
+
+
 def resample(bars: pd.DataFrame, rule: str) -> pd.DataFrame:
     """Aggregates bars to a longer interval (``"1h"``, ``"4h"``, ``"1D"``, ...): first open, highest
     high, lowest low, last close, summed volume; bins labelled by their open time; empty bins (gaps)
-    are dropped, not invented."""
-    try:
-        pd.Timedelta(rule)
-    except (TypeError, ValueError):
-        raise InvalidInputError(f"resample: not an interval: {rule!r}", "resample") from None
+    are dropped, not invented. The interval must be a whole multiple of the bars' own (the smallest
+    step between them) and the bars must start on the bins' grid (bins start at midnight UTC):
+    otherwise a bar would be split between two bins and relabelled, which bars cannot be."""
+    td = interval(rule)
+    ts = bars.index.as_unit("ns").asi8 if isinstance(bars.index, pd.DatetimeIndex) else None
+    if ts is None:
+        raise InvalidInputError("resample: the bars need a DatetimeIndex", "resample")
+    if len(ts) > 1:
+        own = int(np.diff(ts).min())
+        own_td = pd.Timedelta(own, unit="ns")
+        if td.value < own:
+            raise InvalidInputError(
+                f"resample: {rule!r} is finer than the bars' own interval ({own_td}): bars cannot be split", "resample"
+            )
+        if td.value % own:
+            raise InvalidInputError(
+                f"resample: {rule!r} is not a whole multiple of the bars' interval ({own_td})", "resample"
+            )
+        day = 86_400 * 10**9
+        off = (ts[0] - ts[0] // day * day) % min(own, td.value)
+        if off:
+            raise InvalidInputError(
+                f"resample: the bars start {pd.Timedelta(int(off), unit='ns')} off the {rule!r} bins' grid "
+                "(bins start at midnight UTC): a bar would be split between two bins",
+                "resample",
+            )
     agg: Dict[str, str] = {"open": "first", "high": "max", "low": "min", "close": "last"}
     if "volume" in bars.columns:
         agg["volume"] = "sum"

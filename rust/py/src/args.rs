@@ -97,10 +97,10 @@ fn field_error(py: Python<'_>, e: PyErr) -> PyErr {
             if ours.is_ok_and(|t| cause.is_instance(py, t)) {
                 cause
             } else {
-                invalid(py, &field, format!("{field}: {}", cause.value(py)))
+                invalid(py, &field, cause.value(py).to_string())
             }
         }
-        None => invalid(py, &field, format!("{field}: cannot be read")),
+        None => invalid(py, &field, "cannot be read"),
     }
 }
 

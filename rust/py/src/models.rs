@@ -13,7 +13,7 @@ use crate::args::{class_of, read, Count, Num};
 use crate::columns::Columns;
 use crate::errors::{invalid, IntoPyResult};
 
-/// A duration (a `pandas.Timedelta` or anything it reads, such as "1h") in ns.
+/// A duration (a `pandas.Timedelta` or a string it reads, such as "1h"; not a bare number) in ns.
 #[derive(Clone, Copy, Debug)]
 pub struct Interval(pub i64);
 
@@ -24,6 +24,15 @@ impl<'a, 'py> FromPyObject<'a, 'py> for Interval {
 
     fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
         let py = obj.py();
+        if obj.is_instance_of::<pyo3::types::PyInt>()
+            || obj.is_instance_of::<pyo3::types::PyFloat>()
+        {
+            // pandas would read a bare number as nanoseconds.
+            return Err(pyo3::exceptions::PyTypeError::new_err(format!(
+                "a duration with a unit (\"1h\", a pandas.Timedelta), not a bare number: {}",
+                obj.repr()?
+            )));
+        }
         let td = PD_TIMEDELTA.import(py, "pandas", "Timedelta")?;
         td.call1((obj,))
             .and_then(|t| t.getattr("value"))
@@ -234,6 +243,7 @@ pub fn _mc_paths<'py>(
     stop: u64,
 ) -> PyResult<Bound<'py, PyDict>> {
     let model = model_of(py, model, Some(&inputs))?;
+    model.validate_horizon(n_bars).py(py)?;
     let n = (stop.saturating_sub(start) as usize) * n_bars;
     let mut out: [Vec<f64>; 5] = Default::default();
     let mut ts = Vec::with_capacity(n);
@@ -241,6 +251,13 @@ pub fn _mc_paths<'py>(
     let mut buf = PathBuf::new(n_bars);
     for p in start..stop {
         model.generate(&mut Rng::for_path(seed, p), &mut buf);
+        if !buf.in_range(model.s0) {
+            return Err(invalid(
+                py,
+                "model",
+                format!("path {p} left the range of meaningful prices (a factor 1e12 from the start price)"),
+            ));
+        }
         ids.extend(std::iter::repeat_n(p, n_bars));
         ts.extend_from_slice(&buf.ts);
         for (o, src) in

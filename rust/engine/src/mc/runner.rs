@@ -47,7 +47,8 @@ pub struct McRun<'a> {
 }
 
 impl McRun<'_> {
-    /// Checks the run before any path: the model, one symbol, bars > 0.
+    /// Checks the run before any path: the model (and what it means over the horizon), one
+    /// symbol, bars > 0.
     pub fn validate(&self) -> Result<(), LedgerError> {
         self.model.validate()?;
         if self.account.len() != 1 {
@@ -59,6 +60,7 @@ impl McRun<'_> {
         if self.n_bars == 0 {
             return Err(LedgerError::invalid("n_bars", "must be > 0"));
         }
+        self.model.validate_horizon(self.n_bars)?;
         self.config.summary_only().validate()
     }
 
@@ -75,6 +77,14 @@ impl McRun<'_> {
     ) -> Result<(RunStats, Option<Vec<f64>>), LedgerError> {
         let mut rng = Rng::for_path(self.seed, path);
         self.model.generate(&mut rng, buf);
+        if !buf.in_range(self.model.s0) {
+            return Err(LedgerError::invalid(
+                "model",
+                format!(
+                    "path {path} left the range of meaningful prices (a factor 1e12 from the start                      price): the model's parameters do not describe a market over this horizon"
+                ),
+            ));
+        }
         let record = if keep_curve {
             Record::Every(1)
         } else {
