@@ -1,8 +1,19 @@
-"""Shared test settings: hypothesis profiles (CI runs >= 200 examples per property test)."""
+"""Shared test settings: hypothesis profiles (CI runs >= 200 examples per property test), and the
+suite-wide check that no Rust panic happens in any test (caught or not: a panic is a bug)."""
 
 import os
 
+import pytest
 from hypothesis import HealthCheck, settings
+from perpsim import _core
+
+
+@pytest.fixture(autouse=True)
+def no_rust_panic():
+    before = _core._panic_count()
+    yield
+    assert _core._panic_count() == before, "a Rust panic happened in this test (see the captured stderr)"
+
 
 settings.register_profile(
     "ci",

@@ -93,7 +93,7 @@ class RebalanceTwin:
                 drift = abs(value - target) / abs(target)
             else:
                 drift = F(10**30) if value != 0 else F(0)
-            if drift <= self.adjust:
+            if drift <= self.adjust * (1 + F(1, 10**9)):
                 if limit_mode:
                     self.place_pair(ex, s)
                 continue

@@ -16,6 +16,7 @@ __all__ = [
     "preset",
     "preset_names",
     "_panic_for_tests",
+    "_panic_count",
     "_mc_run",
     "_mc_sweep",
     "_sweep_data",
@@ -235,6 +236,7 @@ class Exchange:
 def preset(name: str) -> Dict[str, Any]: ...
 def preset_names() -> List[str]: ...
 def _panic_for_tests() -> None: ...
+def _panic_count() -> int: ...
 def _mc_run(
     ex: Exchange,
     model: Any,
@@ -247,6 +249,7 @@ def _mc_run(
     stop: int,
     threads: Optional[int] = None,
     curve_every: int = 0,
+    total: Optional[int] = None,
 ) -> Tuple[Dict[str, Any], List[Tuple[int, List[float]]]]: ...
 def _mc_sweep(
     ex: Exchange,

@@ -7,6 +7,9 @@ Every error carries ``.field``: the argument or column it is about.
 - :class:`UnknownSymbolError` (an :class:`InvalidInputError`): a symbol the account does not hold.
 - :class:`OrderRejectedError`: a well-formed order the exchange would refuse (under the minimum
   quantity or notional, insufficient margin, a spot short). The account is left unchanged.
+- :class:`OutOfMemoryError` (a :class:`MemoryError`): what a run needs does not fit in the memory
+  available (estimated before it starts: recorded steps, kept curves, generated paths), or an
+  allocation inside the engine failed.
 - :class:`RunInterruptedError`: a run that stopped before its end (a strategy callback stopped it, or
   the user interrupted it); its figures are not returned as if complete.
 
@@ -29,6 +32,7 @@ __all__ = [
     "UnknownSymbolError",
     "OrderRejectedError",
     "RunInterruptedError",
+    "OutOfMemoryError",
     "PerpsimWarning",
     "RunWarning",
 ]
@@ -52,6 +56,10 @@ class UnknownSymbolError(InvalidInputError):
 
 class OrderRejectedError(PerpsimError):
     """An order the exchange would reject; the account is unchanged."""
+
+
+class OutOfMemoryError(PerpsimError, MemoryError):
+    """What a run needs does not fit in the memory available; nothing was computed."""
 
 
 class RunInterruptedError(PerpsimError):

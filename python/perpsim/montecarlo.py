@@ -411,7 +411,19 @@ def monte_carlo(
         curve_every=curve_every,
     )
     # Check everything once here (bad input fails before any worker is involved).
-    _core._mc_run(ex, model, inputs, strategy, n_bars=1, seed=int(seed), start=0, stop=0, threads=1)
+    _core._mc_run(
+        ex,
+        model,
+        inputs,
+        strategy,
+        n_bars=n_bars,
+        seed=int(seed),
+        start=0,
+        stop=0,
+        threads=None if threads is None else int(threads),
+        curve_every=curve_every,
+        total=int(n_paths),
+    )
     cols, curves = _run_batches(payload, n_paths, executor, batch_size, progress)
     step = pd.Timedelta(model.interval)
     paths = _frame(cols)

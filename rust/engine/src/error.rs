@@ -14,6 +14,9 @@ pub enum ErrorKind {
     Rejected,
     /// The run stopped before its end (a strategy callback failed, or the user interrupted it).
     Interrupted,
+    /// What the run needs does not fit in the memory available (estimated before it starts, or an
+    /// allocation that failed).
+    OutOfMemory,
 }
 
 /// An engine error: its kind, the argument it is about and a readable message.
@@ -67,6 +70,34 @@ impl LedgerError {
             field: "run".to_string(),
             message: message.into(),
             row: Some(step),
+        }
+    }
+
+    /// `bytes` for `what` do not fit (`available`: the bytes available, when known).
+    pub fn out_of_memory(field: &str, what: &str, bytes: u64, available: Option<u64>) -> Self {
+        let gib = |b: u64| b as f64 / (1u64 << 30) as f64;
+        let left = match available {
+            Some(a) => format!(", {:.2} GiB available", gib(a)),
+            None => String::new(),
+        };
+        Self {
+            kind: ErrorKind::OutOfMemory,
+            field: field.to_string(),
+            message: format!("{what} needs {:.2} GiB{left}", gib(bytes)),
+            row: None,
+        }
+    }
+
+    /// An allocation failed during a run (after step `step`): the process ran out of memory.
+    pub fn memory_exhausted(step: u64) -> Self {
+        Self {
+            kind: ErrorKind::OutOfMemory,
+            field: "run".to_string(),
+            message: format!(
+                "the process ran out of memory at step {step}; record less (record=...), run fewer \
+                 paths at once, or free memory"
+            ),
+            row: Some(step as usize),
         }
     }
 

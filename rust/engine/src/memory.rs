@@ -1,4 +1,8 @@
-//! Memory hints for the large columnar buffers a long run fills (records, paths).
+//! Memory for the large columnar buffers a long run fills (records, paths): how much is available
+//! ([`available`]), the check a run makes before it starts ([`ensure`]), fallible allocation
+//! ([`Pooled::try_new`]) and hints to the kernel.
+
+use crate::error::LedgerError;
 
 /// Asks the kernel to back the unused capacity of `v` with transparent huge pages, when it spans
 /// at least a few of them (Linux; a no-op elsewhere or when the kernel declines). Filling a fresh
@@ -33,6 +37,81 @@ pub fn advise_huge<T>(v: &mut Vec<T>) {
 use std::mem::MaybeUninit;
 use std::sync::Mutex;
 
+/// The bytes this process can still allocate, when the platform says: the least of the memory
+/// the system has available, the room under the process's address-space limit and the room left
+/// in its memory cgroup (Linux). None elsewhere.
+pub fn available() -> Option<u64> {
+    #[cfg(target_os = "linux")]
+    {
+        let read = |path: &str| std::fs::read_to_string(path).ok();
+        let mut out: Option<u64> = None;
+        let mut least = |v: u64| out = Some(out.map_or(v, |o| o.min(v)));
+        if let Some(m) = read("/proc/meminfo") {
+            if let Some(kb) = m
+                .lines()
+                .find(|l| l.starts_with("MemAvailable:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse::<u64>().ok())
+            {
+                least(kb * 1024);
+            }
+        }
+        let mut lim = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit writes into the struct it is given.
+        if unsafe { libc::getrlimit(libc::RLIMIT_AS, &mut lim) } == 0
+            && lim.rlim_cur != libc::RLIM_INFINITY
+        {
+            let page = 4096u64;
+            let used = read("/proc/self/statm")
+                .and_then(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+                .map_or(0, |pages| pages * page);
+            #[allow(clippy::unnecessary_cast)] // rlim_t is not u64 on every target
+            let cur = lim.rlim_cur as u64;
+            least(cur.saturating_sub(used));
+        }
+        if let (Some(max), Some(cur)) = (
+            read("/sys/fs/cgroup/memory.max"),
+            read("/sys/fs/cgroup/memory.current"),
+        ) {
+            if let (Ok(max), Ok(cur)) = (max.trim().parse::<u64>(), cur.trim().parse::<u64>()) {
+                least(max.saturating_sub(cur));
+            }
+        }
+        out
+    }
+    #[cfg(not(target_os = "linux"))]
+    None
+}
+
+/// Refuses, before a run starts, `bytes` for `what` (the error names `field`) when they are more
+/// than nine tenths of what is [`available`]; passes when the platform does not say, and for
+/// anything under 64 MiB.
+pub fn ensure(field: &str, what: &str, bytes: u64) -> Result<(), LedgerError> {
+    if bytes < 1 << 26 {
+        return Ok(()); // under 64 MiB: not worth asking the system
+    }
+    match available() {
+        Some(a) if bytes > a / 10 * 9 => {
+            Err(LedgerError::out_of_memory(field, what, bytes, Some(a)))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// A `Vec` with room for `len` items, or an out-of-memory error for `what` (instead of the
+/// allocator aborting the process).
+pub fn try_vec<T>(len: usize, field: &str, what: &str) -> Result<Vec<T>, LedgerError> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(len).map_err(|_| {
+        let bytes = (len as u64).saturating_mul(std::mem::size_of::<T>() as u64);
+        LedgerError::out_of_memory(field, what, bytes, available())
+    })?;
+    Ok(v)
+}
+
 /// Buffers given back by dropped records, kept for the next run (see [`Pooled`]).
 static POOL: Mutex<Vec<Vec<MaybeUninit<f64>>>> = Mutex::new(Vec::new());
 
@@ -51,6 +130,16 @@ pub struct Pooled(Vec<MaybeUninit<f64>>);
 impl Pooled {
     /// `len` floats of room (from the pool when a buffer fits, else fresh, with huge pages).
     pub fn new(len: usize) -> Self {
+        match Self::try_new(len) {
+            Ok(p) => p,
+            Err(_) => std::alloc::handle_alloc_error(
+                std::alloc::Layout::array::<f64>(len).unwrap_or(std::alloc::Layout::new::<f64>()),
+            ),
+        }
+    }
+
+    /// [`Pooled::new`], or an out-of-memory error when the allocation fails.
+    pub fn try_new(len: usize) -> Result<Self, LedgerError> {
         if len >= POOL_MIN {
             let mut pool = POOL.lock().unwrap_or_else(|p| p.into_inner());
             if let Some(k) = pool
@@ -60,14 +149,14 @@ impl Pooled {
                 let mut v = pool.swap_remove(k);
                 // SAFETY: `MaybeUninit` needs no initialisation; the capacity is at least `len`.
                 unsafe { v.set_len(len) };
-                return Self(v);
+                return Ok(Self(v));
             }
         }
-        let mut v = Vec::with_capacity(len);
+        let mut v = try_vec(len, "record", "the recorded columns")?;
         advise_huge(&mut v);
         // SAFETY: as above.
         unsafe { v.set_len(len) };
-        Self(v)
+        Ok(Self(v))
     }
 
     /// No room.
@@ -134,5 +223,107 @@ impl From<Vec<f64>> for Pooled {
             *slot = MaybeUninit::new(x);
         }
         p
+    }
+}
+
+/// A global allocator that keeps an emergency reserve: when an allocation fails, it gives the
+/// reserve back to the system, marks the process as [`exhausted`] and tries again, so that the
+/// allocation that would have aborted the process succeeds; the event loop sees the mark at the
+/// end of the step and stops the run with an out-of-memory error (a Python `MemoryError`), and the
+/// reserve is taken again ([`rearm`]) before the next run. The binding installs it as its global
+/// allocator (`#[global_allocator]`); without it, [`exhausted`] is never set.
+pub mod guard {
+    use std::alloc::{GlobalAlloc, Layout, System};
+    use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
+
+    /// The reserve: 128 MiB, mapped but never touched (it costs address space, not memory), so
+    /// that the allocation that failed (a record growing by half, say) fits once it is released.
+    const RESERVE: usize = 128 << 20;
+    static BLOCK: AtomicPtr<u8> = AtomicPtr::new(std::ptr::null_mut());
+    static EXHAUSTED: AtomicBool = AtomicBool::new(false);
+
+    fn layout() -> Layout {
+        Layout::from_size_align(RESERVE, 4096).expect("a valid layout")
+    }
+
+    /// Gives the reserve back; whether there was one.
+    fn release() -> bool {
+        let p = BLOCK.swap(std::ptr::null_mut(), Ordering::AcqRel);
+        if p.is_null() {
+            return false;
+        }
+        // SAFETY: `p` was allocated by `System` with `layout()` in `rearm` and is released once
+        // (the swap took it).
+        unsafe { System.dealloc(p, layout()) };
+        EXHAUSTED.store(true, Ordering::Release);
+        true
+    }
+
+    /// Whether an allocation failed since the last [`rearm`] (the reserve was spent).
+    #[inline]
+    pub fn exhausted() -> bool {
+        EXHAUSTED.load(Ordering::Relaxed)
+    }
+
+    /// Takes the reserve (again) and clears the mark; false when the memory for it is not there
+    /// (then the process is out of memory now).
+    pub fn rearm() -> bool {
+        if !BLOCK.load(Ordering::Acquire).is_null() {
+            EXHAUSTED.store(false, Ordering::Release);
+            return true;
+        }
+        // SAFETY: a non-zero size layout.
+        let p = unsafe { System.alloc(layout()) };
+        if p.is_null() {
+            return false;
+        }
+        if BLOCK
+            .compare_exchange(std::ptr::null_mut(), p, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+        {
+            // SAFETY: just allocated with this layout, not shared.
+            unsafe { System.dealloc(p, layout()) };
+        }
+        EXHAUSTED.store(false, Ordering::Release);
+        true
+    }
+
+    /// The allocator (see the module doc).
+    pub struct GuardedAlloc;
+
+    // SAFETY: every call is forwarded to `System`; on failure the reserve (a `System` block of
+    // its own) is released and the same call is made once more.
+    unsafe impl GlobalAlloc for GuardedAlloc {
+        #[inline]
+        unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+            let p = System.alloc(l);
+            if p.is_null() && release() {
+                return System.alloc(l);
+            }
+            p
+        }
+
+        #[inline]
+        unsafe fn alloc_zeroed(&self, l: Layout) -> *mut u8 {
+            let p = System.alloc_zeroed(l);
+            if p.is_null() && release() {
+                return System.alloc_zeroed(l);
+            }
+            p
+        }
+
+        #[inline]
+        unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+            System.dealloc(p, l)
+        }
+
+        #[inline]
+        unsafe fn realloc(&self, p: *mut u8, l: Layout, size: usize) -> *mut u8 {
+            let q = System.realloc(p, l, size);
+            if q.is_null() && release() {
+                return System.realloc(p, l, size);
+            }
+            q
+        }
     }
 }

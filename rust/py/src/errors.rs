@@ -9,16 +9,18 @@ static INVALID: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 static UNKNOWN: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 static REJECTED: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 static INTERRUPTED: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+static MEMORY: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 
 /// Builds the Python exception for an engine error: `InvalidInputError` (a `ValueError`),
-/// `UnknownSymbolError` (an `InvalidInputError`), `OrderRejectedError` or `RunInterruptedError`; each
-/// carries `.field`.
+/// `UnknownSymbolError` (an `InvalidInputError`), `OrderRejectedError`, `RunInterruptedError` or
+/// `OutOfMemoryError` (a `MemoryError`); each carries `.field`.
 pub fn to_py(py: Python<'_>, e: LedgerError) -> PyErr {
     let (cell, name) = match e.kind {
         ErrorKind::InvalidInput => (&INVALID, "InvalidInputError"),
         ErrorKind::UnknownSymbol => (&UNKNOWN, "UnknownSymbolError"),
         ErrorKind::Rejected => (&REJECTED, "OrderRejectedError"),
         ErrorKind::Interrupted => (&INTERRUPTED, "RunInterruptedError"),
+        ErrorKind::OutOfMemory => (&MEMORY, "OutOfMemoryError"),
     };
     match cell.import(py, "perpsim.errors", name) {
         Ok(cls) => match cls.call1((e.to_string(), e.field.as_str())) {

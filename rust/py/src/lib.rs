@@ -17,6 +17,13 @@ mod stats;
 mod strategies;
 
 use perpsim_engine::{presets, Named};
+
+/// An allocation that fails inside the extension does not abort the interpreter: the allocator
+/// spends an emergency reserve and the run stops with `OutOfMemoryError` (see
+/// `perpsim_engine::memory::guard`).
+#[global_allocator]
+static ALLOC: perpsim_engine::memory::guard::GuardedAlloc =
+    perpsim_engine::memory::guard::GuardedAlloc;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
@@ -80,9 +87,34 @@ fn _panic_for_tests() {
     panic!("deliberate panic from perpsim._core._panic_for_tests");
 }
 
+/// Rust panics in this process so far (counted by a hook installed when the module loads, that
+/// then reports them as before).
+static PANICS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+fn count_panics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let report = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            PANICS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            report(info);
+        }));
+    });
+}
+
+/// The number of Rust panics in this process so far, caught or not (the test suite checks it
+/// stays 0: no panic may reach the interpreter).
+#[pyfunction]
+fn _panic_count() -> u64 {
+    PANICS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// The extension module.
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    count_panics();
+    perpsim_engine::memory::guard::rearm();
+    m.add_function(wrap_pyfunction!(_panic_count, m)?)?;
     m.add_class::<exchange::PyExchange>()?;
     m.add_class::<records::PyFill>()?;
     m.add_class::<records::PyPosition>()?;

@@ -244,7 +244,10 @@ pub fn _mc_paths<'py>(
 ) -> PyResult<Bound<'py, PyDict>> {
     let model = model_of(py, model, Some(&inputs))?;
     model.validate_horizon(n_bars).py(py)?;
-    let n = (stop.saturating_sub(start) as usize) * n_bars;
+    let n = (stop.saturating_sub(start) as usize).saturating_mul(n_bars);
+    // Seven columns, each collected here and again in the DataFrame.
+    let bytes = (n as u64).saturating_mul(7 * 8 * 2);
+    perpsim_engine::memory::ensure("n_paths", "the generated paths", bytes).py(py)?;
     let mut out: [Vec<f64>; 5] = Default::default();
     let mut ts = Vec::with_capacity(n);
     let mut ids = Vec::with_capacity(n);

@@ -53,9 +53,10 @@ fn run_of<'a>(
 }
 
 /// Paths `start..stop` of `model` through `strategy` on `ex`'s account and options (the exchange
-/// is copied, never changed). Returns (the run figures' columns, [(path, equity curve)]).
+/// is copied, never changed). Returns (the run figures' columns, [(path, equity curve)]). With
+/// `total`, first checks that a whole run of that many paths fits in memory.
 #[pyfunction]
-#[pyo3(signature = (ex, model, inputs, strategy, *, n_bars, seed, start, stop, threads=None, curve_every=0))]
+#[pyo3(signature = (ex, model, inputs, strategy, *, n_bars, seed, start, stop, threads=None, curve_every=0, total=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn _mc_run<'py>(
     py: Python<'py>,
@@ -69,11 +70,16 @@ pub fn _mc_run<'py>(
     stop: u64,
     threads: Option<usize>,
     curve_every: u64,
+    total: Option<u64>,
 ) -> PyResult<(Bound<'py, PyDict>, Curves)> {
     let model = model_of(py, model, Some(&inputs))?;
     let symbols = ex.symbol_names(py);
     let strat = build(py, strategy, Some(ex.engine(py)?.account()), &symbols, None)?;
     let run = run_of(py, &ex, &model, n_bars, seed, curve_every)?;
+    if let Some(n) = total {
+        let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
+        run.check_memory(n, 1, threads.unwrap_or(cores)).py(py)?;
+    }
     let (r, curves) = py
         .detach(|| with_threads(threads, || run.paths(&strat, start, stop)))
         .py(py)?

@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::LedgerError;
 use crate::ledger::Account;
 use crate::memory::Pooled;
 
@@ -227,23 +228,35 @@ impl History {
         self.timestamp.is_empty()
     }
 
-    /// Makes room for `additional` more rows (so that a run allocates once, not per bar).
-    pub fn reserve(&mut self, additional: usize) {
+    /// Makes room for `additional` more rows (so that a run allocates once, not per bar); an
+    /// error when they do not fit in the memory available (checked before allocating).
+    pub fn reserve(&mut self, additional: usize) -> Result<(), LedgerError> {
         let need = self.len() + additional;
         if need > self.capacity {
-            self.grow(need - self.len());
+            let bytes = (need as u64).saturating_mul(8 * (self.width as u64 + 1));
+            crate::memory::ensure("record", "recording every step", bytes)?;
+            let next = Pooled::try_new(self.width.saturating_mul(need))?;
+            self.relayout(next, need);
         }
-        self.timestamp.reserve(additional);
+        self.timestamp.try_reserve(additional).map_err(|_| {
+            LedgerError::out_of_memory("record", "the recorded times", additional as u64 * 8, None)
+        })?;
         crate::memory::advise_huge(&mut self.timestamp);
+        Ok(())
     }
 
     /// Re-lays the data out in a fresh buffer with room for `more` rows beyond the current ones
     /// (and takes it back from a shared export).
     #[cold]
     fn grow(&mut self, more: usize) {
+        let cap = (self.len() + more).max(self.capacity);
+        let next = Pooled::new(self.width * cap);
+        self.relayout(next, cap);
+    }
+
+    /// Copies the rows into `next` (room for `cap` rows per column) and makes it the buffer.
+    fn relayout(&mut self, mut next: Pooled, cap: usize) {
         let n = self.len();
-        let cap = (n + more).max(self.capacity);
-        let mut next = Pooled::new(self.width * cap);
         let (old, stride) = (self.data(), self.stride);
         for k in 0..self.width {
             next[k * cap..k * cap + n].copy_from_slice(&old[k * stride..][..n]);

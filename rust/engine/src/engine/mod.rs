@@ -251,10 +251,11 @@ impl Engine {
         s
     }
 
-    /// Reserves room for `steps` more steps of records (so that a run allocates once, not per bar).
-    pub fn reserve_steps(&mut self, steps: usize) {
+    /// Reserves room for `steps` more steps of records (so that a run allocates once, not per bar);
+    /// an out-of-memory error when they do not fit.
+    pub fn reserve_steps(&mut self, steps: usize) -> Result<(), LedgerError> {
         let rows = self.config.record.rows_for(steps);
-        self.history.reserve(rows);
+        self.history.reserve(rows)
     }
 
     /// The current step's timestamp.

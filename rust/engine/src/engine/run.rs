@@ -42,9 +42,12 @@ pub fn run_checked<S: Strategy>(
 ) -> Result<(), LedgerError> {
     let (symbols, clock) = (inputs.symbols, inputs.clock);
     let n = symbols.len();
+    if !crate::memory::guard::rearm() {
+        return Err(LedgerError::memory_exhausted(engine.steps()));
+    }
     strategy.check_inputs(engine, inputs)?;
     inputs.count_unmatched_funding(engine);
-    engine.reserve_steps(inputs.max_steps());
+    engine.reserve_steps(inputs.max_steps())?;
     if engine.steps() == 0 {
         if let Some(v) = strategy.value(engine) {
             engine.set_initial_value(v);
@@ -182,10 +185,14 @@ fn path<S: Strategy>(
     }
 }
 
-/// The step's end, and whether the strategy lets the run go on.
+/// The step's end, and whether the run goes on: not when an allocation failed during the step
+/// (the process is out of memory) or the strategy stops it.
 #[inline(always)]
 fn end_step<S: Strategy>(engine: &mut Engine, strategy: &mut S) -> Result<(), LedgerError> {
     engine.end_step(strategy);
+    if crate::memory::guard::exhausted() {
+        return Err(LedgerError::memory_exhausted(engine.steps()));
+    }
     if strategy.keep_going() {
         Ok(())
     } else {

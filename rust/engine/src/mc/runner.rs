@@ -64,6 +64,41 @@ impl McRun<'_> {
         self.config.summary_only().validate()
     }
 
+    /// The memory a run of `n_paths` paths (× `sets` parameter sets) on `threads` threads needs,
+    /// estimated before it starts: each thread's path buffers (and the recorded steps of a path
+    /// whose curve is kept), the kept curves (three times over: the engine's, the collected list,
+    /// the DataFrame) and the rows of figures.
+    pub fn memory_needed(&self, n_paths: u64, sets: u64, threads: usize) -> u64 {
+        let bars = self.n_bars as u64;
+        let per_thread = 7 * 8 * bars
+            + if self.curve_every > 0 {
+                12 * 8 * bars
+            } else {
+                0
+            };
+        let kept = match self.curve_every {
+            0 => 0,
+            k => n_paths.div_ceil(k),
+        };
+        (threads as u64)
+            .saturating_mul(per_thread)
+            .saturating_add(kept.saturating_mul(3 * 8 * bars))
+            .saturating_add(sets.saturating_mul(n_paths).saturating_mul(512))
+    }
+
+    /// Refuses a run whose [`McRun::memory_needed`] does not fit in the memory available.
+    pub fn check_memory(&self, n_paths: u64, sets: u64, threads: usize) -> Result<(), LedgerError> {
+        let what = match self.curve_every {
+            0 => format!("{n_paths} paths of {} bars", self.n_bars),
+            k => format!(
+                "{n_paths} paths of {} bars keeping {} curves",
+                self.n_bars,
+                n_paths.div_ceil(k)
+            ),
+        };
+        crate::memory::ensure("n_paths", &what, self.memory_needed(n_paths, sets, threads))
+    }
+
     /// Runs path `path` with `strategy` (a fresh copy), its bars generated into `buf`, reusing
     /// the buffers of the previous path's engine kept in `spare`; with `keep_curve`, also returns
     /// its equity at every step.
@@ -139,6 +174,7 @@ impl McRun<'_> {
         start: u64,
         end: u64,
     ) -> Result<(Vec<PathStats>, Curves), LedgerError> {
+        self.check_memory(end.saturating_sub(start), 1, rayon::current_num_threads())?;
         let out: Vec<_> = (start..end)
             .into_par_iter()
             .map_init(
@@ -179,6 +215,7 @@ impl McRun<'_> {
         end: u64,
     ) -> Result<Vec<PathStats>, LedgerError> {
         let per = end.saturating_sub(start);
+        self.check_memory(per, strategies.len() as u64, rayon::current_num_threads())?;
         (0..strategies.len() as u64 * per)
             .into_par_iter()
             .map_init(

@@ -238,7 +238,9 @@ impl Strategy for Rebalance {
             } else {
                 0.0
             };
-            if drift <= self.adjust_ratio {
+            // More than adjust_ratio by a relative 1e-9: a drift at the threshold does not trade,
+            // whatever the float noise in the position's sum.
+            if drift <= self.adjust_ratio * (1.0 + 1e-9) {
                 if limit_mode {
                     self.place_pair(e, i);
                 }
