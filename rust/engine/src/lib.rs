@@ -5,6 +5,7 @@
 //! This crate has no Python dependency: `cargo test` and `cargo bench` run on it alone. The
 //! `perpsim-py` crate wraps it for Python.
 
+pub mod control;
 pub mod engine;
 pub mod error;
 pub mod instrument;

@@ -234,13 +234,12 @@ impl From<Vec<f64>> for Pooled {
 /// allocator (`#[global_allocator]`); without it, [`exhausted`] is never set.
 pub mod guard {
     use std::alloc::{GlobalAlloc, Layout, System};
-    use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
+    use std::sync::atomic::{AtomicPtr, Ordering};
 
     /// The reserve: 128 MiB, mapped but never touched (it costs address space, not memory), so
     /// that the allocation that failed (a record growing by half, say) fits once it is released.
     const RESERVE: usize = 128 << 20;
     static BLOCK: AtomicPtr<u8> = AtomicPtr::new(std::ptr::null_mut());
-    static EXHAUSTED: AtomicBool = AtomicBool::new(false);
 
     fn layout() -> Layout {
         Layout::from_size_align(RESERVE, 4096).expect("a valid layout")
@@ -255,21 +254,21 @@ pub mod guard {
         // SAFETY: `p` was allocated by `System` with `layout()` in `rearm` and is released once
         // (the swap took it).
         unsafe { System.dealloc(p, layout()) };
-        EXHAUSTED.store(true, Ordering::Release);
+        crate::control::raise(crate::control::MEMORY);
         true
     }
 
     /// Whether an allocation failed since the last [`rearm`] (the reserve was spent).
     #[inline]
     pub fn exhausted() -> bool {
-        EXHAUSTED.load(Ordering::Relaxed)
+        crate::control::flags() & crate::control::MEMORY != 0
     }
 
     /// Takes the reserve (again) and clears the mark; false when the memory for it is not there
     /// (then the process is out of memory now).
     pub fn rearm() -> bool {
         if !BLOCK.load(Ordering::Acquire).is_null() {
-            EXHAUSTED.store(false, Ordering::Release);
+            crate::control::lower(crate::control::MEMORY);
             return true;
         }
         // SAFETY: a non-zero size layout.
@@ -284,7 +283,7 @@ pub mod guard {
             // SAFETY: just allocated with this layout, not shared.
             unsafe { System.dealloc(p, layout()) };
         }
-        EXHAUSTED.store(false, Ordering::Release);
+        crate::control::lower(crate::control::MEMORY);
         true
     }
 

@@ -8,6 +8,7 @@ mod columns;
 mod convert;
 mod errors;
 mod exchange;
+mod interrupt;
 mod models;
 mod montecarlo;
 mod options;

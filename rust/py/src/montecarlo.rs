@@ -4,6 +4,8 @@
 
 use perpsim_engine::engine::Inputs;
 use perpsim_engine::mc::{sweep_data, with_threads, Curves, McRun, ModelSpec};
+
+use crate::interrupt::detach_watched;
 use perpsim_engine::strategy::BuiltIn;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
@@ -80,10 +82,11 @@ pub fn _mc_run<'py>(
         let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
         run.check_memory(n, 1, threads.unwrap_or(cores)).py(py)?;
     }
-    let (r, curves) = py
-        .detach(|| with_threads(threads, || run.paths(&strat, start, stop)))
-        .py(py)?
-        .py(py)?;
+    let (r, curves) = detach_watched(py, true, || {
+        with_threads(threads, || run.paths(&strat, start, stop))
+    })?
+    .py(py)?
+    .py(py)?;
     Ok((stats_columns(py, &r)?, curves))
 }
 
@@ -106,10 +109,11 @@ pub fn _mc_sweep<'py>(
     let model = model_of(py, model, Some(&inputs))?;
     let strats = strategies_of(py, &ex, strategies, None)?;
     let run = run_of(py, &ex, &model, n_bars, seed, 0)?;
-    let r = py
-        .detach(|| with_threads(threads, || run.sweep(&strats, start, stop)))
-        .py(py)?
-        .py(py)?;
+    let r = detach_watched(py, true, || {
+        with_threads(threads, || run.sweep(&strats, start, stop))
+    })?
+    .py(py)?
+    .py(py)?;
     stats_columns(py, &r)
 }
 
@@ -129,13 +133,12 @@ pub fn _sweep_data<'py>(
     let columns = inputs_of(py, engine.account().len(), &data)?;
     let strats = strategies_of(py, &ex, strategies, Some(&inputs))?;
     let checked = Inputs::check(engine.account(), &columns, &[]).py(py)?;
-    let r = py
-        .detach(|| {
-            with_threads(threads, || {
-                sweep_data(engine.account(), engine.config(), &checked, &strats)
-            })
+    let r = detach_watched(py, true, || {
+        with_threads(threads, || {
+            sweep_data(engine.account(), engine.config(), &checked, &strats)
         })
-        .py(py)?
-        .py(py)?;
+    })?
+    .py(py)?
+    .py(py)?;
     stats_columns(py, &r)
 }

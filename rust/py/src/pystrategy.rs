@@ -147,6 +147,11 @@ impl Strategy for PyStrategy<'_, '_> {
                 cb.call1((ex, ts, bars))?;
                 Ok(())
             });
+        } else if engine.steps() % 8_192 == 0 && self.error.is_none() {
+            // No Python runs at each close: look for Ctrl-C now and then.
+            if let Err(e) = Python::attach(|py| py.check_signals()) {
+                self.error = Some(e);
+            }
         }
         self.deliver(engine);
     }

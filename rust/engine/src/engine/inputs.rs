@@ -96,6 +96,11 @@ impl<'s, 'a> Inputs<'s, 'a> {
             .max(self.clock.len())
     }
 
+    /// About how many steps the run has (the longest input; for deciding how to run it).
+    pub fn step_count_hint(&self) -> usize {
+        self.max_steps()
+    }
+
     /// Extra step times of the run.
     pub fn clock(&self) -> &'s [i64] {
         self.clock

@@ -186,12 +186,18 @@ fn path<S: Strategy>(
 }
 
 /// The step's end, and whether the run goes on: not when an allocation failed during the step
-/// (the process is out of memory) or the strategy stops it.
+/// (the process is out of memory), the user interrupted it (`crate::control`) or the strategy
+/// stops it.
 #[inline(always)]
 fn end_step<S: Strategy>(engine: &mut Engine, strategy: &mut S) -> Result<(), LedgerError> {
     engine.end_step(strategy);
-    if crate::memory::guard::exhausted() {
-        return Err(LedgerError::memory_exhausted(engine.steps()));
+    let stop = crate::control::flags();
+    if stop != 0 {
+        return Err(if stop & crate::control::MEMORY != 0 {
+            LedgerError::memory_exhausted(engine.steps())
+        } else {
+            LedgerError::interrupted(engine.steps() as usize, "interrupted by the user")
+        });
     }
     if strategy.keep_going() {
         Ok(())

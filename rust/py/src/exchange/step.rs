@@ -15,6 +15,7 @@ use super::{price_ok, PyExchange};
 use crate::columns::{inputs_of, SymbolColumns};
 use crate::convert::timestamp_ns;
 use crate::errors::{invalid, to_py, IntoPyResult};
+use crate::interrupt::{detach_watched, worth_watching};
 use crate::pystrategy::PyStrategy;
 use crate::stats::stats_dict;
 use crate::strategies::{build, StrategyInputs};
@@ -283,7 +284,8 @@ impl PyExchange {
         let inputs = inputs_of(py, engine.account().len(), data)?;
         let inputs = Inputs::check(engine.account(), &inputs, clock).py(py)?;
         check_start(py, last, &inputs)?;
-        py.detach(|| run_checked(engine, &inputs, strat)).py(py)?;
+        let watch = worth_watching(inputs.step_count_hint());
+        detach_watched(py, watch, || run_checked(engine, &inputs, strat))?.py(py)?;
         if engine.steps() > 0 {
             self.last_ts = Some(engine.now());
         }
