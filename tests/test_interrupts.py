@@ -69,7 +69,7 @@ def test_ctrl_c_stops_a_sweep_on_data_within_a_second():
         """,
         """
         perpsim.sweep(perpsim.Grid, {"grid_count": list(range(20, 4_000))}, data=bars, contract=perpsim.BTCUSDT,
-                      fixed=dict(lower=30_000, upper=110_000, qty=0.004), leverage=20)
+                      fixed=dict(lower=30_000, upper=110_000, qty=0.004, max_grids=4_000), leverage=20)
         """,
     )
     assert lag < 1.0, lag

@@ -97,7 +97,7 @@ def test_an_allocation_that_fails_mid_run_stops_the_run_with_out_of_memory_and_t
     p = child(
         """
         bars = perpsim.data.sample("BTCUSDT", "1h")
-        grid = perpsim.Grid(30_000, 100_000, 5_000, qty=0.004)  # 20,710 fills, 25,710 orders
+        grid = perpsim.Grid(30_000, 100_000, 5_000, qty=0.004, max_grids=5_000)  # 20,710 fills, 25,710 orders
         limit(3)  # room for the year's records, not for the fills and orders the run adds
         try:
             perpsim.backtest(bars, grid, contract=perpsim.BTCUSDT, leverage=20)

@@ -45,11 +45,17 @@ def _pos(name: str, v: float) -> float:
 
 
 def grid_levels(
-    lower: float, upper: float, grid_count: int, spacing: str = "arithmetic", tick: float = 0.0
+    lower: float,
+    upper: float,
+    grid_count: int,
+    spacing: str = "arithmetic",
+    tick: float = 0.0,
+    max_grids: Optional[int] = None,
 ) -> List[float]:
     """The N + 1 levels: arithmetic ``L + iΔ`` with ``Δ = (U − L)/N`` or geometric ``L·r^i`` with
-    ``r = (U/L)^(1/N)``, rounded to the tick (the engine's grid)."""
-    return list(_core.calc_grid_levels(lower, upper, grid_count, spacing, float(tick)))
+    ``r = (U/L)^(1/N)``, rounded to the tick (the engine's grid). More than ``max_grids`` intervals
+    (the engine's default, a few hundred as on the exchanges) are refused."""
+    return list(_core.calc_grid_levels(lower, upper, grid_count, spacing, float(tick), max_grids))
 
 
 def grid_quote_qty(

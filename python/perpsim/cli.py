@@ -173,9 +173,12 @@ def _calc(args: argparse.Namespace) -> int:
     from . import calc
 
     if args.what == "grid":
-        levels = calc.grid_levels(args.lower, args.upper, args.grids, args.spacing, args.tick)
+        levels = calc.grid_levels(args.lower, args.upper, args.grids, args.spacing, args.tick, args.max_grids)
         print(f"{len(levels)} levels ({args.spacing}):")
-        print(", ".join(f"{x:,.8g}" for x in levels))
+        shown = [f"{x:,.8g}" for x in (levels if len(levels) <= 41 else levels[:20] + levels[-20:])]
+        if len(levels) > 41:
+            shown.insert(20, f"... ({len(levels) - 40:,} more) ...")
+        print(", ".join(shown))
         if args.investment is not None:
             q = calc.grid_quote_qty(args.investment, args.leverage, args.grids)
             print(f"quote per grid: {q:,.2f} (0.95 · {args.investment:g} · {args.leverage:g}x / {args.grids + 1})")
@@ -232,6 +235,7 @@ def _build() -> argparse.ArgumentParser:
     g.add_argument("--tick", type=float, default=0.0, help="round levels to this tick")
     g.add_argument("--investment", type=float, help="initial margin, for the quote value per grid")
     g.add_argument("--leverage", type=float, default=1.0)
+    g.add_argument("--max-grids", type=int, help="accept more grids than exchanges do (default 500), for research")
     lq = cs.add_parser("liquidation", help="liquidation price of a position (isolated margin)")
     lq.add_argument("--contract", default="BTCUSDT", help="a preset (BTCUSDT, ETHUSDT, BTCUSD_PERP, ...)")
     lq.add_argument("--side", choices=["long", "short"], required=True)

@@ -306,7 +306,11 @@ class MonteCarloResult:
         except ImportError:
             raise ImportError("MonteCarloResult.plot() needs matplotlib: pip install 'perpsim[plot]'") from None
         fig, (a, b) = plt.subplots(1, 2, figsize=(12, 4.5), gridspec_kw={"width_ratios": [3, 2]})
+        from ._decimate import LIMIT
+
         c = self.curves
+        if len(c) > LIMIT:  # long paths: every k-th step (the bands are smooth across steps)
+            c = c.iloc[:: -(-len(c) // LIMIT)]
         if c.shape[1]:
             q = c.quantile([0.05, 0.25, 0.5, 0.75, 0.95], axis=1).T
             a.fill_between(c.index, q[0.05], q[0.95], color="tab:blue", alpha=0.15, label="5–95 %")

@@ -143,7 +143,9 @@ class Result:
 
     def plot(self, symbol: Optional[str] = None, path: Optional[str] = None) -> Any:
         """Three panels: the close of ``symbol`` (default the first) with the grid levels and the fills
-        (buys ▲, sells ▼, liquidations ✕), the equity, and the drawdown. Needs matplotlib (the
+        (buys ▲, sells ▼, liquidations ✕), the equity, and the drawdown. Long series are drawn from
+        the first, lowest, highest and last point of each of 2,000 slices, and at most 5,000 fill
+        markers per side (evenly spaced). Needs matplotlib (the
         ``plot`` extra). Returns the figure; with ``path``, also saves it (PNG, SVG, ... by suffix)."""
         try:
             import matplotlib
@@ -153,18 +155,21 @@ class Result:
             import matplotlib.pyplot as plt
         except ImportError:
             raise ImportError("Result.plot() needs matplotlib: pip install 'perpsim[plot]'") from None
+        from ._decimate import decimate, sample_rows
+
         sym = symbol or (next(iter(self.data)) if self.data else None)
-        eq = self.equity["equity"]
+        full = self.equity["equity"]
         fig, axes = plt.subplots(3, 1, figsize=(11, 8), sharex=True, gridspec_kw={"height_ratios": [3, 2, 1]})
         ax = axes[0]
         if sym is not None and sym in self.data:
-            ax.plot(self.data[sym].index, self.data[sym]["close"], lw=0.8, color="0.3", label=f"{sym} close")
+            close = decimate(self.data[sym]["close"])
+            ax.plot(close.index, close, lw=0.8, color="0.3", label=f"{sym} close")
             for lvl in self.strategy_stats.get("levels", []):
                 ax.axhline(lvl, lw=0.3, color="tab:blue", alpha=0.35)
             f = self.fills
             f = f[f["symbol"] == sym] if len(f) else f
             for side, marker, color in (("buy", "^", "tab:green"), ("sell", "v", "tab:red")):
-                g = f[(f["side"] == side) & (f["reason"] != "liquidation")] if len(f) else f
+                g = sample_rows(f[(f["side"] == side) & (f["reason"] != "liquidation")]) if len(f) else f
                 if len(g):
                     ax.scatter(g["timestamp"], g["price"], marker=marker, s=12, color=color, label=f"{side}s")
             liq = f[f["reason"] == "liquidation"] if len(f) else f
@@ -172,10 +177,11 @@ class Result:
                 ax.scatter(liq["timestamp"], liq["price"], marker="x", s=60, color="black", label="liquidation")
             ax.legend(loc="upper left", fontsize=8)
         ax.set_ylabel("price")
+        eq = decimate(full)
         axes[1].plot(eq.index, eq, color="tab:blue", lw=1.0)
         axes[1].axhline(self.initial_balance, color="0.5", lw=0.6, ls="--")
         axes[1].set_ylabel("equity")
-        dd = eq / eq.cummax() - 1.0
+        dd = decimate(full / full.cummax() - 1.0)
         axes[2].fill_between(dd.index, dd, 0, color="tab:red", alpha=0.4)
         axes[2].set_ylabel("drawdown")
         s = self.stats

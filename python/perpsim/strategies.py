@@ -35,7 +35,8 @@ class Grid:
     the position closes at the stop price). ``trailing_up`` / ``trailing_down`` (with
     ``quote_per_grid``): when the path reaches the level beyond the top (bottom), the grid moves one
     level, up to ``trailing_up_limit`` (down to ``trailing_down_limit``). ``symbol``: which symbol of
-    the data (default the first).
+    the data (default the first). ``max_grids``: the most intervals accepted (default 500: exchanges'
+    grid bots take a few hundred; raise it to research denser grids).
     """
 
     lower: float
@@ -54,13 +55,16 @@ class Grid:
     trailing_up_limit: Optional[float] = None
     trailing_down_limit: Optional[float] = None
     symbol: Optional[str] = None
+    max_grids: Optional[int] = None
 
     def __post_init__(self) -> None:
         _core.check_strategy(self)
 
     def levels(self) -> np.ndarray:
         """The N + 1 price levels (before rounding to the contract's tick)."""
-        return np.asarray(_core.calc_grid_levels(self.lower, self.upper, self.grid_count, self.spacing))
+        return np.asarray(
+            _core.calc_grid_levels(self.lower, self.upper, self.grid_count, self.spacing, max_grids=self.max_grids)
+        )
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,10 @@ fn ticked(tick: f64) -> Instrument {
     i
 }
 
-/// The N + 1 levels of a grid, rounded to `tick` (the engine's grid rule).
+/// The N + 1 levels of a grid, rounded to `tick` (the engine's grid rule); at most `max_grids`
+/// intervals (the engine's default unless given).
 #[pyfunction]
-#[pyo3(signature = (lower, upper, grid_count, spacing, tick=0.0))]
+#[pyo3(signature = (lower, upper, grid_count, spacing, tick=0.0, max_grids=None))]
 pub fn calc_grid_levels(
     py: Python<'_>,
     lower: f64,
@@ -26,9 +27,13 @@ pub fn calc_grid_levels(
     grid_count: usize,
     spacing: Choice<Spacing>,
     tick: f64,
+    max_grids: Option<usize>,
 ) -> PyResult<Vec<f64>> {
     let mut cfg = GridConfig::neutral(lower, upper, grid_count, GridQty::Base(1.0));
     cfg.geometric = spacing.0 == Spacing::Geometric;
+    if let Some(m) = max_grids {
+        cfg.max_grids = m;
+    }
     cfg.validate().py(py)?;
     let inst = ticked(tick);
     Ok((0..=grid_count as i64)

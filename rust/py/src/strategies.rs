@@ -8,7 +8,7 @@
 use numpy::{PyReadonlyArray1, PyReadonlyArray2};
 use perpsim_engine::strategy::{
     Basis, BasisConfig, BasisSize, BuiltIn, Grid, GridConfig, GridMode, GridQty, IndexDeviation,
-    Rebalance, Spacing, TargetPositions, TargetUnit,
+    Rebalance, Spacing, TargetPositions, TargetUnit, DEFAULT_MAX_GRIDS,
 };
 use perpsim_engine::Account;
 use pyo3::prelude::*;
@@ -38,6 +38,7 @@ pub struct GridArgs {
     trailing_up_limit: Option<Num>,
     trailing_down_limit: Option<Num>,
     symbol: Option<String>,
+    max_grids: Option<Count>,
 }
 
 /// `perpsim.Rebalance` (targets: a number for the first symbol, or a mapping symbol → number).
@@ -118,6 +119,7 @@ pub const FIELDS: [(&str, &[&str]); 5] = [
             "trailing_up_limit",
             "trailing_down_limit",
             "symbol",
+            "max_grids",
         ],
     ),
     (
@@ -209,6 +211,7 @@ impl GridArgs {
             lower: self.lower.0,
             upper: self.upper.0,
             n: self.grid_count.0 as usize,
+            max_grids: self.max_grids.map_or(DEFAULT_MAX_GRIDS, |m| m.0 as usize),
             geometric: self.spacing.0 == Spacing::Geometric,
             mode: self.mode.0,
             qty: GridQty::from_options(opt(self.qty), opt(self.quote_per_grid)).py(py)?,

@@ -11,7 +11,7 @@ pub mod targets;
 pub use basis::{Basis, BasisConfig, BasisSize, SpotTrade};
 pub use builtin::BuiltIn;
 pub use deviation::IndexDeviation;
-pub use grid::{Grid, GridConfig, GridMode, GridQty, GridState, Spacing};
+pub use grid::{Grid, GridConfig, GridMode, GridQty, GridState, Spacing, DEFAULT_MAX_GRIDS};
 pub use rebalance::{Rebalance, TargetKind};
 pub use targets::{TargetPositions, TargetUnit};
 

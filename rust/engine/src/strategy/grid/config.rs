@@ -78,6 +78,8 @@ pub struct GridConfig {
     pub upper: f64,
     /// Number of intervals (N + 1 levels).
     pub n: usize,
+    /// The most intervals accepted ([`DEFAULT_MAX_GRIDS`] unless raised for research).
+    pub max_grids: usize,
     /// Geometric spacing (else arithmetic).
     pub geometric: bool,
     /// Neutral, long or short.
@@ -102,6 +104,10 @@ pub struct GridConfig {
     pub trailing_down_limit: Option<f64>,
 }
 
+/// The most grid intervals accepted by default: exchanges' grid bots take a few hundred (docs/
+/// strategies.md, "How many grids"); a denser grid is research, asked for with `max_grids`.
+pub const DEFAULT_MAX_GRIDS: usize = 500;
+
 impl GridConfig {
     /// A plain neutral arithmetic grid of symbol 0 with `n` intervals between `lower` and
     /// `upper`, `qty` per order: no trigger, stops or trailing (change the fields for more).
@@ -111,6 +117,7 @@ impl GridConfig {
             lower,
             upper,
             n,
+            max_grids: DEFAULT_MAX_GRIDS,
             geometric: false,
             mode: GridMode::Neutral,
             qty,
@@ -145,6 +152,22 @@ impl GridConfig {
             return Err(LedgerError::invalid(
                 "grid_count",
                 format!("must be at least 2, got {n}"),
+            ));
+        }
+        if self.max_grids < 2 {
+            return Err(LedgerError::invalid(
+                "max_grids",
+                format!("must be at least 2, got {}", self.max_grids),
+            ));
+        }
+        if n > self.max_grids {
+            return Err(LedgerError::invalid(
+                "grid_count",
+                format!(
+                    "{n} grids is more than {} (exchanges' grid bots take a few hundred); set \
+                     max_grids to go beyond for research",
+                    self.max_grids
+                ),
             ));
         }
         if let Some(t) = self.trigger {

@@ -17,7 +17,7 @@ use crate::stats::{RunStats, Stat};
 
 mod config;
 
-pub use config::{GridConfig, GridMode, GridQty, Spacing};
+pub use config::{GridConfig, GridMode, GridQty, Spacing, DEFAULT_MAX_GRIDS};
 
 /// A grid fill not yet matched by its counter-fill.
 #[derive(Clone, Copy, Debug, PartialEq)]
