@@ -185,3 +185,75 @@ def test_result_report_writes_html_and_png(tmp_path):
     assert (tmp_path / "r.html").read_text() == html and "grid_matched_profit" in html
     png = (tmp_path / "r.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
+
+
+# ----- class 7 of "no silent wrong answer": every user mistake exits 2 naming the key -------------
+
+ACCOUNT = GOOD + "[account]\ninitial_balance = 10_000\nleverage = 5\n[run]\npath = \"nearest_first\"\n"
+
+
+@pytest.mark.parametrize(
+    "old, new, key",
+    [
+        ("leverage = 5", 'leverage = "ten"', "account.leverage"),
+        ("initial_balance = 10_000", 'initial_balance = "10k"', "account.initial_balance"),
+        ("leverage = 5", "leverage = 5\nmargin_mode = 7", "account.margin_mode"),
+        ("leverage = 5", 'leverage = 5\nmaker_fee = "0.02%"', "account.maker_fee"),
+        ('path = "nearest_first"', "path = 5", "run.path"),
+        ('path = "nearest_first"', 'path = "nearest_first"\nslippage = true', "run.slippage"),
+        ("lower = 90", "lower = true", "strategy.lower"),
+        ("grid_count = 10", "grid_count = 10.5", "strategy.grid_count"),
+        ("qty = 1", 'qty = "1"', "strategy.qty"),
+        ('path = "bars.csv"', 'path = "bars.csv"\nresample = "7min"', "data.resample"),
+        ('path = "bars.csv"', 'path = "bars.csv"\nresample = "0h"', "data.resample"),
+        ('path = "bars.csv"', 'path = "bars.csv"\nstart = 5', "data.start"),
+        ('path = "bars.csv"', 'path = "bars.csv"\nstart = "yesterday"', "data.start"),
+        ('path = "bars.csv"', "path = 7", "data.path"),
+        ("[account]", "[report]\nhtml = 5\n[account]", "report.html"),
+    ],
+)
+def test_wrong_typed_configuration_values_exit_2_naming_the_key(old, new, key, tmp_path):
+    bars_csv(tmp_path)
+    assert old in ACCOUNT
+    p = run_cli(["backtest", write(tmp_path, ACCOUNT.replace(old, new, 1)), "-q"])
+    assert p.returncode == 2, (p.stdout, p.stderr)
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"perpsim: error: {key}:"), p.stderr
+
+
+def test_a_report_is_not_overwritten_without_force(tmp_path):
+    bars_csv(tmp_path)
+    cfg = write(tmp_path, GOOD)
+    out = tmp_path / "r.html"
+    out.write_text("keep me")
+    p = run_cli(["backtest", cfg, "-q", "--report", str(out)])
+    assert p.returncode == 2 and "exists; pass --force" in p.stderr and out.read_text() == "keep me"
+    p = run_cli(["backtest", cfg, "-q", "--report", str(out), "--force"])
+    assert p.returncode == 0 and out.read_text().startswith("<!DOCTYPE html>")
+    p = run_cli(["backtest", cfg, "-q", "--report", str(tmp_path / "other.html")])  # a distinct name
+    assert p.returncode == 0
+
+
+def test_montecarlo_needs_its_table_and_does_not_touch_the_backtest_report(tmp_path):
+    bars_csv(tmp_path)
+    report = tmp_path / "bt.html"
+    cfg = write(tmp_path, GOOD + f'[report]\nhtml = "{report}"\n')
+    assert run_cli(["backtest", cfg, "-q"]).returncode == 0
+    before = report.read_text()
+    p = run_cli(["montecarlo", cfg, "-q"])
+    assert p.returncode == 2 and "no [montecarlo] table" in p.stderr
+    assert report.read_text() == before
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["montecarlo", "x.toml", "--threads", "0"],
+        ["montecarlo", "x.toml", "--paths", "-5"],
+        ["montecarlo", "x.toml", "--seed", "-1"],
+        ["calc", "grid", "--lower", "1", "--upper", "2", "--grids", "1"],
+    ],
+)
+def test_out_of_range_command_line_numbers_exit_2(args):
+    p = run_cli(args)
+    assert p.returncode == 2 and "expected a whole number" in p.stderr and "Traceback" not in p.stderr

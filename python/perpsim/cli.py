@@ -50,6 +50,10 @@ def _stats_table(columns: Dict[str, Any]) -> str:
 def _demo(args: argparse.Namespace) -> int:
     import perpsim
 
+    if not args.no_report:
+        for kind in ("grid", "balance"):
+            _check_new(Path(args.output_dir) / f"perpsim-demo-{kind}.html", "--output-dir", args.force)
+
     bars = perpsim.data.sample("BTCUSDT", "1h")
     funding = perpsim.data.sample_funding("BTCUSDT")
     runs = {
@@ -83,14 +87,27 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _write_reports(result: Any, cfg: Any, args: argparse.Namespace, title: str) -> Dict[str, Any]:
-    """The HTML report and PNG charts asked for by [report] or the command line; returns the
-    [report] table with the command line's overrides."""
+def _outputs(cfg: Any, args: argparse.Namespace, tables: Sequence[str]) -> Dict[str, Any]:
+    """The [report] table with the command line's overrides, checked before the run: an existing
+    file is not overwritten without --force (give another name instead)."""
     report = dict(cfg.report)
     if args.report:
         report["html"] = args.report
     if args.png:
         report["png"] = args.png
+    for key in ("html", "png", *tables):
+        if key in report:
+            _check_new(Path(report[key]), f"report.{key}", args.force)
+    return report
+
+
+def _check_new(path: Path, key: str, force: bool) -> None:
+    if path.exists() and not force:
+        raise PerpsimError(f"{key}: {path} exists; pass --force to overwrite it, or give another name", key)
+
+
+def _write_reports(result: Any, report: Dict[str, Any], title: str) -> Dict[str, Any]:
+    """The HTML report and PNG charts asked for (see :func:`_outputs`)."""
     if "html" in report:
         result.report(report["html"], title=report.get("title") or title)
         print(f"report: {report['html']}")
@@ -115,16 +132,20 @@ def _backtest(args: argparse.Namespace) -> int:
     from . import config as cfgmod
 
     cfg = cfgmod.load(args.config)
+    report = _outputs(cfg, args, ("fills_csv", "equity_csv"))
     data = cfg.data if len(cfg.data) > 1 else next(iter(cfg.data.values()))
     kw = cfg.backtest_kwargs()
     funding = kw.pop("funding")
     if funding is not None and len(funding) == 1 and len(cfg.data) == 1:
         funding = next(iter(funding.values()))
-    r = perpsim.backtest(data, cfg.strategy, funding=funding, **kw)
+    try:
+        r = perpsim.backtest(data, cfg.strategy, funding=funding, **kw)
+    except perpsim.InvalidInputError as e:
+        raise cfgmod.qualified(e, cfg) from None
     if not args.quiet:
         print(f"perpsim backtest: {cfg.source.name}\n")
         print(r.summary())
-    report = _write_reports(r, cfg, args, f"perpsim backtest: {cfg.source.stem}")
+    _write_reports(r, report, f"perpsim backtest: {cfg.source.stem}")
     _write_tables(report, {"fills_csv": r.fills, "equity_csv": r.equity})
     return 0
 
@@ -135,30 +156,39 @@ def _montecarlo(args: argparse.Namespace) -> int:
     from . import config as cfgmod
 
     cfg = cfgmod.load(args.config)
+    if not cfg.montecarlo:
+        raise perpsim.InvalidInputError(
+            f"montecarlo: {cfg.source.name} has no [montecarlo] table (model, n_paths, ...; see docs/cli.md)",
+            "montecarlo",
+        )
     if len(cfg.data) != 1:
         raise perpsim.InvalidInputError("data: Monte Carlo runs one symbol", "data")
+    report = _outputs(cfg, args, ("paths_csv",))
     model, funding = cfgmod.model_of(cfg)
     mc = cfg.montecarlo
     kw = dict(cfg.account)
     kw.update(cfg.run)
-    r = perpsim.monte_carlo(
-        cfg.strategy,
-        next(iter(cfg.contracts.values())),
-        model,
-        n_paths=int(args.paths or mc.get("n_paths", 1_000)),
-        n_bars=int(mc.get("n_bars", 8_760)),
-        seed=int(args.seed if args.seed is not None else mc.get("seed", 0)),
-        threads=args.threads or mc.get("threads"),
-        progress=not args.no_progress,
-        keep_curves=int(mc.get("keep_curves", 50)),
-        funding=funding,
-        **kw,
-    )
+    try:
+        r = perpsim.monte_carlo(
+            cfg.strategy,
+            next(iter(cfg.contracts.values())),
+            model,
+            n_paths=int(args.paths or mc.get("n_paths", 1_000)),
+            n_bars=int(mc.get("n_bars", 8_760)),
+            seed=int(args.seed if args.seed is not None else mc.get("seed", 0)),
+            threads=args.threads or mc.get("threads"),
+            progress=not args.no_progress,
+            keep_curves=int(mc.get("keep_curves", 50)),
+            funding=funding,
+            **kw,
+        )
+    except perpsim.InvalidInputError as e:
+        raise cfgmod.qualified(e, cfg) from None
     if not args.quiet:
         print(f"perpsim montecarlo: {cfg.source.name}: {model!r}\n")
         s = r.summary()
         print("\n".join(f"{k:<28}{v:>14,.4f}" if isinstance(v, float) else f"{k:<28}{v!s:>14}" for k, v in s.items()))
-    report = _write_reports(r, cfg, args, f"perpsim Monte Carlo: {cfg.source.stem}")
+    _write_reports(r, report, f"perpsim Monte Carlo: {cfg.source.stem}")
     _write_tables(report, {"paths_csv": r.paths})
     return 0
 
@@ -198,6 +228,21 @@ def _calc(args: argparse.Namespace) -> int:
     return 0
 
 
+def _whole(least: int) -> Any:
+    """An argparse type: a whole number >= ``least``."""
+
+    def parse(text: str) -> int:
+        try:
+            v = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number >= {least}, got {text!r}") from None
+        if v < least:
+            raise argparse.ArgumentTypeError(f"expected a whole number >= {least}, got {v}")
+        return v
+
+    return parse
+
+
 def _build() -> argparse.ArgumentParser:
     p = _Parser(prog="perpsim", description="Backtesting and risk engine for crypto derivatives.")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -205,6 +250,7 @@ def _build() -> argparse.ArgumentParser:
     d = sub.add_parser("demo", help="grid and balance backtests on the bundled real BTCUSDT 2024 sample")
     d.add_argument("--output-dir", "-o", default=".", help="where to write the HTML reports (default: here)")
     d.add_argument("--no-report", action="store_true", help="print the table only")
+    d.add_argument("--force", action="store_true", help="overwrite reports that exist")
     d.set_defaults(func=_demo)
 
     b = sub.add_parser("backtest", help="run the backtest described by a TOML configuration")
@@ -212,17 +258,19 @@ def _build() -> argparse.ArgumentParser:
     b.add_argument("--report", help="write the HTML report here (overrides [report] html)")
     b.add_argument("--png", help="write the chart PNG here")
     b.add_argument("--quiet", "-q", action="store_true", help="do not print the stats")
+    b.add_argument("--force", action="store_true", help="overwrite outputs that exist")
     b.set_defaults(func=_backtest)
 
     m = sub.add_parser("montecarlo", help="run the Monte Carlo study described by a TOML configuration")
     m.add_argument("config", help="a TOML file with a [montecarlo] table (see examples/configs/)")
-    m.add_argument("--paths", type=int, help="number of paths (overrides montecarlo.n_paths)")
-    m.add_argument("--seed", type=int, help="seed (overrides montecarlo.seed)")
-    m.add_argument("--threads", type=int, help="cores to use (default: all)")
+    m.add_argument("--paths", type=_whole(1), help="number of paths (overrides montecarlo.n_paths)")
+    m.add_argument("--seed", type=_whole(0), help="seed (overrides montecarlo.seed)")
+    m.add_argument("--threads", type=_whole(1), help="cores to use (default: all)")
     m.add_argument("--report", help="write the HTML report here")
     m.add_argument("--png", help="write the fan chart and histogram PNG here")
     m.add_argument("--no-progress", action="store_true", help="no progress bar")
     m.add_argument("--quiet", "-q", action="store_true", help="do not print the summary")
+    m.add_argument("--force", action="store_true", help="overwrite outputs that exist")
     m.set_defaults(func=_montecarlo)
 
     c = sub.add_parser("calc", help="exchange calculators (grid, liquidation, funding, mining)")
@@ -230,12 +278,12 @@ def _build() -> argparse.ArgumentParser:
     g = cs.add_parser("grid", help="grid levels and the quote value per grid")
     g.add_argument("--lower", type=float, required=True)
     g.add_argument("--upper", type=float, required=True)
-    g.add_argument("--grids", type=int, required=True, help="number of grid intervals N")
+    g.add_argument("--grids", type=_whole(2), required=True, help="number of grid intervals N")
     g.add_argument("--spacing", choices=["arithmetic", "geometric"], default="arithmetic")
     g.add_argument("--tick", type=float, default=0.0, help="round levels to this tick")
     g.add_argument("--investment", type=float, help="initial margin, for the quote value per grid")
     g.add_argument("--leverage", type=float, default=1.0)
-    g.add_argument("--max-grids", type=int, help="accept more grids than exchanges do (default 500), for research")
+    g.add_argument("--max-grids", type=_whole(2), help="accept more grids than exchanges (default 500), for research")
     lq = cs.add_parser("liquidation", help="liquidation price of a position (isolated margin)")
     lq.add_argument("--contract", default="BTCUSDT", help="a preset (BTCUSDT, ETHUSDT, BTCUSD_PERP, ...)")
     lq.add_argument("--side", choices=["long", "short"], required=True)

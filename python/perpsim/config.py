@@ -65,6 +65,72 @@ def _unknown(table: Mapping[str, Any], allowed: set, prefix: str) -> None:
             raise InvalidInputError(f"{prefix}{k}: unknown key (allowed: {', '.join(sorted(allowed))})", f"{prefix}{k}")
 
 
+#: What each plain key holds (the strategy's, the contract's, the account's and the run's own keys are
+#: judged by the engine, and their errors qualified with their table by :func:`qualified`).
+KINDS: Dict[str, Dict[str, str]] = {
+    "data.": {
+        "path": "text",
+        "sample": "text",
+        "symbol": "text",
+        "funding": "text",
+        "start": "time",
+        "end": "time",
+        "resample": "text",
+        "align": "text",
+    },
+    "report.": {k: "text" for k in REPORT_KEYS},
+    "montecarlo.": {
+        "model": "text",
+        "interval": "text",
+        "n_paths": "count",
+        "n_bars": "count",
+        "seed": "index",
+        "threads": "count",
+        "keep_curves": "index",
+    },
+}
+_EXPECTED = {
+    "text": "a string",
+    "time": 'a date or time ("2024-03-01", 2024-03-01T12:00:00Z)',
+    "count": "a whole number >= 1",
+    "index": "a whole number >= 0",
+}
+
+
+def _expect(table: Mapping[str, Any], prefix: str) -> None:
+    """Checks the plain keys of ``table`` against :data:`KINDS` (a bool is not a number, a number
+    is not a date)."""
+    import datetime as dt
+
+    for k, kind in KINDS.get(prefix, {}).items():
+        if k not in table:
+            continue
+        v = table[k]
+        ok = {
+            "text": isinstance(v, str),
+            "time": isinstance(v, (str, dt.date, dt.datetime)),
+            "count": isinstance(v, int) and not isinstance(v, bool) and v >= 1,
+            "index": isinstance(v, int) and not isinstance(v, bool) and v >= 0,
+        }[kind]
+        if ok and kind == "time":
+            try:
+                pd.Timestamp(v)
+            except (TypeError, ValueError):
+                ok = False
+        if not ok:
+            raise InvalidInputError(f"{prefix}{k}: expected {_EXPECTED[kind]}, got {v!r}", f"{prefix}{k}")
+
+
+def qualified(e: InvalidInputError, cfg: RunConfig) -> InvalidInputError:
+    """``e`` with its key qualified by the table it came from (``leverage`` -> ``account.leverage``),
+    for errors the engine raises about the account's and the run's keys."""
+    f = e.field or ""
+    for table, keys in (("account", cfg.account), ("run", cfg.run)):
+        if f in keys:
+            return type(e)(f"{table}.{e}", f"{table}.{f}")
+    return e
+
+
 def _table(cfg: Mapping[str, Any], name: str) -> Dict[str, Any]:
     t = cfg.get(name, {})
     if not isinstance(t, Mapping):
@@ -96,6 +162,12 @@ class RunConfig:
         return kw
 
 
+def _utc(t: Any) -> pd.Timestamp:
+    """A configuration's time as a UTC Timestamp (naive: taken as UTC)."""
+    ts = pd.Timestamp(t)
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
+
 def _resolve(base: Path, p: str) -> Path:
     q = Path(p).expanduser()
     return q if q.is_absolute() else (base / q)
@@ -111,9 +183,9 @@ def _load_frame(spec: Mapping[str, Any], base: Path, prefix: str, common: Mappin
             df = sample(str(spec["sample"]), "1h")
             start, end = common.get("start"), common.get("end")
             if start is not None:
-                df = df[df.index >= pd.Timestamp(start, tz="UTC")]
+                df = df[df.index >= _utc(start)]
             if end is not None:
-                df = df[df.index < pd.Timestamp(end, tz="UTC")]
+                df = df[df.index < _utc(end)]
             if common.get("resample"):
                 df = resample(df, str(common["resample"]))
         else:
@@ -151,6 +223,8 @@ def _contract(spec: Any, symbol: str, prefix: str) -> Contract:
             return preset(symbol)
         except InvalidInputError:
             return Contract(symbol)
+    if isinstance(spec, Mapping) and "preset" in spec and not isinstance(spec["preset"], str):
+        raise InvalidInputError(f"{prefix}preset: expected a string, got {spec['preset']!r}", f"{prefix}preset")
     if isinstance(spec, str):
         try:
             return preset(spec)
@@ -217,6 +291,7 @@ def load(path: str) -> RunConfig:
     base = p.parent
     data_t = _table(cfg, "data")
     _unknown(data_t, DATA_KEYS, "data.")
+    _expect(data_t, "data.")
     common = {k: data_t.get(k) for k in ("start", "end", "resample")}
     frames: Dict[str, pd.DataFrame] = {}
     funding: Dict[str, pd.Series] = {}
@@ -229,6 +304,11 @@ def load(path: str) -> RunConfig:
             if not isinstance(spec, Mapping):
                 raise InvalidInputError(f"data.symbols.{s}: must be a table", f"data.symbols.{s}")
             _unknown(spec, SYMBOL_KEYS, f"data.symbols.{s}.")
+            for k in ("path", "sample", "funding"):
+                if k in spec and not isinstance(spec[k], str):
+                    raise InvalidInputError(
+                        f"data.symbols.{s}.{k}: expected a string, got {spec[k]!r}", f"data.symbols.{s}.{k}"
+                    )
             frames[s] = _load_frame(spec, base, f"data.symbols.{s}.", common)
             f = _load_funding(spec.get("funding"), s, base, f"data.symbols.{s}.", common)
             if f is not None:
@@ -259,11 +339,13 @@ def load(path: str) -> RunConfig:
     _unknown(run, RUN_KEYS, "run.")
     report = _table(cfg, "report")
     _unknown(report, REPORT_KEYS, "report.")
+    _expect(report, "report.")
     for k in ("html", "png", "fills_csv", "equity_csv", "paths_csv"):
         if k in report:
             report[k] = str(report[k])  # outputs: relative to the working directory
     mc = _table(cfg, "montecarlo")
     _unknown(mc, MC_KEYS, "montecarlo.")
+    _expect(mc, "montecarlo.")
     st = _table(cfg, "strategy")
     if not st:
         raise InvalidInputError("strategy: missing [strategy] table with a type", "strategy")
