@@ -189,7 +189,7 @@ def test_result_report_writes_html_and_png(tmp_path):
 
 # ----- class 7 of "no silent wrong answer": every user mistake exits 2 naming the key -------------
 
-ACCOUNT = GOOD + "[account]\ninitial_balance = 10_000\nleverage = 5\n[run]\npath = \"nearest_first\"\n"
+ACCOUNT = GOOD + '[account]\ninitial_balance = 10_000\nleverage = 5\n[run]\npath = "nearest_first"\n'
 
 
 @pytest.mark.parametrize(

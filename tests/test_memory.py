@@ -11,7 +11,7 @@ import textwrap
 
 import perpsim
 import pytest
-from perpsim import GBM, Grid, OutOfMemoryError
+from perpsim import GBM, Grid, InvalidInputError, OutOfMemoryError
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RLIMIT_AS and /proc are Linux's")
 
@@ -75,7 +75,10 @@ def test_monte_carlo_and_path_generation_that_cannot_fit_are_refused():
     with pytest.raises(OutOfMemoryError, match="keeping 1000000 curves") as e:
         perpsim.monte_carlo(Grid(50, 150, 10, qty=1), "X", m, n_paths=10**7, n_bars=87_600, keep_curves=10**6)
     assert e.value.field == "n_paths" and isinstance(e.value, MemoryError)
-    with pytest.raises(OutOfMemoryError):
+    minutes = GBM(volatility=0.01, s0=100.0, interval="1min")
+    with pytest.raises(OutOfMemoryError):  # 100 curves of 100 million bars
+        perpsim.monte_carlo(Grid(50, 150, 10, qty=1), "X", minutes, n_paths=100, n_bars=10**8, keep_curves=100)
+    with pytest.raises(InvalidInputError, match="beyond the representable times"):  # 114,000 years
         perpsim.monte_carlo(Grid(50, 150, 10, qty=1), "X", m, n_paths=100, n_bars=10**9, threads=1)
     with pytest.raises(OutOfMemoryError, match="the generated paths"):
         perpsim.montecarlo.simulate_paths(m, n_paths=10**6, n_bars=100_000)

@@ -385,16 +385,12 @@ def monte_carlo(
     """
     if model is None:
         raise InvalidInputError("model: pass a GBM, JumpDiffusion, StudentT or Bootstrap", "model")
-    n_paths = int(n_paths)
-    n_bars = int(n_bars)
-    if n_paths < 1:
-        raise InvalidInputError(f"n_paths: must be >= 1, got {n_paths}", "n_paths")
-    if n_bars < 1:
-        raise InvalidInputError(f"n_bars: must be >= 1, got {n_bars}", "n_bars")
-    if not (isinstance(seed, (int, np.integer)) and 0 <= int(seed) < 2**64):
-        raise InvalidInputError(f"seed: an integer in [0, 2**64), got {seed!r}", "seed")
-    if threads is not None and int(threads) < 1:
-        raise InvalidInputError(f"threads: must be >= 1, got {threads}", "threads")
+    n_paths = _whole(n_paths, "n_paths")
+    n_bars = _whole(n_bars, "n_bars")
+    seed = _whole(seed, "seed", least=0)
+    threads = None if threads is None else _whole(threads, "threads")
+    keep_curves = _whole(keep_curves, "keep_curves", least=0)
+    batch_size = None if batch_size is None else _whole(batch_size, "batch_size")
     ex, c = _exchange(contract, initial_balance, leverage, options)
     t0 = _START if start is None else pd.Timestamp(start)
     t0 = t0.tz_localize("UTC") if t0.tzinfo is None else t0
@@ -438,6 +434,13 @@ def monte_carlo(
     cdf.columns.name = "path"
     meta = dict(model=model, strategy=strategy, seed=int(seed), n_bars=n_bars, contract=c)
     return MonteCarloResult(paths, cdf, float(initial_balance), meta)
+
+
+def _whole(v: Any, field: str, least: int = 1) -> int:
+    """A whole number >= ``least`` (and < 2**64): an int (Python or numpy), not a bool or a float."""
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not least <= int(v) < 2**64:
+        raise InvalidInputError(f"{field}: a whole number >= {least}, got {v!r}", field)
+    return int(v)
 
 
 def _combos(params: Mapping[str, Sequence[Any]]) -> List[Dict[str, Any]]:
@@ -494,7 +497,15 @@ def sweep(
         inputs = _model_inputs(model, funding, c.funding_interval_hours, _START)
         sets = [_mc_strategy(s) for s in strategies]
         cols = _core._mc_sweep(
-            ex, model, inputs, sets, n_bars=int(n_bars), seed=int(seed), start=0, stop=int(n_paths), threads=threads
+            ex,
+            model,
+            inputs,
+            sets,
+            n_bars=_whole(n_bars, "n_bars"),
+            seed=_whole(seed, "seed", least=0),
+            start=0,
+            stop=_whole(n_paths, "n_paths"),
+            threads=None if threads is None else _whole(threads, "threads"),
         )
         rows = _frame(cols)
         rows.insert(0, "set", np.asarray(cols["set"]))
@@ -550,7 +561,15 @@ def simulate_paths(
     t0 = _START if start is None else pd.Timestamp(start)
     t0 = t0.tz_localize("UTC") if t0.tzinfo is None else t0
     inputs = _model_inputs(model, funding, funding_interval_hours, t0)
-    cols = _core._mc_paths(model, inputs, int(n_bars), int(seed), int(first_path), int(first_path) + int(n_paths))
+    first = _whole(first_path, "first_path", least=0)
+    cols = _core._mc_paths(
+        model,
+        inputs,
+        _whole(n_bars, "n_bars"),
+        _whole(seed, "seed", least=0),
+        first,
+        first + _whole(n_paths, "n_paths"),
+    )
     ts = pd.to_datetime(np.asarray(cols.pop("timestamp")), unit="ns", utc=True)
     idx = pd.MultiIndex.from_arrays([np.asarray(cols.pop("path")), ts], names=["path", "timestamp"])
     return pd.DataFrame(cols, index=idx)

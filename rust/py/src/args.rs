@@ -127,3 +127,51 @@ pub fn class_of(
     }
     Ok(None)
 }
+
+/// Method arguments read strictly, an `InvalidInputError` naming the argument when they cannot
+/// be (PyO3 would raise a bare `TypeError`); used as `#[pyo3(from_py_with = arg::qty)]`.
+pub mod arg {
+    use super::Count;
+    use crate::errors::invalid;
+    use pyo3::prelude::*;
+
+    fn num(obj: &Bound<'_, PyAny>, field: &str) -> PyResult<f64> {
+        crate::options::num(obj.py(), field, obj)
+    }
+
+    fn opt_num(obj: &Bound<'_, PyAny>, field: &str) -> PyResult<Option<f64>> {
+        if obj.is_none() {
+            Ok(None)
+        } else {
+            num(obj, field).map(Some)
+        }
+    }
+
+    macro_rules! numbers {
+        ($($f:ident),*) => {$(
+            #[doc = concat!("The `", stringify!($f), "` argument: a number.")]
+            pub fn $f(obj: &Bound<'_, PyAny>) -> PyResult<f64> {
+                num(obj, stringify!($f))
+            }
+        )*};
+    }
+
+    macro_rules! optional_numbers {
+        ($($f:ident => $name:literal),*) => {$(
+            #[doc = concat!("The optional `", $name, "` argument: a number or None.")]
+            pub fn $f(obj: &Bound<'_, PyAny>) -> PyResult<Option<f64>> {
+                opt_num(obj, $name)
+            }
+        )*};
+    }
+
+    numbers!(price, qty, trigger, callback, rate, mark_price);
+    optional_numbers!(opt_price => "price", opt_qty => "qty", opt_activation => "activation");
+
+    /// The `order_id` argument: a whole number >= 0.
+    pub fn order_id(obj: &Bound<'_, PyAny>) -> PyResult<u64> {
+        obj.extract::<Count>()
+            .map(|c| c.0)
+            .map_err(|e| invalid(obj.py(), "order_id", e.value(obj.py()).to_string()))
+    }
+}

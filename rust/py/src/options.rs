@@ -24,15 +24,11 @@ pub const OPTIONS: [&str; 9] = [
     "record",
 ];
 
-/// A number (int or float, not a bool) in `field`.
+/// A number (int or float, not a bool) in `field` (the strict reading of [`crate::args::Num`]).
 pub fn num(py: Python<'_>, field: &str, v: &Bound<'_, PyAny>) -> PyResult<f64> {
-    if v.is_instance_of::<PyBool>() {
-        return Err(invalid(py, field, format!("must be a number, got {v}")));
-    }
-    v.extract::<f64>().map_err(|_| {
-        let shown = v.repr().map(|r| r.to_string()).unwrap_or_default();
-        invalid(py, field, format!("must be a number, got {shown}"))
-    })
+    v.extract::<crate::args::Num>()
+        .map(|n| n.0)
+        .map_err(|e| invalid(py, field, e.value(py).to_string()))
 }
 
 /// A flag (a bool) in `field`.

@@ -21,6 +21,18 @@ impl ModelSpec {
     /// Checks that the model means a market over `n_bars` bars (see the module doc); the error
     /// names the parameter that is out of range.
     pub fn validate_horizon(&self, n_bars: usize) -> Result<(), LedgerError> {
+        let end = i64::try_from(n_bars)
+            .ok()
+            .and_then(|n| n.checked_mul(self.interval_ns))
+            .and_then(|span| span.checked_add(self.start_ts));
+        if end.is_none() {
+            return Err(LedgerError::invalid(
+                "n_bars",
+                format!(
+                    "{n_bars} bars of this interval end beyond the representable times (year 2262)"
+                ),
+            ));
+        }
         let dt = self.interval_ns as f64 / YEAR_NS;
         let t = dt * n_bars as f64;
         // (drift, diffusion variance, jump variance, jump compensation and mean, per year)

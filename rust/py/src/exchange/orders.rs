@@ -16,8 +16,8 @@ impl PyExchange {
         &mut self,
         py: Python<'_>,
         symbol: &Bound<'_, PyAny>,
-        price: f64,
-        qty: f64,
+        #[pyo3(from_py_with = crate::args::arg::price)] price: f64,
+        #[pyo3(from_py_with = crate::args::arg::qty)] qty: f64,
     ) -> PyResult<PyFill> {
         self.trade(py, symbol, price, qty, 1.0)
     }
@@ -27,8 +27,8 @@ impl PyExchange {
         &mut self,
         py: Python<'_>,
         symbol: &Bound<'_, PyAny>,
-        price: f64,
-        qty: f64,
+        #[pyo3(from_py_with = crate::args::arg::price)] price: f64,
+        #[pyo3(from_py_with = crate::args::arg::qty)] qty: f64,
     ) -> PyResult<PyFill> {
         self.trade(py, symbol, price, qty, -1.0)
     }
@@ -38,7 +38,7 @@ impl PyExchange {
         &mut self,
         py: Python<'_>,
         symbol: &Bound<'_, PyAny>,
-        price: f64,
+        #[pyo3(from_py_with = crate::args::arg::price)] price: f64,
     ) -> PyResult<Option<PyFill>> {
         let i = self.lookup(py, symbol)?;
         perpsim_engine::error::positive("price", price).py(py)?;
@@ -58,7 +58,7 @@ impl PyExchange {
         py: Python<'_>,
         symbol: &Bound<'_, PyAny>,
         side: Choice<Side>,
-        qty: f64,
+        #[pyo3(from_py_with = crate::args::arg::qty)] qty: f64,
     ) -> PyResult<u64> {
         let i = self.lookup(py, symbol)?;
         let s = side.0;
@@ -73,8 +73,8 @@ impl PyExchange {
         py: Python<'_>,
         symbol: &Bound<'_, PyAny>,
         side: Choice<Side>,
-        price: f64,
-        qty: f64,
+        #[pyo3(from_py_with = crate::args::arg::price)] price: f64,
+        #[pyo3(from_py_with = crate::args::arg::qty)] qty: f64,
         post_only: bool,
         reduce_only: bool,
     ) -> PyResult<u64> {
@@ -94,9 +94,9 @@ impl PyExchange {
         py: Python<'_>,
         symbol: &Bound<'_, PyAny>,
         side: Choice<Side>,
-        trigger: f64,
-        qty: f64,
-        price: Option<f64>,
+        #[pyo3(from_py_with = crate::args::arg::trigger)] trigger: f64,
+        #[pyo3(from_py_with = crate::args::arg::qty)] qty: f64,
+        #[pyo3(from_py_with = crate::args::arg::opt_price)] price: Option<f64>,
         reduce_only: bool,
     ) -> PyResult<u64> {
         let i = self.lookup(py, symbol)?;
@@ -116,8 +116,8 @@ impl PyExchange {
         &mut self,
         py: Python<'_>,
         symbol: &Bound<'_, PyAny>,
-        trigger: f64,
-        qty: Option<f64>,
+        #[pyo3(from_py_with = crate::args::arg::trigger)] trigger: f64,
+        #[pyo3(from_py_with = crate::args::arg::opt_qty)] qty: Option<f64>,
     ) -> PyResult<u64> {
         self.protect(py, symbol, trigger, qty, OrderKind::TakeProfit)
     }
@@ -128,8 +128,8 @@ impl PyExchange {
         &mut self,
         py: Python<'_>,
         symbol: &Bound<'_, PyAny>,
-        trigger: f64,
-        qty: Option<f64>,
+        #[pyo3(from_py_with = crate::args::arg::trigger)] trigger: f64,
+        #[pyo3(from_py_with = crate::args::arg::opt_qty)] qty: Option<f64>,
     ) -> PyResult<u64> {
         self.protect(py, symbol, trigger, qty, OrderKind::StopLoss)
     }
@@ -143,9 +143,9 @@ impl PyExchange {
         py: Python<'_>,
         symbol: &Bound<'_, PyAny>,
         side: Choice<Side>,
-        qty: f64,
-        callback: f64,
-        activation: Option<f64>,
+        #[pyo3(from_py_with = crate::args::arg::qty)] qty: f64,
+        #[pyo3(from_py_with = crate::args::arg::callback)] callback: f64,
+        #[pyo3(from_py_with = crate::args::arg::opt_activation)] activation: Option<f64>,
         reduce_only: bool,
     ) -> PyResult<u64> {
         let i = self.lookup(py, symbol)?;
@@ -158,7 +158,11 @@ impl PyExchange {
     }
 
     /// Cancels an open order.
-    fn cancel(&mut self, py: Python<'_>, order_id: u64) -> PyResult<()> {
+    fn cancel(
+        &mut self,
+        py: Python<'_>,
+        #[pyo3(from_py_with = crate::args::arg::order_id)] order_id: u64,
+    ) -> PyResult<()> {
         self.eng_mut(py)?.cancel(order_id).py(py)
     }
 
@@ -167,9 +171,9 @@ impl PyExchange {
     fn amend(
         &mut self,
         py: Python<'_>,
-        order_id: u64,
-        price: Option<f64>,
-        qty: Option<f64>,
+        #[pyo3(from_py_with = crate::args::arg::order_id)] order_id: u64,
+        #[pyo3(from_py_with = crate::args::arg::opt_price)] price: Option<f64>,
+        #[pyo3(from_py_with = crate::args::arg::opt_qty)] qty: Option<f64>,
     ) -> PyResult<u64> {
         self.eng_mut(py)?
             .amend(order_id, price, qty, &mut NoStrategy)

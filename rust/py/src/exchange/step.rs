@@ -243,8 +243,8 @@ impl PyExchange {
         &mut self,
         py: Python<'_>,
         symbol: &Bound<'_, PyAny>,
-        rate: f64,
-        mark_price: f64,
+        #[pyo3(from_py_with = crate::args::arg::rate)] rate: f64,
+        #[pyo3(from_py_with = crate::args::arg::mark_price)] mark_price: f64,
     ) -> PyResult<f64> {
         let i = self.lookup(py, symbol)?;
         let ts = self.last_ts.unwrap_or(0);
