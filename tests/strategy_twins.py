@@ -236,6 +236,10 @@ class IndexDeviationTwin:
 DAY_NS = 86_400 * 10**9
 
 
+# a premium within this of a threshold counts as at it (the engine's rule for float noise)
+TIE = F(1, 10**10)
+
+
 class BasisTwin:
     """docs/strategies.md, futures-spot basis: buy the coin on spot and short the same coin amount of
     the future with the best premium when it reaches the open threshold; close both legs at the close
@@ -391,7 +395,7 @@ class BasisTwin:
                 m = self.metrics(ex, sym, s)
                 early = not (self.hold and ex.specs[sym].contract.expiry is not None)
                 v = None if m is None else self.metric(m)
-                if early and self.close_th is not None and v is not None and v <= self.close_th:
+                if early and self.close_th is not None and v is not None and v <= self.close_th + TIE:
                     q = ex.positions[sym].qty
                     try:
                         ex.place(sym, "buy" if q < 0 else "sell", "market", float(abs(q)), reason="strategy")
@@ -404,7 +408,7 @@ class BasisTwin:
             b = self.best(ex, s)
             if b is not None:
                 v = self.metric(b[1])
-                if v is not None and v >= self.open_th:
+                if v is not None and v >= self.open_th - TIE:
                     self.try_open(ex, b[0], s)
 
     def after_close(self, ex):

@@ -28,10 +28,11 @@ def test_example_runs(name, tmp_path):
     pkg = str(Path(perpsim.__file__).resolve().parent.parent)
     path = os.pathsep.join([pkg] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p])
     env = dict(os.environ, PERPSIM_QUICK="1", MPLBACKEND="Agg", PYTHONPATH=path)
-    p = subprocess.run(
-        [sys.executable, str(EXAMPLES / name)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600
-    )
+    # a doubtful result is an error here, and no other warning may be printed
+    cmd = [sys.executable, "-W", "error::perpsim.PerpsimWarning", str(EXAMPLES / name)]
+    p = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
     assert p.returncode == 0, p.stderr
+    assert "Warning" not in p.stderr, p.stderr
     for text in CASES[name]:
         assert text in p.stdout, (text, p.stdout)
     for line in p.stdout.splitlines():

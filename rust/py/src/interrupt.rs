@@ -1,4 +1,4 @@
-//! Ctrl-C during a long run: the engine runs on a worker thread, the GIL released, while the
+//! Ctrl-C during a long run: the engine runs on a thread of rayon's pool, the GIL released, while the
 //! calling thread checks for a Python signal every 50 ms; a signal raises the engine's interrupt
 //! flag (`perpsim_engine::control`), every running run stops at the end of its current step, and
 //! the signal's exception (`KeyboardInterrupt`) is raised once the worker has returned — nothing
@@ -21,17 +21,22 @@ where
     F: FnOnce() -> T + Send,
 {
     control::lower(control::INTERRUPT);
-    if !watch {
+    // Not watched: short runs, and runs started from a thread of rayon's pool (waiting there
+    // for a job of the same pool could wait for ever).
+    if !watch || rayon::current_thread_index().is_some() {
         return Ok(py.detach(f));
     }
     let mut signal: Option<PyErr> = None;
-    let joined = py.detach(|| {
-        std::thread::scope(|s| {
+    let mut out: Option<std::thread::Result<T>> = None;
+    py.detach(|| {
+        // The work goes to a thread of rayon's pool (kept warm across runs: a fresh thread would
+        // start with a fresh allocator arena and fault its memory in again), this thread waits.
+        rayon::in_place_scope(|s| {
             let (tx, rx) = channel::<()>();
-            let worker = s.spawn(move || {
-                let out = f();
+            let slot = &mut out;
+            s.spawn(move |_| {
+                *slot = Some(std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)));
                 let _ = tx.send(());
-                out
             });
             loop {
                 match rx.recv_timeout(POLL) {
@@ -45,10 +50,13 @@ where
                     _ => break,
                 }
             }
-            worker.join()
         })
     });
-    let out = joined.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+    let out = match out {
+        Some(Ok(v)) => v,
+        Some(Err(panic)) => std::panic::resume_unwind(panic),
+        None => unreachable!("the scope waits for its job"),
+    };
     control::lower(control::INTERRUPT);
     match signal {
         Some(e) => Err(e),

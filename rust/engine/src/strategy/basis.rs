@@ -20,6 +20,10 @@ use crate::warnings::{date, Warning, WarningKind};
 /// Nanoseconds in a day.
 const DAY_NS: f64 = 86_400e9;
 
+/// A premium within this of a threshold counts as at it (opens, or closes): float noise in
+/// (F − S)/S does not decide a trade (thresholds are 1e-4 and up).
+const TIE: f64 = 1e-10;
+
 /// The spot taker fee when neither the strategy nor a spot contract gives one (Binance spot's
 /// base rate).
 pub const DEFAULT_SPOT_FEE: f64 = 0.001;
@@ -558,7 +562,7 @@ impl Strategy for Basis {
                 let x = self.metric(m);
                 let early =
                     !(self.cfg.hold_to_expiry && e.account().instruments()[j].expiry.is_some());
-                if early && x <= self.cfg.close_threshold {
+                if early && x <= self.cfg.close_threshold + TIE {
                     let q = e.account().position(j).qty;
                     if e.market(j, -q, FillReason::Strategy, self).is_ok() {
                         self.closes += 1;
@@ -570,7 +574,7 @@ impl Strategy for Basis {
         if self.open.is_none() {
             if let Some((j, m)) = self.best(e, s) {
                 self.prem = m.0;
-                if self.metric(m) >= self.cfg.open_threshold {
+                if self.metric(m) >= self.cfg.open_threshold - TIE {
                     self.try_open(e, j, s);
                 }
             }
