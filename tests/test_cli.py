@@ -257,3 +257,15 @@ def test_montecarlo_needs_its_table_and_does_not_touch_the_backtest_report(tmp_p
 def test_out_of_range_command_line_numbers_exit_2(args):
     p = run_cli(args)
     assert p.returncode == 2 and "expected a whole number" in p.stderr and "Traceback" not in p.stderr
+
+
+def test_a_doubtful_backtest_prints_its_warnings_on_one_line_each(tmp_path):
+    bars_csv(tmp_path)
+    cfg = write(tmp_path, GOOD.replace("qty = 1", "qty = 1_000"))  # no margin holds 1,000 per order
+    p = run_cli(["backtest", cfg])
+    assert p.returncode == 0, p.stderr
+    assert p.stderr.strip().splitlines() == [
+        line for line in p.stderr.strip().splitlines() if line.startswith("perpsim: warning: ")
+    ]
+    assert "orders were rejected or not sent" in p.stderr
+    assert "warnings:" in p.stdout and "insufficient margin" in p.stdout  # the summary lists them

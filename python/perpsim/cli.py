@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from pathlib import Path
 from typing import Any, Dict, Optional, Sequence
 
@@ -305,6 +306,11 @@ def _build() -> argparse.ArgumentParser:
     return p
 
 
+def _one_line(message: Any, category: Any, filename: str, lineno: int, file: Any = None, line: Any = None) -> None:
+    """Warnings as one line each on stderr (a doubtful result: ``perpsim: warning: ...``)."""
+    print(f"perpsim: warning: {message}", file=sys.stderr)
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point of the ``perpsim`` command; returns the exit code (0 ok, 2 bad input)."""
     parser = _build()
@@ -313,7 +319,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except SystemExit as e:  # --help (0) or a usage error (2, already printed on one line)
         return int(e.code or 0)
     try:
-        return int(args.func(args))
+        with warnings.catch_warnings():
+            warnings.showwarning = _one_line
+            return int(args.func(args))
     except (PerpsimError, ValueError, FileNotFoundError, IsADirectoryError, PermissionError) as e:
         msg = str(e).splitlines()[0] if str(e) else type(e).__name__
         print(f"perpsim: error: {msg}", file=sys.stderr)
