@@ -270,6 +270,13 @@ impl Instrument {
         }
     }
 
+    /// Value of one unit (contract) at `price` in quote (USD for inverse): what strategies size
+    /// their targets in.
+    #[inline]
+    pub fn unit_value(&self, price: f64) -> f64 {
+        self.order_value_usd(1.0, price)
+    }
+
     /// PnL of `qty` (signed: positive long) entered at `entry` and valued at `price`, in the
     /// settlement currency.
     #[inline]

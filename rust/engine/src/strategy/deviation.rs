@@ -7,7 +7,6 @@
 
 use crate::engine::{Engine, Inputs, Strategy};
 use crate::error::LedgerError;
-use crate::instrument::ContractKind;
 use crate::record::FillReason;
 
 /// The index-deviation strategy over every symbol of the account.
@@ -157,10 +156,7 @@ impl Strategy for IndexDeviation {
             let against = (q < 0.0 && past(d, self.stop_deviation))
                 || (q > 0.0 && past(-d, self.stop_deviation));
             let inst = &e.account().instruments()[i];
-            let per_unit = match inst.kind {
-                ContractKind::Inverse => inst.contract_size,
-                _ => inst.contract_size * price,
-            };
+            let per_unit = inst.unit_value(price);
             if !self.stop_deviation.is_nan() && against {
                 self.stopped[i] = true;
                 let _ = e.market(i, -q, FillReason::Strategy, self);

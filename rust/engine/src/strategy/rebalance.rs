@@ -106,12 +106,7 @@ impl Rebalance {
     }
 
     fn target(&self, e: &Engine, i: usize, price: f64) -> f64 {
-        let equity = e.account().equity();
-        let equity_quote = if e.account().is_inverse() {
-            equity * price
-        } else {
-            equity
-        };
+        let equity_quote = e.account().equity_in_quote(price);
         match self.kind {
             TargetKind::Value => self.targets[i],
             TargetKind::Ratio => self.targets[i] * equity_quote,
@@ -187,12 +182,7 @@ impl Rebalance {
 
     /// Position value of symbol `i` in quote (USD for inverse) at `price`.
     fn value(e: &Engine, i: usize, price: f64) -> f64 {
-        let inst = &e.account().instruments()[i];
-        let q = e.account().position(i).qty;
-        match inst.kind {
-            ContractKind::Inverse => q * inst.contract_size,
-            _ => q * inst.contract_size * price,
-        }
+        e.account().position(i).qty * e.account().instruments()[i].unit_value(price)
     }
 }
 
@@ -215,16 +205,7 @@ impl Strategy for Rebalance {
             if !price.is_finite() || e.is_expired(i) || e.is_stale(i) {
                 continue;
             }
-            let equity = e.account().equity();
-            let equity_quote = if e.account().is_inverse() {
-                equity * price
-            } else {
-                equity
-            };
-            let target = match self.kind {
-                TargetKind::Value => self.targets[i],
-                TargetKind::Ratio => self.targets[i] * equity_quote,
-            };
+            let target = self.target(e, i, price);
             let value = Self::value(e, i, price);
             let inverse = e.account().instruments()[i].kind == ContractKind::Inverse;
             let limit_mode = self.limit_orders && !inverse;
@@ -247,10 +228,7 @@ impl Strategy for Rebalance {
                 continue;
             }
             let inst = &e.account().instruments()[i];
-            let per_unit = match inst.kind {
-                ContractKind::Inverse => inst.contract_size,
-                _ => inst.contract_size * price,
-            };
+            let per_unit = inst.unit_value(price);
             let dq = inst.round_qty((target - value) / per_unit);
             // An order adding to the position while nothing is available to margin it would be
             // refused (initial margin after > equity after): not sent, so a blown-through account

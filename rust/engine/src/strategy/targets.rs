@@ -4,7 +4,6 @@
 
 use crate::engine::{Engine, Inputs, Strategy};
 use crate::error::LedgerError;
-use crate::instrument::ContractKind;
 use crate::record::FillReason;
 use crate::warnings::{Warning, WarningKind};
 
@@ -86,16 +85,8 @@ impl TargetPositions {
     fn trade_to(&mut self, e: &mut Engine, i: usize, t: f64) {
         let price = e.price(i);
         let inst = &e.account().instruments()[i];
-        let per_unit = match inst.kind {
-            ContractKind::Inverse => inst.contract_size,
-            _ => inst.contract_size * price,
-        };
-        let equity = e.account().equity();
-        let equity_quote = if e.account().is_inverse() {
-            equity * price
-        } else {
-            equity
-        };
+        let per_unit = inst.unit_value(price);
+        let equity_quote = e.account().equity_in_quote(price);
         let want = match self.unit {
             TargetUnit::Qty => t,
             TargetUnit::Value => t / per_unit,

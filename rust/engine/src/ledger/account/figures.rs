@@ -59,6 +59,17 @@ impl Account {
         self.wallet + self.unrealized()
     }
 
+    /// Equity in quote at `price` (inverse accounts hold coin: equity × price; else the equity).
+    #[inline]
+    pub fn equity_in_quote(&self, price: f64) -> f64 {
+        let e = self.equity();
+        if self.is_inverse() {
+            e * price
+        } else {
+            e
+        }
+    }
+
     /// Σ initial margin (notional at entry / leverage).
     #[inline]
     pub fn initial_margin(&self) -> f64 {
