@@ -32,6 +32,7 @@ from .errors import (
     UnknownSymbolError,
 )
 from .exchange import Exchange
+from .given import run_paths
 from .montecarlo import GBM, Bootstrap, JumpDiffusion, MonteCarloResult, StudentT, monte_carlo, sweep
 from .strategies import Basis, Grid, IndexDeviation, Rebalance, TargetPositions
 from .studies import deviation_risk_table
@@ -48,6 +49,7 @@ __all__ = [
     "Basis",
     "deviation_risk_table",
     "monte_carlo",
+    "run_paths",
     "sweep",
     "MonteCarloResult",
     "GBM",

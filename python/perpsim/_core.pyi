@@ -17,6 +17,7 @@ __all__ = [
     "preset_names",
     "_panic_for_tests",
     "_panic_count",
+    "_given_paths",
     "_mc_run",
     "_mc_sweep",
     "_sweep_data",
@@ -237,6 +238,19 @@ def preset(name: str) -> Dict[str, Any]: ...
 def preset_names() -> List[str]: ...
 def _panic_for_tests() -> None: ...
 def _panic_count() -> int: ...
+def _given_paths(
+    ex: Exchange,
+    strategies: List[Any],
+    ts: npt.NDArray[np.int64],
+    open: npt.NDArray[np.float64],
+    high: npt.NDArray[np.float64],
+    low: npt.NDArray[np.float64],
+    close: npt.NDArray[np.float64],
+    *,
+    funding_ts: Optional[npt.NDArray[np.int64]] = None,
+    funding_rate: Optional[npt.NDArray[np.float64]] = None,
+    threads: Optional[int] = None,
+) -> Dict[str, Any]: ...
 def _mc_run(
     ex: Exchange,
     model: Any,

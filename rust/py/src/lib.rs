@@ -126,6 +126,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(montecarlo::_mc_run, m)?)?;
     m.add_function(wrap_pyfunction!(montecarlo::_mc_sweep, m)?)?;
     m.add_function(wrap_pyfunction!(montecarlo::_sweep_data, m)?)?;
+    m.add_function(wrap_pyfunction!(montecarlo::_given_paths, m)?)?;
     m.add_function(wrap_pyfunction!(models::_mc_paths, m)?)?;
     m.add_function(wrap_pyfunction!(models::check_model, m)?)?;
     m.add_function(wrap_pyfunction!(strategies::check_strategy, m)?)?;

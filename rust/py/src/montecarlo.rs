@@ -2,8 +2,11 @@
 //! (`crate::models`, `crate::strategies`), the runs in the engine with the GIL released, one row of
 //! the engine's run figures per path or set (`crate::stats`).
 
+use numpy::{PyReadonlyArray1, PyReadonlyArray2};
 use perpsim_engine::engine::Inputs;
-use perpsim_engine::mc::{sweep_data, with_threads, Curves, McRun, ModelSpec};
+use perpsim_engine::mc::{
+    run_given, sweep_data, with_threads, Curves, GivenPaths, McRun, ModelSpec,
+};
 
 use crate::interrupt::detach_watched;
 use perpsim_engine::strategy::BuiltIn;
@@ -141,4 +144,61 @@ pub fn _sweep_data<'py>(
     .py(py)?
     .py(py)?;
     stats_columns(py, &r)
+}
+
+/// Given paths (`perpsim.run_paths`): every strategy of `strategies` on each path of the
+/// (paths × bars) C-contiguous arrays, borrowed without a copy, the GIL released; one row of the
+/// run figures per strategy and path.
+#[pyfunction]
+#[pyo3(signature = (ex, strategies, ts, open, high, low, close, *, funding_ts=None, funding_rate=None, threads=None))]
+#[allow(clippy::too_many_arguments)]
+pub fn _given_paths<'py>(
+    py: Python<'py>,
+    ex: PyRef<'py, PyExchange>,
+    strategies: &Bound<'py, PyList>,
+    ts: PyReadonlyArray1<'py, i64>,
+    open: PyReadonlyArray2<'py, f64>,
+    high: PyReadonlyArray2<'py, f64>,
+    low: PyReadonlyArray2<'py, f64>,
+    close: PyReadonlyArray2<'py, f64>,
+    funding_ts: Option<PyReadonlyArray1<'py, i64>>,
+    funding_rate: Option<PyReadonlyArray1<'py, f64>>,
+    threads: Option<usize>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let strats = strategies_of(py, &ex, strategies, None)?;
+    let engine = ex.engine(py)?;
+    fn slice<'a>(
+        py: Python<'_>,
+        a: &'a PyReadonlyArray2<'_, f64>,
+        name: &str,
+    ) -> PyResult<&'a [f64]> {
+        a.as_slice()
+            .map_err(|_| crate::errors::invalid(py, name, "must be a C-contiguous float64 array"))
+    }
+    let funding = match (&funding_ts, &funding_rate) {
+        (Some(t), Some(r)) => Some(perpsim_engine::market::Series {
+            ts: t.as_slice()?,
+            values: r.as_slice()?,
+        }),
+        _ => None,
+    };
+    if let Some(f) = funding {
+        f.validate("funding_rate").py(py)?;
+    }
+    let paths = GivenPaths {
+        ts: ts.as_slice()?,
+        open: slice(py, &open, "open")?,
+        high: slice(py, &high, "high")?,
+        low: slice(py, &low, "low")?,
+        close: slice(py, &close, "close")?,
+        funding,
+    };
+    let rows = detach_watched(py, true, || {
+        with_threads(threads, || {
+            run_given(engine.account(), engine.config(), &paths, &strats)
+        })
+    })?
+    .py(py)?
+    .py(py)?;
+    stats_columns(py, &rows)
 }

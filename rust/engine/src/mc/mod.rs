@@ -2,11 +2,13 @@
 //! Brownian-bridge highs and lows, and the parallel runner (each path through the engine's one
 //! event loop, its figures from the one statistics engine).
 
+pub mod given;
 pub mod meaning;
 pub mod models;
 pub mod rng;
 pub mod runner;
 
+pub use given::{run_given, GivenPaths};
 pub use models::{FundingModel, ModelSpec, PathBuf, PriceModel};
 pub use rng::Rng;
 pub use runner::{sweep_data, with_threads, Curves, McRun, PathStats};
