@@ -237,7 +237,7 @@ impl Engine {
     /// over the symbol's book and its liquidation price (trailing stops excluded: the caller checks
     /// there are none), cached until the book, a position or the wallet changes.
     #[inline(always)]
-    fn thresholds(&mut self, i: usize) -> (f64, f64) {
+    pub(super) fn thresholds(&mut self, i: usize) -> (f64, f64) {
         let key = self.epoch + self.book.version();
         let (k, d, u) = self.thr[i];
         if k == key {

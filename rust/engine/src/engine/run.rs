@@ -68,7 +68,20 @@ pub fn run_checked<S: Strategy>(
         // One symbol: its bars are the steps (the same step as below, without the merge).
         let (s, expiry) = (&symbols[0], expiries[0]);
         let can_skip = engine.config().record == super::Record::Final;
-        for r in 0..s.bars.len() {
+        let n_bars = s.bars.len();
+        let mut r = 0;
+        while r < n_bars {
+            // Quiet bars up to the next event (funding, expiry) run without the step frame.
+            let next_funding = s.funding.map_or(i64::MAX, |f| {
+                f.ts.get(fcursor[0]).copied().unwrap_or(i64::MAX)
+            });
+            let limit = next_funding.min(expiry.unwrap_or(i64::MAX));
+            let quiet = engine.quiet_stretch(&s.bars, r, limit, strategy);
+            if quiet > 0 {
+                r += quiet;
+                check_stop(engine)?;
+                continue;
+            }
             let ts = s.bars.ts[r];
             engine.begin_step(ts, strategy);
             before_path(engine, 0, s, Some(r), ts, &mut fcursor[0], expiry, strategy)?;
@@ -78,6 +91,7 @@ pub fn run_checked<S: Strategy>(
                 engine.skip_steps(&s.bars.ts[r + 1..]);
                 break;
             }
+            r += 1;
         }
         engine.finish();
         return Ok(());
@@ -191,14 +205,7 @@ fn path<S: Strategy>(
 #[inline(always)]
 fn end_step<S: Strategy>(engine: &mut Engine, strategy: &mut S) -> Result<(), LedgerError> {
     engine.end_step(strategy);
-    let stop = crate::control::flags();
-    if stop != 0 {
-        return Err(if stop & crate::control::MEMORY != 0 {
-            LedgerError::memory_exhausted(engine.steps())
-        } else {
-            LedgerError::interrupted(engine.steps() as usize, "interrupted by the user")
-        });
-    }
+    check_stop(engine)?;
     if strategy.keep_going() {
         Ok(())
     } else {
@@ -207,4 +214,18 @@ fn end_step<S: Strategy>(engine: &mut Engine, strategy: &mut S) -> Result<(), Le
             "the strategy stopped the run",
         ))
     }
+}
+
+/// Whether the run was asked to stop (an allocation failed, or the user interrupted it).
+#[inline(always)]
+fn check_stop(engine: &Engine) -> Result<(), LedgerError> {
+    let stop = crate::control::flags();
+    if stop == 0 {
+        return Ok(());
+    }
+    Err(if stop & crate::control::MEMORY != 0 {
+        LedgerError::memory_exhausted(engine.steps())
+    } else {
+        LedgerError::interrupted(engine.steps() as usize, "interrupted by the user")
+    })
 }

@@ -24,6 +24,13 @@ pub trait Strategy {
     fn watch(&self, _symbol: usize) -> (f64, f64) {
         (f64::NAN, f64::NAN)
     }
+    /// The band of prices of `symbol` inside which the strategy's close (and after-close) does
+    /// nothing: while every bar of a one-symbol run stays strictly inside it and nothing else
+    /// happens, the engine may run the bars without calling the strategy (a quiet stretch).
+    /// `None` (the default): call it at every step.
+    fn quiet_band(&self, _engine: &Engine, _symbol: usize) -> Option<(f64, f64)> {
+        None
+    }
     /// The path reached a watched level of `symbol` at `price`.
     fn on_price(&mut self, _engine: &mut Engine, _symbol: usize, _price: f64) {}
     /// The value the run is judged by, when the strategy holds assets outside the account (a
@@ -55,4 +62,8 @@ pub trait Strategy {
 #[derive(Clone, Copy, Debug, Default)]
 pub struct NoStrategy;
 
-impl Strategy for NoStrategy {}
+impl Strategy for NoStrategy {
+    fn quiet_band(&self, _engine: &Engine, _symbol: usize) -> Option<(f64, f64)> {
+        Some((f64::NEG_INFINITY, f64::INFINITY))
+    }
+}

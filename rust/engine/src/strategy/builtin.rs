@@ -68,6 +68,14 @@ impl Strategy for BuiltIn {
     }
 
     #[inline]
+    fn quiet_band(&self, e: &Engine, symbol: usize) -> Option<(f64, f64)> {
+        match self {
+            BuiltIn::Grid(s) => s.quiet_band(e, symbol),
+            _ => None,
+        }
+    }
+
+    #[inline]
     fn value(&self, e: &Engine) -> Option<f64> {
         match self {
             BuiltIn::Basis(s) => s.value(e),

@@ -467,6 +467,32 @@ impl Strategy for Grid {
         }
     }
 
+    fn quiet_band(&self, e: &Engine, symbol: usize) -> Option<(f64, f64)> {
+        const ALL: (f64, f64) = (f64::NEG_INFINITY, f64::INFINITY);
+        if symbol != self.cfg.symbol {
+            return Some(ALL);
+        }
+        match self.state {
+            GridState::Stopped => Some(ALL),
+            // The stops are checked on each bar's range.
+            GridState::Running => Some((
+                self.stop_lower.unwrap_or(f64::NEG_INFINITY),
+                self.stop_upper.unwrap_or(f64::INFINITY),
+            )),
+            // Without a trigger it starts at the next close; with one, once a bar's range holds it.
+            GridState::Waiting => {
+                let (t, p) = (self.cfg.trigger?, e.price(symbol));
+                if t < p {
+                    Some((t, f64::INFINITY))
+                } else if t > p {
+                    Some((f64::NEG_INFINITY, t))
+                } else {
+                    None
+                }
+            }
+        }
+    }
+
     fn watch(&self, symbol: usize) -> (f64, f64) {
         if symbol != self.cfg.symbol || self.state != GridState::Running {
             return (f64::NAN, f64::NAN);
