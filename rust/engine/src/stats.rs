@@ -90,9 +90,10 @@ impl CurveStats {
             let r = v / self.last - 1.0;
             self.sum += r;
             self.sum2 += r * r;
-            if r < 0.0 {
-                self.down2 += r * r;
-            }
+            // Branch-free (a return's sign is a coin toss: a branch here mispredicts half the
+            // time); adding 0 to a sum of squares leaves it as it was.
+            let neg = r.min(0.0);
+            self.down2 += neg * neg;
             self.n += 1;
         }
         self.last = v;
