@@ -121,10 +121,16 @@ fn strategies() -> Vec<(&'static str, BuiltIn)> {
             )
         })
         .collect();
-    out.push((
-        "rebalance",
-        BuiltIn::Rebalance(Rebalance::new(TargetKind::Value, vec![500.0], 0.02, false)),
-    ));
+    for (name, target, limit) in [
+        ("rebalance", 500.0, false),
+        ("rebalance short", -800.0, false),
+        ("rebalance with limits", 500.0, true),
+    ] {
+        out.push((
+            name,
+            BuiltIn::Rebalance(Rebalance::new(TargetKind::Value, vec![target], 0.02, limit)),
+        ));
+    }
     out
 }
 

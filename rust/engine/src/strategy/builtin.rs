@@ -71,6 +71,7 @@ impl Strategy for BuiltIn {
     fn quiet_band(&self, e: &Engine, symbol: usize) -> Option<(f64, f64)> {
         match self {
             BuiltIn::Grid(s) => s.quiet_band(e, symbol),
+            BuiltIn::Rebalance(s) => s.quiet_band(e, symbol),
             _ => None,
         }
     }

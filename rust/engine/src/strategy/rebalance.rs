@@ -187,6 +187,50 @@ impl Rebalance {
 }
 
 impl Strategy for Rebalance {
+    /// The closes at which no adjustment is due. With value targets the position's value is
+    /// monotone in the price (constant for inverse contracts), so they form a band: the one where
+    /// the drift stays within `adjust_ratio`, narrowed by a relative 1e-7 so that float noise at
+    /// its edges is left to the full step. Ratio targets move with the equity: no band.
+    fn quiet_band(&self, e: &Engine, i: usize) -> Option<(f64, f64)> {
+        const ALL: (f64, f64) = (f64::NEG_INFINITY, f64::INFINITY);
+        if i >= self.targets.len() {
+            return Some(ALL);
+        }
+        if self.kind != TargetKind::Value {
+            return None;
+        }
+        let inst = &e.account().instruments()[i];
+        if self.limit_orders && inst.kind != ContractKind::Inverse {
+            // The resting pair trades it; without one, the close places it.
+            return self.pair_live(e, i).then_some(ALL);
+        }
+        let (target, q) = (self.targets[i], e.account().position(i).qty);
+        let price = e.price(i);
+        let quiet_now = |value: f64| {
+            let drift = if target != 0.0 {
+                (value - target).abs() / target.abs()
+            } else if value != 0.0 {
+                f64::INFINITY
+            } else {
+                0.0
+            };
+            drift <= self.adjust_ratio * (1.0 + 1e-9)
+        };
+        if !quiet_now(Self::value(e, i, price)) {
+            return None;
+        }
+        if q == 0.0 || inst.kind == ContractKind::Inverse {
+            return Some(ALL); // the value does not move with the price
+        }
+        // value = q · contract_size · p: the band in value, divided by q · contract_size.
+        let (slack, unit) = (target.abs() * self.adjust_ratio, q * inst.contract_size);
+        let (a, b) = ((target - slack) / unit, (target + slack) / unit);
+        let (lo, hi) = if a < b { (a, b) } else { (b, a) };
+        let lo = lo * (1.0 + 1e-7);
+        let hi = hi * (1.0 - 1e-7);
+        (lo < price && price < hi).then_some((lo, hi))
+    }
+
     fn on_fill(&mut self, e: &mut Engine, f: &crate::record::FillRow) {
         if !self.limit_orders || f.reason != FillReason::Rebalance || f.symbol >= self.pair.len() {
             return;
