@@ -2,6 +2,7 @@
 //! Brownian-bridge highs and lows, and the parallel runner (each path through the engine's one
 //! event loop, its figures from the one statistics engine).
 
+pub mod fastmath;
 pub mod given;
 pub mod meaning;
 pub mod models;

@@ -3,10 +3,11 @@
 //! extremes of a Brownian bridge between its open and close; funding constant or resampled.
 //! Paths are written into a reusable buffer: no allocation per path or per bar.
 
+use super::fastmath::exp as fast_exp;
 use super::rng::Rng;
 use crate::error::LedgerError;
 use crate::stats::YEAR_NS;
-use libm::{exp, log as ln};
+use libm::exp;
 
 /// Bars of one generated path (reused from path to path).
 #[derive(Clone, Debug, Default)]
@@ -226,6 +227,13 @@ impl ModelSpec {
             }
             _ => 0.0,
         };
+        // The next funding time at or after the start (a multiple of the funding interval).
+        let fi = self.funding_interval_ns;
+        let mut next_funding = if fi > 0 {
+            self.start_ts + (fi - self.start_ts.rem_euclid(fi)) % fi
+        } else {
+            i64::MAX
+        };
         for k in 0..n {
             let ts = self.start_ts + k as i64 * self.interval_ns;
             out.ts[k] = ts;
@@ -250,7 +258,13 @@ impl ModelSpec {
             out.low[k] = l.min(o).min(c);
             out.close[k] = c;
             prev = c;
-            out.funding[k] = if self.funding_interval_ns > 0 && ts % self.funding_interval_ns == 0 {
+            // ts % fi == 0, without a division per bar.
+            let funding_now = ts >= next_funding && {
+                let due = ts == next_funding;
+                next_funding = ts - ts.rem_euclid(fi) + fi;
+                due
+            };
+            out.funding[k] = if funding_now {
                 match &self.funding {
                     FundingModel::None => f64::NAN,
                     FundingModel::Constant(r) => *r,
@@ -296,16 +310,17 @@ impl ModelSpec {
             }
             PriceModel::Bootstrap { .. } => unreachable!("bootstrap bars are not diffused"),
         };
-        let close = open * exp(r);
+        let close = open * fast_exp(r);
         if self.substeps > 0 {
-            return self.substep_bar(rng, open, close, vol, dt);
+            return self.substep_bar(rng, open, close, r, vol, dt);
         }
         // Extremes of a Brownian bridge from 0 to r with variance vol²·dt over the bar:
-        // max = (r + sqrt(r² − 2·vol²·dt·ln U)) / 2, min = (r − sqrt(r² − 2·vol²·dt·ln V)) / 2.
+        // max = (r + sqrt(r² + 2·vol²·dt·E)) / 2, min = (r − sqrt(r² + 2·vol²·dt·E')) / 2 with
+        // E, E' standard exponentials (−ln U of a uniform U).
         let v = 2.0 * vol * vol * dt;
-        let up = 0.5 * (r + (r * r - v * ln(rng.uniform())).sqrt());
-        let down = 0.5 * (r - (r * r - v * ln(rng.uniform())).sqrt());
-        (open, open * exp(up), open * exp(down), close)
+        let up = 0.5 * (r + (r * r + v * rng.exponential()).sqrt());
+        let down = 0.5 * (r - (r * r + v * rng.exponential()).sqrt());
+        (open, open * fast_exp(up), open * fast_exp(down), close)
     }
 
     /// High and low from `substeps` explicit Brownian-bridge sub-steps between open and close.
@@ -314,11 +329,11 @@ impl ModelSpec {
         rng: &mut Rng,
         open: f64,
         close: f64,
+        r: f64,
         vol: f64,
         dt: f64,
     ) -> (f64, f64, f64, f64) {
         let k = self.substeps as usize;
-        let r = ln(close / open);
         let h = dt / k as f64;
         // The bridge walked forward: from x at time t, the next point given the end r at dt.
         let (mut x, mut hi, mut lo) = (0.0f64, 0.0f64, 0.0f64);
@@ -332,7 +347,7 @@ impl ModelSpec {
         }
         hi = hi.max(r);
         lo = lo.min(r);
-        (open, open * exp(hi), open * exp(lo), close)
+        (open, open * fast_exp(hi), open * fast_exp(lo), close)
     }
 }
 
