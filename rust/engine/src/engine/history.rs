@@ -75,20 +75,22 @@ impl Snapshot {
     }
 }
 
-/// The recorded rows (see the module doc).
+/// The recorded rows (see the module doc). The step times are one more column of the buffer,
+/// after the float columns (their bits), so that they come from the pool too: a fresh 4 MB vector
+/// per run cost a page fault per page.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(into = "Recorded", from = "Recorded")]
 pub struct History {
-    /// Step timestamps (ns since the epoch).
-    pub timestamp: Vec<i64>,
+    /// Rows recorded.
+    rows: usize,
     /// Number of float columns.
     width: usize,
     /// Room per column in `buf` (0 while the data is shared: the next push copies it back).
     capacity: usize,
     /// The distance between two columns in the data (`buf`'s or the shared buffer's capacity).
     stride: usize,
-    /// Column-major floats: column `k` is `data[k * stride ..]`, its first `len` entries
-    /// recorded (initialised), the rest room.
+    /// Column-major: column `k` is `data[k * stride ..]`, its first `rows` entries recorded
+    /// (initialised), the rest room; column `width` holds the step times' bits.
     buf: Pooled,
     /// The data, once handed out for a view (then `buf` is empty).
     shared: Option<Arc<Pooled>>,
@@ -106,7 +108,7 @@ impl From<History> for Recorded {
     fn from(h: History) -> Self {
         let data = (0..h.width).flat_map(|k| h.column(k).to_vec()).collect();
         Self {
-            timestamp: h.timestamp,
+            timestamp: h.timestamps().to_vec(),
             width: h.width,
             data,
         }
@@ -116,9 +118,11 @@ impl From<History> for Recorded {
 impl From<Recorded> for History {
     fn from(r: Recorded) -> Self {
         let n = r.timestamp.len();
+        let mut data = r.data;
+        data.extend(r.timestamp.iter().map(|&t| f64::from_bits(t as u64)));
         Self {
-            buf: Pooled::from(r.data),
-            timestamp: r.timestamp,
+            buf: Pooled::from(data),
+            rows: n,
             width: r.width,
             capacity: n,
             stride: n,
@@ -129,7 +133,7 @@ impl From<Recorded> for History {
 
 impl PartialEq for History {
     fn eq(&self, other: &Self) -> bool {
-        self.timestamp == other.timestamp
+        self.timestamps() == other.timestamps()
             && self.width == other.width
             && (0..self.width).all(|k| self.column(k) == other.column(k))
     }
@@ -139,7 +143,7 @@ impl History {
     /// An empty history for an account of `symbols` symbols.
     pub fn new(symbols: usize) -> Self {
         Self {
-            timestamp: Vec::new(),
+            rows: 0,
             width: A + 2 * symbols + 1,
             capacity: 0,
             stride: 0,
@@ -149,12 +153,10 @@ impl History {
     }
 
     /// Takes over `old`'s buffers, emptied, when this history is still empty.
-    pub fn recycle(&mut self, mut old: History) {
-        if !self.timestamp.is_empty() || old.width != self.width {
+    pub fn recycle(&mut self, old: History) {
+        if self.rows != 0 || old.width != self.width {
             return;
         }
-        old.timestamp.clear();
-        self.timestamp = old.timestamp;
         if old.shared.is_none() {
             self.buf = old.buf;
             self.capacity = old.capacity;
@@ -171,7 +173,7 @@ impl History {
     /// Appends the account's figures at `timestamp`.
     #[inline]
     pub fn push(&mut self, timestamp: i64, acc: &Account, s: &Snapshot) {
-        let n = self.timestamp.len();
+        let n = self.rows;
         if n == self.capacity {
             self.grow(n.max(64));
         }
@@ -198,10 +200,10 @@ impl History {
             lev,
         ];
         let (cap, w) = (self.capacity, self.width);
-        debug_assert!(n < cap && self.buf.len() == w * cap && w == A + 2 * acc.len() + 1);
+        debug_assert!(n < cap && self.buf.len() == (w + 1) * cap && w == A + 2 * acc.len() + 1);
         let base = self.buf.as_mut_ptr();
-        // SAFETY: `grow` keeps `buf` at `width * capacity` floats and `n < capacity` here; every
-        // offset is (column < width) · capacity + n, inside the buffer. The account's symbols
+        // SAFETY: `grow` keeps `buf` at `(width + 1) * capacity` floats and `n < capacity` here;
+        // every offset is (column ≤ width) · capacity + n, inside the buffer. The account's symbols
         // are the history's (`width = A + 2 · symbols + 1`, fixed at construction).
         unsafe {
             for (k, v) in row.into_iter().enumerate() {
@@ -214,18 +216,33 @@ impl History {
                 *base.add((A + 2 * i + 1) * cap + n) = MaybeUninit::new(entry);
             }
             *base.add((w - 1) * cap + n) = MaybeUninit::new(quote);
+            *base.add(w * cap + n) = MaybeUninit::new(f64::from_bits(timestamp as u64));
         }
-        self.timestamp.push(timestamp);
+        self.rows = n + 1;
     }
 
     /// Number of rows.
     pub fn len(&self) -> usize {
-        self.timestamp.len()
+        self.rows
     }
 
     /// Whether no row was recorded.
     pub fn is_empty(&self) -> bool {
-        self.timestamp.is_empty()
+        self.rows == 0
+    }
+
+    /// The step time of each row (ns since the epoch).
+    pub fn timestamps(&self) -> &[i64] {
+        let c = &self.data()[self.width * self.stride..][..self.rows];
+        // SAFETY: the first `rows` entries of the time column are recorded (written by `push` as
+        // an i64's bits, copied by `relayout`, built by `From<Recorded>`); `MaybeUninit<f64>` and
+        // `i64` have the same size and alignment, and every bit pattern is a valid i64.
+        unsafe { std::slice::from_raw_parts(c.as_ptr().cast::<i64>(), c.len()) }
+    }
+
+    /// The last row's step time.
+    pub fn last_timestamp(&self) -> Option<i64> {
+        self.timestamps().last().copied()
     }
 
     /// Makes room for `additional` more rows (so that a run allocates once, not per bar); an
@@ -235,13 +252,9 @@ impl History {
         if need > self.capacity {
             let bytes = (need as u64).saturating_mul(8 * (self.width as u64 + 1));
             crate::memory::ensure("record", "recording every step", bytes)?;
-            let next = Pooled::try_new(self.width.saturating_mul(need))?;
+            let next = Pooled::try_new((self.width + 1).saturating_mul(need))?;
             self.relayout(next, need);
         }
-        self.timestamp.try_reserve(additional).map_err(|_| {
-            LedgerError::out_of_memory("record", "the recorded times", additional as u64 * 8, None)
-        })?;
-        crate::memory::advise_huge(&mut self.timestamp);
         Ok(())
     }
 
@@ -250,7 +263,7 @@ impl History {
     #[cold]
     fn grow(&mut self, more: usize) {
         let cap = (self.len() + more).max(self.capacity);
-        let next = Pooled::new(self.width * cap);
+        let next = Pooled::new((self.width + 1) * cap);
         self.relayout(next, cap);
     }
 
@@ -258,7 +271,7 @@ impl History {
     fn relayout(&mut self, mut next: Pooled, cap: usize) {
         let n = self.len();
         let (old, stride) = (self.data(), self.stride);
-        for k in 0..self.width {
+        for k in 0..=self.width {
             next[k * cap..k * cap + n].copy_from_slice(&old[k * stride..][..n]);
         }
         self.buf = next;

@@ -219,7 +219,7 @@ impl Engine {
             return self.curve.clone();
         }
         let mut c = self.curve.clone();
-        for (&t, &v) in self.history.timestamp.iter().zip(self.history.equity()) {
+        for (&t, &v) in self.history.timestamps().iter().zip(self.history.equity()) {
             c.push(t, v);
         }
         c

@@ -90,8 +90,8 @@ impl Engine {
     fn records_this_step(&self) -> bool {
         match self.config.record {
             Record::Every(k) => (self.steps - 1) % k as u64 == 0,
-            Record::Interval(ns) => match self.history.timestamp.last() {
-                Some(&t) => self.now.div_euclid(ns) != t.div_euclid(ns),
+            Record::Interval(ns) => match self.history.last_timestamp() {
+                Some(t) => self.now.div_euclid(ns) != t.div_euclid(ns),
                 None => true,
             },
             Record::Fills => self.history.is_empty() || self.fills.len() > self.step_fills,

@@ -28,7 +28,7 @@ impl PyExchange {
         py: Python<'py>,
     ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>, Vec<String>)> {
         let (shared, h) = self.eng_mut(py)?.share_history();
-        let ts = h.timestamp.clone().into_pyarray(py).into_any();
+        let ts = h.timestamps().to_vec().into_pyarray(py).into_any();
         let (k, n, cap) = (h.width(), h.len(), h.stride());
         let ptr = shared.as_ptr().cast::<f64>();
         let owner = Bound::new(py, SharedColumns(shared))?;
