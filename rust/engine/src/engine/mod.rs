@@ -18,6 +18,7 @@ mod orders;
 mod path;
 mod risk;
 pub mod run;
+mod spare;
 mod step;
 pub mod strategy;
 mod stretch;
@@ -113,11 +114,14 @@ impl Engine {
         let n = account.len();
         let history = History::new(n);
         let curve = CurveStats::new(account.equity());
+        let mut book = OpenOrders::new(n);
+        let spare = spare::take().unwrap_or_default();
+        book.set_arena(spare.orders, spare.counted);
         Ok(Self {
             config,
-            book: OpenOrders::new(n),
-            fills: Vec::new(),
-            funding_rows: Vec::new(),
+            book,
+            fills: spare.fills,
+            funding_rows: spare.funding,
             history,
             curve,
             now: i64::MIN,
@@ -160,12 +164,17 @@ impl Engine {
         if !self.fills.is_empty() {
             return; // only into a fresh engine
         }
-        self.book.recycle(old.book);
-        old.fills.clear();
-        old.funding_rows.clear();
-        self.fills = old.fills;
-        self.funding_rows = old.funding_rows;
-        self.history.recycle(old.history);
+        let (orders, counted) = old.book.take_arena();
+        self.book.set_arena(orders, counted);
+        let (mut fills, mut funding) = (
+            std::mem::take(&mut old.fills),
+            std::mem::take(&mut old.funding_rows),
+        );
+        fills.clear();
+        funding.clear();
+        self.fills = fills;
+        self.funding_rows = funding;
+        self.history.recycle(std::mem::take(&mut old.history));
     }
 
     // ----- reading ------------------------------------------------------------------------
@@ -324,3 +333,16 @@ impl Engine {
 
 #[cfg(test)]
 mod tests;
+
+impl Drop for Engine {
+    /// Hands the record buffers to the next engine ([`spare`]).
+    fn drop(&mut self) {
+        let (orders, counted) = self.book.take_arena();
+        spare::give(spare::Spare {
+            fills: std::mem::take(&mut self.fills),
+            funding: std::mem::take(&mut self.funding_rows),
+            orders,
+            counted,
+        });
+    }
+}

@@ -46,16 +46,23 @@ impl OpenOrders {
         }
     }
 
-    /// Takes over the arena buffers of `old` (emptied) when this log is still empty, so that many
-    /// short runs do not allocate fresh memory each.
-    pub fn recycle(&mut self, mut old: OpenOrders) {
-        if !self.orders.is_empty() {
-            return;
+    /// Gives up the arena buffers (the order log and its margin counts), leaving this log empty
+    /// of them; with [`OpenOrders::set_arena`], an engine hands them to the next one.
+    pub fn take_arena(&mut self) -> (Vec<Order>, Vec<[f64; 2]>) {
+        (
+            std::mem::take(&mut self.orders),
+            std::mem::take(&mut self.counted),
+        )
+    }
+
+    /// Uses `orders` and `counted` (emptied) as the arena buffers of this still empty log.
+    pub fn set_arena(&mut self, mut orders: Vec<Order>, mut counted: Vec<[f64; 2]>) {
+        if self.orders.is_empty() {
+            orders.clear();
+            counted.clear();
+            self.orders = orders;
+            self.counted = counted;
         }
-        old.orders.clear();
-        old.counted.clear();
-        self.orders = old.orders;
-        self.counted = old.counted;
     }
 
     /// Every order placed so far.
