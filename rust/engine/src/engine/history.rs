@@ -2,14 +2,20 @@
 //! per symbol, the position and its entry price. Users read these columns (`Result.equity`,
 //! `Exchange.history()`); nothing rebuilds them from the fill log.
 //!
-//! The float columns live in one column-major buffer, each column `capacity` long (a run reserves
-//! its steps up front, so a row is a few stores at fixed offsets; the room is left uninitialised,
-//! never read, so reserving costs nothing per row). An export takes the buffer into an `Arc` and
-//! hands numpy a view of its recorded rows without a copy; a later push first copies the data into
-//! a fresh buffer (copy on write), so a view never changes.
+//! Recording is lean. Per row the engine writes the step time and the figures that move with the
+//! marks (Σ unrealized PnL, Σ notional, and the first symbol's mark in an inverse account); the
+//! account's state (wallet, margin, realized PnL, fees, funding, each position and entry) is written
+//! as a state row only when it changed since the last row (a fill, funding, a transfer). The
+//! full columns are built from these in one pass the first time they are read, with the same
+//! arithmetic a full row would have used (the same bits), and kept until the next row. The
+//! statistics fold reads the equity from the lean rows without building them.
+//!
+//! The lean columns live in one column-major buffer, each `capacity` long (a run reserves its steps
+//! up front; the room is left uninitialised, never read). The built columns are one buffer handed
+//! to numpy without a copy (an `Arc`): a later row builds a fresh one, so a view never changes.
 
 use std::mem::MaybeUninit;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use serde::{Deserialize, Serialize};
 
@@ -37,80 +43,60 @@ pub const QUOTE_COLUMN: &str = "equity_quote";
 
 const A: usize = ACCOUNT_COLUMNS.len();
 
-/// The account's figures at one moment (one pass over the symbols).
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Snapshot {
-    /// Equity (margin balance).
-    pub equity: f64,
-    /// Wallet balance.
-    pub wallet: f64,
-    /// Σ unrealized PnL.
-    pub unrealized: f64,
-    /// Σ position notional.
-    pub notional: f64,
-    /// Σ position initial margin.
-    pub margin: f64,
-}
+/// Lean columns: the step time's bits, Σ unrealized, Σ notional, then (inverse accounts) the first
+/// symbol's mark.
+const TIME: usize = 0;
+const UNREALIZED: usize = 1;
+const NOTIONAL: usize = 2;
+const MARK: usize = 3;
 
-impl Snapshot {
-    /// The account's figures now.
-    #[inline]
-    pub fn of(acc: &Account) -> Self {
-        let (mut unrealized, mut notional, mut margin) = (0.0, 0.0, 0.0);
-        for i in 0..acc.len() {
-            if acc.position(i).qty != 0.0 {
-                unrealized += acc.position_unrealized(i);
-                notional += acc.position_notional(i);
-                margin += acc.position_margin(i);
-            }
-        }
-        let wallet = acc.wallet_balance();
-        Self {
-            equity: wallet + unrealized,
-            wallet,
-            unrealized,
-            notional,
-            margin,
-        }
-    }
-}
-
-/// The recorded rows (see the module doc). The step times are one more column of the buffer,
-/// after the float columns (their bits), so that they come from the pool too: a fresh 4 MB vector
-/// per run cost a page fault per page.
+/// The recorded rows (see the module doc).
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(into = "Recorded", from = "Recorded")]
 pub struct History {
     /// Rows recorded.
     rows: usize,
-    /// Number of float columns.
-    width: usize,
-    /// Room per column in `buf` (0 while the data is shared: the next push copies it back).
+    /// Symbols of the account.
+    symbols: usize,
+    /// An inverse account (its quote column needs the mark).
+    inverse: bool,
+    /// Room per lean column.
     capacity: usize,
-    /// The distance between two columns in the data (`buf`'s or the shared buffer's capacity).
-    stride: usize,
-    /// Column-major: column `k` is `data[k * stride ..]`, its first `rows` entries recorded
-    /// (initialised), the rest room; column `width` holds the step times' bits.
-    buf: Pooled,
-    /// The data, once handed out for a view (then `buf` is empty).
-    shared: Option<Arc<Pooled>>,
+    /// The lean columns, column-major, `capacity` apart.
+    lean: Pooled,
+    /// State rows, flat: the row index (its bits), then the state values ([`History::state_len`]).
+    states: Vec<f64>,
+    /// The last state written.
+    last: Vec<f64>,
+    /// What the state follows from, as of the last state written (bits of the wallet, realized
+    /// PnL, fees and funding, then each symbol's position, entry and leverage): a row whose key
+    /// is the same has the same state.
+    key: Vec<u64>,
+    /// The full columns (`width` columns of `rows`), built on first read.
+    full: OnceLock<Arc<Pooled>>,
 }
 
-/// A history as stored (pickled): its recorded rows only, column after column.
+/// A history as stored (pickled): its lean rows.
 #[derive(Clone, Serialize, Deserialize)]
 struct Recorded {
+    symbols: usize,
+    inverse: bool,
     timestamp: Vec<i64>,
-    width: usize,
-    data: Vec<f64>,
+    lean: Vec<f64>,
+    states: Vec<f64>,
 }
 
 impl From<History> for Recorded {
     fn from(h: History) -> Self {
-        let data = (0..h.width).flat_map(|k| h.column(k).to_vec()).collect();
+        let lean = (UNREALIZED..h.lean_width())
+            .flat_map(|k| h.lean_column(k).to_vec())
+            .collect();
         Self {
+            symbols: h.symbols,
+            inverse: h.inverse,
             timestamp: h.timestamps().to_vec(),
-            width: h.width,
-            data,
+            lean,
+            states: h.states,
         }
     }
 }
@@ -118,107 +104,177 @@ impl From<History> for Recorded {
 impl From<Recorded> for History {
     fn from(r: Recorded) -> Self {
         let n = r.timestamp.len();
-        let mut data = r.data;
-        data.extend(r.timestamp.iter().map(|&t| f64::from_bits(t as u64)));
-        Self {
-            buf: Pooled::from(data),
-            rows: n,
-            width: r.width,
-            capacity: n,
-            stride: n,
-            shared: None,
+        let mut h = History::new(r.symbols, r.inverse);
+        let mut data: Vec<f64> = r
+            .timestamp
+            .iter()
+            .map(|&t| f64::from_bits(t as u64))
+            .collect();
+        data.extend_from_slice(&r.lean);
+        if data.len() == n * h.lean_width() {
+            h.lean = Pooled::from(data);
+            h.capacity = n;
+            h.rows = n;
+            let s = h.state_len();
+            if r.states.len() > s && r.states.len() % (s + 1) == 0 {
+                // The key is not stored: the next row writes its state again.
+                h.last = r.states[r.states.len() - s..].to_vec();
+                h.states = r.states;
+            } else {
+                h.rows = 0; // a malformed record: nothing of it is kept
+            }
         }
+        h
     }
 }
 
 impl PartialEq for History {
     fn eq(&self, other: &Self) -> bool {
         self.timestamps() == other.timestamps()
-            && self.width == other.width
-            && (0..self.width).all(|k| self.column(k) == other.column(k))
+            && self.width() == other.width()
+            && (0..self.width()).all(|k| self.column(k) == other.column(k))
     }
 }
 
 impl History {
-    /// An empty history for an account of `symbols` symbols.
-    pub fn new(symbols: usize) -> Self {
+    /// An empty history for an account of `symbols` symbols (`inverse`: an inverse account).
+    pub fn new(symbols: usize, inverse: bool) -> Self {
         Self {
             rows: 0,
-            width: A + 2 * symbols + 1,
+            symbols,
+            inverse,
             capacity: 0,
-            stride: 0,
-            buf: Pooled::empty(),
-            shared: None,
+            lean: Pooled::empty(),
+            states: Vec::new(),
+            last: Vec::new(),
+            key: Vec::new(),
+            full: OnceLock::new(),
         }
     }
 
-    /// Takes over `old`'s buffers, emptied, when this history is still empty.
+    /// Takes over `old`'s lean buffer when this history is still empty and of the same shape.
     pub fn recycle(&mut self, old: History) {
-        if self.rows != 0 || old.width != self.width {
+        if self.rows != 0 || old.symbols != self.symbols || old.inverse != self.inverse {
             return;
         }
-        if old.shared.is_none() {
-            self.buf = old.buf;
-            self.capacity = old.capacity;
-            self.stride = old.stride;
-        }
+        self.lean = old.lean;
+        self.capacity = old.capacity;
+        let mut states = old.states;
+        states.clear();
+        self.states = states;
     }
 
-    /// The data (`buf`, or the shared buffer once handed out).
+    /// Lean columns per row.
     #[inline]
-    fn data(&self) -> &[MaybeUninit<f64>] {
-        self.shared.as_deref().map_or(&self.buf, |v| v)
+    fn lean_width(&self) -> usize {
+        3 + self.inverse as usize
+    }
+
+    /// Values per state: wallet, margin, realized PnL, fees, funding, then position and entry per
+    /// symbol.
+    #[inline]
+    fn state_len(&self) -> usize {
+        5 + 2 * self.symbols
     }
 
     /// Appends the account's figures at `timestamp`.
     #[inline]
-    pub fn push(&mut self, timestamp: i64, acc: &Account, s: &Snapshot) {
+    pub fn push(&mut self, timestamp: i64, acc: &Account) {
         let n = self.rows;
         if n == self.capacity {
             self.grow(n.max(64));
         }
-        let lev = if s.notional == 0.0 {
-            0.0
-        } else if s.equity > 0.0 {
-            s.notional / s.equity
-        } else {
-            f64::INFINITY
-        };
-        let quote = if acc.is_inverse() {
-            s.equity * acc.mark_price(0).unwrap_or(f64::NAN)
-        } else {
-            s.equity
-        };
-        let row = [
-            s.equity,
-            s.wallet,
-            s.margin,
-            acc.realized_pnl(),
-            s.unrealized,
-            acc.fees(),
-            acc.funding(),
-            lev,
-        ];
-        let (cap, w) = (self.capacity, self.width);
-        debug_assert!(n < cap && self.buf.len() == (w + 1) * cap && w == A + 2 * acc.len() + 1);
-        let base = self.buf.as_mut_ptr();
-        // SAFETY: `grow` keeps `buf` at `(width + 1) * capacity` floats and `n < capacity` here;
-        // every offset is (column ≤ width) · capacity + n, inside the buffer. The account's symbols
-        // are the history's (`width = A + 2 · symbols + 1`, fixed at construction).
+        debug_assert!(
+            acc.len() == self.symbols && self.lean.len() >= self.lean_width() * self.capacity
+        );
+        let (mut unrealized, mut notional) = (0.0, 0.0);
+        for i in 0..self.symbols {
+            if acc.position(i).qty != 0.0 {
+                unrealized += acc.position_unrealized(i);
+                notional += acc.position_notional(i);
+            }
+        }
+        let cap = self.capacity;
+        let base = self.lean.as_mut_ptr();
+        // SAFETY: `grow` keeps `lean` at `lean_width * capacity` floats and `n < capacity` here;
+        // every offset is (column < lean_width) · capacity + n, inside the buffer.
         unsafe {
-            for (k, v) in row.into_iter().enumerate() {
-                *base.add(k * cap + n) = MaybeUninit::new(v);
+            *base.add(TIME * cap + n) = MaybeUninit::new(f64::from_bits(timestamp as u64));
+            *base.add(UNREALIZED * cap + n) = MaybeUninit::new(unrealized);
+            *base.add(NOTIONAL * cap + n) = MaybeUninit::new(notional);
+            if self.inverse {
+                let mark = acc.mark_price(0).unwrap_or(f64::NAN);
+                *base.add(MARK * cap + n) = MaybeUninit::new(mark);
             }
-            for i in 0..acc.len() {
-                let p = acc.position(i);
-                let entry = if p.qty == 0.0 { 0.0 } else { p.entry };
-                *base.add((A + 2 * i) * cap + n) = MaybeUninit::new(p.qty);
-                *base.add((A + 2 * i + 1) * cap + n) = MaybeUninit::new(entry);
-            }
-            *base.add((w - 1) * cap + n) = MaybeUninit::new(quote);
-            *base.add(w * cap + n) = MaybeUninit::new(f64::from_bits(timestamp as u64));
         }
         self.rows = n + 1;
+        if self.state_changed(acc) {
+            self.write_state(n, acc);
+        }
+        if self.full.get().is_some() {
+            self.full = OnceLock::new();
+        }
+    }
+
+    /// Whether the state differs from the last one written (branch-free over the key).
+    #[inline]
+    fn state_changed(&self, acc: &Account) -> bool {
+        let k = &self.key;
+        if k.len() != 4 + 3 * self.symbols {
+            return true;
+        }
+        let mut diff = (k[0] ^ acc.wallet_balance().to_bits())
+            | (k[1] ^ acc.realized_pnl().to_bits())
+            | (k[2] ^ acc.fees().to_bits())
+            | (k[3] ^ acc.funding().to_bits());
+        for i in 0..self.symbols {
+            let p = acc.position(i);
+            diff |= (k[4 + 3 * i] ^ p.qty.to_bits())
+                | (k[5 + 3 * i] ^ p.entry.to_bits())
+                | (k[6 + 3 * i] ^ acc.leverage(i).to_bits());
+        }
+        diff != 0
+    }
+
+    /// Records the account's state as of row `row` (and its key).
+    #[cold]
+    fn write_state(&mut self, row: usize, acc: &Account) {
+        let mut margin = 0.0;
+        for i in 0..self.symbols {
+            if acc.position(i).qty != 0.0 {
+                margin += acc.position_margin(i);
+            }
+        }
+        self.key.clear();
+        self.key.extend(
+            [
+                acc.wallet_balance(),
+                acc.realized_pnl(),
+                acc.fees(),
+                acc.funding(),
+            ]
+            .map(f64::to_bits),
+        );
+        self.last.clear();
+        self.last.extend([
+            acc.wallet_balance(),
+            margin,
+            acc.realized_pnl(),
+            acc.fees(),
+            acc.funding(),
+        ]);
+        for i in 0..self.symbols {
+            let p = acc.position(i);
+            self.key.extend([
+                p.qty.to_bits(),
+                p.entry.to_bits(),
+                acc.leverage(i).to_bits(),
+            ]);
+            self.last
+                .extend([p.qty, if p.qty == 0.0 { 0.0 } else { p.entry }]);
+        }
+        self.states.push(f64::from_bits(row as u64));
+        self.states.extend_from_slice(&self.last);
     }
 
     /// Number of rows.
@@ -231,12 +287,23 @@ impl History {
         self.rows == 0
     }
 
+    /// Lean column `k`'s recorded rows.
+    #[inline]
+    fn lean_column(&self, k: usize) -> &[f64] {
+        if self.rows == 0 {
+            return &[];
+        }
+        let c = &self.lean[k * self.capacity..][..self.rows];
+        // SAFETY: a lean column's first `rows` entries are recorded (written by `push`, copied by
+        // `grow`, built by `From<Recorded>`); `MaybeUninit<f64>` has `f64`'s layout.
+        unsafe { std::slice::from_raw_parts(c.as_ptr().cast::<f64>(), c.len()) }
+    }
+
     /// The step time of each row (ns since the epoch).
     pub fn timestamps(&self) -> &[i64] {
-        let c = &self.data()[self.width * self.stride..][..self.rows];
-        // SAFETY: the first `rows` entries of the time column are recorded (written by `push` as
-        // an i64's bits, copied by `relayout`, built by `From<Recorded>`); `MaybeUninit<f64>` and
-        // `i64` have the same size and alignment, and every bit pattern is a valid i64.
+        let c = self.lean_column(TIME);
+        // SAFETY: the time column holds i64 bits; f64 and i64 have the same size and alignment,
+        // and every bit pattern is a valid i64.
         unsafe { std::slice::from_raw_parts(c.as_ptr().cast::<i64>(), c.len()) }
     }
 
@@ -245,56 +312,118 @@ impl History {
         self.timestamps().last().copied()
     }
 
+    /// Calls `f(time, equity)` for each row, in order, without building the columns (the equity
+    /// each built row has, to the bit).
+    pub fn for_each_equity(&self, mut f: impl FnMut(i64, f64)) {
+        let (ts, u) = (self.timestamps(), self.lean_column(UNREALIZED));
+        let mut states = self.state_rows().peekable();
+        let mut wallet = f64::NAN;
+        for r in 0..self.rows {
+            while let Some((_, st)) = states.next_if(|&(at, _)| at <= r) {
+                wallet = st[0];
+            }
+            f(ts[r], wallet + u[r]);
+        }
+    }
+
+    /// The state rows: (row index, state values).
+    fn state_rows(&self) -> impl Iterator<Item = (usize, &[f64])> {
+        self.states
+            .chunks_exact(self.state_len() + 1)
+            .map(|c| (c[0].to_bits() as usize, &c[1..]))
+    }
+
     /// Makes room for `additional` more rows (so that a run allocates once, not per bar); an
-    /// error when they do not fit in the memory available (checked before allocating).
+    /// error when they, and the columns built from them, do not fit in the memory available
+    /// (checked before allocating).
     pub fn reserve(&mut self, additional: usize) -> Result<(), LedgerError> {
         let need = self.len() + additional;
         if need > self.capacity {
-            let bytes = (need as u64).saturating_mul(8 * (self.width as u64 + 1));
+            let per_row = (self.lean_width() + self.width()) as u64 * 8;
+            let bytes = (need as u64).saturating_mul(per_row);
             crate::memory::ensure("record", "recording every step", bytes)?;
-            let next = Pooled::try_new((self.width + 1).saturating_mul(need))?;
+            let next = Pooled::try_new(self.lean_width().saturating_mul(need))?;
             self.relayout(next, need);
         }
         Ok(())
     }
 
-    /// Re-lays the data out in a fresh buffer with room for `more` rows beyond the current ones
-    /// (and takes it back from a shared export).
+    /// Re-lays the lean data out in a fresh buffer with room for `more` rows beyond the current
+    /// ones.
     #[cold]
     fn grow(&mut self, more: usize) {
         let cap = (self.len() + more).max(self.capacity);
-        let next = Pooled::new((self.width + 1) * cap);
+        let next = Pooled::new(self.lean_width() * cap);
         self.relayout(next, cap);
     }
 
-    /// Copies the rows into `next` (room for `cap` rows per column) and makes it the buffer.
+    /// Copies the lean rows into `next` (room for `cap` rows per column) and makes it the buffer.
     fn relayout(&mut self, mut next: Pooled, cap: usize) {
         let n = self.len();
-        let (old, stride) = (self.data(), self.stride);
-        for k in 0..=self.width {
-            next[k * cap..k * cap + n].copy_from_slice(&old[k * stride..][..n]);
+        for k in 0..self.lean_width() {
+            next[k * cap..k * cap + n].copy_from_slice(&self.lean[k * self.capacity..][..n]);
         }
-        self.buf = next;
-        self.shared = None;
+        self.lean = next;
         self.capacity = cap;
-        self.stride = cap;
     }
 
     /// Number of float columns.
     pub fn width(&self) -> usize {
-        self.width
+        A + 2 * self.symbols + 1
     }
 
-    /// The distance between two columns in the data (for a strided view of it).
+    /// The distance between two built columns (for a strided view of them).
     pub fn stride(&self) -> usize {
-        self.stride
+        self.rows
+    }
+
+    /// The built columns (on first read after a row).
+    fn full(&self) -> &Arc<Pooled> {
+        self.full.get_or_init(|| Arc::new(self.build()))
+    }
+
+    /// Builds the full columns from the lean rows and the states: each value as a full row would
+    /// have computed it.
+    fn build(&self) -> Pooled {
+        let (n, w) = (self.rows, self.width());
+        let mut out = Pooled::new(w * n);
+        let (u, no) = (self.lean_column(UNREALIZED), self.lean_column(NOTIONAL));
+        let mark = self.inverse.then(|| self.lean_column(MARK));
+        let mut states = self.state_rows().peekable();
+        let mut st: &[f64] = &[];
+        for r in 0..n {
+            while let Some((_, s)) = states.next_if(|&(at, _)| at <= r) {
+                st = s;
+            }
+            let equity = st[0] + u[r];
+            let lev = if no[r] == 0.0 {
+                0.0
+            } else if equity > 0.0 {
+                no[r] / equity
+            } else {
+                f64::INFINITY
+            };
+            let quote = mark.map_or(equity, |m| equity * m[r]);
+            let row = [equity, st[0], st[1], st[2], u[r], st[3], st[4], lev];
+            for (k, v) in row.into_iter().enumerate() {
+                out[k * n + r] = MaybeUninit::new(v);
+            }
+            for j in 0..2 * self.symbols {
+                out[(A + j) * n + r] = MaybeUninit::new(st[5 + j]);
+            }
+            out[(w - 1) * n + r] = MaybeUninit::new(quote);
+        }
+        out
     }
 
     /// Float column `k` ([`ACCOUNT_COLUMNS`], position and entry per symbol, [`QUOTE_COLUMN`]).
     pub fn column(&self, k: usize) -> &[f64] {
-        let c = &self.data()[k * self.stride..][..self.len()];
-        // SAFETY: a column's first `len` entries are recorded (written by `push`, copied by
-        // `grow`, built by `From<Recorded>`); `MaybeUninit<f64>` has `f64`'s layout.
+        if self.rows == 0 {
+            return &[];
+        }
+        let c = &self.full()[k * self.rows..][..self.rows];
+        // SAFETY: `build` writes every one of the `width · rows` entries; `MaybeUninit<f64>` has
+        // `f64`'s layout.
         unsafe { std::slice::from_raw_parts(c.as_ptr().cast::<f64>(), c.len()) }
     }
 
@@ -313,17 +442,9 @@ impl History {
         self.column(A + 2 * i + 1)
     }
 
-    /// The column-major data (`width` columns, `stride` apart; the first `len` entries of each
-    /// are recorded, the rest uninitialised room: a view must read only those), handed out
-    /// without a copy: the history keeps reading it, and copies it into a fresh buffer before it
-    /// records again.
+    /// The built columns (`width` columns, `stride` apart), handed out without a copy: the
+    /// history keeps reading them, and builds a fresh buffer after its next row.
     pub fn share(&mut self) -> Arc<Pooled> {
-        if let Some(s) = &self.shared {
-            return Arc::clone(s);
-        }
-        let s = Arc::new(std::mem::take(&mut self.buf));
-        self.shared = Some(Arc::clone(&s));
-        self.capacity = 0;
-        s
+        Arc::clone(self.full())
     }
 }

@@ -112,7 +112,7 @@ impl Engine {
     pub fn new(account: Account, config: Config) -> Result<Self, LedgerError> {
         config.validate()?;
         let n = account.len();
-        let history = History::new(n);
+        let history = History::new(n, account.is_inverse());
         let curve = CurveStats::new(account.equity());
         let mut book = OpenOrders::new(n);
         let spare = spare::take().unwrap_or_default();
@@ -228,9 +228,7 @@ impl Engine {
             return self.curve.clone();
         }
         let mut c = self.curve.clone();
-        for (&t, &v) in self.history.timestamps().iter().zip(self.history.equity()) {
-            c.push(t, v);
-        }
+        self.history.for_each_equity(|t, v| c.push(t, v));
         c
     }
 

@@ -2,7 +2,6 @@
 //! the statistics fold, the history row as the recording mode says).
 
 use super::config::Record;
-use super::history::Snapshot;
 use super::{Engine, Strategy};
 use crate::error::LedgerError;
 use crate::ledger::Liquidity;
@@ -68,8 +67,7 @@ impl Engine {
         strat.after_close(self);
         let record = self.every_step || self.records_this_step();
         if record {
-            let snap = Snapshot::of(&self.account);
-            self.history.push(self.now, &self.account, &snap);
+            self.history.push(self.now, &self.account);
         }
         // The statistics fold: every step's value, online; with every step recorded and the
         // account's equity as the value, the recorded column is that curve and is folded when the
@@ -103,8 +101,7 @@ impl Engine {
     pub fn finish(&mut self) {
         self.clear_stale();
         if !self.recorded && self.steps > 0 {
-            let snap = Snapshot::of(&self.account);
-            self.history.push(self.now, &self.account, &snap);
+            self.history.push(self.now, &self.account);
             self.recorded = true;
         }
     }

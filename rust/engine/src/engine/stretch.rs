@@ -6,7 +6,6 @@
 //! property tests hold the full step and this one to the same fills and figures.
 
 use super::config::Record;
-use super::history::Snapshot;
 use super::{Engine, Strategy};
 use crate::market::BarSeries;
 
@@ -61,8 +60,7 @@ impl Engine {
             self.cur[0] = c;
             self.account.set_mark(0, c);
             if self.every_step {
-                let snap = Snapshot::of(&self.account);
-                self.history.push(t, &self.account, &snap);
+                self.history.push(t, &self.account);
             }
             match strat.value(self) {
                 Some(v) => self.curve.push(t, v),

@@ -97,3 +97,58 @@ fn a_bar_that_touches_nothing_changes_nothing_but_the_mark() {
     assert_eq!(e.open_orders(0).len(), 100);
     assert_eq!(e.account().mark_price(0), Some(105.0));
 }
+
+#[test]
+fn lean_rows_build_the_full_columns_and_survive_a_round_trip() {
+    let mut e = engine(true);
+    let mut s = Counter { step: 1.0 };
+    let mut twin = engine(true); // the same run, its columns built only at the end
+    let mut ts = Counter { step: 1.0 };
+    let closes = [100.0, 97.0, 95.5, 99.0, 101.0, 96.0, 100.0, 103.0];
+    for (k, &c) in closes.iter().enumerate() {
+        for (eng, strat) in [(&mut e, &mut s), (&mut twin, &mut ts)] {
+            eng.begin_step(k as i64, strat);
+            let o = if k == 0 { c } else { closes[k - 1] };
+            eng.bar(
+                0,
+                &Bar::ohlc(k as i64, o, o.max(c) + 0.5, o.min(c) - 0.5, c),
+                strat,
+            );
+            eng.end_step(strat);
+            if k == 0 {
+                eng.place(&OrderRequest::limit(0, Side::Buy, 96.0, 1.0), strat)
+                    .unwrap();
+            }
+        }
+        if k == 3 {
+            // One engine's columns are built half way: the rows after must not be lost.
+            assert_eq!(e.history().equity().len(), 4);
+        }
+    }
+    let (h, t) = (e.history(), twin.history());
+    assert!(e.fills().len() >= 3);
+    assert_eq!(h, t);
+    let w = h.width();
+    let col = |k: usize| h.column(k).to_vec();
+    let (eq, wallet, unreal, lev) = (col(0), col(1), col(4), col(7));
+    for r in 0..h.len() {
+        assert_eq!(eq[r], wallet[r] + unreal[r]);
+        assert_eq!(h.column(w - 1)[r], eq[r]); // linear: quote = equity
+        assert!(lev[r] >= 0.0);
+    }
+    let mut folded = Vec::new();
+    h.for_each_equity(|_, v| folded.push(v));
+    assert_eq!(folded, eq);
+    assert_eq!(h.position(0).last(), Some(&e.account().position(0).qty));
+    // Through its stored form and on: the same rows as the history that never left.
+    let json = serde_json::to_string(h).unwrap();
+    let mut restored: History = serde_json::from_str(&json).unwrap();
+    assert_eq!(&restored, h);
+    let mut kept = h.clone();
+    for k in 0..2 {
+        kept.push(100 + k, e.account());
+        restored.push(100 + k, e.account());
+    }
+    assert_eq!(restored, kept);
+    assert_eq!(kept.len(), h.len() + 2);
+}

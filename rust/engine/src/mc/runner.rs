@@ -154,7 +154,11 @@ impl McRun<'_> {
         }];
         run_checked(&mut e, &Inputs::trusted(&input, &[]), &mut s)?;
         let stats = e.stats(&s);
-        let curve = keep_curve.then(|| e.history().equity().to_vec());
+        let curve = keep_curve.then(|| {
+            let mut v = Vec::with_capacity(e.history().len());
+            e.history().for_each_equity(|_, x| v.push(x));
+            v
+        });
         *spare = Some(e);
         Ok((stats, curve))
     }
