@@ -67,7 +67,7 @@ impl Engine {
         strat.after_close(self);
         let record = self.every_step || self.records_this_step();
         if record {
-            self.history.push(self.now, &self.account);
+            self.history.push(self.now, &self.account, self.epoch);
         }
         // The statistics fold: every step's value, online; with every step recorded and the
         // account's equity as the value, the recorded column is that curve and is folded when the
@@ -101,7 +101,7 @@ impl Engine {
     pub fn finish(&mut self) {
         self.clear_stale();
         if !self.recorded && self.steps > 0 {
-            self.history.push(self.now, &self.account);
+            self.history.push(self.now, &self.account, self.epoch);
             self.recorded = true;
         }
     }

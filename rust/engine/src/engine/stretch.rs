@@ -60,7 +60,7 @@ impl Engine {
             self.cur[0] = c;
             self.account.set_mark(0, c);
             if self.every_step {
-                self.history.push(t, &self.account);
+                self.history.push(t, &self.account, self.epoch);
             }
             match strat.value(self) {
                 Some(v) => self.curve.push(t, v),

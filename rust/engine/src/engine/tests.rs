@@ -146,8 +146,8 @@ fn lean_rows_build_the_full_columns_and_survive_a_round_trip() {
     assert_eq!(&restored, h);
     let mut kept = h.clone();
     for k in 0..2 {
-        kept.push(100 + k, e.account());
-        restored.push(100 + k, e.account());
+        kept.push(100 + k, e.account(), 7);
+        restored.push(100 + k, e.account(), 7);
     }
     assert_eq!(restored, kept);
     assert_eq!(kept.len(), h.len() + 2);
