@@ -130,20 +130,21 @@ fn grid_fill(c: &mut Criterion) {
     let bars = Bars::from_closes(closes, 0.0);
     let cfg = GridConfig::neutral(70.0, 130.0, 60, GridQty::Base(0.01));
     let grid = BuiltIn::Grid(Box::new(Grid::new(cfg, &inst()).unwrap()));
-    let mut fills = 0;
+    let one_run = || {
+        let acc = Account::new(vec![inst()], 1e6, 10.0).unwrap();
+        let mut e = Engine::new(acc, Config::default()).unwrap();
+        let mut s = grid.clone();
+        run(&mut e, &bars.input(), &mut s).unwrap();
+        e.fills().len()
+    };
+    let fills = one_run();
+    assert!(fills >= N * 9 / 10, "{fills} fills in {N} bars");
     let mut g = c.benchmark_group("grid fill");
-    g.throughput(Throughput::Elements(N as u64));
+    g.throughput(Throughput::Elements(fills as u64));
     g.bench_function("one fill a bar (step, fill, counter-order, row)", |b| {
-        b.iter(|| {
-            let acc = Account::new(vec![inst()], 1e6, 10.0).unwrap();
-            let mut e = Engine::new(acc, Config::default()).unwrap();
-            let mut s = grid.clone();
-            run(&mut e, &bars.input(), &mut s).unwrap();
-            fills = e.fills().len();
-        })
+        b.iter(one_run)
     });
     g.finish();
-    assert!(fills >= N * 9 / 10, "{fills} fills in {N} bars");
 }
 
 fn path_generation(c: &mut Criterion) {

@@ -397,35 +397,48 @@ impl History {
     }
 
     /// Builds the full columns from the lean rows and the states: each value as a full row would
-    /// have computed it.
+    /// have computed it. Column by column over each stretch of rows with one state (the constant
+    /// columns are fills, the others one tight loop each).
     fn build(&self) -> Pooled {
         let (n, w) = (self.rows, self.width());
         let mut out = Pooled::new(w * n);
         let (u, no) = (self.lean_column(UNREALIZED), self.lean_column(NOTIONAL));
         let mark = self.inverse.then(|| self.lean_column(MARK));
-        let mut states = self.state_rows().peekable();
-        let mut st: &[f64] = &[];
-        for r in 0..n {
-            while let Some((_, s)) = states.next_if(|&(at, _)| at <= r) {
-                st = s;
+        let states: Vec<(usize, &[f64])> = self.state_rows().collect();
+        for (j, &(from, st)) in states.iter().enumerate() {
+            let to = states.get(j + 1).map_or(n, |s| s.0).min(n);
+            if from >= to {
+                continue;
             }
-            let equity = st[0] + u[r];
-            let lev = if no[r] == 0.0 {
-                0.0
-            } else if equity > 0.0 {
-                no[r] / equity
-            } else {
-                f64::INFINITY
-            };
-            let quote = mark.map_or(equity, |m| equity * m[r]);
-            let row = [equity, st[0], st[1], st[2], u[r], st[3], st[4], lev];
-            for (k, v) in row.into_iter().enumerate() {
-                out[k * n + r] = MaybeUninit::new(v);
+            let col = |k: usize| k * n + from..k * n + to;
+            let wallet = st[0];
+            // equity, then the columns that follow from it and the lean rows
+            for (o, &x) in out[col(0)].iter_mut().zip(&u[from..to]) {
+                *o = MaybeUninit::new(wallet + x);
+            }
+            for (o, &x) in out[col(4)].iter_mut().zip(&u[from..to]) {
+                *o = MaybeUninit::new(x);
+            }
+            for (k, v) in [(1, st[0]), (2, st[1]), (3, st[2]), (5, st[3]), (6, st[4])] {
+                out[col(k)].fill(MaybeUninit::new(v));
             }
             for j in 0..2 * self.symbols {
-                out[(A + j) * n + r] = MaybeUninit::new(st[5 + j]);
+                out[col(A + j)].fill(MaybeUninit::new(st[5 + j]));
             }
-            out[(w - 1) * n + r] = MaybeUninit::new(quote);
+            for (r, o) in (from..to).zip(out[col(7)].iter_mut()) {
+                let equity = wallet + u[r];
+                *o = MaybeUninit::new(if no[r] == 0.0 {
+                    0.0
+                } else if equity > 0.0 {
+                    no[r] / equity
+                } else {
+                    f64::INFINITY
+                });
+            }
+            for (r, o) in (from..to).zip(out[col(w - 1)].iter_mut()) {
+                let equity = wallet + u[r];
+                *o = MaybeUninit::new(mark.map_or(equity, |m| equity * m[r]));
+            }
         }
         out
     }
