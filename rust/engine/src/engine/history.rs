@@ -75,7 +75,8 @@ pub struct History {
     /// The engine's change counter when the key was last compared: while it has not moved,
     /// nothing the state follows from changed (a fill, funding, a transfer all move it).
     seen: u64,
-    /// The full columns (`width` columns of `rows`), built on first read.
+    /// The full columns (`width` columns of `rows`, then the step times' bits), built on first
+    /// read.
     full: OnceLock<Arc<Pooled>>,
 }
 
@@ -401,7 +402,11 @@ impl History {
     /// columns are fills, the others one tight loop each).
     fn build(&self) -> Pooled {
         let (n, w) = (self.rows, self.width());
-        let mut out = Pooled::new(w * n);
+        let mut out = Pooled::new((w + 1) * n);
+        let times = self.lean_column(TIME);
+        for (o, &t) in out[w * n..].iter_mut().zip(times) {
+            *o = MaybeUninit::new(t);
+        }
         let (u, no) = (self.lean_column(UNREALIZED), self.lean_column(NOTIONAL));
         let mark = self.inverse.then(|| self.lean_column(MARK));
         let states: Vec<(usize, &[f64])> = self.state_rows().collect();
@@ -449,8 +454,8 @@ impl History {
             return &[];
         }
         let c = &self.full()[k * self.rows..][..self.rows];
-        // SAFETY: `build` writes every one of the `width · rows` entries; `MaybeUninit<f64>` has
-        // `f64`'s layout.
+        // SAFETY: `build` writes every one of the `(width + 1) · rows` entries; `MaybeUninit<f64>`
+        // has `f64`'s layout.
         unsafe { std::slice::from_raw_parts(c.as_ptr().cast::<f64>(), c.len()) }
     }
 
@@ -469,8 +474,9 @@ impl History {
         self.column(A + 2 * i + 1)
     }
 
-    /// The built columns (`width` columns, `stride` apart), handed out without a copy: the
-    /// history keeps reading them, and builds a fresh buffer after its next row.
+    /// The built columns (`width` float columns `stride` apart, then the step times as i64 bits),
+    /// handed out without a copy: the history keeps reading them, and builds a fresh buffer after
+    /// its next row.
     pub fn share(&mut self) -> Arc<Pooled> {
         Arc::clone(self.full())
     }

@@ -28,28 +28,49 @@ impl PyExchange {
         py: Python<'py>,
     ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>, Vec<String>)> {
         let (shared, h) = self.eng_mut(py)?.share_history();
-        let ts = h.timestamps().to_vec().into_pyarray(py).into_any();
         let (k, n, cap) = (h.width(), h.len(), h.stride());
+        if n == 0 {
+            let ts = Vec::<i64>::new().into_pyarray(py).into_any();
+            let matrix = numpy::PyArray2::<f64>::zeros(py, (k, 0), false).into_any();
+            return Ok((ts, matrix, self.history_names(py)?));
+        }
         let ptr = shared.as_ptr().cast::<f64>();
-        let owner = Bound::new(py, SharedColumns(shared))?;
-        // SAFETY: `ptr` points at `k` columns `cap` apart whose first `n` floats are recorded
-        // (initialised); the view covers exactly those. The `Arc` that `owner` keeps alive as the
-        // array's base owns them, and the engine never writes a shared buffer (it copies the data
-        // into a fresh one before it records again). With n == 0 the view reads nothing.
-        let matrix = unsafe {
-            let view = ArrayView2::from_shape_ptr((k, n).strides((cap.max(1), 1)), ptr);
-            PyArray2::borrow_from_array(&view, owner.into_any())
+        let owner = Bound::new(py, SharedColumns(shared))?.into_any();
+        // SAFETY: `ptr` points at `k` float columns `cap` (= n) apart, then the step times' bits,
+        // all `n` entries of each written by the build; the views cover exactly those (i64 and
+        // f64 share size and alignment, every bit pattern is a valid i64). The `Arc` that `owner`
+        // keeps alive as the arrays' base owns them, and the engine never writes a buffer it has
+        // handed out (it builds a fresh one after its next row).
+        let (matrix, ts) = unsafe {
+            let view = ArrayView2::from_shape_ptr((k, n).strides((cap, 1)), ptr);
+            let times =
+                numpy::ndarray::ArrayView1::from_shape_ptr(n, ptr.add(k * cap).cast::<i64>());
+            (
+                PyArray2::borrow_from_array(&view, owner.clone()),
+                numpy::PyArray1::borrow_from_array(&times, owner),
+            )
         };
         let matrix = matrix.readwrite().make_nonwriteable().as_any().clone();
+        let ts = ts.readwrite().make_nonwriteable().as_any().clone();
+        Ok((ts, matrix, self.history_names(py)?))
+    }
+}
+
+impl PyExchange {
+    /// The history's column names.
+    fn history_names(&self, py: Python<'_>) -> PyResult<Vec<String>> {
         let mut names: Vec<String> = ACCOUNT_COLUMNS.iter().map(|s| s.to_string()).collect();
         for s in self.acc(py)?.instruments() {
             names.push(format!("position_{}", s.symbol));
             names.push(format!("entry_{}", s.symbol));
         }
         names.push(QUOTE_COLUMN.to_string());
-        Ok((ts, matrix, names))
+        Ok(names)
     }
+}
 
+#[pymethods]
+impl PyExchange {
     /// The fills as a dict of columns.
     fn _fill_columns<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let f = self.eng(py)?.fills();
