@@ -306,3 +306,23 @@ def test_pickle_keeps_orders_fills_and_the_book():
         x.step(2, {"BTCUSDT": (50_000.0, 50_100.0, 44_000.0, 44_500.0)})
     pd.testing.assert_frame_equal(copy.fills(), e.fills())
     assert copy.account.equity == e.account.equity
+
+
+def test_record_tables_have_labels_as_categoricals_and_flags_as_bools():
+    """The engine hands labels over dictionary-encoded: one small list of names, not a string per
+    row; the values read as the same strings."""
+    bars = perpsim.data.sample("BTCUSDT", "1h").iloc[:500]
+    r = perpsim.backtest(
+        bars, perpsim.Grid(38_000, 52_000, 10, qty=0.01), contract=perpsim.BTCUSDT, initial_balance=10_000, leverage=5
+    )
+    f, o = r.fills, r.orders
+    assert len(f) > 10
+    for frame, cols in ((f, ("symbol", "side", "liquidity", "reason")), (o, ("symbol", "type", "side", "status"))):
+        for c in cols:
+            assert isinstance(frame[c].dtype, pd.CategoricalDtype), c
+    assert set(f["side"]) == {"buy", "sell"} and set(f["symbol"]) == {"BTCUSDT"}
+    assert (f["side"] == "buy").sum() + (f["side"] == "sell").sum() == len(f)
+    assert set(o["status"]) <= {"open", "filled", "cancelled", "rejected", "expired"}
+    assert o["reduce_only"].dtype == bool and o["post_only"].dtype == bool
+    # the same rows a per-row export gave: each fill's side follows the sign of its order's side
+    assert (o.loc[f["order_id"], "side"].astype(str).to_numpy() == f["side"].astype(str).to_numpy()).all()

@@ -13,7 +13,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import perpsim
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from perpsim import PerpsimError
 
@@ -220,6 +220,8 @@ CALCULATORS = [
 
 @settings(deadline=None, max_examples=300)
 @given(st.sampled_from(CALCULATORS), st.lists(NUMBER, min_size=5, max_size=5))
+@example(calc=("max_trailing_up_count", 3), args=[1.0, 179769315.0, 1e-300, 1.0, 1.0])
+@example(calc=("max_trailing_up_count", 3), args=[1e300, 1.0, 1e-300, 1.0, 1.0])
 def test_calculators_with_hostile_arguments_give_a_number_or_a_perpsim_error(calc, args):
     name, n = calc
     out = expect_result_or_perpsim_error(getattr(perpsim.calc, name), *args[:n])

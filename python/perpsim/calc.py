@@ -129,7 +129,12 @@ def estimated_trailing_cap(initial_margin: float, leverage: float, min_qty: floa
 
 def max_trailing_up_count(cap: float, upper: float, delta: float) -> int:
     """``floor((estimated_trailing_cap − U) / Δ)`` (0 when the cap is below U)."""
-    return max(0, math.floor((_num("cap", cap) - _pos("upper", upper)) / _pos("delta", delta) + 1e-12))
+    steps = (_num("cap", cap) - _pos("upper", upper)) / _pos("delta", delta)
+    if not steps > 0:
+        return 0
+    if not math.isfinite(steps):
+        raise InvalidInputError(f"delta: {delta} is too small for a count of trailing steps", "delta")
+    return math.floor(steps + 1e-12)
 
 
 def trailing_upper_price(upper: float, delta: float, count: int, tick: float = 0.0) -> float:

@@ -25,6 +25,12 @@ def _utc_index(ts: np.ndarray) -> pd.DatetimeIndex:
     return pd.DatetimeIndex(ts.view("datetime64[ns]"), dtype="datetime64[ns, UTC]", name="timestamp")
 
 
+def _labels(cols: Dict[str, Any]) -> Dict[str, Any]:
+    """The engine's dictionary-encoded label columns ``(codes, categories)`` as pandas
+    Categoricals (one small list of strings instead of a string per row)."""
+    return {k: pd.Categorical.from_codes(v[0], categories=v[1]) if isinstance(v, tuple) else v for k, v in cols.items()}
+
+
 def _per_symbol(symbols: Sequence[str], value: Any, field: str, optional: bool = False) -> Dict[str, Any]:
     if isinstance(value, Mapping):
         unknown = [k for k in value if k not in symbols]
@@ -83,7 +89,7 @@ class Exchange(_core.Exchange):
         """Every fill: timestamp (the step's), symbol, order_id, side, qty, price, fee, liquidity
         (maker/taker), realized_pnl, position and entry_price (after), reason (user, stop, tp, sl, trailing,
         liquidation, settlement)."""
-        cols = self._fill_columns()
+        cols = _labels(self._fill_columns())
         cols["timestamp"] = _utc_index(cols["timestamp"])
         return pd.DataFrame(cols)
 
@@ -91,7 +97,7 @@ class Exchange(_core.Exchange):
         """The orders log, one row per order ever placed, indexed by order id: placed, updated,
         symbol, type, side, price, trigger, qty, filled, avg_price, status (open, filled,
         cancelled, rejected, expired), reason, reduce_only, post_only."""
-        cols = self._order_columns()
+        cols = _labels(self._order_columns())
         for c in ("placed", "updated"):
             v = cols[c]
             cols[c] = pd.to_datetime(
@@ -102,7 +108,7 @@ class Exchange(_core.Exchange):
     def funding_payments(self) -> pd.DataFrame:
         """Every funding payment on an open position: timestamp, symbol, rate, mark_price,
         position, payment (received; negative when paid)."""
-        cols = self._funding_columns()
+        cols = _labels(self._funding_columns())
         cols["timestamp"] = _utc_index(cols["timestamp"])
         return pd.DataFrame(cols)
 

@@ -1,6 +1,6 @@
 //! Columns across the boundary: a symbol's input arrays (the `perpsim._protocol.SymbolColumns`
 //! named tuple, read by field name and borrowed without a copy) and the dicts of record columns
-//! handed back (numbers as numpy arrays, anything else as lists).
+//! handed back (numbers as numpy arrays, labels dictionary-encoded).
 
 use numpy::{IntoPyArray, PyReadonlyArray1};
 use perpsim_engine::engine::SymbolInput;
@@ -123,12 +123,37 @@ impl<'py> Columns<'py> {
             .set_item(name, it.collect::<Vec<T>>().into_pyarray(self.py))
     }
 
-    /// A column of Python objects (a list).
-    pub fn obj<T: pyo3::IntoPyObject<'py>>(
-        &mut self,
-        name: &str,
-        it: impl ExactSizeIterator<Item = T>,
-    ) -> PyResult<()> {
-        self.dict.set_item(name, PyList::new(self.py, it)?)
+    /// A column of labels, dictionary-encoded: `(codes, categories)` (int32 codes into the list
+    /// of distinct labels in order of first appearance), which the Python side makes a pandas
+    /// `Categorical` without a string per row.
+    pub fn cat<S: AsRef<str>>(&mut self, name: &str, it: impl Iterator<Item = S>) -> PyResult<()> {
+        let mut cats: Vec<String> = Vec::new();
+        let mut index: std::collections::HashMap<String, i32> = std::collections::HashMap::new();
+        let mut codes: Vec<i32> = Vec::new();
+        // The last label's address and code: labels are mostly the same few static names, so an
+        // address compare settles most rows without comparing bytes.
+        let mut last: (*const u8, usize, i32) = (std::ptr::null(), usize::MAX, -1);
+        for label in it {
+            let label = label.as_ref();
+            let code = if (label.as_ptr(), label.len()) == (last.0, last.1) {
+                last.2
+            } else {
+                let c = match index.get(label) {
+                    Some(&c) => c,
+                    None => {
+                        let c = cats.len() as i32;
+                        cats.push(label.to_string());
+                        index.insert(label.to_string(), c);
+                        c
+                    }
+                };
+                last = (label.as_ptr(), label.len(), c);
+                c
+            };
+            codes.push(code);
+        }
+        let codes = codes.into_pyarray(self.py);
+        self.dict
+            .set_item(name, (codes, PyList::new(self.py, cats)?))
     }
 }

@@ -74,65 +74,62 @@ impl PyExchange {
     /// The fills as a dict of columns.
     fn _fill_columns<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let f = self.eng(py)?.fills();
+        let acc = self.acc(py)?;
+        let sym = |i: usize| acc.instruments()[i].symbol.as_str();
         let mut c = Columns::new(py);
         c.num("timestamp", f.iter().map(|r| r.ts))?;
-        c.obj(
-            "symbol",
-            f.iter().map(|r| self.names[r.symbol].clone_ref(py)),
-        )?;
+        c.cat("symbol", f.iter().map(|r| sym(r.symbol)))?;
         c.num("order_id", f.iter().map(|r| r.order_id))?;
-        c.obj(
+        c.cat(
             "side",
             f.iter().map(|r| if r.side > 0 { "buy" } else { "sell" }),
         )?;
         c.num("qty", f.iter().map(|r| r.qty))?;
         c.num("price", f.iter().map(|r| r.price))?;
         c.num("fee", f.iter().map(|r| r.fee))?;
-        c.obj(
+        c.cat(
             "liquidity",
             f.iter().map(|r| if r.maker { "maker" } else { "taker" }),
         )?;
         c.num("realized_pnl", f.iter().map(|r| r.realized))?;
         c.num("position", f.iter().map(|r| r.position))?;
         c.num("entry_price", f.iter().map(|r| r.entry))?;
-        c.obj("reason", f.iter().map(|r| r.reason.name()))?;
+        c.cat("reason", f.iter().map(|r| r.reason.name()))?;
         Ok(c.into_dict())
     }
 
     /// The orders log as a dict of columns.
     fn _order_columns<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let o = self.eng(py)?.orders();
+        let acc = self.acc(py)?;
+        let sym = |i: usize| acc.instruments()[i].symbol.as_str();
         let mut c = Columns::new(py);
         c.num("order_id", o.iter().map(|r| r.id))?;
         c.num("placed", o.iter().map(|r| r.placed))?;
         c.num("updated", o.iter().map(|r| r.updated))?;
-        c.obj(
-            "symbol",
-            o.iter().map(|r| self.names[r.symbol].clone_ref(py)),
-        )?;
-        c.obj("type", o.iter().map(|r| r.kind.name()))?;
-        c.obj("side", o.iter().map(|r| r.side.name()))?;
+        c.cat("symbol", o.iter().map(|r| sym(r.symbol)))?;
+        c.cat("type", o.iter().map(|r| r.kind.name()))?;
+        c.cat("side", o.iter().map(|r| r.side.name()))?;
         c.num("price", o.iter().map(|r| r.price))?;
         c.num("trigger", o.iter().map(|r| r.trigger))?;
         c.num("qty", o.iter().map(|r| r.qty))?;
         c.num("filled", o.iter().map(|r| r.filled))?;
         c.num("avg_price", o.iter().map(|r| r.avg_price))?;
-        c.obj("status", o.iter().map(|r| r.status.name()))?;
-        c.obj("reason", o.iter().map(|r| r.reason.as_str()))?;
-        c.obj("reduce_only", o.iter().map(|r| r.reduce_only))?;
-        c.obj("post_only", o.iter().map(|r| r.post_only))?;
+        c.cat("status", o.iter().map(|r| r.status.name()))?;
+        c.cat("reason", o.iter().map(|r| r.reason.as_str()))?;
+        c.num("reduce_only", o.iter().map(|r| r.reduce_only))?;
+        c.num("post_only", o.iter().map(|r| r.post_only))?;
         Ok(c.into_dict())
     }
 
     /// The funding payments as a dict of columns.
     fn _funding_columns<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let f = self.eng(py)?.funding_rows();
+        let acc = self.acc(py)?;
+        let sym = |i: usize| acc.instruments()[i].symbol.as_str();
         let mut c = Columns::new(py);
         c.num("timestamp", f.iter().map(|r| r.ts))?;
-        c.obj(
-            "symbol",
-            f.iter().map(|r| self.names[r.symbol].clone_ref(py)),
-        )?;
+        c.cat("symbol", f.iter().map(|r| sym(r.symbol)))?;
         c.num("rate", f.iter().map(|r| r.rate))?;
         c.num("mark_price", f.iter().map(|r| r.mark))?;
         c.num("position", f.iter().map(|r| r.position))?;
