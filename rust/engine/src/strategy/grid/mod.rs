@@ -6,8 +6,6 @@
 //! Trailing up/down move the whole grid one level at a time when the path reaches the level beyond
 //! its edge (the engine calls back through [`Strategy::watch`]).
 
-use std::collections::BTreeMap;
-
 use crate::engine::{Engine, Strategy};
 use crate::error::LedgerError;
 use crate::instrument::{ContractKind, Instrument};
@@ -16,17 +14,11 @@ use crate::record::{FillReason, FillRow};
 use crate::stats::{RunStats, Stat};
 
 mod config;
+mod lots;
+
+use lots::{Lot, Lots};
 
 pub use config::{GridConfig, GridMode, GridQty, Spacing, DEFAULT_MAX_GRIDS};
-
-/// A grid fill not yet matched by its counter-fill.
-#[derive(Clone, Copy, Debug, PartialEq)]
-struct Lot {
-    side: f64,
-    price: f64,
-    qty: f64,
-    fee: f64,
-}
 
 /// Where the grid stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -52,7 +44,7 @@ pub struct Grid {
     inst: Instrument,
     lo: i64,
     state: GridState,
-    lots: BTreeMap<i64, Vec<Lot>>,
+    lots: Lots,
     stop_upper: Option<f64>,
     stop_lower: Option<f64>,
     trail_up: bool,
@@ -76,7 +68,7 @@ impl Grid {
             inst: inst.clone(),
             lo: 0,
             state: GridState::Waiting,
-            lots: BTreeMap::new(),
+            lots: Lots::default(),
             stop_upper: cfg.stop_upper,
             stop_lower: cfg.stop_lower,
             trail_up: cfg.trailing_up,
@@ -196,7 +188,7 @@ impl Grid {
     /// up to the exchange's realized + unrealized − fees + funding.
     pub fn unmatched_pnl(&self, mark: f64) -> f64 {
         let mut v = self.stop_pnl;
-        for lot in self.lots.values().flatten() {
+        for lot in self.lots.iter() {
             v += self.inst.pnl(lot.side * lot.qty, lot.price, mark) - lot.fee;
         }
         v
@@ -246,7 +238,7 @@ impl Grid {
             let f = e.fills()[before].clone();
             let side = open_qty.signum();
             for (lvl, q) in lots_at {
-                self.lots.entry(lvl).or_default().push(Lot {
+                self.lots.entry(lvl).push(Lot {
                     side,
                     price: f.price,
                     qty: q,
@@ -267,7 +259,7 @@ impl Grid {
 
     fn realize_all(&mut self, price: f64, fee: f64) {
         let mut v = -fee;
-        for lot in self.lots.values().flatten() {
+        for lot in self.lots.iter() {
             v += self.inst.pnl(lot.side * lot.qty, lot.price, price) - lot.fee;
         }
         self.stop_pnl += v;
@@ -299,7 +291,7 @@ impl Grid {
         // A sell closing at k matches the long lot at k − 1; a buy closing at k the short lot at k + 1.
         let origin = if f.side < 0 { k - 1 } else { k + 1 };
         let inst = &self.inst;
-        let Some(lots) = self.lots.get_mut(&origin) else {
+        let Some(lots) = self.lots.get_mut(origin) else {
             return;
         };
         let mut left = f.qty;
@@ -416,7 +408,7 @@ impl Strategy for Grid {
         let (lo, hi) = (self.lo, self.hi());
         if tag & CLOSE_BIT == 0 {
             // An opening fill: inventory, and its counter-order one level away.
-            self.lots.entry(k).or_default().push(Lot {
+            self.lots.entry(k).push(Lot {
                 side: f.side as f64,
                 price: f.price,
                 qty: f.qty,
