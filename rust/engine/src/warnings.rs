@@ -208,27 +208,36 @@ fn shape(reason: &str) -> String {
 pub struct Warnings {
     items: Vec<Warning>,
     shapes: Vec<String>,
+    /// The last counted (kind, symbol, detail) and its item: a run that keeps refusing the same
+    /// thing counts it without reshaping the detail each time.
+    #[serde(skip)]
+    last: Option<(WarningKind, Option<usize>, String, usize)>,
 }
 
 impl Warnings {
     /// Counts one more of `kind` for `symbol` with `detail` at `ts` (details that differ only in
     /// their numbers count together; the first one is kept as the example).
     pub fn count(&mut self, kind: WarningKind, symbol: Option<usize>, detail: &str, ts: i64) {
-        let key = shape(detail);
-        let k = self
-            .items
-            .iter()
-            .zip(&self.shapes)
-            .position(|(w, s)| w.kind == kind && w.symbol == symbol && *s == key);
-        let w = match k {
-            Some(k) => &mut self.items[k],
-            None => {
-                self.items
-                    .push(Warning::new(kind, symbol, detail).between(Some(ts), Some(ts)));
-                self.shapes.push(key);
-                self.items.last_mut().expect("just pushed")
+        let k = match &self.last {
+            Some((lk, ls, ld, k)) if *lk == kind && *ls == symbol && ld == detail => *k,
+            _ => {
+                let key = shape(detail);
+                let found = self
+                    .items
+                    .iter()
+                    .zip(&self.shapes)
+                    .position(|(w, s)| w.kind == kind && w.symbol == symbol && *s == key);
+                let k = found.unwrap_or_else(|| {
+                    self.items
+                        .push(Warning::new(kind, symbol, detail).between(Some(ts), Some(ts)));
+                    self.shapes.push(key);
+                    self.items.len() - 1
+                });
+                self.last = Some((kind, symbol, detail.to_string(), k));
+                k
             }
         };
+        let w = &mut self.items[k];
         w.count += 1;
         w.last = Some(ts);
     }
@@ -248,6 +257,7 @@ impl Warnings {
     pub fn clear(&mut self) {
         self.items.clear();
         self.shapes.clear();
+        self.last = None;
     }
 }
 
@@ -295,5 +305,18 @@ mod tests {
             items[2].message(&names),
             "ETH: 1 order rejected: insufficient margin (at 1970-01-01 00:00)"
         );
+        // The same detail again (counted without reshaping it), then another symbol's.
+        w.count(WarningKind::Rejected, Some(1), "insufficient margin", 5);
+        w.count(WarningKind::Rejected, Some(1), "insufficient margin", 6);
+        w.count(WarningKind::Rejected, Some(0), "insufficient margin", 7);
+        w.count(WarningKind::NotSent, Some(0), "insufficient margin", 8);
+        let items = w.items();
+        assert_eq!(items.len(), 4);
+        assert_eq!((items[2].count, items[2].last), (3, Some(6)));
+        assert_eq!((items[1].count, items[1].last), (2, Some(7)));
+        assert_eq!((items[3].kind, items[3].count), (WarningKind::NotSent, 1));
+        w.clear();
+        w.count(WarningKind::Rejected, Some(1), "insufficient margin", 9);
+        assert_eq!((w.items().len(), w.items()[0].count), (1, 1));
     }
 }
