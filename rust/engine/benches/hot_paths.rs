@@ -54,15 +54,7 @@ impl Bars {
 
     fn input(&self) -> [SymbolInput<'_>; 1] {
         [SymbolInput {
-            bars: BarSeries {
-                ts: &self.ts,
-                open: &self.o,
-                high: &self.h,
-                low: &self.l,
-                close: &self.c,
-                volume: None,
-                mark: None,
-            },
+            bars: BarSeries::ohlc(&self.ts, &self.o, &self.h, &self.l, &self.c),
             funding: None,
             settlement_price: None,
         }]
@@ -88,15 +80,13 @@ fn quiet_bar(c: &mut Criterion) {
                 let mut s = NoStrategy;
                 let [all] = bars.input();
                 let cut = |from: usize, to: usize| SymbolInput {
-                    bars: BarSeries {
-                        ts: &all.bars.ts[from..to],
-                        open: &all.bars.open[from..to],
-                        high: &all.bars.high[from..to],
-                        low: &all.bars.low[from..to],
-                        close: &all.bars.close[from..to],
-                        volume: None,
-                        mark: None,
-                    },
+                    bars: BarSeries::ohlc(
+                        &all.bars.ts[from..to],
+                        &all.bars.open[from..to],
+                        &all.bars.high[from..to],
+                        &all.bars.low[from..to],
+                        &all.bars.close[from..to],
+                    ),
                     ..all
                 };
                 run(&mut e, &[cut(0, 1)], &mut s).unwrap();

@@ -108,15 +108,7 @@ fn main() {
         .filter(|t| t % (8 * 60 * MIN) == 0)
         .collect();
     let rates = vec![0.0001; fts.len()];
-    let series = BarSeries {
-        ts: &ts,
-        open: &o,
-        high: &h,
-        low: &l,
-        close: &c,
-        volume: None,
-        mark: None,
-    };
+    let series = BarSeries::ohlc(&ts, &o, &h, &l, &c);
     let input = [SymbolInput {
         bars: series,
         funding: Some(Series {

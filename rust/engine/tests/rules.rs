@@ -149,15 +149,7 @@ fn run_action(
     let inputs: Vec<SymbolInput<'_>> = cols
         .iter()
         .map(|c| SymbolInput {
-            bars: BarSeries {
-                ts: &c.ts,
-                open: &c.ohlc[0],
-                high: &c.ohlc[1],
-                low: &c.ohlc[2],
-                close: &c.ohlc[3],
-                volume: None,
-                mark: None,
-            },
+            bars: BarSeries::ohlc(&c.ts, &c.ohlc[0], &c.ohlc[1], &c.ohlc[2], &c.ohlc[3]),
             funding: (!c.fts.is_empty()).then_some(Series {
                 ts: &c.fts,
                 values: &c.rates,

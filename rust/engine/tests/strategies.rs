@@ -47,15 +47,7 @@ impl Bars {
 
     fn input(&self) -> SymbolInput<'_> {
         SymbolInput {
-            bars: BarSeries {
-                ts: &self.ts,
-                open: &self.o,
-                high: &self.h,
-                low: &self.l,
-                close: &self.c,
-                volume: None,
-                mark: None,
-            },
+            bars: BarSeries::ohlc(&self.ts, &self.o, &self.h, &self.l, &self.c),
             funding: None,
             settlement_price: None,
         }

@@ -62,15 +62,7 @@ impl Walk {
 
     fn input(&self) -> SymbolInput<'_> {
         SymbolInput {
-            bars: BarSeries {
-                ts: &self.ts,
-                open: &self.o,
-                high: &self.h,
-                low: &self.l,
-                close: &self.c,
-                volume: None,
-                mark: None,
-            },
+            bars: BarSeries::ohlc(&self.ts, &self.o, &self.h, &self.l, &self.c),
             funding: Some(Series {
                 ts: &self.fts,
                 values: &self.rates,

@@ -124,6 +124,25 @@ fn check_increasing(ts: &[i64], column: &str) -> Result<(), LedgerError> {
 }
 
 impl<'a> BarSeries<'a> {
+    /// Bars from their time, open, high, low and close columns (no volume, no mark).
+    pub fn ohlc(
+        ts: &'a [i64],
+        open: &'a [f64],
+        high: &'a [f64],
+        low: &'a [f64],
+        close: &'a [f64],
+    ) -> Self {
+        Self {
+            ts,
+            open,
+            high,
+            low,
+            close,
+            volume: None,
+            mark: None,
+        }
+    }
+
     /// Number of bars.
     pub fn len(&self) -> usize {
         self.ts.len()

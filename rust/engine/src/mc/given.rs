@@ -65,15 +65,13 @@ impl<'a> GivenPaths<'a> {
         let bars = self.ts.len();
         let r = p * bars..(p + 1) * bars;
         SymbolInput {
-            bars: BarSeries {
-                ts: self.ts,
-                open: &self.open[r.clone()],
-                high: &self.high[r.clone()],
-                low: &self.low[r.clone()],
-                close: &self.close[r],
-                volume: None,
-                mark: None,
-            },
+            bars: BarSeries::ohlc(
+                self.ts,
+                &self.open[r.clone()],
+                &self.high[r.clone()],
+                &self.low[r.clone()],
+                &self.close[r],
+            ),
             funding: self.funding,
             settlement_price: None,
         }

@@ -134,15 +134,7 @@ impl McRun<'_> {
             e.recycle(old);
         }
         let mut s = strategy.clone();
-        let bars = BarSeries {
-            ts: &buf.ts,
-            open: &buf.open,
-            high: &buf.high,
-            low: &buf.low,
-            close: &buf.close,
-            volume: None,
-            mark: None,
-        };
+        let bars = BarSeries::ohlc(&buf.ts, &buf.open, &buf.high, &buf.low, &buf.close);
         let funding = (!buf.funding_ts.is_empty()).then_some(Series {
             ts: &buf.funding_ts,
             values: &buf.funding_rate,

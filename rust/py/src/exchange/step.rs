@@ -124,15 +124,7 @@ impl PyExchange {
                 bar.volume = vals[4];
             }
             let t = [ts];
-            let series = BarSeries {
-                ts: &t,
-                open: &vals[0..1],
-                high: &vals[1..2],
-                low: &vals[2..3],
-                close: &vals[3..4],
-                volume: None,
-                mark: None,
-            };
+            let series = BarSeries::ohlc(&t, &vals[0..1], &vals[1..2], &vals[2..3], &vals[3..4]);
             series.validate().map_err(|mut e| {
                 e.message = format!("bar of {sym}: {}", e.message);
                 to_py(py, e)
