@@ -180,6 +180,20 @@ impl Rebalance {
         self.pair[i] = (ids[0], ids[1]);
     }
 
+    /// Whether `value` is within `adjust_ratio` of `target` (no trade). More than adjust_ratio
+    /// by a relative 1e-9: a drift at the threshold does not trade, whatever the float noise in
+    /// the position's sum.
+    fn within_ratio(&self, value: f64, target: f64) -> bool {
+        let drift = if target != 0.0 {
+            (value - target).abs() / target.abs()
+        } else if value != 0.0 {
+            f64::INFINITY
+        } else {
+            0.0
+        };
+        drift <= self.adjust_ratio * (1.0 + 1e-9)
+    }
+
     /// Position value of symbol `i` in quote (USD for inverse) at `price`.
     fn value(e: &Engine, i: usize, price: f64) -> f64 {
         e.account().position(i).qty * e.account().instruments()[i].unit_value(price)
@@ -206,17 +220,7 @@ impl Strategy for Rebalance {
         }
         let (target, q) = (self.targets[i], e.account().position(i).qty);
         let price = e.price(i);
-        let quiet_now = |value: f64| {
-            let drift = if target != 0.0 {
-                (value - target).abs() / target.abs()
-            } else if value != 0.0 {
-                f64::INFINITY
-            } else {
-                0.0
-            };
-            drift <= self.adjust_ratio * (1.0 + 1e-9)
-        };
-        if !quiet_now(Self::value(e, i, price)) {
+        if !self.within_ratio(Self::value(e, i, price), target) {
             return None;
         }
         if q == 0.0 || inst.kind == ContractKind::Inverse {
@@ -256,16 +260,7 @@ impl Strategy for Rebalance {
             if limit_mode && self.pair_live(e, i) {
                 continue; // the resting pair trades it
             }
-            let drift = if target != 0.0 {
-                (value - target).abs() / target.abs()
-            } else if value != 0.0 {
-                f64::INFINITY
-            } else {
-                0.0
-            };
-            // More than adjust_ratio by a relative 1e-9: a drift at the threshold does not trade,
-            // whatever the float noise in the position's sum.
-            if drift <= self.adjust_ratio * (1.0 + 1e-9) {
+            if self.within_ratio(value, target) {
                 if limit_mode {
                     self.place_pair(e, i);
                 }
