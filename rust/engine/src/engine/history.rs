@@ -157,18 +157,6 @@ impl History {
         }
     }
 
-    /// Takes over `old`'s lean buffer when this history is still empty and of the same shape.
-    pub fn recycle(&mut self, old: History) {
-        if self.rows != 0 || old.symbols != self.symbols || old.inverse != self.inverse {
-            return;
-        }
-        self.lean = old.lean;
-        self.capacity = old.capacity;
-        let mut states = old.states;
-        states.clear();
-        self.states = states;
-    }
-
     /// Lean columns per row.
     #[inline]
     fn lean_width(&self) -> usize {

@@ -157,26 +157,6 @@ impl Engine {
         self.quiet_stretches = on;
     }
 
-    /// Takes over the large buffers of a finished engine (orders, fills, funding records), emptied,
-    /// so that a run of many short simulations (Monte Carlo paths) does not allocate and fault in
-    /// fresh memory for each. Nothing else carries over.
-    pub fn recycle(&mut self, mut old: Engine) {
-        if !self.fills.is_empty() {
-            return; // only into a fresh engine
-        }
-        let (orders, counted) = old.book.take_arena();
-        self.book.set_arena(orders, counted);
-        let (mut fills, mut funding) = (
-            std::mem::take(&mut old.fills),
-            std::mem::take(&mut old.funding_rows),
-        );
-        fills.clear();
-        funding.clear();
-        self.fills = fills;
-        self.funding_rows = funding;
-        self.history.recycle(std::mem::take(&mut old.history));
-    }
-
     // ----- reading ------------------------------------------------------------------------
 
     /// The account.

@@ -1,7 +1,8 @@
 //! The record buffers of a dropped engine (fills, funding payments, the order log), emptied and
 //! kept for the next engine: a year of grid fills is megabytes, which the allocator returns to the
-//! kernel on free, so each backtest or sweep would otherwise fault every page of them in again and
-//! copy them as they grow. One set is kept, of at most [`MAX_BYTES`].
+//! kernel on free, so each backtest, sweep or Monte Carlo path would otherwise fault every page of
+//! them in again and copy them as they grow. A few sets are kept (one per worker thread of a Monte
+//! Carlo run), [`MAX_BYTES`] in all.
 
 use std::sync::Mutex;
 
@@ -18,11 +19,13 @@ pub(super) struct Spare {
 }
 
 /// Buffers smaller than this are left to the allocator.
-const MIN_BYTES: usize = 256 << 10;
-/// The most a kept set may hold.
+const MIN_BYTES: usize = 16 << 10;
+/// The most the kept sets may hold in all.
 const MAX_BYTES: usize = 64 << 20;
+/// The most sets kept.
+const MAX_SETS: usize = 16;
 
-static SPARE: Mutex<Option<Spare>> = Mutex::new(None);
+static SPARE: Mutex<Vec<Spare>> = Mutex::new(Vec::new());
 
 impl Spare {
     fn bytes(&self) -> usize {
@@ -33,16 +36,15 @@ impl Spare {
     }
 }
 
-/// The kept buffers, if any (empty, with their capacity).
+/// A kept set of buffers, if any (empty, with their capacity): the last one given.
 pub(super) fn take() -> Option<Spare> {
-    SPARE.lock().unwrap_or_else(|p| p.into_inner()).take()
+    SPARE.lock().unwrap_or_else(|p| p.into_inner()).pop()
 }
 
-/// Keeps `s` (emptied) for the next engine, unless it is small or too large, or a larger set is
-/// already kept.
+/// Keeps `s` (emptied) for the next engine, unless it is small or the kept sets are full.
 pub(super) fn give(mut s: Spare) {
     let bytes = s.bytes();
-    if !(MIN_BYTES..=MAX_BYTES).contains(&bytes) {
+    if bytes < MIN_BYTES {
         return;
     }
     s.fills.clear();
@@ -50,7 +52,8 @@ pub(super) fn give(mut s: Spare) {
     s.orders.clear();
     s.counted.clear();
     let mut kept = SPARE.lock().unwrap_or_else(|p| p.into_inner());
-    if kept.as_ref().is_none_or(|k| k.bytes() < bytes) {
-        *kept = Some(s);
+    let held: usize = kept.iter().map(Spare::bytes).sum();
+    if kept.len() < MAX_SETS && held + bytes <= MAX_BYTES {
+        kept.push(s);
     }
 }

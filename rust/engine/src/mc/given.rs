@@ -98,30 +98,23 @@ pub fn run_given(
     config.validate()?;
     (0..strategies.len() as u64 * per)
         .into_par_iter()
-        .map_init(
-            || None::<Engine>,
-            |spare, j| {
-                let (set, p) = (j / per, j % per);
-                let input = [paths.path(p as usize)];
-                let inputs = Inputs::check(account, &input, &[]).map_err(|mut e| {
-                    e.message = format!("path {p}: {}", e.message);
-                    e
-                })?;
-                let mut e = Engine::new(account.clone(), config)?;
-                if let Some(old) = spare.take() {
-                    e.recycle(old);
-                }
-                let mut s = strategies[set as usize].clone();
-                run_checked(&mut e, &inputs, &mut s)?;
-                let stats = e.stats(&s);
-                *spare = Some(e);
-                Ok(PathStats {
-                    path: p,
-                    set,
-                    stats,
-                })
-            },
-        )
+        .map(|j| {
+            let (set, p) = (j / per, j % per);
+            let input = [paths.path(p as usize)];
+            let inputs = Inputs::check(account, &input, &[]).map_err(|mut e| {
+                e.message = format!("path {p}: {}", e.message);
+                e
+            })?;
+            let mut e = Engine::new(account.clone(), config)?;
+            let mut s = strategies[set as usize].clone();
+            run_checked(&mut e, &inputs, &mut s)?;
+            let stats = e.stats(&s);
+            Ok(PathStats {
+                path: p,
+                set,
+                stats,
+            })
+        })
         .collect()
 }
 

@@ -99,16 +99,15 @@ impl McRun<'_> {
         crate::memory::ensure("n_paths", &what, self.memory_needed(n_paths, sets, threads))
     }
 
-    /// Runs path `path` with `strategy` (a fresh copy), its bars generated into `buf`, reusing
-    /// the buffers of the previous path's engine kept in `spare`; with `keep_curve`, also returns
-    /// its equity at every step.
+    /// Runs path `path` with `strategy` (a fresh copy), its bars generated into `buf` (the engine
+    /// reuses the record buffers of the previous path's); with `keep_curve`, also returns its
+    /// equity at every step.
     fn path_with(
         &self,
         strategy: &BuiltIn,
         path: u64,
         buf: &mut PathBuf,
         keep_curve: bool,
-        spare: &mut Option<Engine>,
     ) -> Result<(RunStats, Option<Vec<f64>>), LedgerError> {
         let mut rng = Rng::for_path(self.seed, path);
         self.model.generate(&mut rng, buf);
@@ -130,9 +129,6 @@ impl McRun<'_> {
             ..*self.config
         };
         let mut e = Engine::new(self.account.clone(), config)?;
-        if let Some(old) = spare.take() {
-            e.recycle(old);
-        }
         let mut s = strategy.clone();
         let bars = BarSeries::ohlc(&buf.ts, &buf.open, &buf.high, &buf.low, &buf.close);
         let funding = (!buf.funding_ts.is_empty()).then_some(Series {
@@ -151,15 +147,13 @@ impl McRun<'_> {
             e.history().for_each_equity(|_, x| v.push(x));
             v
         });
-        *spare = Some(e);
         Ok((stats, curve))
     }
 
     /// Runs path `path` with `strategy` alone (for tests and inspection).
     pub fn path(&self, strategy: &BuiltIn, path: u64) -> Result<RunStats, LedgerError> {
         let mut buf = PathBuf::new(self.n_bars);
-        self.path_with(strategy, path, &mut buf, false, &mut None)
-            .map(|r| r.0)
+        self.path_with(strategy, path, &mut buf, false).map(|r| r.0)
     }
 
     /// Runs paths `start..end` of `strategy` on the current rayon pool, in path order; returns
@@ -174,20 +168,19 @@ impl McRun<'_> {
         let out: Vec<_> = (start..end)
             .into_par_iter()
             .map_init(
-                || (PathBuf::new(self.n_bars), None),
-                |(buf, spare), i| {
+                || PathBuf::new(self.n_bars),
+                |buf, i| {
                     let keep = self.curve_every > 0 && i % self.curve_every == 0;
-                    self.path_with(strategy, i, buf, keep, spare)
-                        .map(|(stats, c)| {
-                            (
-                                PathStats {
-                                    path: i,
-                                    set: 0,
-                                    stats,
-                                },
-                                c,
-                            )
-                        })
+                    self.path_with(strategy, i, buf, keep).map(|(stats, c)| {
+                        (
+                            PathStats {
+                                path: i,
+                                set: 0,
+                                stats,
+                            },
+                            c,
+                        )
+                    })
                 },
             )
             .collect::<Result<_, _>>()?;
@@ -215,12 +208,12 @@ impl McRun<'_> {
         (0..strategies.len() as u64 * per)
             .into_par_iter()
             .map_init(
-                || (PathBuf::new(self.n_bars), None),
-                |(buf, spare), j| {
+                || PathBuf::new(self.n_bars),
+                |buf, j| {
                     let set = j / per;
                     let path = start + j % per;
                     let strat = &strategies[set as usize];
-                    self.path_with(strat, path, buf, false, spare)
+                    self.path_with(strat, path, buf, false)
                         .map(|(stats, _)| PathStats { path, set, stats })
                 },
             )
