@@ -66,8 +66,6 @@ pub struct History {
     lean: Pooled,
     /// State rows, flat: the row index (its bits), then the state values ([`History::state_len`]).
     states: Vec<f64>,
-    /// The last state written.
-    last: Vec<f64>,
     /// What the state follows from, as of the last state written (bits of the wallet, realized
     /// PnL, fees and funding, then each symbol's position, entry and leverage): a row whose key
     /// is the same has the same state.
@@ -122,7 +120,6 @@ impl From<Recorded> for History {
             let s = h.state_len();
             if r.states.len() > s && r.states.len() % (s + 1) == 0 {
                 // The key is not stored: the next row writes its state again.
-                h.last = r.states[r.states.len() - s..].to_vec();
                 h.states = r.states;
             } else {
                 h.rows = 0; // a malformed record: nothing of it is kept
@@ -150,7 +147,6 @@ impl History {
             capacity: 0,
             lean: Pooled::empty(),
             states: Vec::new(),
-            last: Vec::new(),
             key: Vec::new(),
             seen: 0,
             full: OnceLock::new(),
@@ -258,8 +254,8 @@ impl History {
             ]
             .map(f64::to_bits),
         );
-        self.last.clear();
-        self.last.extend([
+        self.states.push(f64::from_bits(row as u64));
+        self.states.extend([
             acc.wallet_balance(),
             margin,
             acc.realized_pnl(),
@@ -273,11 +269,9 @@ impl History {
                 p.entry.to_bits(),
                 acc.leverage(i).to_bits(),
             ]);
-            self.last
+            self.states
                 .extend([p.qty, if p.qty == 0.0 { 0.0 } else { p.entry }]);
         }
-        self.states.push(f64::from_bits(row as u64));
-        self.states.extend_from_slice(&self.last);
     }
 
     /// Number of rows.

@@ -32,9 +32,13 @@ impl Engine {
         {
             return 0;
         }
+        // A strategy that values itself (outside the account) takes the full step.
         let Some((band_lo, band_hi)) = strat.quiet_band(self, 0) else {
             return 0;
         };
+        if strat.value(self).is_some() {
+            return 0;
+        }
         let (down, up) = self.thresholds(0);
         let (wd, wu) = strat.watch(0);
         let lo = down
@@ -59,16 +63,12 @@ impl Engine {
             self.steps += 1;
             self.cur[0] = c;
             self.account.set_mark(0, c);
+            // Every step recorded: the statistics fold the rows when read; else they follow here.
             if self.every_step {
                 self.history.push(t, &self.account, self.epoch);
-            }
-            match strat.value(self) {
-                Some(v) => self.curve.push(t, v),
-                None if self.every_step => {}
-                None => {
-                    let eq = self.account.equity();
-                    self.curve.push(t, eq);
-                }
+            } else {
+                let eq = self.account.equity();
+                self.curve.push(t, eq);
             }
             k += 1;
         }
