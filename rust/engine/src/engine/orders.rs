@@ -94,7 +94,7 @@ impl Engine {
     /// Whether the account can margin its positions, its open orders and `r` at `price`.
     fn placement_margin_ok(&self, r: &OrderRequest, price: f64) -> bool {
         #[cfg(debug_assertions)]
-        self.book.check_sums(self.account.instruments());
+        self.book.check_sums();
         let acc = &self.account;
         let mut need = acc.initial_margin();
         for (i, inst) in acc.instruments().iter().enumerate() {

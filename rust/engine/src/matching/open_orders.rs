@@ -316,11 +316,13 @@ impl OpenOrders {
         b.max(a) / leverage
     }
 
-    /// Debug builds: checks the running sums against a scan of the books and pending list.
+    /// Debug builds: every countable resting or pending order is counted, and the running sums
+    /// equal the sum of what the counted orders count for. (Orders just taken off the pending list
+    /// stay counted until released, so the sums are checked against the counted orders, not
+    /// against a scan of the books.)
     #[cfg(debug_assertions)]
-    pub fn check_sums(&self, insts: &[Instrument]) {
-        for (i, inst) in insts.iter().enumerate() {
-            let mut s = [0.0; 4];
+    pub fn check_sums(&self) {
+        for i in 0..self.books.len() {
             let pending = self
                 .pending
                 .iter()
@@ -328,16 +330,33 @@ impl OpenOrders {
                 .filter(|&j| self.orders[j as usize].symbol == i);
             for j in self.books[i].all().chain(pending) {
                 let o = &self.orders[j as usize];
-                if o.reduce_only || o.kind == OrderKind::TrailingStop {
+                debug_assert!(
+                    o.reduce_only
+                        || o.kind == OrderKind::TrailingStop
+                        || !self.counted[j as usize][0].is_nan(),
+                    "order {} rests uncounted",
+                    o.id
+                );
+            }
+            let mut s = [0.0; 4];
+            for (j, &[q, n]) in self.counted.iter().enumerate() {
+                let o = &self.orders[j];
+                if q.is_nan() || o.symbol != i {
                     continue;
                 }
+                debug_assert!(
+                    o.status == Status::Open,
+                    "order {} counted after it ended",
+                    o.id
+                );
                 let k = 2 * side_index(o.side);
-                s[k] += o.qty - o.filled;
-                s[k + 1] += inst.notional(o.qty - o.filled, margin_price(o));
+                s[k] += q;
+                s[k + 1] += n;
             }
             for k in 0..4 {
+                let (a, b) = (s[k], self.sums[i][k]);
                 debug_assert!(
-                    (s[k] - self.sums[i][k]).abs() <= 1e-9 * s[k].abs().max(1.0),
+                    a == b || (a - b).abs() <= 1e-9 * a.abs().max(1.0),
                     "open-order sums drifted: {s:?} vs {:?}",
                     self.sums[i]
                 );
