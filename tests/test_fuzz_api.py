@@ -222,6 +222,7 @@ CALCULATORS = [
 @given(st.sampled_from(CALCULATORS), st.lists(NUMBER, min_size=5, max_size=5))
 @example(calc=("max_trailing_up_count", 3), args=[1.0, 179769315.0, 1e-300, 1.0, 1.0])
 @example(calc=("max_trailing_up_count", 3), args=[1e300, 1.0, 1e-300, 1.0, 1.0])
+@example(calc=("grid_levels", 3), args=[1.0, 1.0, 18_446_744_073_709_551_616, 1.0, 1.0])
 def test_calculators_with_hostile_arguments_give_a_number_or_a_perpsim_error(calc, args):
     name, n = calc
     out = expect_result_or_perpsim_error(getattr(perpsim.calc, name), *args[:n])

@@ -15,7 +15,7 @@ import numpy as np
 
 from . import _core
 from .contracts import Contract
-from .errors import InvalidInputError
+from .errors import InvalidInputError, whole_number
 
 __all__ = [
     "grid_levels",
@@ -61,9 +61,7 @@ def _nonneg(name: str, v: Any) -> float:
 
 
 def _whole(name: str, v: Any, least: int = 0) -> int:
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < least:
-        raise InvalidInputError(f"{name}: a whole number >= {least}, got {v!r}", name)
-    return int(v)
+    return whole_number(name, v, least)
 
 
 def grid_levels(

@@ -123,3 +123,16 @@ def emit(items: Iterable[RunWarning], stacklevel: int = 3) -> None:
     for w in items:
         if w.doubtful:
             warnings.warn(w.message, PerpsimWarning, stacklevel=stacklevel + 1)
+
+
+WHOLE_MAX = 2**63 - 1  # the largest count the engine holds
+
+
+def whole_number(field: str, v: Any, least: int = 0) -> int:
+    """``v`` as a whole number from ``least`` to :data:`WHOLE_MAX`: an int (Python or numpy), not a
+    bool or a float; else an :class:`InvalidInputError` naming ``field``."""
+    import numpy as np
+
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not least <= int(v) <= WHOLE_MAX:
+        raise InvalidInputError(f"{field}: a whole number from {least} to {WHOLE_MAX}, got {v!r}", field)
+    return int(v)

@@ -25,7 +25,7 @@ import pandas as pd
 from . import _core
 from ._protocol import ModelInputs, StrategyInputs
 from .contracts import Contract
-from .errors import InvalidInputError
+from .errors import InvalidInputError, whole_number
 from .strategies import Grid, IndexDeviation, Rebalance
 
 __all__ = [
@@ -437,10 +437,7 @@ def monte_carlo(
 
 
 def _whole(v: Any, field: str, least: int = 1) -> int:
-    """A whole number >= ``least`` (and < 2**64): an int (Python or numpy), not a bool or a float."""
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not least <= int(v) < 2**64:
-        raise InvalidInputError(f"{field}: a whole number >= {least}, got {v!r}", field)
-    return int(v)
+    return whole_number(field, v, least)
 
 
 def _combos(params: Mapping[str, Sequence[Any]]) -> List[Dict[str, Any]]:
