@@ -252,6 +252,8 @@ def test_contract_validation_names_the_field():
     for field, kw in [
         ("contract_size", dict(contract_size=0)),
         ("tick_size", dict(tick_size=-1)),
+        ("tick_size", dict(tick_size=1e-309)),
+        ("step_size", dict(step_size=1e-13)),
         ("maker_fee", dict(maker_fee=float("nan"))),
         ("kind", dict(kind="quanto")),
         ("brackets", dict(brackets=((1, 10, 0.01),))),
@@ -261,6 +263,19 @@ def test_contract_validation_names_the_field():
         with pytest.raises(InvalidInputError) as info:
             Contract("X", **kw)
         assert info.value.field == field
+
+
+def test_an_order_too_large_for_its_increment_is_refused():
+    # 1e300 / 1e-12 overflows: the rounded quantity would be infinite
+    ex = Exchange(contracts=[Contract("X", step_size=1e-12, tick_size=1e-12)])
+    ex.update(0, 100.0)
+    with pytest.raises(InvalidInputError) as info:
+        ex.limit("X", "buy", 99.0, 1e300)
+    assert info.value.field == "qty"
+    with pytest.raises(InvalidInputError) as info:
+        ex.limit("X", "buy", 1e300, 1.0)
+    assert info.value.field == "price"
+    assert ex.open_orders() == []
 
 
 def test_a_rust_panic_raises_instead_of_aborting():

@@ -176,6 +176,9 @@ pub struct Instrument {
 /// The default futures leverage (Binance's default for a new futures position is 20x).
 pub const DEFAULT_LEVERAGE: f64 = 20.0;
 
+/// The smallest non-zero tick or step size a contract may have (below it the rounding overflows).
+pub const MIN_INCREMENT: f64 = 1e-12;
+
 /// One hour in nanoseconds.
 pub const HOUR_NS: i64 = 3_600_000_000_000;
 
@@ -235,6 +238,14 @@ impl Instrument {
             ("min_notional", self.min_notional),
         ] {
             field(name, v.is_finite() && v >= 0.0, "must be finite and >= 0")?;
+        }
+        for (name, v) in [("tick_size", self.tick_size), ("step_size", self.step_size)] {
+            // A smaller increment is no exchange's and overflows the rounding (x / inc).
+            field(
+                name,
+                v == 0.0 || v >= MIN_INCREMENT,
+                "must be 0 (no rounding) or at least 1e-12",
+            )?;
         }
         field(
             "maker_fee",

@@ -11,6 +11,18 @@ use crate::warnings::WarningKind;
 /// Why an order on a symbol without a bar at this step is refused.
 const STALE: &str = "no bar for this symbol at this step (its last price is stale)";
 
+/// A value after rounding to the contract's increment: a huge one overflows to infinity there.
+fn rounded(field: &str, v: f64) -> Result<f64, LedgerError> {
+    if v.is_finite() {
+        Ok(v)
+    } else {
+        Err(LedgerError::invalid(
+            field,
+            "too large for the contract's increment (rounds to infinity)",
+        ))
+    }
+}
+
 impl Engine {
     /// Logs a new order from `r`; returns its arena index.
     pub(super) fn new_order(&mut self, r: &OrderRequest) -> u32 {
@@ -50,18 +62,20 @@ impl Engine {
         let mut r = *r;
         if !r.close_position {
             positive("qty", r.qty)?;
-            r.qty = inst.round_qty(r.qty);
+            r.qty = rounded("qty", inst.round_qty(r.qty))?;
         } else {
             r.qty = 0.0;
         }
         match r.kind {
-            OrderKind::Limit => r.price = inst.round_price(positive("price", r.price)?),
+            OrderKind::Limit => {
+                r.price = rounded("price", inst.round_price(positive("price", r.price)?))?
+            }
             OrderKind::StopLimit => {
-                r.price = inst.round_price(positive("price", r.price)?);
-                r.trigger = inst.round_price(positive("trigger", r.trigger)?);
+                r.price = rounded("price", inst.round_price(positive("price", r.price)?))?;
+                r.trigger = rounded("trigger", inst.round_price(positive("trigger", r.trigger)?))?;
             }
             OrderKind::StopMarket | OrderKind::TakeProfit | OrderKind::StopLoss => {
-                r.trigger = inst.round_price(positive("trigger", r.trigger)?);
+                r.trigger = rounded("trigger", inst.round_price(positive("trigger", r.trigger)?))?;
             }
             OrderKind::TrailingStop => {
                 if !(r.callback.is_finite() && r.callback > 0.0 && r.callback < 1.0) {
@@ -71,7 +85,10 @@ impl Engine {
                     ));
                 }
                 if !r.activation.is_nan() {
-                    r.activation = inst.round_price(positive("activation", r.activation)?);
+                    r.activation = rounded(
+                        "activation",
+                        inst.round_price(positive("activation", r.activation)?),
+                    )?;
                 }
             }
             OrderKind::Market => {}
