@@ -21,6 +21,7 @@ from . import calc, contracts, data, errors, montecarlo, reference
 from ._core import __version__
 from .backtest import Result, backtest
 from .contracts import BTCUSD, BTCUSDT, BTCUSDT_SPOT, ETHUSD, ETHUSDT, Contract, preset, quarterly
+from .data import with_mark
 from .errors import (
     InvalidInputError,
     OrderRejectedError,
@@ -48,6 +49,7 @@ __all__ = [
     "IndexDeviation",
     "Basis",
     "deviation_risk_table",
+    "with_mark",
     "monte_carlo",
     "run_paths",
     "sweep",

@@ -28,6 +28,9 @@ class SymbolColumns(NamedTuple):
     close: np.ndarray
     volume: Optional[np.ndarray] = None
     mark: Optional[np.ndarray] = None
+    mark_open: Optional[np.ndarray] = None
+    mark_high: Optional[np.ndarray] = None
+    mark_low: Optional[np.ndarray] = None
     funding_ts: Optional[np.ndarray] = None
     funding_rate: Optional[np.ndarray] = None
     settlement_price: Optional[float] = None

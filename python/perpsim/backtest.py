@@ -11,7 +11,7 @@ import pandas as pd
 from . import _core
 from ._protocol import StrategyInputs
 from .contracts import Contract
-from .data import index_ns
+from .data import index_ns, with_mark
 from .errors import InvalidInputError, emit
 from .exchange import Exchange
 from .result import Result
@@ -58,6 +58,7 @@ def backtest(
     maker_fee: Optional[float] = None,
     taker_fee: Optional[float] = None,
     margin_mode: str = "cross",
+    mark: Optional[Union[pd.DataFrame, Mapping[str, pd.DataFrame]]] = None,
     **options: Any,
 ) -> Result:
     """Runs ``strategy`` over ``data`` in the engine (no Python per bar) and returns a
@@ -69,7 +70,12 @@ def backtest(
     DataFrame). ``funding``: funding rates by funding time (a Series, or a mapping per symbol), paid at
     the bar open. Other keyword options go to :class:`Exchange` (``slippage``, ``touch_fills``,
     ``same_bar``, ``max_participation``, ``liquidation_fee``, ``allow_negative_balance``).
+    ``mark``: the mark's own bars (open/high/low/close, as Binance's markPriceKlines; a DataFrame,
+    or a mapping per key of ``data``), joined by time as the ``mark_*`` columns
+    (:func:`perpsim.data.with_mark`): margin, unrealized PnL and liquidation then follow the mark.
     """
+    if mark is not None:
+        data = _join_marks(data, mark)
     if isinstance(strategy, Basis):
         return _run_basis(
             data,
@@ -109,6 +115,19 @@ def backtest(
     inputs = strategy._inputs(symbols) if isinstance(strategy, TargetPositions) else None
     strategy_stats, stats = ex.run_strategy(frames, strategy, inputs, funding=funding)
     return _result(Result(ex, stats, strategy_stats, frames), strategy)
+
+
+def _join_marks(data: Any, mark: Any) -> Any:
+    """``data`` with the mark's bars of each key joined (``mark`` a DataFrame for a single
+    DataFrame of data, else a mapping over some of data's keys)."""
+    if isinstance(data, pd.DataFrame):
+        return with_mark(data, mark)
+    if not isinstance(data, Mapping) or not isinstance(mark, Mapping):
+        raise InvalidInputError("mark: a mapping key -> DataFrame of the mark's bars, like data", "mark")
+    unknown = [k for k in mark if k not in data]
+    if unknown:
+        raise InvalidInputError(f"mark: {unknown[0]!r} is not a key of data", "mark")
+    return {k: (with_mark(df, mark[k]) if k in mark else df) for k, df in data.items()}
 
 
 def _result(r: Result, strategy: Any) -> Result:

@@ -17,6 +17,7 @@ __all__ = [
     "sample_funding",
     "SAMPLES",
     "bars_to_arrays",
+    "with_mark",
     "series_to_arrays",
     "load_bars",
     "load_funding",
@@ -93,8 +94,18 @@ def _column(df: pd.DataFrame, name: str, field: str, required: bool = True) -> O
 
 
 BarArrays = Tuple[
-    np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, Optional[np.ndarray], Optional[np.ndarray]
+    np.ndarray,
+    np.ndarray,
+    np.ndarray,
+    np.ndarray,
+    np.ndarray,
+    Optional[np.ndarray],
+    Optional[np.ndarray],
+    Optional[Tuple[np.ndarray, np.ndarray, np.ndarray]],
 ]
+
+#: The columns of the mark's own bars (Binance's markPriceKlines), beside the trade bars.
+MARK_COLUMNS = ("mark_open", "mark_high", "mark_low", "mark_close")
 
 
 def _required(df: pd.DataFrame, name: str, field: str) -> np.ndarray:
@@ -103,19 +114,61 @@ def _required(df: pd.DataFrame, name: str, field: str) -> np.ndarray:
     return col
 
 
+def _marks(
+    df: pd.DataFrame, field: str
+) -> Tuple[Optional[np.ndarray], Optional[Tuple[np.ndarray, np.ndarray, np.ndarray]]]:
+    """The mark columns: ``mark`` (the mark at the close only) or the mark's own bars
+    ``mark_open, mark_high, mark_low, mark_close`` (all four, or none)."""
+    have = [k for k in MARK_COLUMNS if k in df.columns]
+    if "mark" in df.columns and have:
+        raise InvalidInputError(f"{field}: give either 'mark' (at the close) or the mark's bars {MARK_COLUMNS}", "mark")
+    if not have:
+        return _column(df, "mark", field, False), None
+    missing = [k for k in MARK_COLUMNS if k not in have]
+    if missing:
+        raise InvalidInputError(f"{field}: the mark's bars need {MARK_COLUMNS}; missing {missing}", missing[0])
+    mo, mh, ml, mc = (_required(df, k, field) for k in MARK_COLUMNS)
+    return mc, (mo, mh, ml)
+
+
 def bars_to_arrays(df: pd.DataFrame, symbol: str = "") -> BarArrays:
     """A bar DataFrame → contiguous arrays (ts ns int64, open, high, low, close, volume|None,
-    mark|None) for the engine; the engine validates the values (naming column and row). A frame
-    with a ``price`` column and no ``open`` holds ticks: each is a bar of one point."""
+    mark|None, (mark_open, mark_high, mark_low)|None) for the engine; the engine validates the
+    values (naming column and row). A frame with a ``price`` column and no ``open`` holds ticks:
+    each is a bar of one point."""
     if not isinstance(df, pd.DataFrame):
         raise InvalidInputError(f"data: bars of {symbol} must be a DataFrame", "data")
     field = f"data[{symbol}]" if symbol else "data"
     ts = index_ns(df.index, field)
     if "price" in df.columns and "open" not in df.columns:  # ticks: a path of one point each
         p = _required(df, "price", field)
-        return ts, p, p, p, p, _column(df, "volume", field, False), None
+        return ts, p, p, p, p, _column(df, "volume", field, False), None, None
     o, h, lo, c = (_required(df, k, field) for k in ("open", "high", "low", "close"))
-    return ts, o, h, lo, c, _column(df, "volume", field, False), _column(df, "mark", field, False)
+    mark, mark_ohl = _marks(df, field)
+    return ts, o, h, lo, c, _column(df, "volume", field, False), mark, mark_ohl
+
+
+def with_mark(bars: pd.DataFrame, mark: pd.DataFrame) -> pd.DataFrame:
+    """``bars`` with the mark's own bars joined as ``mark_open, mark_high, mark_low, mark_close``:
+    ``mark`` is a DataFrame of the mark's open/high/low/close (as Binance publishes
+    markPriceKlines) indexed by bar open time. A bar without a mark bar at its time keeps NaN
+    there: the engine walks its mark along the trade path and counts the bar in the ``no_mark``
+    warning."""
+    if not isinstance(mark, pd.DataFrame):
+        raise InvalidInputError("mark: a DataFrame of the mark's open/high/low/close", "mark")
+    index_ns(mark.index, "mark")
+    cols = {}
+    for k in ("open", "high", "low", "close"):
+        if k not in mark.columns:
+            raise InvalidInputError(f"mark: missing column {k!r} (have {list(mark.columns)})", "mark")
+        cols[f"mark_{k}"] = pd.to_numeric(mark[k], errors="coerce")
+    if not mark.index.is_unique:
+        raise InvalidInputError("mark: duplicate timestamps", "mark")
+    out = bars.drop(columns=[c for c in ("mark", *MARK_COLUMNS) if c in bars.columns])
+    joined = pd.DataFrame(cols, index=mark.index).reindex(bars.index)
+    for k in MARK_COLUMNS:
+        out[k] = joined[k].to_numpy(dtype=np.float64)
+    return out
 
 
 def series_to_arrays(s: pd.Series, field: str) -> Tuple[np.ndarray, np.ndarray]:

@@ -78,7 +78,8 @@ class RunWarning:
     ``kind``: ``rejected`` (orders refused, by reason), ``not_sent`` (orders a strategy did not
     send), ``most_rejected``, ``stale`` (steps at which a symbol had no bar: not tradable, marked at
     its last price), ``not_started`` (steps before a symbol's data begin), ``unmatched`` (input rows
-    that matched no step), ``no_overlap``, ``liquidated``, ``blown``. ``symbol``: None for the run.
+    that matched no step), ``no_overlap``, ``liquidated``, ``blown``, ``no_mark`` (bars without the
+    mark's own bar in a run that has mark bars: the mark followed the trade price there). ``symbol``: None for the run.
     ``count`` out of ``total`` (0: no total); ``first`` / ``last``: UTC times or None; ``doubtful``:
     whether it makes the result doubtful."""
 

@@ -1,12 +1,14 @@
 """The reference's event loop (:meth:`perpsim.reference.Exchange.run`), written apart from the
-engine's: per step, funding for the funding times since the previous step at the bar's open, then a
+engine's: per step, funding for the funding times since the previous step at the bar's open (the mark's
+open when the bar has the mark's own bar), then a
 delivery contract's settlement, then each symbol's bar along its path, then the close. A symbol
 without a bar at a step is stale for it: orders on it are rejected and it is marked at its last
 price."""
 
 from __future__ import annotations
 
-from typing import Any, Dict, Mapping, Optional, Sequence
+import math
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import pandas as pd
 
@@ -36,10 +38,14 @@ def replay(
             df = df.assign(open=df["price"], high=df["price"], low=df["price"], close=df["price"])
         ts = df.index.as_unit("ns").asi8 if hasattr(df.index, "as_unit") else df.index.asi8
         vol = df["volume"].tolist() if "volume" in df.columns else [None] * len(df)
-        for t, o, h, lo, c, v in zip(
-            ts.tolist(), df["open"].tolist(), df["high"].tolist(), df["low"].tolist(), df["close"].tolist(), vol
+        cols = ("mark_open", "mark_high", "mark_low", "mark_close")
+        marks: List[Optional[Tuple[Any, ...]]] = [None] * len(df)
+        if all(k in df.columns for k in cols):
+            marks = list(zip(*(df[k].tolist() for k in cols)))
+        for t, o, h, lo, c, v, m in zip(
+            ts.tolist(), df["open"].tolist(), df["high"].tolist(), df["low"].tolist(), df["close"].tolist(), vol, marks
         ):
-            events.setdefault(t, {})[s] = (o, h, lo, c, v)
+            events.setdefault(t, {})[s] = (o, h, lo, c, v, m)
     fq = {
         s: list(zip((f.index.as_unit("ns").asi8 if hasattr(f.index, "as_unit") else f.index.asi8).tolist(), f.tolist()))
         for s, f in funding.items()
@@ -58,14 +64,17 @@ def replay(
                 while fc[s] < len(fq[s]) and fq[s][fc[s]][0] <= ts:
                     ft, rate = fq[s][fc[s]]
                     pos = ex.positions[s].qty
-                    paid = Ledger.apply_funding(ex, s, rate, bars[s][0])
+                    m = bars[s][5]
+                    # at the mark's open when the bar has the mark's own bar
+                    at = m[0] if m is not None and not math.isnan(m[0]) else bars[s][0]
+                    paid = Ledger.apply_funding(ex, s, rate, at)
                     if pos != 0:
                         ex.funding_rows.append(
                             dict(
                                 timestamp=ft,
                                 symbol=s,
                                 rate=exact(rate),
-                                mark_price=exact(bars[s][0]),
+                                mark_price=exact(at),
                                 position=pos,
                                 payment=paid,
                             )

@@ -38,6 +38,8 @@ class PathWalk(Ledger):
     cfg: _Config
     cur: Dict[str, Optional[F]]
     gap_fill: Optional[F]
+    mark_gap_fill: Optional[F] = None
+    own_mark: bool = False
     vol_left: Dict[str, Optional[F]]
     hooks: Any
     blown: bool
@@ -90,7 +92,7 @@ class PathWalk(Ledger):
             elif triggers_rising(o.kind, o.side) != down:
                 out.append((_v(o.trigger), 0, o.seq, o))
         pos = self.positions[symbol].qty
-        if self.cfg.liquidation and ((pos > 0 and down) or (pos < 0 and not down)):
+        if self.cfg.liquidation and not self.own_mark and ((pos > 0 and down) or (pos < 0 and not down)):
             lp = self.liquidation_price(symbol)
             if lp is not None:
                 out.append((lp, 3, 0, "liquidation"))
@@ -115,7 +117,8 @@ class PathWalk(Ledger):
 
     def _process(self, symbol: str, ev: Any, at: F) -> None:
         self.cur[symbol] = at
-        self.positions[symbol].mark_price = at
+        if not self.own_mark:
+            self.positions[symbol].mark_price = at
         fp = at if self.gap_fill is None else self.gap_fill
         slip = self.cfg.slippage
         if ev == "liquidation":
@@ -141,20 +144,100 @@ class PathWalk(Ledger):
             else:
                 self._execute(o, fp * (1 + o.sign * slip), "taker")
 
-    def _points(self, o: F, h: F, lo: F, c: F, pos: F) -> List[F]:
+    def _high_first(self, o: F, h: F, lo: F, pos: F) -> bool:
         m = self.cfg.path
         if m == "open_high_low_close":
-            high_first = True
-        elif m == "open_low_high_close":
-            high_first = False
-        elif m == "worst_case" and pos != 0:
-            high_first = pos < 0
-        else:
-            high_first = (h - o) < (o - lo)
-        return [h, lo, c] if high_first else [lo, h, c]
+            return True
+        if m == "open_low_high_close":
+            return False
+        if m == "worst_case" and pos != 0:
+            return pos < 0
+        return (h - o) < (o - lo)
 
-    def bar(self, symbol: str, o: Any, h: Any, lo: Any, c: Any, volume: Any = None) -> None:
-        """Runs one bar of ``symbol`` along its path (the engine's ``bar``)."""
+    def _points(self, o: F, h: F, lo: F, c: F, pos: F) -> List[F]:
+        return [h, lo, c] if self._high_first(o, h, lo, pos) else [lo, h, c]
+
+    # -- the mark's own path (the engine's engine/mark_path.rs) ---------------------------------
+    def _mark_liquidation(self, symbol: str, t_now: F, ma: F, mb: F) -> Optional[Tuple[F, F]]:
+        """When (on the pair's clock) and where the mark reaches the liquidation price: at once
+        when the mark is already through it, else where the mark crosses it on its way to ``mb``."""
+        pos = self.positions[symbol].qty
+        if pos == 0 or not self.cfg.liquidation:
+            return None
+        lp = self.liquidation_price(symbol)
+        if lp is None:
+            return None
+        m_now = _v(self.positions[symbol].mark_price)
+        if (pos > 0 and lp >= m_now) or (pos < 0 and lp <= m_now):
+            return t_now, m_now
+        if (pos > 0 and mb < m_now and lp >= mb) or (pos < 0 and mb > m_now and lp <= mb):
+            return (lp - ma) / (mb - ma), lp
+        return None
+
+    def _paired(self, symbol: str, a: F, b: F, ma: F, mb: F) -> None:
+        """The trade price from ``a`` to ``b`` and the mark from ``ma`` to ``mb`` on one clock
+        t in [0, 1]; orders by the trade price, the liquidation by the mark, in the order of t
+        (ties: the order first)."""
+        self.cur[symbol] = a
+        self.positions[symbol].mark_price = ma
+        t_now = F(0)
+        while not self.blown:
+            trade = None
+            if b != a:
+                down = b < a
+                cands = [c for c in self._candidates(symbol, down) if (c[0] >= b if down else c[0] <= b)]
+                if cands:
+                    lvl, _, _, ev = (max if down else min)(
+                        cands, key=lambda c: (c[0], -c[1], -c[2]) if down else (c[0], c[1], c[2])
+                    )
+                    now = _v(self.cur[symbol])
+                    at = min(lvl, now) if down else max(lvl, now)
+                    trade = ((at - a) / (b - a), at, ev)
+            liq = self._mark_liquidation(symbol, t_now, ma, mb)
+            if trade is not None and (liq is None or trade[0] <= liq[0]):
+                t, at, ev = trade
+                t_now = max(t, t_now)
+                self.positions[symbol].mark_price = ma if mb == ma else ma + t_now * (mb - ma)
+                self._process(symbol, ev, at)
+            elif liq is not None:
+                t_now = max(liq[0], t_now)
+                if b != a:
+                    self.cur[symbol] = a + t_now * (b - a)
+                self.positions[symbol].mark_price = liq[1]
+                self._liquidate(symbol, liq[1] if self.mark_gap_fill is None else self.mark_gap_fill)
+            else:
+                return
+
+    def _marked_bar(self, symbol: str, o: F, h: F, lo: F, c: F, mark: Tuple[F, F, F, F]) -> None:
+        mo, mh, ml, mc = mark
+        prev = self.cur[symbol]
+        pm = self.positions[symbol].mark_price
+        pm = mo if pm is None else pm
+        self.gap_fill = o
+        self.mark_gap_fill = mo
+        self._paired(symbol, prev if prev is not None else o, o, pm, mo)
+        self._walk(symbol, o, o, True)
+        self._walk(symbol, o, o, False)
+        self._paired(symbol, o, o, mo, mo)
+        self.gap_fill = None
+        self.mark_gap_fill = None
+        self._trail_update(symbol, o)
+        high_first = self._high_first(o, h, lo, self.positions[symbol].qty)
+        trade, marks = ([h, lo, c], [mh, ml, mc]) if high_first else ([lo, h, c], [ml, mh, mc])
+        m_at = mo
+        for p, mp in zip(trade, marks):
+            self._paired(symbol, _v(self.cur[symbol]), p, m_at, mp)
+            self.cur[symbol] = p
+            m_at = mp
+            self.positions[symbol].mark_price = mp
+            self._trail_update(symbol, p)
+
+    def bar(
+        self, symbol: str, o: Any, h: Any, lo: Any, c: Any, volume: Any = None, mark: Optional[Tuple] = None
+    ) -> None:
+        """Runs one bar of ``symbol`` along its path (the engine's ``bar``); ``mark``: the mark's
+        own (open, high, low, close), walked beside the trade path (module doc of the engine's
+        engine/mark_path.rs)."""
         if self.expired[symbol]:
             return
         o, h, lo, c = (exact(x) for x in (o, h, lo, c))
@@ -164,6 +247,12 @@ class PathWalk(Ledger):
         self.vol_left[symbol] = mp * vol if (mp > 0 and vol is not None) else None
         prev = self.cur[symbol]
         self.range[symbol] = (min(lo, prev), max(h, prev)) if prev is not None else (lo, h)
+        if mark is not None and not any(isinstance(x, float) and math.isnan(x) for x in mark):
+            self.own_mark = True
+            self._marked_bar(symbol, o, h, lo, c, tuple(exact(x) for x in mark))  # type: ignore[arg-type]
+            self.own_mark = False
+            self.in_path = False
+            return
         self.gap_fill = o
         if prev is not None and o < prev:
             self._walk(symbol, prev, o, True)

@@ -31,6 +31,9 @@ pub enum WarningKind {
     Liquidated,
     /// The account was liquidated as a whole and traded no more.
     Blown,
+    /// Bars without the mark's own bar where the run has mark bars: the mark followed the trade
+    /// path there.
+    NoMark,
 }
 
 impl crate::names::Named for WarningKind {
@@ -45,6 +48,7 @@ impl crate::names::Named for WarningKind {
         ("no_overlap", Self::NoOverlap),
         ("liquidated", Self::Liquidated),
         ("blown", Self::Blown),
+        ("no_mark", Self::NoMark),
     ];
 }
 
@@ -150,6 +154,10 @@ impl Warning {
             WarningKind::Blown => {
                 format!("the account was liquidated{span} and traded no more{d}")
             }
+            WarningKind::NoMark => format!(
+                "{who}{n}{of} bar{} without a mark bar{span}: the mark followed the trade price there",
+                plural(n)
+            ),
         }
     }
 }

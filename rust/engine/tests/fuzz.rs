@@ -62,6 +62,8 @@ struct Columns {
     c: Vec<f64>,
     v: Option<Vec<f64>>,
     m: Option<Vec<f64>>,
+    /// The mark's own open, high and low (with `m` as its close).
+    mohl: Option<[Vec<f64>; 3]>,
 }
 
 impl Columns {
@@ -79,6 +81,10 @@ impl Columns {
                 close: &self.c,
                 volume: self.v.as_deref(),
                 mark: self.m.as_deref(),
+                mark_ohl: self
+                    .mohl
+                    .as_ref()
+                    .map(|[o, h, l]| [o.as_slice(), h.as_slice(), l.as_slice()]),
             },
             funding: funding.map(|(t, r)| Series { ts: t, values: r }),
             settlement_price: settle,
@@ -109,6 +115,24 @@ fn bars() -> impl Strategy<Value = Columns> {
                         h.push(a.max(b) + up);
                         l.push((a.min(b) - down).max(if sane { 1e-9 } else { noise[k] }));
                     }
+                    // Sometimes the mark's own path: the trade bar moved by a few per cent (and,
+                    // when not sane, the raw noise as its open).
+                    let own_mark = seed % 3 == 0;
+                    let shift = |x: &Vec<f64>, k: f64| -> Vec<f64> {
+                        x.iter()
+                            .zip(&noise)
+                            .map(|(v, n)| v * (1.0 + k * (n.abs() % 0.05)))
+                            .collect()
+                    };
+                    let mohl = own_mark.then(|| {
+                        let mo = if sane { shift(&o, 0.5) } else { noise.clone() };
+                        [mo, shift(&h, 1.0), shift(&l, -1.0)]
+                    });
+                    let m = if own_mark {
+                        Some(shift(&c, 0.5))
+                    } else {
+                        (extra && !sane).then(|| noise.clone())
+                    };
                     Columns {
                         ts,
                         o,
@@ -116,7 +140,8 @@ fn bars() -> impl Strategy<Value = Columns> {
                         l,
                         c,
                         v: extra.then(|| noise.iter().map(|x| x.abs()).collect()),
-                        m: (extra && !sane).then(|| noise.clone()),
+                        m,
+                        mohl,
                     }
                 })
         },

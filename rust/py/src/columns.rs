@@ -28,6 +28,12 @@ pub struct SymbolColumns<'py> {
     pub volume: Option<PyReadonlyArray1<'py, f64>>,
     /// Marks at the close (optional).
     pub mark: Option<PyReadonlyArray1<'py, f64>>,
+    /// The mark's opens (optional; with its highs and lows: the mark's own path).
+    pub mark_open: Option<PyReadonlyArray1<'py, f64>>,
+    /// The mark's highs.
+    pub mark_high: Option<PyReadonlyArray1<'py, f64>>,
+    /// The mark's lows.
+    pub mark_low: Option<PyReadonlyArray1<'py, f64>>,
     /// Funding times (optional, with `funding_rate`).
     pub funding_ts: Option<PyReadonlyArray1<'py, i64>>,
     /// Funding rates.
@@ -37,7 +43,7 @@ pub struct SymbolColumns<'py> {
 }
 
 /// The names of [`SymbolColumns`]' fields, in order (checked against the Python declaration).
-pub const SYMBOL_COLUMNS: [&str; 10] = [
+pub const SYMBOL_COLUMNS: [&str; 13] = [
     "ts",
     "open",
     "high",
@@ -45,6 +51,9 @@ pub const SYMBOL_COLUMNS: [&str; 10] = [
     "close",
     "volume",
     "mark",
+    "mark_open",
+    "mark_high",
+    "mark_low",
     "funding_ts",
     "funding_rate",
     "settlement_price",
@@ -85,6 +94,17 @@ pub fn inputs_of<'a>(
                 close: d.close.as_slice().map_err(err)?,
                 volume: opt(&d.volume)?,
                 mark: opt(&d.mark)?,
+                mark_ohl: match (opt(&d.mark_open)?, opt(&d.mark_high)?, opt(&d.mark_low)?) {
+                    (Some(o), Some(h), Some(l)) => Some([o, h, l]),
+                    (None, None, None) => None,
+                    _ => {
+                        return Err(invalid(
+                            py,
+                            "mark_open",
+                            "the mark's open, high and low come together",
+                        ))
+                    }
+                },
             },
             funding,
             settlement_price: d.settlement_price,

@@ -14,6 +14,7 @@ pub mod config;
 mod fills;
 pub mod history;
 mod inputs;
+mod mark_path;
 mod orders;
 mod path;
 mod risk;
@@ -41,6 +42,10 @@ use crate::warnings::Warnings;
 
 const NONE: f64 = f64::NAN;
 
+fn nan() -> f64 {
+    NONE
+}
+
 /// The matching engine for one account.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Engine {
@@ -64,8 +69,15 @@ pub struct Engine {
     /// Quiet bars of a one-symbol run skip the step frame ([`Engine::quiet_stretch`]).
     quiet_stretches: bool,
     in_path: bool,
+    /// The bar being walked has the mark's own path: fills do not move the mark
+    /// (engine/mark_path.rs).
+    #[serde(default)]
+    own_mark: bool,
     cur: Vec<f64>,
     gap_fill: f64,
+    /// Where a liquidation inside the mark's gap closes (the mark's open; NaN: outside the gap).
+    #[serde(default = "nan")]
+    mark_gap_fill: f64,
     vol_left: Vec<f64>,
     expired: Vec<bool>,
     liq: Vec<f64>,
@@ -131,8 +143,10 @@ impl Engine {
             step_fills: 0,
             quiet_stretches: true,
             in_path: false,
+            own_mark: false,
             cur: vec![NONE; n],
             gap_fill: NONE,
+            mark_gap_fill: NONE,
             vol_left: vec![f64::INFINITY; n],
             expired: vec![false; n],
             liq: vec![NONE; n],

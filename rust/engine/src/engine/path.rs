@@ -13,7 +13,9 @@ impl Engine {
     /// it crosses fills at the open), then open → extremes → close; marks the symbol at the close.
     #[inline]
     pub fn bar<S: Strategy>(&mut self, i: usize, bar: &Bar, strat: &mut S) {
-        if !self.quiet_bar(i, bar.low, bar.high, bar.close, bar.mark, strat) {
+        if bar.has_mark_path() {
+            self.marked_bar(i, bar, strat);
+        } else if !self.quiet_bar(i, bar.low, bar.high, bar.close, bar.mark, strat) {
             self.walk_bar(i, bar, strat);
         }
     }
@@ -129,13 +131,24 @@ impl Engine {
 
     /// Walks symbol `i` from `a` to `b` (down when `DOWN`), handling everything the price reaches
     /// in the order it reaches it.
-    fn walk<const DOWN: bool, S: Strategy>(&mut self, i: usize, a: f64, b: f64, strat: &mut S) {
+    pub(super) fn walk<const DOWN: bool, S: Strategy>(
+        &mut self,
+        i: usize,
+        a: f64,
+        b: f64,
+        strat: &mut S,
+    ) {
         self.cur[i] = a;
         let tick = self.account.instruments()[i].tick_size;
         while !self.blown {
             let pos = self.account.position(i).qty;
             let exposed = if DOWN { pos > 0.0 } else { pos < 0.0 };
-            let liquidation = if exposed { self.liq_level(i) } else { NONE };
+            // With the mark's own path the liquidation is the mark's (engine/mark_path.rs).
+            let liquidation = if exposed && !self.own_mark {
+                self.liq_level(i)
+            } else {
+                NONE
+            };
             let (wd, wu) = strat.watch(i);
             let r = Reach {
                 to: b,
@@ -158,9 +171,11 @@ impl Engine {
     }
 
     /// Handles event `e` of symbol `i` at price `at` (fills at the open inside the gap).
-    fn process<S: Strategy>(&mut self, i: usize, e: Event, at: f64, strat: &mut S) {
+    pub(super) fn process<S: Strategy>(&mut self, i: usize, e: Event, at: f64, strat: &mut S) {
         self.cur[i] = at;
-        let _ = self.account.mark(i, at);
+        if !self.own_mark {
+            let _ = self.account.mark(i, at);
+        }
         let fp = if self.gap_fill.is_nan() {
             at
         } else {
@@ -205,7 +220,7 @@ impl Engine {
 
     /// Trailing stops of symbol `i` see price `p`: activation, and the extreme since.
     #[inline]
-    fn trail_update(&mut self, i: usize, p: f64) {
+    pub(super) fn trail_update(&mut self, i: usize, p: f64) {
         let n = self.book.book(i).trailing.len();
         for k in 0..n {
             let idx = self.book.book(i).trailing[k];

@@ -161,7 +161,11 @@ fn before_path<S: Strategy>(
     strategy: &mut S,
 ) -> Result<(), LedgerError> {
     if let (Some(r), Some(f)) = (r, s.funding) {
-        let open = s.bars.open[r];
+        // At the mark's open when the bars have the mark's own path, else at the bar's open.
+        let open = match s.bars.mark_ohl {
+            Some([mo, _, _]) if mo[r].is_finite() => mo[r],
+            _ => s.bars.open[r],
+        };
         while *fcursor < f.ts.len() && f.ts[*fcursor] <= ts {
             engine.funding(k, f.ts[*fcursor], f.values[*fcursor], open)?;
             *fcursor += 1;
@@ -193,6 +197,15 @@ fn path<S: Strategy>(
     strategy: &mut S,
 ) {
     let b = &s.bars;
+    if b.mark_ohl.is_some() {
+        // The mark's own path (a row without one is the plain bar, counted).
+        let bar = b.bar(r);
+        if !bar.has_mark_path() {
+            engine.warn(crate::warnings::WarningKind::NoMark, Some(k), "");
+        }
+        engine.bar(k, &bar, strategy);
+        return;
+    }
     let mark = b.mark.map_or(f64::NAN, |m| m[r]);
     if !engine.quiet_bar(k, b.low[r], b.high[r], b.close[r], mark, strategy) {
         engine.walk_bar(k, &b.bar(r), strategy);

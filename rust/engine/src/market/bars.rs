@@ -21,6 +21,9 @@ pub struct Bar {
     pub volume: f64,
     /// Mark price at the close (NaN: the close is the mark).
     pub mark: f64,
+    /// The mark's own open, high and low (NaN: no mark path; the mark follows the trade path and
+    /// ends at `mark`). Given, the mark walks its own path beside the trade path.
+    pub mark_ohl: [f64; 3],
 }
 
 impl Bar {
@@ -34,12 +37,19 @@ impl Bar {
             close,
             volume: f64::NAN,
             mark: f64::NAN,
+            mark_ohl: [f64::NAN; 3],
         }
     }
 
     /// A tick as a one-point bar.
     pub fn tick(ts: i64, price: f64) -> Self {
         Self::ohlc(ts, price, price, price, price)
+    }
+
+    /// Whether the bar has the mark's own path (open, high, low and close of the mark).
+    #[inline]
+    pub fn has_mark_path(&self) -> bool {
+        !self.mark_ohl[0].is_nan()
     }
 
     /// The mark at the close: the mark column if given, else the close.
@@ -104,6 +114,8 @@ pub struct BarSeries<'a> {
     pub volume: Option<&'a [f64]>,
     /// Optional mark prices (at the close).
     pub mark: Option<&'a [f64]>,
+    /// Optional open, high and low of the mark (with `mark` as its close): the mark's own path.
+    pub mark_ohl: Option<[&'a [f64]; 3]>,
 }
 
 fn check_increasing(ts: &[i64], column: &str) -> Result<(), LedgerError> {
@@ -140,6 +152,7 @@ impl<'a> BarSeries<'a> {
             close,
             volume: None,
             mark: None,
+            mark_ohl: None,
         }
     }
 
@@ -164,6 +177,9 @@ impl<'a> BarSeries<'a> {
             close: self.close[r],
             volume: self.volume.map_or(f64::NAN, |v| v[r]),
             mark: self.mark.map_or(f64::NAN, |m| m[r]),
+            mark_ohl: self
+                .mark_ohl
+                .map_or([f64::NAN; 3], |[o, h, l]| [o[r], h[r], l[r]]),
         }
     }
 
@@ -269,10 +285,73 @@ impl<'a> BarSeries<'a> {
                 .iter()
                 .position(|&x| !(x.is_nan() || (x.is_finite() && x > 0.0)))
             {
+                let name = if self.mark_ohl.is_some() {
+                    "mark_close"
+                } else {
+                    "mark"
+                };
                 return Err(LedgerError::bad_row(
-                    "mark",
+                    name,
                     r,
                     format!("must be > 0 or NaN, got {}", m[r]),
+                ));
+            }
+        }
+        self.validate_mark_path()
+    }
+
+    /// The mark's own bars: lengths, and per row either all four values absent (NaN: the mark
+    /// follows the trade path) or a consistent bar (the same rules as the trade bars).
+    fn validate_mark_path(&self) -> Result<(), LedgerError> {
+        let Some([o, h, l]) = self.mark_ohl else {
+            return Ok(());
+        };
+        let n = self.ts.len();
+        let Some(c) = self.mark else {
+            return Err(LedgerError::invalid(
+                "mark_close",
+                "the mark's open, high and low need its close",
+            ));
+        };
+        for (name, col) in [("mark_open", o), ("mark_high", h), ("mark_low", l)] {
+            if col.len() != n {
+                return Err(LedgerError::invalid(
+                    name,
+                    format!("length {} does not match the {n} timestamps", col.len()),
+                ));
+            }
+        }
+        for r in 0..n {
+            let (o, h, l, c) = (o[r], h[r], l[r], c[r]);
+            if o.is_nan() && h.is_nan() && l.is_nan() && c.is_nan() {
+                continue;
+            }
+            for (name, v) in [
+                ("mark_open", o),
+                ("mark_high", h),
+                ("mark_low", l),
+                ("mark_close", c),
+            ] {
+                if !(v.is_finite() && v > 0.0) {
+                    return Err(LedgerError::bad_row(
+                        name,
+                        r,
+                        format!("must be finite and > 0 (or the whole mark bar NaN), got {v}"),
+                    ));
+                }
+            }
+            if h < o.max(c) {
+                return Err(LedgerError::bad_row(
+                    "mark_high",
+                    r,
+                    format!("mark high {h} is below max(open, close) {}", o.max(c)),
+                ));
+            }
+            if l > o.min(c) {
+                return Err(LedgerError::bad_row(
+                    "mark_low",
+                    r,
+                    format!("mark low {l} is above min(open, close) {}", o.min(c)),
                 ));
             }
         }
@@ -296,6 +375,7 @@ mod tests {
             close: &p,
             volume: None,
             mark: None,
+            mark_ohl: None,
         };
         let e = s.validate().unwrap_err();
         assert_eq!((e.field.as_str(), e.row), ("timestamp", Some(2)));

@@ -1,0 +1,178 @@
+//! A bar with the mark's own path (docs/matching.md, "Mark price"): orders fill on the trade
+//! path, while unrealized PnL, margin and liquidation follow the mark, which walks its own open →
+//! extremes → close beside it. The two walk in step: the trade path's segments (the gap, then
+//! open → first extreme → second extreme → close) are paired with the mark's (the mark visits its
+//! extremes in the same order as the trade price), and on a pair both move linearly on one shared
+//! clock `t ∈ [0, 1]`. Events happen in the order of their `t`: an order reached by the trade
+//! price at `t`, a liquidation when the mark reaches the liquidation price at `t` (ties: the order
+//! first, as on one path). A last-price wick that the mark does not follow liquidates no one; a
+//! mark move liquidates even where the last price never traded.
+
+use super::{Engine, Strategy, NONE};
+use crate::market::Bar;
+use crate::matching::{next_event, Reach};
+
+impl Engine {
+    /// Runs symbol `i`'s bar that has the mark's own path (see the module doc).
+    pub(super) fn marked_bar<S: Strategy>(&mut self, i: usize, bar: &Bar, strat: &mut S) {
+        if self.expired[i] {
+            return;
+        }
+        if self.account.len() > 1 {
+            self.touch_liquidation();
+        }
+        let [m_open, m_high, m_low] = bar.mark_ohl;
+        let m_close = bar.mark;
+        let prev = self.cur[i];
+        let prev_mark = self.account.mark_price(i).unwrap_or(m_open);
+        let (lo, hi) = if prev.is_finite() {
+            (bar.low.min(prev), bar.high.max(prev))
+        } else {
+            (bar.low, bar.high)
+        };
+        self.range[i] = (lo, hi);
+        if prev.is_finite() && self.book.book(i).trailing.is_empty() {
+            // Quiet: the trade range reaches no order and no watched level, the mark's range no
+            // liquidation.
+            let (mut down, mut up) = self.book.book(i).reach_levels(self.book.log());
+            let (wd, wu) = strat.watch(i);
+            if !wd.is_nan() {
+                down = down.max(wd);
+            }
+            if !wu.is_nan() {
+                up = up.min(wu);
+            }
+            let (mlo, mhi) = (m_low.min(prev_mark), m_high.max(prev_mark));
+            if lo > down && hi < up && !self.mark_reaches_liquidation(i, mlo, mhi) {
+                self.cur[i] = bar.close;
+                self.account.set_mark(i, m_close);
+                return;
+            }
+        }
+        self.in_path = true;
+        self.own_mark = true;
+        self.vol_left[i] = if self.config.max_participation > 0.0 && bar.volume.is_finite() {
+            self.config.max_participation * bar.volume
+        } else {
+            f64::INFINITY
+        };
+        let open = bar.open;
+        // The gap: everything it crosses fills at the open; a liquidation the mark's gap crosses
+        // closes at the mark's open.
+        self.gap_fill = open;
+        self.mark_gap_fill = m_open;
+        let from = if prev.is_finite() { prev } else { open };
+        self.paired(i, from, open, prev_mark, m_open, strat);
+        // What is already through the open (trade events only: the walk leaves the liquidation to
+        // the mark), then a liquidation that a fill at the open brought through the mark.
+        self.walk::<true, S>(i, open, open, strat);
+        self.walk::<false, S>(i, open, open, strat);
+        self.paired(i, open, open, m_open, m_open, strat);
+        self.gap_fill = NONE;
+        self.mark_gap_fill = NONE;
+        self.trail_update(i, open);
+        let pos = self.account.position(i).qty;
+        let path = self.config.path;
+        let high_first = path.high_first(open, bar.high, bar.low, pos);
+        let (trade, mark) = if high_first {
+            ([bar.high, bar.low, bar.close], [m_high, m_low, m_close])
+        } else {
+            ([bar.low, bar.high, bar.close], [m_low, m_high, m_close])
+        };
+        let mut m = m_open;
+        for k in 0..3 {
+            let c = self.cur[i];
+            self.paired(i, c, trade[k], m, mark[k], strat);
+            self.cur[i] = trade[k];
+            m = mark[k];
+            self.account.set_mark(i, m);
+            self.trail_update(i, trade[k]);
+        }
+        self.own_mark = false;
+        self.in_path = false;
+    }
+
+    /// Whether a mark within `[lo, hi]` reaches symbol `i`'s liquidation price.
+    fn mark_reaches_liquidation(&mut self, i: usize, lo: f64, hi: f64) -> bool {
+        let q = self.account.position(i).qty;
+        if q == 0.0 {
+            return false;
+        }
+        let lp = self.liq_level(i);
+        !lp.is_nan() && if q > 0.0 { lo <= lp } else { hi >= lp }
+    }
+
+    /// The paired segments: the trade price from `a` to `b` and the mark from `ma` to `mb` on one
+    /// clock; events in the order of their time on it.
+    fn paired<S: Strategy>(&mut self, i: usize, a: f64, b: f64, ma: f64, mb: f64, strat: &mut S) {
+        self.cur[i] = a;
+        self.account.set_mark(i, ma);
+        let mut t_now = 0.0f64;
+        let tick = self.account.instruments()[i].tick_size;
+        while !self.blown {
+            // The trade path's next event and its time.
+            let trade = if b != a {
+                let (wd, wu) = strat.watch(i);
+                let down = b < a;
+                let r = Reach {
+                    to: b,
+                    limits_live: self.vol_left[i] > 0.0,
+                    touch: self.config.touch_fills || !self.gap_fill.is_nan(),
+                    tick,
+                    liquidation: NONE,
+                    watch: if down { wd } else { wu },
+                };
+                let found = if down {
+                    next_event::<true>(self.book.book(i), self.book.log(), &r)
+                } else {
+                    next_event::<false>(self.book.book(i), self.book.log(), &r)
+                };
+                found.map(|(lvl, e)| {
+                    let c = self.cur[i];
+                    let at = if down { lvl.min(c) } else { lvl.max(c) };
+                    ((at - a) / (b - a), at, e)
+                })
+            } else {
+                None
+            };
+            // The mark's: the liquidation price reached (at once when already through it).
+            let m_now = self.account.mark_price(i).unwrap_or(ma);
+            let q = self.account.position(i).qty;
+            let lp = if q != 0.0 { self.liq_level(i) } else { NONE };
+            let liq = if lp.is_nan() {
+                None
+            } else if (q > 0.0 && lp >= m_now) || (q < 0.0 && lp <= m_now) {
+                Some((t_now, m_now))
+            } else if (q > 0.0 && mb < m_now && lp >= mb) || (q < 0.0 && mb > m_now && lp <= mb) {
+                Some(((lp - ma) / (mb - ma), lp))
+            } else {
+                None
+            };
+            let trade_first = match (&trade, &liq) {
+                (Some((t, _, _)), Some((tl, _))) => t <= tl,
+                (Some(_), None) => true,
+                (None, _) => false,
+            };
+            if let (true, Some((t, at, e))) = (trade_first, trade) {
+                t_now = t.max(t_now);
+                let m = if mb == ma { ma } else { ma + t_now * (mb - ma) };
+                self.account.set_mark(i, m);
+                self.process(i, e, at, strat);
+            } else if let Some((tl, lm)) = liq {
+                t_now = tl.max(t_now);
+                if b != a {
+                    self.cur[i] = a + t_now * (b - a);
+                }
+                self.account.set_mark(i, lm);
+                let price = if self.mark_gap_fill.is_nan() {
+                    lm
+                } else {
+                    self.mark_gap_fill
+                };
+                self.liquidate(i, price, strat);
+            } else {
+                return;
+            }
+        }
+    }
+}
