@@ -104,6 +104,57 @@ def test_a_fill_before_the_marks_crossing_comes_first():
     assert f["qty"].tolist()[-1] == pytest.approx(1.01)
 
 
+def test_a_stop_loss_on_the_mark_fires_when_the_mark_reaches_it_at_the_trade_price_then():
+    # long 1 at 100; stop-loss on the mark at 95. The trade price stays above 98; the mark falls
+    # 100 -> 90 while the trade price goes 100 -> 98 (the pair's clock): the mark reaches 95 at
+    # t = 1/2, when the trade price is 99 -> the stop fills there (taker, no slippage).
+    ex = Exchange(contracts=[Contract("X")], initial_balance=1e4, leverage=10, maker_fee=0.0, taker_fee=0.0)
+    ex.update(IDX[0] - pd.Timedelta("1h"), 100.0)
+    ex.buy("X", 100.0, 1.0)
+    sl = ex.stop_loss("X", 95.0, working_type="mark")
+    last = ex.stop_loss("X", 95.0)  # the same on the last price: never reached
+    ex.run(frame([(100, 100, 98, 98)], [(100, 100, 90, 90)]))
+    f = ex.fills().iloc[-1]
+    assert (f["order_id"], f["reason"], f["price"]) == (sl, "sl", 99.0)
+    o = ex.orders()
+    assert o.loc[sl, "working_type"] == "mark" and o.loc[last, "working_type"] == "last"
+    # the last-price stop-loss was cancelled with the position (a reduce-only order on a flat one)
+    assert o.loc[last, "status"] != "filled"
+
+
+def test_a_stop_on_the_last_price_ignores_the_mark():
+    ex = Exchange(contracts=[Contract("X")], initial_balance=1e4, leverage=10)
+    ex.update(IDX[0] - pd.Timedelta("1h"), 100.0)
+    ex.stop("X", "buy", 103.0, 1.0)
+    ex.stop("X", "buy", 103.0, 1.0, working_type="mark")
+    # the mark rises to 104, the last price to 102 only: only the mark's stop fires
+    ex.run(frame([(100, 102, 100, 101)], [(100, 104, 100, 101)]))
+    o = ex.orders()
+    assert o["status"].tolist() == ["open", "filled"]
+
+
+def test_without_mark_bars_a_trigger_on_the_mark_fires_on_the_trade_path():
+    ex = Exchange(contracts=[Contract("X")], initial_balance=1e4, leverage=10)
+    ex.update(IDX[0] - pd.Timedelta("1h"), 100.0)
+    a = ex.stop("X", "sell", 97.0, 1.0, working_type="mark")
+    ex.run(pd.DataFrame({"open": [100.0], "high": [100.0], "low": [96.0], "close": [99.0]}, index=IDX[:1]))
+    assert ex.orders().loc[a, "status"] == "filled"
+
+
+def test_working_type_is_checked():
+    ex = Exchange(contracts=[Contract("X")], initial_balance=1e4, leverage=10)
+    ex.update(0, 100.0)
+    with pytest.raises(InvalidInputError) as info:
+        ex.stop("X", "sell", 97.0, 1.0, working_type="index")
+    assert info.value.field == "working_type"
+    # judged against the mark at placement: the mark is already below a sell stop at 99
+    ex.run(frame([(100, 100, 100, 100)], [(98, 98, 98, 98)], pd.DatetimeIndex([pd.Timestamp(1, unit="h")])))
+    with pytest.raises(perpsim.OrderRejectedError) as info:
+        ex.stop("X", "sell", 99.0, 1.0, working_type="mark")
+    assert info.value.field == "trigger"
+    ex.stop("X", "sell", 99.0, 1.0)  # the last price (100) is above: accepted
+
+
 def test_funding_is_paid_on_the_notional_at_the_marks_open():
     ex = Exchange(contracts=[Contract("X")], initial_balance=1e6, leverage=10)
     ex.update(IDX[0] - pd.Timedelta("1h"), 100.0)
@@ -241,7 +292,7 @@ def marked_scenario(draw):
         k = draw(st.integers(-40, 40))
         orders.append(
             (
-                draw(st.sampled_from(["limit", "stop"])),
+                draw(st.sampled_from(["limit", "stop", "stop_mark", "sl_mark", "tp_mark"])),
                 draw(st.sampled_from(["buy", "sell"])),
                 round(base * (1 + k / 400) * 2) / 2,
                 qty / 4,
@@ -281,8 +332,12 @@ def _drive(ex, base, side, qty, orders, df, funding):
         try:
             if kind == "limit":
                 ex.limit("X", s, lvl, q)
-            else:
+            elif kind == "stop":
                 ex.stop("X", s, lvl, q)
+            elif kind == "stop_mark":
+                ex.stop("X", s, lvl, q, price=lvl if s == "buy" else None, working_type="mark")
+            else:
+                (ex.stop_loss if kind == "sl_mark" else ex.take_profit)("X", lvl, working_type="mark")
         except perpsim.PerpsimError:
             pass
     fi = df.index[[0, -1]].unique()
@@ -307,6 +362,10 @@ def test_mark_paths_match_the_reference(sc):
     for col in ("equity", "unrealized_pnl"):
         for x, y in zip(he[col].tolist(), hr[col].tolist()):
             near(x, y, scale, f"history.{col}")
+    oe = ex.orders()
+    assert [(r["type"], r["status"], r["working_type"]) for _, r in oe.iterrows()] == [
+        (o.kind, o.status, o.working_type) for o in rx.orders
+    ]
     assert len(fe) == len(fr)
     if len(fe):
         assert fe["reason"].tolist() == fr["reason"].tolist()

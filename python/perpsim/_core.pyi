@@ -190,9 +190,14 @@ class Exchange:
         *,
         price: Optional[float] = None,
         reduce_only: bool = False,
+        working_type: str = "last",
     ) -> int: ...
-    def take_profit(self, symbol: str, trigger: float, qty: Optional[float] = None) -> int: ...
-    def stop_loss(self, symbol: str, trigger: float, qty: Optional[float] = None) -> int: ...
+    def take_profit(
+        self, symbol: str, trigger: float, qty: Optional[float] = None, *, working_type: str = "last"
+    ) -> int: ...
+    def stop_loss(
+        self, symbol: str, trigger: float, qty: Optional[float] = None, *, working_type: str = "last"
+    ) -> int: ...
     def trailing_stop(
         self,
         symbol: str,

@@ -96,7 +96,8 @@ class Exchange(_core.Exchange):
     def orders(self) -> pd.DataFrame:
         """The orders log, one row per order ever placed, indexed by order id: placed, updated,
         symbol, type, side, price, trigger, qty, filled, avg_price, status (open, filled,
-        cancelled, rejected, expired), reason, reduce_only, post_only."""
+        cancelled, rejected, expired), reason, reduce_only, post_only, working_type (``last`` or
+        ``mark``: which price fires a trigger)."""
         cols = _labels(self._order_columns())
         for c in ("placed", "updated"):
             v = cols[c]

@@ -132,12 +132,16 @@ class Exchange(PathWalk):
         close_position: bool = False,
         tag: int = 0,
         reason: Optional[str] = None,
+        working_type: str = "last",
     ) -> int:
         """Places an order (the engine's ``place``); returns its id or raises OrderRejectedError.
-        ``tag`` stays on the order; its fills are recorded with ``reason`` (default: the kind's)."""
+        ``tag`` stays on the order; its fills are recorded with ``reason`` (default: the kind's).
+        ``working_type``: which price fires a trigger order, ``"last"`` or ``"mark"``."""
         sp = self._spec(symbol)
         if side not in ("buy", "sell"):
             raise InvalidInputError("side: must be 'buy' or 'sell'", "side")
+        if working_type not in ("last", "mark"):
+            raise InvalidInputError("working_type: must be 'last' or 'mark'", "working_type")
         if close_position:
             q = F(0)
         else:
@@ -153,6 +157,8 @@ class Exchange(PathWalk):
                 raise InvalidInputError("callback: must be a rate in (0, 1)", "callback")
             if activation is not None and not (isinstance(activation, float) and math.isnan(activation)):
                 act = _round_to(_num("activation", activation, positive=True), sp.tick)
+        if working_type == "mark" and kind not in TRIGGER_KINDS:
+            raise InvalidInputError("working_type: only trigger orders fire on the mark", "working_type")
         o = self._new_order(
             symbol,
             side,
@@ -167,6 +173,7 @@ class Exchange(PathWalk):
             close_position=close_position,
             tag=tag,
             fill_reason=reason,
+            working_type=working_type,
         )
         cur = self.cur[symbol]
         if self.blown:
@@ -186,8 +193,12 @@ class Exchange(PathWalk):
             raise self._reject(o, "reduce_only", "reduce-only: no position to reduce")
         if kind == "market" and cur is None:
             raise self._reject(o, "order", "no price yet for a market order")
-        if kind in TRIGGER_KINDS and cur is not None:
-            fired = cur >= _v(t) if triggers_rising(kind, side) else cur <= _v(t)
+        # a trigger on the mark is judged against the mark
+        against = cur
+        if working_type == "mark" and self.positions[symbol].mark_price is not None:
+            against = self.positions[symbol].mark_price
+        if kind in TRIGGER_KINDS and against is not None:
+            fired = against >= _v(t) if triggers_rising(kind, side) else against <= _v(t)
             if fired:
                 raise self._reject(o, "trigger", "would trigger immediately")
         marketable = kind == "limit" and cur is not None and (_v(p) >= cur if side == "buy" else _v(p) <= cur)
@@ -223,25 +234,44 @@ class Exchange(PathWalk):
         return self.place(symbol, side, "limit", qty, price=price, post_only=post_only, reduce_only=reduce_only)
 
     def stop(
-        self, symbol: str, side: str, trigger: Any, qty: Any, *, price: Any = None, reduce_only: bool = False
+        self,
+        symbol: str,
+        side: str,
+        trigger: Any,
+        qty: Any,
+        *,
+        price: Any = None,
+        reduce_only: bool = False,
+        working_type: str = "last",
     ) -> int:
         kind = "stop_market" if price is None else "stop_limit"
-        return self.place(symbol, side, kind, qty, price=price, trigger=trigger, reduce_only=reduce_only)
+        return self.place(
+            symbol, side, kind, qty, price=price, trigger=trigger, reduce_only=reduce_only, working_type=working_type
+        )
 
-    def _protect(self, symbol: str, trigger: Any, qty: Any, kind: str) -> int:
+    def _protect(self, symbol: str, trigger: Any, qty: Any, kind: str, working_type: str = "last") -> int:
         self._spec(symbol)
         _num("trigger", trigger, positive=True)
         pos = self.positions[symbol].qty
         if pos == 0:
             raise OrderRejectedError(f"{kind}: no position to protect", kind)
         side = "sell" if pos > 0 else "buy"
-        return self.place(symbol, side, kind, qty, trigger=trigger, reduce_only=True, close_position=qty is None)
+        return self.place(
+            symbol,
+            side,
+            kind,
+            qty,
+            trigger=trigger,
+            reduce_only=True,
+            close_position=qty is None,
+            working_type=working_type,
+        )
 
-    def take_profit(self, symbol: str, trigger: Any, qty: Any = None) -> int:
-        return self._protect(symbol, trigger, qty, "take_profit")
+    def take_profit(self, symbol: str, trigger: Any, qty: Any = None, *, working_type: str = "last") -> int:
+        return self._protect(symbol, trigger, qty, "take_profit", working_type)
 
-    def stop_loss(self, symbol: str, trigger: Any, qty: Any = None) -> int:
-        return self._protect(symbol, trigger, qty, "stop_loss")
+    def stop_loss(self, symbol: str, trigger: Any, qty: Any = None, *, working_type: str = "last") -> int:
+        return self._protect(symbol, trigger, qty, "stop_loss", working_type)
 
     def trailing_stop(
         self, symbol: str, side: str, qty: Any, callback: Any, *, activation: Any = None, reduce_only: bool = False
@@ -290,6 +320,7 @@ class Exchange(PathWalk):
                 close_position=o.close_position,
                 tag=o.tag,
                 reason=o.fill_reason or FILL_REASON[o.kind],  # an amended order keeps what it was
+                working_type="last" if o.triggered else o.working_type,
             )
         except (OrderRejectedError, InvalidInputError):
             o.pending, o.in_book = was_pending, was_book

@@ -70,6 +70,7 @@ class RefOrder:
     pending: bool = False
     tag: int = 0
     fill_reason: Optional[str] = None
+    working_type: str = "last"  # which price fires a trigger: "last" or "mark"
 
     @property
     def sign(self) -> int:

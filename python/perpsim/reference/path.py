@@ -26,7 +26,7 @@ from fractions import Fraction as F
 from typing import Any, Dict, List, Optional, Tuple
 
 from .ledger import Ledger, exact
-from .orders import RefOrder, _Config, _v, triggers_rising
+from .orders import TRIGGER_KINDS, RefOrder, _Config, _v, triggers_rising
 
 __all__ = ["PathWalk"]
 
@@ -89,7 +89,7 @@ class PathWalk(Ledger):
                         else:
                             lvl = F(math.nextafter(float(lvl), -math.inf if down else math.inf))
                     out.append((lvl, 2, o.seq, o))
-            elif triggers_rising(o.kind, o.side) != down:
+            elif triggers_rising(o.kind, o.side) != down and not (self.own_mark and o.working_type == "mark"):
                 out.append((_v(o.trigger), 0, o.seq, o))
         pos = self.positions[symbol].qty
         if self.cfg.liquidation and not self.own_mark and ((pos > 0 and down) or (pos < 0 and not down)):
@@ -158,21 +158,36 @@ class PathWalk(Ledger):
         return [h, lo, c] if self._high_first(o, h, lo, pos) else [lo, h, c]
 
     # -- the mark's own path (the engine's engine/mark_path.rs) ---------------------------------
-    def _mark_liquidation(self, symbol: str, t_now: F, ma: F, mb: F) -> Optional[Tuple[F, F]]:
-        """When (on the pair's clock) and where the mark reaches the liquidation price: at once
-        when the mark is already through it, else where the mark crosses it on its way to ``mb``."""
-        pos = self.positions[symbol].qty
-        if pos == 0 or not self.cfg.liquidation:
-            return None
-        lp = self.liquidation_price(symbol)
-        if lp is None:
-            return None
+    def _mark_event(self, symbol: str, t_now: F, ma: F, mb: F) -> Optional[Tuple[F, F, Any]]:
+        """The mark's next event on the pair (its clock time, the mark then, and the event): the
+        triggers on the mark first, then the liquidation, at the earliest time; at once when the
+        mark is already through the level, else where it crosses it on its way to ``mb``."""
         m_now = _v(self.positions[symbol].mark_price)
-        if (pos > 0 and lp >= m_now) or (pos < 0 and lp <= m_now):
-            return t_now, m_now
-        if (pos > 0 and mb < m_now and lp >= mb) or (pos < 0 and mb > m_now and lp <= mb):
-            return (lp - ma) / (mb - ma), lp
-        return None
+
+        def reach(level: F, down: bool) -> Optional[Tuple[F, F]]:
+            if (down and level >= m_now) or (not down and level <= m_now):
+                return t_now, m_now
+            if (down and mb < m_now and level >= mb) or (not down and mb > m_now and level <= mb):
+                return (level - ma) / (mb - ma), level
+            return None
+
+        cands: List[Tuple[F, int, int, F, Any]] = []  # (time, class, seq, mark then, event)
+        for o in self._book(symbol):
+            if o.working_type == "mark" and not o.rests_as_limit and o.kind in TRIGGER_KINDS:
+                r = reach(_v(o.trigger), not triggers_rising(o.kind, o.side))
+                if r is not None:
+                    cands.append((r[0], 0, o.seq, r[1], o))
+        pos = self.positions[symbol].qty
+        if pos != 0 and self.cfg.liquidation:
+            lp = self.liquidation_price(symbol)
+            if lp is not None:
+                r = reach(lp, pos > 0)
+                if r is not None:
+                    cands.append((r[0], 3, 0, r[1], "liquidation"))
+        if not cands:
+            return None
+        t, _, _, m, ev = min(cands, key=lambda c: (c[0], c[1], c[2]))
+        return t, m, ev
 
     def _paired(self, symbol: str, a: F, b: F, ma: F, mb: F) -> None:
         """The trade price from ``a`` to ``b`` and the mark from ``ma`` to ``mb`` on one clock
@@ -193,18 +208,21 @@ class PathWalk(Ledger):
                     now = _v(self.cur[symbol])
                     at = min(lvl, now) if down else max(lvl, now)
                     trade = ((at - a) / (b - a), at, ev)
-            liq = self._mark_liquidation(symbol, t_now, ma, mb)
-            if trade is not None and (liq is None or trade[0] <= liq[0]):
+            mark = self._mark_event(symbol, t_now, ma, mb)
+            if trade is not None and (mark is None or trade[0] <= mark[0]):
                 t, at, ev = trade
                 t_now = max(t, t_now)
                 self.positions[symbol].mark_price = ma if mb == ma else ma + t_now * (mb - ma)
                 self._process(symbol, ev, at)
-            elif liq is not None:
-                t_now = max(liq[0], t_now)
+            elif mark is not None:
+                t_now = max(mark[0], t_now)
                 if b != a:
                     self.cur[symbol] = a + t_now * (b - a)
-                self.positions[symbol].mark_price = liq[1]
-                self._liquidate(symbol, liq[1] if self.mark_gap_fill is None else self.mark_gap_fill)
+                self.positions[symbol].mark_price = mark[1]
+                if mark[2] == "liquidation":
+                    self._liquidate(symbol, mark[1] if self.mark_gap_fill is None else self.mark_gap_fill)
+                else:  # a trigger on the mark fills at the trade price of that moment
+                    self._process(symbol, mark[2], _v(self.cur[symbol]))
             else:
                 return
 

@@ -26,7 +26,7 @@ pub use error::{ErrorKind, LedgerError};
 pub use instrument::{Bracket, Brackets, ContractKind, Instrument};
 pub use ledger::{Account, Fill, Liquidity, MarginMode, Position};
 pub use market::{Bar, BarSeries, PathModel, Series};
-pub use matching::{Order, OrderKind, OrderRequest, Side, Status};
+pub use matching::{Order, OrderKind, OrderRequest, Side, Status, WorkingType};
 pub use names::Named;
 pub use record::{FillReason, FillRow, FundingRow};
 pub use stats::{CurveStats, RunStats, Stat};

@@ -6,7 +6,7 @@ use perpsim_engine::engine::{run, SymbolInput};
 use perpsim_engine::market::{BarSeries, Series};
 use perpsim_engine::{
     Account, Bar, Brackets, Config, Engine, ErrorKind, Instrument, LedgerError, MarginMode, Named,
-    NoStrategy, OrderKind, OrderRequest, PathModel, Side,
+    NoStrategy, OrderKind, OrderRequest, PathModel, Side, WorkingType,
 };
 use serde_json::{Map, Value};
 
@@ -16,6 +16,14 @@ const H: f64 = 3_600_000_000_000.0;
 
 fn at(hours: &Value) -> i64 {
     T0 + (hours.as_f64().expect("a time in hours") * H).round() as i64
+}
+
+/// The `working_type` keyword of a trigger order ("last" when absent).
+fn working_type(kw: &Map<String, Value>) -> WorkingType {
+    match kw.get("working_type").and_then(Value::as_str) {
+        Some("mark") => WorkingType::Mark,
+        _ => WorkingType::Last,
+    }
 }
 
 fn num(v: &Value) -> f64 {
@@ -232,6 +240,7 @@ fn act(
                 r.price = num(p);
             }
             r.reduce_only = flag("reduce_only");
+            r.working_type = working_type(kw);
             e.place(&r, s)?;
         }
         "take_profit" | "stop_loss" => {
@@ -245,6 +254,7 @@ fn act(
                 kind,
                 num(&args[1]),
                 kw.get("qty").map(num),
+                working_type(kw),
                 s,
             )?;
         }

@@ -10,7 +10,7 @@
 
 use super::{Engine, Strategy, NONE};
 use crate::market::Bar;
-use crate::matching::{next_event, Reach};
+use crate::matching::{next_event, Event, Reach};
 
 impl Engine {
     /// Runs symbol `i`'s bar that has the mark's own path (see the module doc).
@@ -34,7 +34,8 @@ impl Engine {
         if prev.is_finite() && self.book.book(i).trailing.is_empty() {
             // Quiet: the trade range reaches no order and no watched level, the mark's range no
             // liquidation.
-            let (mut down, mut up) = self.book.book(i).reach_levels(self.book.log());
+            let (mut down, mut up) = self.book.book(i).trade_levels(self.book.log());
+            let (md, mu) = self.book.book(i).mark_levels(self.book.log());
             let (wd, wu) = strat.watch(i);
             if !wd.is_nan() {
                 down = down.max(wd);
@@ -43,7 +44,12 @@ impl Engine {
                 up = up.min(wu);
             }
             let (mlo, mhi) = (m_low.min(prev_mark), m_high.max(prev_mark));
-            if lo > down && hi < up && !self.mark_reaches_liquidation(i, mlo, mhi) {
+            if lo > down
+                && hi < up
+                && mlo > md
+                && mhi < mu
+                && !self.mark_reaches_liquidation(i, mlo, mhi)
+            {
                 self.cur[i] = bar.close;
                 self.account.set_mark(i, m_close);
                 return;
@@ -92,6 +98,60 @@ impl Engine {
         self.in_path = false;
     }
 
+    /// The mark's next event on its segment from the current mark towards `mb` (the pair's mark
+    /// runs from `ma`): a trigger on the mark, then the liquidation, at the earliest clock time
+    /// (at once, `t_now`, when the mark is already through it). Returns its time, the mark then,
+    /// and the event.
+    fn mark_event(&mut self, i: usize, t_now: f64, ma: f64, mb: f64) -> Option<(f64, f64, Event)> {
+        let m_now = self.account.mark_price(i).unwrap_or(ma);
+        // When the mark reaches `level` going down (`down`) or up: (time, mark then).
+        let reach = |level: f64, down: bool| -> Option<(f64, f64)> {
+            if (down && level >= m_now) || (!down && level <= m_now) {
+                Some((t_now, m_now))
+            } else if (down && mb < m_now && level >= mb) || (!down && mb > m_now && level <= mb) {
+                Some(((level - ma) / (mb - ma), level))
+            } else {
+                None
+            }
+        };
+        let mut best: Option<(f64, f64, Event)> = None;
+        let mut consider = |found: Option<(f64, f64)>, e: Event| {
+            if let Some((t, m)) = found {
+                if best.is_none_or(|(tb, _, _)| t < tb) {
+                    best = Some((t, m, e));
+                }
+            }
+        };
+        let book = self.book.book(i);
+        let orders = self.book.log();
+        // Falling and rising triggers: the first each way; between them the earlier in time.
+        let mut first: [Option<(f64, f64, u64, u32)>; 2] = [None, None];
+        for (k, (list, down)) in [(&book.mark_falling, true), (&book.mark_rising, false)]
+            .into_iter()
+            .enumerate()
+        {
+            if let Some(&j) = list.last() {
+                let o = &orders[j as usize];
+                first[k] = reach(o.trigger, down).map(|(t, m)| (t, m, o.seq, j));
+            }
+        }
+        let trig = match first {
+            [Some(f), Some(r)] => Some(if (r.0, r.2) < (f.0, f.2) { r } else { f }),
+            [f, r] => f.or(r),
+        };
+        if let Some((t, m, _, j)) = trig {
+            consider(Some((t, m)), Event::Trigger(j));
+        }
+        let q = self.account.position(i).qty;
+        if q != 0.0 {
+            let lp = self.liq_level(i);
+            if !lp.is_nan() {
+                consider(reach(lp, q > 0.0), Event::Liquidation);
+            }
+        }
+        best
+    }
+
     /// Whether a mark within `[lo, hi]` reaches symbol `i`'s liquidation price.
     fn mark_reaches_liquidation(&mut self, i: usize, lo: f64, hi: f64) -> bool {
         let q = self.account.position(i).qty;
@@ -121,6 +181,7 @@ impl Engine {
                     tick,
                     liquidation: NONE,
                     watch: if down { wd } else { wu },
+                    mark_triggers: false,
                 };
                 let found = if down {
                     next_event::<true>(self.book.book(i), self.book.log(), &r)
@@ -135,21 +196,9 @@ impl Engine {
             } else {
                 None
             };
-            // The mark's: the liquidation price reached (at once when already through it).
-            let m_now = self.account.mark_price(i).unwrap_or(ma);
-            let q = self.account.position(i).qty;
-            let lp = if q != 0.0 { self.liq_level(i) } else { NONE };
-            let liq = if lp.is_nan() {
-                None
-            } else if (q > 0.0 && lp >= m_now) || (q < 0.0 && lp <= m_now) {
-                Some((t_now, m_now))
-            } else if (q > 0.0 && mb < m_now && lp >= mb) || (q < 0.0 && mb > m_now && lp <= mb) {
-                Some(((lp - ma) / (mb - ma), lp))
-            } else {
-                None
-            };
-            let trade_first = match (&trade, &liq) {
-                (Some((t, _, _)), Some((tl, _))) => t <= tl,
+            let mark = self.mark_event(i, t_now, ma, mb);
+            let trade_first = match (&trade, &mark) {
+                (Some((t, _, _)), Some((tm, _, _))) => t <= tm,
                 (Some(_), None) => true,
                 (None, _) => false,
             };
@@ -158,18 +207,24 @@ impl Engine {
                 let m = if mb == ma { ma } else { ma + t_now * (mb - ma) };
                 self.account.set_mark(i, m);
                 self.process(i, e, at, strat);
-            } else if let Some((tl, lm)) = liq {
-                t_now = tl.max(t_now);
+            } else if let Some((tm, lm, e)) = mark {
+                t_now = tm.max(t_now);
                 if b != a {
                     self.cur[i] = a + t_now * (b - a);
                 }
                 self.account.set_mark(i, lm);
-                let price = if self.mark_gap_fill.is_nan() {
-                    lm
-                } else {
-                    self.mark_gap_fill
-                };
-                self.liquidate(i, price, strat);
+                match e {
+                    Event::Liquidation => {
+                        let price = if self.mark_gap_fill.is_nan() {
+                            lm
+                        } else {
+                            self.mark_gap_fill
+                        };
+                        self.liquidate(i, price, strat);
+                    }
+                    // A trigger on the mark fills at the trade price of that moment.
+                    e => self.process(i, e, self.cur[i], strat),
+                }
             } else {
                 return;
             }

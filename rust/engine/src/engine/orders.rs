@@ -4,7 +4,7 @@
 use super::{Engine, Strategy};
 use crate::error::{positive, LedgerError};
 use crate::ledger::Liquidity;
-use crate::matching::{OrderKind, OrderRequest, Side, Status};
+use crate::matching::{OrderKind, OrderRequest, Side, Status, WorkingType};
 use crate::record::FillReason;
 use crate::warnings::WarningKind;
 
@@ -96,6 +96,12 @@ impl Engine {
                 return Err(LedgerError::invalid("kind", "reserved for the engine"));
             }
         }
+        if r.working_type == WorkingType::Mark && !r.kind.has_trigger() {
+            return Err(LedgerError::invalid(
+                "working_type",
+                "only stop, stop-limit, take-profit and stop-loss orders trigger on the mark",
+            ));
+        }
         Ok(r)
     }
 
@@ -178,12 +184,17 @@ impl Engine {
         if r.kind == OrderKind::Market && !cur.is_finite() {
             return Err(self.reject(idx, "order", "no price yet for a market order".into()));
         }
-        if r.kind.has_trigger() && cur.is_finite() {
+        // A trigger on the mark is judged against the mark, others against the last price.
+        let against = match r.working_type {
+            WorkingType::Mark => self.account.mark_price(i).unwrap_or(cur),
+            WorkingType::Last => cur,
+        };
+        if r.kind.has_trigger() && against.is_finite() {
             let t = r.trigger;
             let fired = if r.kind.triggers_rising(r.side) {
-                cur >= t
+                against >= t
             } else {
-                cur <= t
+                against <= t
             };
             if fired {
                 return Err(self.reject(idx, "trigger", "would trigger immediately".into()));
@@ -297,6 +308,7 @@ impl Engine {
         kind: OrderKind,
         trigger: f64,
         qty: Option<f64>,
+        working_type: WorkingType,
         strat: &mut S,
     ) -> Result<u64, LedgerError> {
         let field = if kind == OrderKind::TakeProfit {
@@ -317,6 +329,7 @@ impl Engine {
         r.trigger = trigger;
         r.reduce_only = true;
         r.close_position = qty.is_none();
+        r.working_type = working_type;
         self.place(&r, strat)
     }
 
@@ -370,6 +383,12 @@ impl Engine {
             close_position: o.close_position,
             tag: o.tag,
             reason: Some(o.fill_reason),
+            // A triggered stop-limit is a plain limit now.
+            working_type: if o.triggered {
+                WorkingType::Last
+            } else {
+                o.working_type
+            },
         };
         if let Some(p) = price {
             if matches!(r.kind, OrderKind::Limit | OrderKind::StopLimit) {

@@ -157,6 +157,7 @@ impl Engine {
                 tick,
                 liquidation,
                 watch: if DOWN { wd } else { wu },
+                mark_triggers: !self.own_mark,
             };
             let Some((lvl, e)) = next_event::<DOWN>(self.book.book(i), self.book.log(), &r) else {
                 return;

@@ -5,7 +5,7 @@ use std::cmp::Ordering;
 
 use serde::{Deserialize, Serialize};
 
-use super::order::{Order, OrderKind, Side};
+use super::order::{Order, OrderKind, Side, WorkingType};
 
 /// Resting orders of one symbol, by what makes them fire. Each list holds indices into the
 /// engine's order arena; the order the price reaches first is at the end, ties by time priority.
@@ -21,6 +21,12 @@ pub struct Book {
     pub falling: Vec<u32>,
     /// Trailing stops (few; scanned).
     pub trailing: Vec<u32>,
+    /// Triggers fired by the mark rising (`working_type` mark): descending trigger.
+    #[serde(default)]
+    pub mark_rising: Vec<u32>,
+    /// Triggers fired by the mark falling: ascending trigger.
+    #[serde(default)]
+    pub mark_falling: Vec<u32>,
 }
 
 /// Which list of a [`Book`] an order belongs in.
@@ -36,6 +42,10 @@ pub enum Slot {
     Falling,
     /// `trailing`.
     Trailing,
+    /// `mark_rising`.
+    MarkRising,
+    /// `mark_falling`.
+    MarkFalling,
 }
 
 /// The list an open order belongs in.
@@ -47,10 +57,14 @@ pub fn slot_of(o: &Order) -> Slot {
         }
     } else if o.kind == OrderKind::TrailingStop {
         Slot::Trailing
-    } else if o.kind.triggers_rising(o.side) {
-        Slot::Rising
     } else {
-        Slot::Falling
+        let mark = o.working_type == WorkingType::Mark;
+        match (o.kind.triggers_rising(o.side), mark) {
+            (true, false) => Slot::Rising,
+            (false, false) => Slot::Falling,
+            (true, true) => Slot::MarkRising,
+            (false, true) => Slot::MarkFalling,
+        }
     }
 }
 
@@ -62,6 +76,8 @@ impl Book {
             Slot::Rising => &mut self.rising,
             Slot::Falling => &mut self.falling,
             Slot::Trailing => &mut self.trailing,
+            Slot::MarkRising => &mut self.mark_rising,
+            Slot::MarkFalling => &mut self.mark_falling,
         }
     }
 
@@ -74,6 +90,8 @@ impl Book {
             Slot::SellLimit => (o.price, false),
             Slot::Rising => (o.trigger, false),
             Slot::Falling => (o.trigger, true),
+            Slot::MarkRising => (o.trigger, false),
+            Slot::MarkFalling => (o.trigger, true),
             Slot::Trailing => {
                 self.trailing.push(idx);
                 return;
@@ -112,6 +130,8 @@ impl Book {
             &mut self.rising,
             &mut self.falling,
             &mut self.trailing,
+            &mut self.mark_rising,
+            &mut self.mark_falling,
         ] {
             if let Some(p) = list.iter().rposition(|&j| j == idx) {
                 list.remove(p);
@@ -128,6 +148,8 @@ impl Book {
             .chain(&self.rising)
             .chain(&self.falling)
             .chain(&self.trailing)
+            .chain(&self.mark_rising)
+            .chain(&self.mark_falling)
             .copied()
     }
 
@@ -138,5 +160,7 @@ impl Book {
             && self.rising.is_empty()
             && self.falling.is_empty()
             && self.trailing.is_empty()
+            && self.mark_rising.is_empty()
+            && self.mark_falling.is_empty()
     }
 }

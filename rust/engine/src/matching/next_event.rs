@@ -43,6 +43,9 @@ pub struct Reach {
     pub liquidation: f64,
     /// The strategy's watched level in this direction; NaN for none.
     pub watch: f64,
+    /// Triggers on the mark fire on this path too (the mark follows the trade path: no mark
+    /// bars); with the mark's own path they are the mark's events (engine/mark_path.rs).
+    pub mark_triggers: bool,
 }
 
 /// The first event on the segment towards `r.to` (see the module doc): its level and what it is.
@@ -72,6 +75,17 @@ pub fn next_event<const DOWN: bool>(
     if let Some(&j) = triggers.last() {
         let o = &orders[j as usize];
         consider(o.trigger, 0, o.seq, Event::Trigger(j));
+    }
+    if r.mark_triggers {
+        let triggers = if DOWN {
+            &book.mark_falling
+        } else {
+            &book.mark_rising
+        };
+        if let Some(&j) = triggers.last() {
+            let o = &orders[j as usize];
+            consider(o.trigger, 0, o.seq, Event::Trigger(j));
+        }
     }
     let trail_side = if DOWN { Side::Sell } else { Side::Buy };
     for &j in &book.trailing {
@@ -122,8 +136,30 @@ impl Book {
     /// The highest level a falling price would handle first and the lowest a rising price would,
     /// over the resting triggers and limits (trailing stops excluded). Limits count at their own
     /// price even without touch fills: a gap that lands exactly on a limit fills it.
+    /// Triggers on the mark count too (the mark follows the trade path).
     #[inline]
     pub fn reach_levels(&self, orders: &[Order]) -> (f64, f64) {
+        let (down, up) = self.trade_levels(orders);
+        let (md, mu) = self.mark_levels(orders);
+        (down.max(md), up.min(mu))
+    }
+
+    /// The nearest levels of the triggers on the mark (falling, rising): what the mark's own path
+    /// reaches first.
+    #[inline]
+    pub fn mark_levels(&self, orders: &[Order]) -> (f64, f64) {
+        let level =
+            |l: &Vec<u32>, none: f64| l.last().map_or(none, |&j| orders[j as usize].trigger);
+        (
+            level(&self.mark_falling, f64::NEG_INFINITY),
+            level(&self.mark_rising, f64::INFINITY),
+        )
+    }
+
+    /// [`Book::reach_levels`] over the orders the trade price fires (triggers on the mark left
+    /// out).
+    #[inline]
+    pub fn trade_levels(&self, orders: &[Order]) -> (f64, f64) {
         let mut down = f64::NEG_INFINITY;
         let mut up = f64::INFINITY;
         if let Some(&j) = self.falling.last() {
@@ -156,6 +192,7 @@ mod tests {
             tick: 0.0,
             liquidation: f64::NAN,
             watch: f64::NAN,
+            mark_triggers: true,
         }
     }
 

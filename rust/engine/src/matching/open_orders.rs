@@ -128,6 +128,7 @@ impl OpenOrders {
             seq: self.seq,
             tag: r.tag,
             fill_reason: r.reason.unwrap_or(r.kind.fill_reason()),
+            working_type: r.working_type,
         });
         self.counted.push([f64::NAN; 2]);
         idx

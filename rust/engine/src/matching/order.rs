@@ -39,6 +39,22 @@ impl crate::names::Named for Side {
     const CHOICES: &'static [(&'static str, Self)] = &[("buy", Side::Buy), ("sell", Side::Sell)];
 }
 
+/// Which price fires a trigger order (Binance's `workingType`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum WorkingType {
+    /// The last (trade) price: the trade path (Binance's `CONTRACT_PRICE`).
+    #[default]
+    Last,
+    /// The mark price: the mark's own path when the bars have it, else the trade path (which the
+    /// mark then follows).
+    Mark,
+}
+
+impl crate::names::Named for WorkingType {
+    const FIELD: &'static str = "working_type";
+    const CHOICES: &'static [(&'static str, Self)] = &[("last", Self::Last), ("mark", Self::Mark)];
+}
+
 /// What kind of order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum OrderKind {
@@ -190,6 +206,9 @@ pub struct Order {
     pub tag: u32,
     /// What its fills are recorded as (the kind's reason unless a strategy names its own).
     pub fill_reason: FillReason,
+    /// Which price fires its trigger (stops, stop-limits, TP, SL).
+    #[serde(default)]
+    pub working_type: WorkingType,
 }
 
 impl Order {
@@ -239,6 +258,8 @@ pub struct OrderRequest {
     pub tag: u32,
     /// The reason its fills are recorded with (None: the kind's own).
     pub reason: Option<FillReason>,
+    /// Which price fires its trigger.
+    pub working_type: WorkingType,
 }
 
 impl OrderRequest {
@@ -258,6 +279,7 @@ impl OrderRequest {
             close_position: false,
             tag: 0,
             reason: None,
+            working_type: WorkingType::Last,
         }
     }
 

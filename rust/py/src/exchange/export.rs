@@ -119,6 +119,11 @@ impl PyExchange {
         c.cat("reason", o.iter().map(|r| r.reason.as_str()))?;
         c.num("reduce_only", o.iter().map(|r| r.reduce_only))?;
         c.num("post_only", o.iter().map(|r| r.post_only))?;
+        c.cat(
+            "working_type",
+            o.iter()
+                .map(|r| perpsim_engine::Named::name(r.working_type)),
+        )?;
         Ok(c.into_dict())
     }
 

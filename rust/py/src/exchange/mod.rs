@@ -11,7 +11,9 @@ mod step;
 
 use std::ptr::NonNull;
 
-use perpsim_engine::{Account, Engine, LedgerError, NoStrategy, OrderKind, OrderRequest};
+use perpsim_engine::{
+    Account, Engine, LedgerError, NoStrategy, OrderKind, OrderRequest, WorkingType,
+};
 use pyo3::prelude::*;
 use pyo3::types::PyString;
 use serde::{Deserialize, Serialize};
@@ -204,10 +206,11 @@ impl PyExchange {
         trigger: f64,
         qty: Option<f64>,
         kind: OrderKind,
+        working_type: WorkingType,
     ) -> PyResult<u64> {
         let i = self.lookup(py, symbol)?;
         self.eng_mut(py)?
-            .protect(i, kind, trigger, qty, &mut NoStrategy)
+            .protect(i, kind, trigger, qty, working_type, &mut NoStrategy)
             .py(py)
     }
 }

@@ -1,7 +1,7 @@
 //! `Exchange` trading: market fills at a given price, orders (market, limit, stop, TP/SL,
 //! trailing), cancel and amend.
 
-use perpsim_engine::{NoStrategy, OrderKind, OrderRequest, Side};
+use perpsim_engine::{NoStrategy, OrderKind, OrderRequest, Side, WorkingType};
 use pyo3::prelude::*;
 
 use super::PyExchange;
@@ -87,7 +87,12 @@ impl PyExchange {
     }
 
     /// Stop-market order (or stop-limit when `price` is given); returns the order id.
-    #[pyo3(signature = (symbol, side, trigger, qty, *, price=None, reduce_only=false))]
+    /// `working_type`: which price fires it, `"last"` (the trade price) or `"mark"` (the mark's
+    /// own path when the bars have mark bars).
+    #[pyo3(
+        signature = (symbol, side, trigger, qty, *, price=None, reduce_only=false, working_type=Choice(WorkingType::Last)),
+        text_signature = "(self, /, symbol, side, trigger, qty, *, price=None, reduce_only=False, working_type='last')"
+    )]
     #[allow(clippy::too_many_arguments)]
     fn stop(
         &mut self,
@@ -98,10 +103,12 @@ impl PyExchange {
         #[pyo3(from_py_with = crate::args::arg::qty)] qty: f64,
         #[pyo3(from_py_with = crate::args::arg::opt_price)] price: Option<f64>,
         reduce_only: bool,
+        working_type: Choice<WorkingType>,
     ) -> PyResult<u64> {
         let i = self.lookup(py, symbol)?;
         let s = side.0;
         let mut r = OrderRequest::stop(i, s, trigger, qty);
+        r.working_type = working_type.0;
         if let Some(p) = price {
             r.kind = OrderKind::StopLimit;
             r.price = p;
@@ -111,27 +118,51 @@ impl PyExchange {
     }
 
     /// Take-profit (market on trigger) closing the position (or `qty` of it); returns the order id.
-    #[pyo3(signature = (symbol, trigger, qty=None))]
+    /// `working_type`: `"last"` or `"mark"`, as for `stop`.
+    #[pyo3(
+        signature = (symbol, trigger, qty=None, *, working_type=Choice(WorkingType::Last)),
+        text_signature = "(self, /, symbol, trigger, qty=None, *, working_type='last')"
+    )]
     fn take_profit(
         &mut self,
         py: Python<'_>,
         symbol: &Bound<'_, PyAny>,
         #[pyo3(from_py_with = crate::args::arg::trigger)] trigger: f64,
         #[pyo3(from_py_with = crate::args::arg::opt_qty)] qty: Option<f64>,
+        working_type: Choice<WorkingType>,
     ) -> PyResult<u64> {
-        self.protect(py, symbol, trigger, qty, OrderKind::TakeProfit)
+        self.protect(
+            py,
+            symbol,
+            trigger,
+            qty,
+            OrderKind::TakeProfit,
+            working_type.0,
+        )
     }
 
     /// Stop-loss (market on trigger) closing the position (or `qty` of it); returns the order id.
-    #[pyo3(signature = (symbol, trigger, qty=None))]
+    /// `working_type`: `"last"` or `"mark"`, as for `stop`.
+    #[pyo3(
+        signature = (symbol, trigger, qty=None, *, working_type=Choice(WorkingType::Last)),
+        text_signature = "(self, /, symbol, trigger, qty=None, *, working_type='last')"
+    )]
     fn stop_loss(
         &mut self,
         py: Python<'_>,
         symbol: &Bound<'_, PyAny>,
         #[pyo3(from_py_with = crate::args::arg::trigger)] trigger: f64,
         #[pyo3(from_py_with = crate::args::arg::opt_qty)] qty: Option<f64>,
+        working_type: Choice<WorkingType>,
     ) -> PyResult<u64> {
-        self.protect(py, symbol, trigger, qty, OrderKind::StopLoss)
+        self.protect(
+            py,
+            symbol,
+            trigger,
+            qty,
+            OrderKind::StopLoss,
+            working_type.0,
+        )
     }
 
     /// Trailing stop: after `activation` (None: at once), triggers when the price retraces
