@@ -35,6 +35,7 @@ from .errors import (
 from .exchange import Exchange
 from .given import run_paths
 from .montecarlo import GBM, Bootstrap, JumpDiffusion, MonteCarloResult, StudentT, monte_carlo, sweep
+from .premium import funding_from_premium
 from .strategies import Basis, Grid, IndexDeviation, Rebalance, TargetPositions
 from .studies import deviation_risk_table
 
@@ -50,6 +51,7 @@ __all__ = [
     "Basis",
     "deviation_risk_table",
     "with_mark",
+    "funding_from_premium",
     "monte_carlo",
     "run_paths",
     "sweep",

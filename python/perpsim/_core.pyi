@@ -26,6 +26,7 @@ __all__ = [
     "check_strategy",
     "check_model",
     "check_contract",
+    "_funding_from_premium",
     "default_leverage",
     "basis_default_leverage",
     "calc_grid_levels",
@@ -295,6 +296,15 @@ def exchange_options(**options: Any) -> Dict[str, Any]: ...
 def check_strategy(strategy: Any) -> None: ...
 def check_model(model: Any, inputs: Optional[ModelInputs] = None) -> None: ...
 def check_contract(contract: Any) -> None: ...
+def _funding_from_premium(
+    ts: np.ndarray,
+    values: np.ndarray,
+    times: Optional[np.ndarray],
+    interval_ns: int,
+    interest_rate: float,
+    clamp: float,
+    cap: float,
+) -> Tuple[np.ndarray, np.ndarray, np.ndarray]: ...
 def default_leverage(contract: Any) -> float: ...
 def basis_default_leverage(inverse: bool) -> float: ...
 def calc_grid_levels(

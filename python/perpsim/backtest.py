@@ -14,6 +14,7 @@ from .contracts import Contract
 from .data import index_ns, with_mark
 from .errors import InvalidInputError, emit
 from .exchange import Exchange
+from .premium import funding_from_premium
 from .result import Result
 from .strategies import Basis, Grid, IndexDeviation, Rebalance, TargetPositions
 
@@ -59,6 +60,7 @@ def backtest(
     taker_fee: Optional[float] = None,
     margin_mode: str = "cross",
     mark: Optional[Union[pd.DataFrame, Mapping[str, pd.DataFrame]]] = None,
+    premium: Optional[Union[pd.Series, pd.DataFrame, Mapping[str, Any]]] = None,
     **options: Any,
 ) -> Result:
     """Runs ``strategy`` over ``data`` in the engine (no Python per bar) and returns a
@@ -73,9 +75,14 @@ def backtest(
     ``mark``: the mark's own bars (open/high/low/close, as Binance's markPriceKlines; a DataFrame,
     or a mapping per key of ``data``), joined by time as the ``mark_*`` columns
     (:func:`perpsim.data.with_mark`): margin, unrealized PnL and liquidation then follow the mark.
+    ``premium``: the premium index (a Series or premiumIndexKlines, or a mapping per symbol): the
+    funding of a symbol without a rate series is computed from it as the exchange does
+    (:func:`perpsim.funding_from_premium`); given rates keep priority.
     """
     if mark is not None:
         data = _join_marks(data, mark)
+    if premium is not None and isinstance(strategy, Basis):
+        raise InvalidInputError("premium: not with Basis (pass its futures' funding rates)", "premium")
     if isinstance(strategy, Basis):
         return _run_basis(
             data,
@@ -98,6 +105,8 @@ def backtest(
             "strategy",
         )
     contracts, frames = _contracts(data, contract)
+    if premium is not None:
+        funding = _premium_funding(funding, premium, contracts)
     ex = Exchange(
         contracts,
         initial_balance=initial_balance,
@@ -128,6 +137,32 @@ def _join_marks(data: Any, mark: Any) -> Any:
     if unknown:
         raise InvalidInputError(f"mark: {unknown[0]!r} is not a key of data", "mark")
     return {k: (with_mark(df, mark[k]) if k in mark else df) for k, df in data.items()}
+
+
+def _premium_funding(funding: Any, premium: Any, contracts: Any) -> Any:
+    """``funding`` completed, per symbol without a rate series, from its premium index."""
+    symbols = [c.symbol for c in contracts]
+    if isinstance(premium, (pd.Series, pd.DataFrame)):
+        if len(symbols) != 1:
+            raise InvalidInputError("premium: a mapping symbol -> premium index for several symbols", "premium")
+        premium = {symbols[0]: premium}
+    if not isinstance(premium, Mapping):
+        raise InvalidInputError("premium: a Series, premium index klines, or a mapping per symbol", "premium")
+    unknown = [k for k in premium if k not in symbols]
+    if unknown:
+        raise InvalidInputError(f"premium: {unknown[0]!r} is not a symbol of the run", "premium")
+    given: Dict[str, Any] = {}
+    if isinstance(funding, pd.Series):
+        given = {symbols[0]: funding} if len(symbols) == 1 else {}
+    elif isinstance(funding, Mapping):
+        given = dict(funding)
+    elif funding is not None:
+        return funding  # refused with its own message by the run
+    out = dict(given)
+    for c in contracts:
+        if c.symbol in premium and given.get(c.symbol) is None:
+            out[c.symbol] = funding_from_premium(premium[c.symbol], c)
+    return out
 
 
 def _result(r: Result, strategy: Any) -> Result:

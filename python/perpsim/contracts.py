@@ -50,6 +50,8 @@ class Contract:
         brackets: margin tiers ``(notional floor, max leverage, maintenance margin rate)``, first floor 0;
             each tier's maintenance amount is derived by the exchange rule.
         allow_short: spot only: whether the position may go negative.
+        funding_cap: the cap (and floor, negated) of a funding rate computed from the premium index,
+            per interval (``None``: Binance's rule, the first bracket's maintenance margin rate).
 
     The defaults describe a plain linear contract with no exchange filters (what a bare symbol name
     means to :class:`perpsim.Exchange`).
@@ -69,6 +71,7 @@ class Contract:
     funding_interval_hours: Optional[float] = 8.0
     brackets: Tuple[Tier, ...] = ((0.0, 125.0, 0.004),)
     allow_short: bool = False
+    funding_cap: Optional[float] = None
 
     def __post_init__(self) -> None:
         # Types are settled here (the expiry as a UTC Timestamp, numbers as floats, the brackets as
@@ -92,6 +95,8 @@ class Contract:
         if self.funding_interval_hours is not None:
             s(self, "funding_interval_hours", float(self.funding_interval_hours))
         s(self, "allow_short", bool(self.allow_short))
+        if self.funding_cap is not None:
+            s(self, "funding_cap", float(self.funding_cap))
 
     @property
     def is_inverse(self) -> bool:

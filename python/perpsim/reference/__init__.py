@@ -8,9 +8,11 @@ suite drives the same random operations through these classes and through
   liquidation prices.
 - :class:`Exchange`: the ledger plus orders matched along the intrabar path (docs/matching.md),
   with the same API as :class:`perpsim.Exchange`.
+- :func:`funding_from_premium`: funding rates from the premium index (docs/accounting.md).
 """
 
 from .exchange import Exchange, RefOrder
+from .funding import funding_from_premium
 from .ledger import (
     DUST,
     Ledger,
@@ -30,5 +32,6 @@ __all__ = [
     "RefPosition",
     "brackets_with_cum",
     "exact",
+    "funding_from_premium",
     "liquidation_price",
 ]

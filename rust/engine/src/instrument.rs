@@ -171,6 +171,11 @@ pub struct Instrument {
     pub brackets: Brackets,
     /// Spot only: whether a negative position (borrowed short) is allowed.
     pub allow_short: bool,
+    /// The cap of a funding rate computed from the premium index, per interval (None: the
+    /// exchange's default rule, the first bracket's maintenance margin rate; see
+    /// [`Instrument::funding_cap_rate`]).
+    #[serde(default)]
+    pub funding_cap: Option<f64>,
 }
 
 /// The default futures leverage (Binance's default for a new futures position is 20x).
@@ -201,7 +206,16 @@ impl Instrument {
             funding_interval: Some(8 * HOUR_NS),
             brackets: Brackets::flat(0.004, 125.0).expect("valid flat bracket"),
             allow_short: false,
+            funding_cap: None,
         }
+    }
+
+    /// The cap (and, negated, the floor) of a funding rate computed from the premium index: the
+    /// contract's `funding_cap`, else Binance's stated rule, `clamp(F, −MMR, +MMR)` with the
+    /// maintenance margin rate of the first bracket.
+    pub fn funding_cap_rate(&self) -> f64 {
+        self.funding_cap
+            .unwrap_or_else(|| self.brackets.tiers()[0].mmr)
     }
 
     /// The leverage an account uses for this contract unless told otherwise: spot trades at 1x;
@@ -259,6 +273,13 @@ impl Instrument {
         )?;
         if let Some(f) = self.funding_interval {
             field("funding_interval_hours", f > 0, "must be > 0")?;
+        }
+        if let Some(c) = self.funding_cap {
+            field(
+                "funding_cap",
+                c.is_finite() && c > 0.0 && c < 1.0,
+                "must be a rate in (0, 1)",
+            )?;
         }
         Ok(())
     }

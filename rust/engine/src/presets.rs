@@ -105,6 +105,7 @@ fn contract(
         funding_interval: Some(8 * HOUR_NS),
         brackets: Brackets::new(tiers).expect("preset tiers are valid"),
         allow_short: false,
+        funding_cap: None,
     }
 }
 

@@ -70,6 +70,14 @@ pub fn contract(
             funding_interval,
             brackets,
             allow_short: get("allow_short")?.is_truthy()?,
+            funding_cap: {
+                let c = get("funding_cap")?;
+                if c.is_none() {
+                    None
+                } else {
+                    Some(crate::options::num(py, "funding_cap", &c)?)
+                }
+            },
         }
     };
     if let Some(m) = maker_fee {

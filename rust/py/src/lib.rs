@@ -8,6 +8,7 @@ mod columns;
 mod convert;
 mod errors;
 mod exchange;
+mod funding;
 mod interrupt;
 mod models;
 mod montecarlo;
@@ -65,6 +66,7 @@ fn preset<'py>(py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyDict>> {
         .collect();
     d.set_item("brackets", tiers)?;
     d.set_item("allow_short", i.allow_short)?;
+    d.set_item("funding_cap", i.funding_cap)?;
     Ok(d)
 }
 
@@ -138,6 +140,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(calc::calc_liquidation_price, m)?)?;
     m.add_function(wrap_pyfunction!(calc::calc_funding, m)?)?;
     m.add_function(wrap_pyfunction!(calc::calc_premium, m)?)?;
+    m.add_function(wrap_pyfunction!(funding::_funding_from_premium, m)?)?;
     m.add_function(wrap_pyfunction!(default_leverage, m)?)?;
     let fields = PyDict::new(m.py());
     for (name, f) in strategies::FIELDS.iter().chain(models::FIELDS.iter()) {

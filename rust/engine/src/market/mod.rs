@@ -2,6 +2,7 @@
 
 pub mod bars;
 pub mod path;
+pub mod premium;
 
 pub use bars::{Bar, BarSeries, Series};
 pub use path::PathModel;
