@@ -21,7 +21,7 @@ from . import calc, contracts, data, errors, montecarlo, reference
 from ._core import __version__
 from .backtest import Result, backtest
 from .contracts import BTCUSD, BTCUSDT, BTCUSDT_SPOT, ETHUSD, ETHUSDT, Contract, preset, quarterly
-from .data import with_mark
+from .data import with_index, with_mark
 from .errors import (
     InvalidInputError,
     OrderRejectedError,
@@ -51,6 +51,7 @@ __all__ = [
     "Basis",
     "deviation_risk_table",
     "with_mark",
+    "with_index",
     "funding_from_premium",
     "monte_carlo",
     "run_paths",

@@ -31,6 +31,7 @@ class SymbolColumns(NamedTuple):
     mark_open: Optional[np.ndarray] = None
     mark_high: Optional[np.ndarray] = None
     mark_low: Optional[np.ndarray] = None
+    index_close: Optional[np.ndarray] = None
     funding_ts: Optional[np.ndarray] = None
     funding_rate: Optional[np.ndarray] = None
     settlement_price: Optional[float] = None

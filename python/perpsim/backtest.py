@@ -11,7 +11,7 @@ import pandas as pd
 from . import _core
 from ._protocol import StrategyInputs
 from .contracts import Contract
-from .data import index_ns, with_mark
+from .data import index_ns, with_index, with_mark
 from .errors import InvalidInputError, emit
 from .exchange import Exchange
 from .premium import funding_from_premium
@@ -61,6 +61,7 @@ def backtest(
     margin_mode: str = "cross",
     mark: Optional[Union[pd.DataFrame, Mapping[str, pd.DataFrame]]] = None,
     premium: Optional[Union[pd.Series, pd.DataFrame, Mapping[str, Any]]] = None,
+    index: Optional[Union[pd.DataFrame, Mapping[str, pd.DataFrame]]] = None,
     **options: Any,
 ) -> Result:
     """Runs ``strategy`` over ``data`` in the engine (no Python per bar) and returns a
@@ -77,10 +78,14 @@ def backtest(
     (:func:`perpsim.data.with_mark`): margin, unrealized PnL and liquidation then follow the mark.
     ``premium``: the premium index (a Series or premiumIndexKlines, or a mapping per symbol): the
     funding of a symbol without a rate series is computed from it as the exchange does
-    (:func:`perpsim.funding_from_premium`); given rates keep priority.
+    (:func:`perpsim.funding_from_premium`); given rates keep priority. ``index``: the index price's
+    bars (indexPriceKlines; like ``mark``, :func:`perpsim.data.with_index`): delivery contracts
+    settle at the average of its closes over the 30 minutes before expiry.
     """
     if mark is not None:
-        data = _join_marks(data, mark)
+        data = _join_each(data, mark, with_mark, "mark")
+    if index is not None:
+        data = _join_each(data, index, with_index, "index")
     if premium is not None and isinstance(strategy, Basis):
         raise InvalidInputError("premium: not with Basis (pass its futures' funding rates)", "premium")
     if isinstance(strategy, Basis):
@@ -126,17 +131,17 @@ def backtest(
     return _result(Result(ex, stats, strategy_stats, frames), strategy)
 
 
-def _join_marks(data: Any, mark: Any) -> Any:
-    """``data`` with the mark's bars of each key joined (``mark`` a DataFrame for a single
+def _join_each(data: Any, extra: Any, join: Any, field: str) -> Any:
+    """``data`` with ``extra``'s bars joined by ``join`` (``extra`` a DataFrame for a single
     DataFrame of data, else a mapping over some of data's keys)."""
     if isinstance(data, pd.DataFrame):
-        return with_mark(data, mark)
-    if not isinstance(data, Mapping) or not isinstance(mark, Mapping):
-        raise InvalidInputError("mark: a mapping key -> DataFrame of the mark's bars, like data", "mark")
-    unknown = [k for k in mark if k not in data]
+        return join(data, extra)
+    if not isinstance(data, Mapping) or not isinstance(extra, Mapping):
+        raise InvalidInputError(f"{field}: a mapping key -> DataFrame of bars, like data", field)
+    unknown = [k for k in extra if k not in data]
     if unknown:
-        raise InvalidInputError(f"mark: {unknown[0]!r} is not a key of data", "mark")
-    return {k: (with_mark(df, mark[k]) if k in mark else df) for k, df in data.items()}
+        raise InvalidInputError(f"{field}: {unknown[0]!r} is not a key of data", field)
+    return {k: (join(df, extra[k]) if k in extra else df) for k, df in data.items()}
 
 
 def _premium_funding(funding: Any, premium: Any, contracts: Any) -> Any:

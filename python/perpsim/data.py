@@ -18,6 +18,7 @@ __all__ = [
     "SAMPLES",
     "bars_to_arrays",
     "with_mark",
+    "with_index",
     "series_to_arrays",
     "load_bars",
     "load_funding",
@@ -102,6 +103,7 @@ BarArrays = Tuple[
     Optional[np.ndarray],
     Optional[np.ndarray],
     Optional[Tuple[np.ndarray, np.ndarray, np.ndarray]],
+    Optional[np.ndarray],
 ]
 
 #: The columns of the mark's own bars (Binance's markPriceKlines), beside the trade bars.
@@ -131,21 +133,56 @@ def _marks(
     return mc, (mo, mh, ml)
 
 
+def _index(df: pd.DataFrame, field: str) -> Optional[np.ndarray]:
+    """The index price at each bar's close (``index_close``; the other ``index_*`` columns of the
+    index's klines may ride along, unused)."""
+    if any(str(k).startswith("index_") for k in df.columns) and "index_close" not in df.columns:
+        raise InvalidInputError(f"{field}: index prices need the 'index_close' column", "index_close")
+    return _column(df, "index_close", field, False)
+
+
 def bars_to_arrays(df: pd.DataFrame, symbol: str = "") -> BarArrays:
     """A bar DataFrame → contiguous arrays (ts ns int64, open, high, low, close, volume|None,
-    mark|None, (mark_open, mark_high, mark_low)|None) for the engine; the engine validates the
-    values (naming column and row). A frame with a ``price`` column and no ``open`` holds ticks:
-    each is a bar of one point."""
+    mark|None, (mark_open, mark_high, mark_low)|None, index|None) for the engine; the engine
+    validates the values (naming column and row). A frame with a ``price`` column and no ``open``
+    holds ticks: each is a bar of one point."""
     if not isinstance(df, pd.DataFrame):
         raise InvalidInputError(f"data: bars of {symbol} must be a DataFrame", "data")
     field = f"data[{symbol}]" if symbol else "data"
     ts = index_ns(df.index, field)
     if "price" in df.columns and "open" not in df.columns:  # ticks: a path of one point each
         p = _required(df, "price", field)
-        return ts, p, p, p, p, _column(df, "volume", field, False), None, None
+        return ts, p, p, p, p, _column(df, "volume", field, False), None, None, _index(df, field)
     o, h, lo, c = (_required(df, k, field) for k in ("open", "high", "low", "close"))
     mark, mark_ohl = _marks(df, field)
-    return ts, o, h, lo, c, _column(df, "volume", field, False), mark, mark_ohl
+    return ts, o, h, lo, c, _column(df, "volume", field, False), mark, mark_ohl, _index(df, field)
+
+
+def _joined(bars: pd.DataFrame, other: pd.DataFrame, what: str) -> pd.DataFrame:
+    """``other``'s open/high/low/close (a DataFrame indexed by bar open time) reindexed to the
+    bars' times as ``<what>_open`` ... ``<what>_close`` (NaN where it has no row)."""
+    if not isinstance(other, pd.DataFrame):
+        raise InvalidInputError(f"{what}: a DataFrame of the {what}'s open/high/low/close", what)
+    index_ns(other.index, what)
+    if not other.index.is_unique:
+        raise InvalidInputError(f"{what}: duplicate timestamps", what)
+    cols = {}
+    for k in ("open", "high", "low", "close"):
+        if k not in other.columns:
+            raise InvalidInputError(f"{what}: missing column {k!r} (have {list(other.columns)})", what)
+        cols[f"{what}_{k}"] = pd.to_numeric(other[k], errors="coerce")
+    return pd.DataFrame(cols, index=other.index).reindex(bars.index)
+
+
+def with_index(bars: pd.DataFrame, index: pd.DataFrame) -> pd.DataFrame:
+    """``bars`` with the index price's bars (Binance's indexPriceKlines: open/high/low/close by bar
+    open time) joined as ``index_open`` ... ``index_close``: a delivery contract then settles at
+    the average of the index closes over the 30 minutes before expiry."""
+    joined = _joined(bars, index, "index")
+    out = bars.drop(columns=[c for c in bars.columns if str(c).startswith("index_")])
+    for k in joined.columns:
+        out[k] = joined[k].to_numpy(dtype=np.float64)
+    return out
 
 
 def with_mark(bars: pd.DataFrame, mark: pd.DataFrame) -> pd.DataFrame:
@@ -154,18 +191,8 @@ def with_mark(bars: pd.DataFrame, mark: pd.DataFrame) -> pd.DataFrame:
     markPriceKlines) indexed by bar open time. A bar without a mark bar at its time keeps NaN
     there: the engine walks its mark along the trade path and counts the bar in the ``no_mark``
     warning."""
-    if not isinstance(mark, pd.DataFrame):
-        raise InvalidInputError("mark: a DataFrame of the mark's open/high/low/close", "mark")
-    index_ns(mark.index, "mark")
-    cols = {}
-    for k in ("open", "high", "low", "close"):
-        if k not in mark.columns:
-            raise InvalidInputError(f"mark: missing column {k!r} (have {list(mark.columns)})", "mark")
-        cols[f"mark_{k}"] = pd.to_numeric(mark[k], errors="coerce")
-    if not mark.index.is_unique:
-        raise InvalidInputError("mark: duplicate timestamps", "mark")
+    joined = _joined(bars, mark, "mark")
     out = bars.drop(columns=[c for c in ("mark", *MARK_COLUMNS) if c in bars.columns])
-    joined = pd.DataFrame(cols, index=mark.index).reindex(bars.index)
     for k in MARK_COLUMNS:
         out[k] = joined[k].to_numpy(dtype=np.float64)
     return out

@@ -158,11 +158,11 @@ class Exchange(_core.Exchange):
         sett = _per_symbol(self.symbols, settlement, "settlement", optional=True) if settlement is not None else {}
         cols = []
         for s in self.symbols:
-            ts, o, h, lo, c, v, m, mohl = bars_to_arrays(frames[s], s)
+            ts, o, h, lo, c, v, m, mohl, ix = bars_to_arrays(frames[s], s)
             mo, mh, ml = mohl if mohl is not None else (None, None, None)
             ft, fr = series_to_arrays(fund[s], f"funding[{s}]") if fund.get(s) is not None else (None, None)
-            st = sett.get(s)
-            cols.append(SymbolColumns(ts, o, h, lo, c, v, m, mo, mh, ml, ft, fr, None if st is None else float(st)))
+            st = None if sett.get(s) is None else float(sett[s])
+            cols.append(SymbolColumns(ts, o, h, lo, c, v, m, mo, mh, ml, ix, ft, fr, st))
         return cols
 
     def __reduce__(self) -> Any:

@@ -8,11 +8,14 @@ price."""
 from __future__ import annotations
 
 import math
+from fractions import Fraction as F
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import pandas as pd
 
 from .ledger import Ledger, exact
+
+SETTLEMENT_WINDOW = 30 * 60 * 1_000_000_000  # delivery settles at the index's average over this
 
 
 def replay(
@@ -33,6 +36,7 @@ def replay(
     funding = funding or {}
     settlement = settlement or {}
     events: Dict[int, Dict[str, Any]] = {}
+    index: Dict[str, List[Tuple[int, Any]]] = {}  # per symbol: (bar open time, index close)
     for s, df in data.items():
         if "price" in df.columns and "open" not in df.columns:  # ticks
             df = df.assign(open=df["price"], high=df["price"], low=df["price"], close=df["price"])
@@ -42,6 +46,8 @@ def replay(
         marks: List[Optional[Tuple[Any, ...]]] = [None] * len(df)
         if all(k in df.columns for k in cols):
             marks = list(zip(*(df[k].tolist() for k in cols)))
+        if "index_close" in df.columns:
+            index[s] = [(t, x) for t, x in zip(ts.tolist(), df["index_close"].tolist()) if not math.isnan(x)]
         for t, o, h, lo, c, v, m in zip(
             ts.tolist(), df["open"].tolist(), df["high"].tolist(), df["low"].tolist(), df["close"].tolist(), vol, marks
         ):
@@ -84,7 +90,15 @@ def replay(
             if exp is not None and not ex.expired[s] and pd.Timestamp(exp).value <= ts:
                 last = ex.cur[s]
                 fallback = bars[s][0] if s in bars else None
-                price = settlement.get(s, float(last) if last is not None else fallback)
+                # a given price, else the index's average over the 30 minutes before expiry,
+                # else the last price
+                x = pd.Timestamp(exp).value
+                window = [exact(v) for t, v in index.get(s, []) if x - SETTLEMENT_WINDOW <= t < x]
+                price: Any = settlement.get(s)
+                if price is None and window:
+                    price = sum(window, F(0)) / len(window)
+                if price is None:
+                    price = float(last) if last is not None else fallback
                 if price is not None:
                     ex.settle(s, price)
         for s in ex.specs:

@@ -34,6 +34,9 @@ pub enum WarningKind {
     /// Bars without the mark's own bar where the run has mark bars: the mark followed the trade
     /// path there.
     NoMark,
+    /// A delivery contract settled at the last price although the run has index prices: none in
+    /// the 30 minutes before expiry.
+    NoIndex,
 }
 
 impl crate::names::Named for WarningKind {
@@ -49,6 +52,7 @@ impl crate::names::Named for WarningKind {
         ("liquidated", Self::Liquidated),
         ("blown", Self::Blown),
         ("no_mark", Self::NoMark),
+        ("no_index", Self::NoIndex),
     ];
 }
 
@@ -154,6 +158,9 @@ impl Warning {
             WarningKind::Blown => {
                 format!("the account was liquidated{span} and traded no more{d}")
             }
+            WarningKind::NoIndex => format!(
+                "{who}settled at the last price{span}: no index price in the 30 minutes before expiry"
+            ),
             WarningKind::NoMark => format!(
                 "{who}{n}{of} bar{} without a mark bar{span}: the mark followed the trade price there",
                 plural(n)

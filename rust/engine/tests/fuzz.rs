@@ -85,6 +85,8 @@ impl Columns {
                     .mohl
                     .as_ref()
                     .map(|[o, h, l]| [o.as_slice(), h.as_slice(), l.as_slice()]),
+                // The index: the mark's close when there is one (hostile values included).
+                index: self.m.as_deref(),
             },
             funding: funding.map(|(t, r)| Series { ts: t, values: r }),
             settlement_price: settle,

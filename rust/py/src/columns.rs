@@ -34,6 +34,8 @@ pub struct SymbolColumns<'py> {
     pub mark_high: Option<PyReadonlyArray1<'py, f64>>,
     /// The mark's lows.
     pub mark_low: Option<PyReadonlyArray1<'py, f64>>,
+    /// Index prices at the bars' closes (optional).
+    pub index_close: Option<PyReadonlyArray1<'py, f64>>,
     /// Funding times (optional, with `funding_rate`).
     pub funding_ts: Option<PyReadonlyArray1<'py, i64>>,
     /// Funding rates.
@@ -43,7 +45,7 @@ pub struct SymbolColumns<'py> {
 }
 
 /// The names of [`SymbolColumns`]' fields, in order (checked against the Python declaration).
-pub const SYMBOL_COLUMNS: [&str; 13] = [
+pub const SYMBOL_COLUMNS: [&str; 14] = [
     "ts",
     "open",
     "high",
@@ -54,6 +56,7 @@ pub const SYMBOL_COLUMNS: [&str; 13] = [
     "mark_open",
     "mark_high",
     "mark_low",
+    "index_close",
     "funding_ts",
     "funding_rate",
     "settlement_price",
@@ -105,6 +108,7 @@ pub fn inputs_of<'a>(
                         ))
                     }
                 },
+                index: opt(&d.index_close)?,
             },
             funding,
             settlement_price: d.settlement_price,

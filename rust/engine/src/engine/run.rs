@@ -144,6 +144,9 @@ pub fn run_checked<S: Strategy>(
     Ok(())
 }
 
+/// Delivery contracts settle at the index's average over this long before expiry (30 minutes).
+pub const SETTLEMENT_WINDOW: i64 = 30 * 60 * 1_000_000_000;
+
 /// Symbol `k`'s events before the paths of step `ts` (its bar is row `r`, if it has one):
 /// funding for the funding times since the previous step, at the bar's open; then a delivery
 /// contract settles at the first step at or after its expiry, with or without a bar of its own
@@ -175,9 +178,17 @@ fn before_path<S: Strategy>(
         if x <= ts && !engine.is_expired(k) {
             let last = engine.price(k);
             let fallback = r.map_or(f64::NAN, |r| s.bars.open[r]);
-            let price =
-                s.settlement_price
-                    .unwrap_or(if last.is_finite() { last } else { fallback });
+            // A given price, else the index's average over the last 30 minutes, else the last
+            // price (counted when an index was given but has no value there).
+            let index = s.bars.index_average(x.saturating_sub(SETTLEMENT_WINDOW), x);
+            if s.settlement_price.is_none() && s.bars.index.is_some() && index.is_none() {
+                engine.warn(crate::warnings::WarningKind::NoIndex, Some(k), "");
+            }
+            let price = s.settlement_price.or(index).unwrap_or(if last.is_finite() {
+                last
+            } else {
+                fallback
+            });
             if price.is_finite() {
                 engine.settle(k, price, strategy)?;
             }

@@ -116,6 +116,9 @@ pub struct BarSeries<'a> {
     pub mark: Option<&'a [f64]>,
     /// Optional open, high and low of the mark (with `mark` as its close): the mark's own path.
     pub mark_ohl: Option<[&'a [f64]; 3]>,
+    /// Optional index price at each bar's close (NaN: none for that bar): delivery contracts settle
+    /// at its average over the 30 minutes before expiry.
+    pub index: Option<&'a [f64]>,
 }
 
 fn check_increasing(ts: &[i64], column: &str) -> Result<(), LedgerError> {
@@ -153,6 +156,7 @@ impl<'a> BarSeries<'a> {
             volume: None,
             mark: None,
             mark_ohl: None,
+            index: None,
         }
     }
 
@@ -164,6 +168,20 @@ impl<'a> BarSeries<'a> {
     /// Whether there is no bar.
     pub fn is_empty(&self) -> bool {
         self.ts.is_empty()
+    }
+
+    /// The mean of the index closes of the bars opening in `[from, to)` (NaN ones left out); None
+    /// without an index column or without a value there.
+    pub fn index_average(&self, from: i64, to: i64) -> Option<f64> {
+        let index = self.index?;
+        let a = self.ts.partition_point(|&t| t < from);
+        let b = self.ts.partition_point(|&t| t < to);
+        let (mut sum, mut n) = (0.0, 0u32);
+        for &v in index.get(a..b)?.iter().filter(|v| !v.is_nan()) {
+            sum += v;
+            n += 1;
+        }
+        (n > 0).then(|| sum / f64::from(n))
     }
 
     /// Bar `r`.
@@ -297,6 +315,24 @@ impl<'a> BarSeries<'a> {
                 ));
             }
         }
+        if let Some(x) = self.index {
+            if x.len() != n {
+                return Err(LedgerError::invalid(
+                    "index_close",
+                    format!("length {} does not match the {n} timestamps", x.len()),
+                ));
+            }
+            if let Some(r) = x
+                .iter()
+                .position(|&v| !(v.is_nan() || (v.is_finite() && v > 0.0)))
+            {
+                return Err(LedgerError::bad_row(
+                    "index_close",
+                    r,
+                    format!("must be > 0 or NaN, got {}", x[r]),
+                ));
+            }
+        }
         self.validate_mark_path()
     }
 
@@ -376,6 +412,7 @@ mod tests {
             volume: None,
             mark: None,
             mark_ohl: None,
+            index: None,
         };
         let e = s.validate().unwrap_err();
         assert_eq!((e.field.as_str(), e.row), ("timestamp", Some(2)));
