@@ -17,7 +17,9 @@ Public API (this release):
 - :mod:`perpsim.errors`: the exception classes.
 """
 
-from . import calc, contracts, data, errors, montecarlo, reference
+import os as _os
+
+from . import _core, calc, contracts, data, errors, montecarlo, reference
 from ._core import __version__
 from .backtest import Result, backtest
 from .contracts import BTCUSD, BTCUSDT, BTCUSDT_SPOT, ETHUSD, ETHUSDT, Contract, preset, quarterly
@@ -34,10 +36,11 @@ from .errors import (
 )
 from .exchange import Exchange
 from .given import run_paths
-from .montecarlo import GBM, Bootstrap, JumpDiffusion, MonteCarloResult, StudentT, monte_carlo, sweep
+from .montecarlo import GBM, Bootstrap, JumpDiffusion, MonteCarloResult, StudentT, monte_carlo
 from .premium import funding_from_premium
 from .strategies import Basis, Grid, IndexDeviation, Rebalance, TargetPositions
 from .studies import deviation_risk_table
+from .sweep import sweep
 
 __all__ = [
     "__version__",
@@ -84,3 +87,8 @@ __all__ = [
     "montecarlo",
     "reference",
 ]
+
+# A child made by fork (a ProcessPoolExecutor or multiprocessing pool on Linux) has none of the
+# parent's pool threads: the engine then builds its own pool for each parallel run.
+if hasattr(_os, "register_at_fork"):
+    _os.register_at_fork(after_in_child=_core._after_fork)

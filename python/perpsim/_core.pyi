@@ -17,6 +17,9 @@ __all__ = [
     "preset_names",
     "_panic_for_tests",
     "_panic_count",
+    "_after_fork",
+    "_resample_trades",
+    "_curve_stats",
     "_given_paths",
     "_mc_run",
     "_mc_sweep",
@@ -244,6 +247,29 @@ def preset(name: str) -> Dict[str, Any]: ...
 def preset_names() -> List[str]: ...
 def _panic_for_tests() -> None: ...
 def _panic_count() -> int: ...
+def _after_fork() -> None: ...
+def _resample_trades(
+    pnl: npt.NDArray[np.float64],
+    initial: float,
+    n: int,
+    seed: int,
+    how: str,
+    ruin_level: float,
+    *,
+    threads: Optional[int] = None,
+) -> Dict[str, Any]: ...
+def _curve_stats(
+    ts: npt.NDArray[np.int64],
+    values: npt.NDArray[np.float64],
+    initial: float,
+    *,
+    fills: int = 0,
+    volume: float = 0.0,
+    fees: float = 0.0,
+    funding: float = 0.0,
+    liquidated_at: Optional[int] = None,
+    liquidation_step: Optional[int] = None,
+) -> Dict[str, Any]: ...
 def _given_paths(
     ex: Exchange,
     strategies: List[Any],

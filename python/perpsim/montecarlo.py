@@ -6,27 +6,27 @@ low come from the exact distribution of a Brownian bridge's extremes between ope
 
 :func:`monte_carlo` runs a built-in strategy (:class:`~perpsim.Grid`, :class:`~perpsim.Rebalance`)
 over many paths on all cores (rayon, the GIL released) and keeps one row per path;
-:func:`sweep` runs a Cartesian grid of strategy parameters on data or on a model. Path ``i`` of seed
+:func:`perpsim.sweep` (``sweep.py``) runs parameter grids on the same paths. Path ``i`` of seed
 ``s`` is the same whatever the thread count, batch split, executor or machine, so a run split over
 a dask cluster (``executor=client.get_executor()``) equals the single-machine run bit for bit.
 """
 
 from __future__ import annotations
 
-import itertools
 import math
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import pandas as pd
 
 from . import _core
-from ._protocol import ModelInputs, StrategyInputs
+from ._batches import progress_bar, run_batches
+from ._protocol import ModelInputs
 from .contracts import Contract
 from .errors import InvalidInputError, whole_number
-from .strategies import Grid, IndexDeviation, Rebalance
+from .strategies import Grid, Rebalance
 
 __all__ = [
     "GBM",
@@ -35,7 +35,6 @@ __all__ = [
     "Bootstrap",
     "monte_carlo",
     "MonteCarloResult",
-    "sweep",
     "simulate_paths",
 ]
 
@@ -207,42 +206,12 @@ def _batch(
     return dict(cols), list(curves)
 
 
-def _bounds(n: int, size: int) -> List[Tuple[int, int]]:
-    return [(a, min(n, a + size)) for a in range(0, n, size)]
-
-
-def _progress(total: int, enabled: bool, desc: str) -> Any:
-    if not enabled:
-        return None
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:  # tqdm is a dependency; stay silent if it was removed
-        return None
-    return tqdm(total=total, desc=desc, unit="path", leave=False)
-
-
 def _run_batches(
     payload: Dict[str, Any], n: int, executor: Optional[Executor], batch_size: Optional[int], progress: bool
 ) -> Tuple[Dict[str, np.ndarray], List[Tuple[int, List[float]]]]:
     size = int(batch_size) if batch_size else max(256, -(-n // 40))
-    bounds = _bounds(n, size)
-    bar = _progress(n, progress and n >= 2_000, "paths")
-    parts: List[Tuple[Dict[str, np.ndarray], List[Tuple[int, List[float]]]]] = []
-    try:
-        if executor is None:
-            for a, b in bounds:
-                parts.append(_batch(payload, a, b))
-                if bar is not None:
-                    bar.update(b - a)
-        else:
-            futures = [executor.submit(_batch, payload, a, b) for a, b in bounds]
-            for (a, b), f in zip(bounds, futures):  # in path order, whatever finishes first
-                parts.append(f.result())
-                if bar is not None:
-                    bar.update(b - a)
-    finally:
-        if bar is not None:
-            bar.close()
+    bar = progress_bar(n, progress and n >= 2_000, "paths", "path")
+    parts = run_batches(_batch, payload, n, size, executor, bar)
     cols = {k: np.concatenate([p[0][k] for p in parts]) for k in parts[0][0]}
     curves = [c for p in parts for c in p[1]]
     return cols, curves
@@ -438,107 +407,6 @@ def monte_carlo(
 
 def _whole(v: Any, field: str, least: int = 1) -> int:
     return whole_number(field, v, least)
-
-
-def _combos(params: Mapping[str, Sequence[Any]]) -> List[Dict[str, Any]]:
-    if not isinstance(params, Mapping) or not params:
-        raise InvalidInputError("params: a mapping name -> list of values", "params")
-    names = list(params)
-    for k in names:
-        v = params[k]
-        if isinstance(v, (str, bytes)) or not hasattr(v, "__iter__"):
-            raise InvalidInputError(f"params: {k} must be a list of values", k)
-    return [dict(zip(names, vals)) for vals in itertools.product(*(list(params[k]) for k in names))]
-
-
-def sweep(
-    strategy: Callable[..., Any],
-    params: Mapping[str, Sequence[Any]],
-    data: Optional[Union[pd.DataFrame, Mapping[str, pd.DataFrame]]] = None,
-    model: Optional[Model] = None,
-    contract: Any = None,
-    n_paths: int = 100,
-    n_bars: int = 8_760,
-    seed: int = 0,
-    per_path: bool = False,
-    threads: Optional[int] = None,
-    initial_balance: float = 10_000.0,
-    leverage: Optional[float] = None,
-    funding: Any = None,
-    fixed: Optional[Mapping[str, Any]] = None,
-    **options: Any,
-) -> pd.DataFrame:
-    """A Cartesian grid of strategy parameters, run in parallel in the engine.
-
-    ``strategy``: a built-in strategy class (``perpsim.Grid``, ``perpsim.Rebalance``, ...) or a
-    factory returning one; it is called with ``**fixed`` and each combination of ``params``. With
-    ``data`` (a DataFrame or mapping): one backtest per set, a row of its figures each. With
-    ``model``: ``n_paths`` Monte Carlo paths per set (the same paths for every set), a row per set
-    with the mean and quantiles of the return, P(liquidation) and the expected shortfall, or one
-    row per set and path with ``per_path=True``.
-    """
-    if (data is None) == (model is None):
-        raise InvalidInputError("data: give exactly one of data and model", "data")
-    combos = _combos(params)
-    fixed = dict(fixed or {})
-    strategies = []
-    for combo in combos:
-        try:
-            strategies.append(strategy(**fixed, **combo))
-        except InvalidInputError:
-            raise
-        except TypeError as e:
-            raise InvalidInputError(f"params: {e}", "params") from None
-    if model is not None:
-        ex, c = _exchange(contract, initial_balance, leverage, options)
-        inputs = _model_inputs(model, funding, c.funding_interval_hours, _START)
-        sets = [_mc_strategy(s) for s in strategies]
-        cols = _core._mc_sweep(
-            ex,
-            model,
-            inputs,
-            sets,
-            n_bars=_whole(n_bars, "n_bars"),
-            seed=_whole(seed, "seed", least=0),
-            start=0,
-            stop=_whole(n_paths, "n_paths"),
-            threads=None if threads is None else _whole(threads, "threads"),
-        )
-        rows = _frame(cols)
-        rows.insert(0, "set", np.asarray(cols["set"]))
-        if per_path:
-            rows = rows.reset_index()
-            for name in combos[0]:
-                rows.insert(1, name, [combos[i][name] for i in rows["set"]])
-            return rows
-        out = []
-        for s, g in rows.groupby("set", sort=True):
-            r = g["total_return"].to_numpy()
-            out.append(
-                {
-                    **combos[int(s)],
-                    "mean_return": float(r.mean()),
-                    "median_return": float(np.median(r)),
-                    "return_q05": float(np.quantile(r, 0.05)),
-                    "return_q95": float(np.quantile(r, 0.95)),
-                    "p_liquidation": float(g["liquidated"].mean()),
-                    "expected_shortfall_5pct": expected_shortfall(r, 0.05),
-                    "mean_max_drawdown": float(g["max_drawdown"].mean()),
-                    "mean_fills": float(g["fills"].mean()),
-                }
-            )
-        return pd.DataFrame(out)
-    from .backtest import _contracts
-    from .exchange import Exchange
-
-    contracts, frames = _contracts(data, contract)
-    ex = Exchange(contracts, initial_balance=initial_balance, leverage=leverage, **options)
-    if not all(isinstance(s, (Grid, Rebalance, IndexDeviation)) for s in strategies):
-        raise InvalidInputError("strategy: a sweep on data runs Grid, Rebalance or IndexDeviation", "strategy")
-    cols = _core._sweep_data(ex, ex._columns(frames, funding, None), strategies, StrategyInputs(), threads=threads)
-    rows = _frame(cols).reset_index(drop=True)
-    params_df = pd.DataFrame(combos)
-    return pd.concat([params_df, rows], axis=1)
 
 
 def simulate_paths(

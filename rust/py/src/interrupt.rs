@@ -28,29 +28,40 @@ where
     }
     let mut signal: Option<PyErr> = None;
     let mut out: Option<std::thread::Result<T>> = None;
+    let forked = perpsim_engine::mc::is_forked();
     py.detach(|| {
-        // The work goes to a thread of rayon's pool (kept warm across runs: a fresh thread would
-        // start with a fresh allocator arena and fault its memory in again), this thread waits.
-        rayon::in_place_scope(|s| {
-            let (tx, rx) = channel::<()>();
-            let slot = &mut out;
-            s.spawn(move |_| {
-                *slot = Some(std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)));
-                let _ = tx.send(());
-            });
-            loop {
-                match rx.recv_timeout(POLL) {
-                    Err(RecvTimeoutError::Timeout) if signal.is_none() => {
-                        if let Err(e) = Python::attach(|py| py.check_signals()) {
-                            signal = Some(e);
-                            control::interrupt();
-                        }
+        let (tx, rx) = channel::<()>();
+        let slot = &mut out;
+        let job = move || {
+            *slot = Some(std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)));
+            let _ = tx.send(());
+        };
+        let mut watch = || loop {
+            match rx.recv_timeout(POLL) {
+                Err(RecvTimeoutError::Timeout) if signal.is_none() => {
+                    if let Err(e) = Python::attach(|py| py.check_signals()) {
+                        signal = Some(e);
+                        control::interrupt();
                     }
-                    Err(RecvTimeoutError::Timeout) => {}
-                    _ => break,
                 }
+                Err(RecvTimeoutError::Timeout) => {}
+                _ => break,
             }
-        })
+        };
+        if forked {
+            // A child made by fork has none of the global pool's threads: a plain thread.
+            std::thread::scope(|s| {
+                s.spawn(job);
+                watch();
+            })
+        } else {
+            // The work goes to a thread of rayon's pool (kept warm across runs: a fresh thread
+            // would start with a fresh allocator arena and fault its memory in again).
+            rayon::in_place_scope(|s| {
+                s.spawn(move |_| job());
+                watch();
+            })
+        }
     });
     let out = match out {
         Some(Ok(v)) => v,

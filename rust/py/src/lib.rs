@@ -15,6 +15,7 @@ mod montecarlo;
 mod options;
 mod pystrategy;
 mod records;
+mod resample;
 mod stats;
 mod strategies;
 
@@ -112,12 +113,20 @@ fn _panic_count() -> u64 {
     PANICS.load(std::sync::atomic::Ordering::Relaxed)
 }
 
+/// Called in a child process made by `fork` (registered with `os.register_at_fork`): parallel
+/// runs in the child build their own thread pool (the parent's pool threads are not in it).
+#[pyfunction]
+fn _after_fork() {
+    perpsim_engine::mc::forked();
+}
+
 /// The extension module.
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     count_panics();
     perpsim_engine::memory::guard::rearm();
     m.add_function(wrap_pyfunction!(_panic_count, m)?)?;
+    m.add_function(wrap_pyfunction!(_after_fork, m)?)?;
     m.add_class::<exchange::PyExchange>()?;
     m.add_class::<records::PyFill>()?;
     m.add_class::<records::PyPosition>()?;
@@ -130,6 +139,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(montecarlo::_sweep_data, m)?)?;
     m.add_function(wrap_pyfunction!(montecarlo::_given_paths, m)?)?;
     m.add_function(wrap_pyfunction!(models::_mc_paths, m)?)?;
+    m.add_function(wrap_pyfunction!(resample::_resample_trades, m)?)?;
+    m.add_function(wrap_pyfunction!(stats::_curve_stats, m)?)?;
     m.add_function(wrap_pyfunction!(models::check_model, m)?)?;
     m.add_function(wrap_pyfunction!(strategies::check_strategy, m)?)?;
     m.add_function(wrap_pyfunction!(strategies::basis_default_leverage, m)?)?;

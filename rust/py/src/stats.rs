@@ -87,3 +87,51 @@ pub fn stats_columns<'py>(py: Python<'py>, rows: &[PathStats]) -> PyResult<Bound
     }
     Ok(d)
 }
+
+/// The run figures of a given equity curve (`values` at the ends of the steps `ts`, ns, from
+/// `initial`) with the account's totals given: how a stitched curve (walk-forward's
+/// out-of-sample windows) gets the same figures as a backtest, from the one statistics engine.
+#[pyfunction]
+#[pyo3(signature = (ts, values, initial, *, fills=0, volume=0.0, fees=0.0, funding=0.0, liquidated_at=None, liquidation_step=None))]
+#[allow(clippy::too_many_arguments)]
+pub fn _curve_stats<'py>(
+    py: Python<'py>,
+    ts: numpy::PyReadonlyArray1<'py, i64>,
+    values: numpy::PyReadonlyArray1<'py, f64>,
+    initial: f64,
+    fills: u64,
+    volume: f64,
+    fees: f64,
+    funding: f64,
+    liquidated_at: Option<i64>,
+    liquidation_step: Option<u64>,
+) -> PyResult<Bound<'py, PyDict>> {
+    use crate::errors::IntoPyResult;
+    use perpsim_engine::{CurveStats, LedgerError};
+    let (ts, values) = (ts.as_slice()?, values.as_slice()?);
+    if ts.len() != values.len() {
+        return Err(LedgerError::invalid("values", "one value per time")).py(py);
+    }
+    if !(initial.is_finite() && initial > 0.0) {
+        return Err(LedgerError::invalid("initial", "must be a positive number")).py(py);
+    }
+    if let Some(k) = values.iter().position(|v| !v.is_finite()) {
+        return Err(LedgerError::bad_row("values", k, "not a finite number")).py(py);
+    }
+    if let Some(k) = ts.windows(2).position(|w| w[1] <= w[0]) {
+        return Err(LedgerError::bad_row("ts", k + 1, "times must increase")).py(py);
+    }
+    let mut c = CurveStats::new(initial);
+    for (&t, &v) in ts.iter().zip(values) {
+        c.push(t, v);
+    }
+    let totals = perpsim_engine::stats::Totals {
+        fills,
+        volume,
+        fees,
+        funding,
+        liquidated_at,
+        liquidation_step,
+    };
+    stats_dict(py, &RunStats::new(&c, &totals))
+}

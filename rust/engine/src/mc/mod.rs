@@ -6,10 +6,12 @@ pub mod fastmath;
 pub mod given;
 pub mod meaning;
 pub mod models;
+pub mod resample;
 pub mod rng;
 pub mod runner;
 
 pub use given::{run_given, GivenPaths};
 pub use models::{FundingModel, ModelSpec, PathBuf, PriceModel};
+pub use resample::{resample_trades, ResampleRow, Resampling};
 pub use rng::Rng;
-pub use runner::{sweep_data, with_threads, Curves, McRun, PathStats};
+pub use runner::{forked, is_forked, sweep_data, with_threads, Curves, McRun, PathStats};

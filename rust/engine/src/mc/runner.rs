@@ -5,6 +5,7 @@
 //! backtest's), plus a few sampled equity curves when asked: memory O(paths).
 
 use rayon::prelude::*;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::models::{ModelSpec, PathBuf};
 use super::rng::Rng;
@@ -221,11 +222,35 @@ impl McRun<'_> {
     }
 }
 
-/// Runs `f` on a pool of `threads` threads (all cores when `None`).
+/// Set in a child process made by `fork` (see [`forked`]): rayon's global pool did not survive it.
+static FORKED: AtomicBool = AtomicBool::new(false);
+
+/// Tells the engine it now runs in a child made by `fork` (a `ProcessPoolExecutor` or
+/// `multiprocessing` on Linux): the global pool's threads were not copied into the child, and
+/// waiting on them would hang, so every parallel call from now on builds its own pool.
+pub fn forked() {
+    FORKED.store(true, Ordering::SeqCst);
+}
+
+/// Whether [`forked`] was called: rayon's global pool must not be used in this process.
+pub fn is_forked() -> bool {
+    FORKED.load(Ordering::SeqCst)
+}
+
+/// Runs `f` on a pool of `threads` threads (all cores when `None`: rayon's global pool, or a
+/// fresh pool of that size after a fork).
 pub fn with_threads<T: Send>(
     threads: Option<usize>,
     f: impl FnOnce() -> T + Send,
 ) -> Result<T, LedgerError> {
+    let threads = match threads {
+        None if is_forked() => Some(
+            std::thread::available_parallelism()
+                .map(usize::from)
+                .unwrap_or(1),
+        ),
+        t => t,
+    };
     match threads {
         None => Ok(f()),
         Some(n) => {
