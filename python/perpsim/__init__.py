@@ -9,6 +9,9 @@ Public API (this release):
   :class:`IndexDeviation`, :class:`Basis`, :class:`TargetPositions`) or a Python callback over bars.
 - :func:`monte_carlo` → :class:`MonteCarloResult` with the models :class:`GBM`,
   :class:`JumpDiffusion`, :class:`StudentT`, :class:`Bootstrap`; :func:`sweep`.
+- research: :func:`walk_forward` → :class:`WalkForwardResult`, :mod:`perpsim.robustness` (trade
+  resampling, block bootstrap of a result, parameter sensitivity, deflated Sharpe),
+  :func:`lookahead_check`, round trips in ``Result.trades``.
 - :mod:`perpsim.data`: the bundled real samples, loading files, resampling; :mod:`perpsim.calc`.
 - :class:`Exchange`: the step-driven account (buy/sell, orders, marks, funding, positions, history).
 - :class:`Contract` and the presets in :mod:`perpsim.contracts` (``BTCUSDT``, ``ETHUSDT``,
@@ -19,7 +22,7 @@ Public API (this release):
 
 import os as _os
 
-from . import _core, calc, contracts, data, errors, montecarlo, reference
+from . import _core, calc, contracts, data, errors, montecarlo, reference, robustness
 from ._core import __version__
 from .backtest import Result, backtest
 from .contracts import BTCUSD, BTCUSDT, BTCUSDT_SPOT, ETHUSD, ETHUSDT, Contract, preset, quarterly
@@ -36,11 +39,13 @@ from .errors import (
 )
 from .exchange import Exchange
 from .given import run_paths
+from .lookahead import LookaheadReport, lookahead_check
 from .montecarlo import GBM, Bootstrap, JumpDiffusion, MonteCarloResult, StudentT, monte_carlo
 from .premium import funding_from_premium
 from .strategies import Basis, Grid, IndexDeviation, Rebalance, TargetPositions
 from .studies import deviation_risk_table
 from .sweep import sweep
+from .walkforward import WalkForwardResult, walk_forward
 
 __all__ = [
     "__version__",
@@ -59,6 +64,10 @@ __all__ = [
     "monte_carlo",
     "run_paths",
     "sweep",
+    "walk_forward",
+    "WalkForwardResult",
+    "lookahead_check",
+    "LookaheadReport",
     "MonteCarloResult",
     "GBM",
     "JumpDiffusion",
@@ -86,6 +95,7 @@ __all__ = [
     "errors",
     "montecarlo",
     "reference",
+    "robustness",
 ]
 
 # A child made by fork (a ProcessPoolExecutor or multiprocessing pool on Linux) has none of the

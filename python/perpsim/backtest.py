@@ -123,12 +123,24 @@ def backtest(
         **options,
     )
     symbols = list(ex.symbols)
+    # What a rerun of this strategy on other bars needs (robustness.block_bootstrap, walk-forward).
+    settings = dict(
+        contract=contracts[0] if len(contracts) == 1 else {c.symbol: c for c in contracts},
+        initial_balance=initial_balance,
+        leverage=leverage,
+        funding=funding,
+        maker_fee=maker_fee,
+        taker_fee=taker_fee,
+        margin_mode=margin_mode,
+        path=path,
+        **options,
+    )
     if not builtin:
         stats = _run_python(ex, frames, funding, strategy)
-        return _result(Result(ex, stats, {}, frames), strategy)
+        return _result(Result(ex, stats, {}, frames), strategy, settings)
     inputs = strategy._inputs(symbols) if isinstance(strategy, TargetPositions) else None
     strategy_stats, stats = ex.run_strategy(frames, strategy, inputs, funding=funding)
-    return _result(Result(ex, stats, strategy_stats, frames), strategy)
+    return _result(Result(ex, stats, strategy_stats, frames), strategy, settings)
 
 
 def _join_each(data: Any, extra: Any, join: Any, field: str) -> Any:
@@ -170,9 +182,11 @@ def _premium_funding(funding: Any, premium: Any, contracts: Any) -> Any:
     return out
 
 
-def _result(r: Result, strategy: Any) -> Result:
+def _result(r: Result, strategy: Any, settings: Optional[Dict[str, Any]] = None) -> Result:
     """The result, its doubtful warnings emitted to Python's ``warnings`` (once each)."""
     r.meta["strategy"] = strategy
+    if settings is not None:
+        r.meta["settings"] = settings
     emit(r.warnings, stacklevel=3)
     return r
 

@@ -22,7 +22,8 @@ class Result:
     - ``equity``: one row per recorded step, as the engine recorded it (equity, wallet_balance,
       margin, realized_pnl, unrealized_pnl, fees, funding, effective_leverage; equity_quote for
       inverse accounts; position_<symbol> and entry_<symbol> per symbol);
-    - ``fills``, ``orders`` (with status and reason), ``funding`` (payments);
+    - ``fills``, ``orders`` (with status and reason), ``funding`` (payments); ``trades`` (round
+      trips, net of fees);
     - ``stats``: a Series of the run's figures, computed by the engine's statistics (the same code
       as a sweep row or a Monte Carlo path); ``strategy_stats``: the strategy's own records (grid:
       levels, quantities, ...);
@@ -100,6 +101,14 @@ class Result:
         )
         out = pd.concat([f, sf], ignore_index=True) if len(f) else sf
         return out.sort_values("timestamp", kind="mergesort").reset_index(drop=True)
+
+    @property
+    def trades(self) -> pd.DataFrame:
+        """The round trips: one row per fill that reduced a position, on the exchange's
+        average-cost rule, its PnL net of the fees of both ends (:func:`perpsim.trades.trades`)."""
+        from .trades import trades
+
+        return self._get("trades", lambda: trades(self.fills))
 
     @property
     def orders(self) -> pd.DataFrame:
