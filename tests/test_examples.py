@@ -19,6 +19,7 @@ CASES = {
     "deviation_risk_table.py": ["loss_multiple", "0.05", "0.40"],
     "basis_inverse.py": ["held to settlement", "settled 1", "BTCUSD_240628"],
     "montecarlo_liquidation.py": ["P(liquidation)", "bootstrap (24 h blocks)", "balance 2x"],
+    "walk_forward_study.py": ["walk-forward: 10 windows", "overfitting gap", "deflated Sharpe", "P(liquidation)"],
 }
 
 

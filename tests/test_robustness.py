@@ -41,6 +41,20 @@ def test_round_trips_follow_the_average_cost_rule_and_add_up():
     assert tr["gross_pnl"].sum() == pytest.approx(f["realized_pnl"].sum(), abs=1e-12)
 
 
+def test_an_open_position_is_the_last_trade_and_everything_adds_up_with_funding():
+    funding = perpsim.data.sample_funding("BTCUSDT")
+    g = Grid(lower=0.85 * S0, upper=1.15 * S0, grid_count=30, quote_per_grid=300, mode="neutral")
+    r = perpsim.backtest(BARS, g, contract=perpsim.BTCUSDT, leverage=3, funding=funding)
+    tr = r.trades
+    assert r.stats["funding"] != 0 and list(tr["status"]).count("open") == 1 and tr["status"].iloc[-1] == "open"
+    last = tr.iloc[-1]
+    assert last["qty"] == pytest.approx(abs(r.equity["position_BTCUSDT"].iloc[-1]), rel=1e-12)
+    assert last["gross_pnl"] == pytest.approx(r.equity["unrealized_pnl"].iloc[-1], rel=1e-12)
+    total = tr["pnl"].sum() + r.stats["funding"]
+    assert total == pytest.approx(r.stats["final_equity"] - r.initial_balance, abs=1e-8)
+    assert tr["fees"].sum() == pytest.approx(r.fills["fee"].sum(), rel=1e-12)
+
+
 def test_trade_resampling_is_reproducible_and_a_shuffle_keeps_the_total():
     r = grid_run()
     assert len(r.trades) > 50
@@ -73,8 +87,8 @@ def test_risk_of_ruin_counts_sequences_that_reach_the_level():
 
 
 def test_no_trades_is_refused_not_a_zero():
-    r = perpsim.backtest(BARS, TargetPositions(pd.Series([0.1], index=BARS.index[[5]])), contract=perpsim.BTCUSDT)
-    assert len(r.trades) == 0
+    r = perpsim.backtest(BARS, TargetPositions(pd.Series([0.0], index=BARS.index[[5]])), contract=perpsim.BTCUSDT)
+    assert len(r.fills) == 0 and len(r.trades) == 0
     with pytest.raises(perpsim.InvalidInputError, match="trades"):
         trade_resampling(r)
 

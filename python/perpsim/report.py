@@ -1,5 +1,6 @@
 """Self-contained HTML reports (charts embedded as PNG, no external files or scripts) for a
-backtest :class:`~perpsim.Result` and a :class:`~perpsim.MonteCarloResult`."""
+backtest :class:`~perpsim.Result`, a :class:`~perpsim.MonteCarloResult`, and a study made of
+several (:func:`study_report`)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from typing import Any, Iterable, Optional, Tuple
 
 import pandas as pd
 
-__all__ = ["backtest_report", "montecarlo_report", "write_png"]
+__all__ = ["backtest_report", "montecarlo_report", "study_report", "write_png"]
 
 _CSS = """
 body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:2em auto;max-width:1100px;color:#222}
@@ -182,6 +183,42 @@ def montecarlo_report(result: Any, path: Optional[str] = None, title: Optional[s
     body += "<div><h2>Per-path figures</h2>" + _frame_table(desc.reset_index()) + note + "</div></div>"
     body += "<h2>Equity fan chart and final equity</h2>" + _img(lambda: result.plot())
     page = _page(title or "perpsim Monte Carlo", sub, body)
+    if path is not None:
+        Path(path).write_text(page, encoding="utf-8")
+    return page
+
+
+def _section(item: Any) -> str:
+    """One part of a study: a table, figures, a chart or a paragraph."""
+    if isinstance(item, pd.DataFrame):
+        return _frame_table(item)
+    if isinstance(item, pd.Series):
+        return _kv_table(item.items())
+    if isinstance(item, dict):
+        return _kv_table(item.items())
+    if isinstance(item, str):
+        return f"<p>{html.escape(item)}</p>"
+    if hasattr(item, "savefig"):
+        return f"<img alt='chart' src='data:image/png;base64,{_figure_png(item)}'>"
+    if callable(item):
+        return _img(item)
+    if isinstance(item, (list, tuple)):
+        return "<div class='grid'>" + "".join(f"<div>{_section(x)}</div>" for x in item) + "</div>"
+    return f"<p>{html.escape(str(item))}</p>"
+
+
+def study_report(
+    title: str,
+    sections: Iterable[Tuple[str, Any]],
+    path: Optional[str] = None,
+    subtitle: str = "",
+) -> str:
+    """One HTML page of several results: ``sections`` is a list of (heading, content), the content
+    a DataFrame (a table), a Series or dict (figures), a matplotlib Figure or a function making one
+    (a chart), a string (a paragraph), or a list of these side by side. Written to ``path`` when
+    given; returned."""
+    body = "".join(f"<h2>{html.escape(h)}</h2>{_section(c)}" for h, c in sections)
+    page = _page(title, subtitle, body)
     if path is not None:
         Path(path).write_text(page, encoding="utf-8")
     return page

@@ -105,10 +105,18 @@ class Result:
     @property
     def trades(self) -> pd.DataFrame:
         """The round trips: one row per fill that reduced a position, on the exchange's
-        average-cost rule, its PnL net of the fees of both ends (:func:`perpsim.trades.trades`)."""
+        average-cost rule, its PnL net of the fees of both ends, then the positions left open at
+        the end (``status="open"``, at the last mark) (:func:`perpsim.trades.trades`)."""
         from .trades import trades
 
-        return self._get("trades", lambda: trades(self.fills))
+        def make() -> pd.DataFrame:
+            eq = self.equity
+            end = eq.index[-1] if len(eq) else pd.NaT
+            spot = self.strategy_stats.get("spot_symbol")
+            held = [(end, self.exchange.position(s)) for s in self.exchange.symbols if s != spot]
+            return trades(self.fills, held)
+
+        return self._get("trades", make)
 
     @property
     def orders(self) -> pd.DataFrame:

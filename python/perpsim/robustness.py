@@ -26,7 +26,6 @@ from .errors import InvalidInputError
 from .montecarlo import Bootstrap, MonteCarloResult, _whole, monte_carlo
 from .result import Result
 from .sweep import sweep
-from .trades import trades
 
 __all__ = ["trade_resampling", "block_bootstrap", "sensitivity", "heatmap", "deflated_sharpe", "ResamplingResult"]
 
@@ -79,14 +78,15 @@ class ResamplingResult:
 
 
 def trade_resampling(
-    result: Result,
+    result: Any,
     n: int = 10_000,
     how: str = "bootstrap",
     seed: int = 0,
     ruin: float = 0.5,
     threads: Optional[int] = None,
 ) -> ResamplingResult:
-    """``n`` sequences of the run's closed trades (net PnL each, from :func:`perpsim.trades.trades`),
+    """``n`` sequences of the run's closed trades (net PnL each: ``result.trades`` of a backtest
+    :class:`~perpsim.Result` or of a :class:`~perpsim.WalkForwardResult`),
     ``how="shuffle"`` (the same trades in another order: the same final equity, other drawdowns) or
     ``"bootstrap"`` (as many trades drawn with replacement), each from the initial balance, folded
     by the engine's statistics. Ruin: the equity falls to ``(1 - ruin)`` of the initial balance or
@@ -95,12 +95,12 @@ def trade_resampling(
     The sequence is of trades, not bars: the drawdowns are between closed trades (an open
     position's unrealized swings and funding are not in them), a lower bound of the bar-by-bar
     drawdown."""
-    if not isinstance(result, Result):
-        raise InvalidInputError("result: a perpsim backtest Result", "result")
+    if not hasattr(result, "trades") or not hasattr(result, "initial_balance"):
+        raise InvalidInputError("result: a backtest Result or a WalkForwardResult", "result")
     if not (isinstance(ruin, (int, float)) and 0 < ruin <= 1):
         raise InvalidInputError("ruin: the fraction of the initial balance lost that counts as ruin, in (0, 1]", "ruin")
-    pnl = np.ascontiguousarray(trades(result.fills)["pnl"].to_numpy(dtype=float))
-    initial = result.initial_balance
+    pnl = np.ascontiguousarray(result.trades["pnl"].to_numpy(dtype=float))
+    initial = float(result.initial_balance)
     cols = _core._resample_trades(
         pnl,
         initial,
@@ -136,6 +136,8 @@ def block_bootstrap(
     bars = next(iter(result.data.values()))
     model = Bootstrap(bars, block=block, s0=float(bars["open"].iloc[0]))
     run = dict(settings)
+    if isinstance(run.get("funding"), Mapping):  # one symbol: its own rates
+        run["funding"] = next(iter(run["funding"].values()), None)
     run.update(kwargs)
     return monte_carlo(
         result.meta["strategy"],

@@ -5,14 +5,16 @@ the average, a fill that reduces it realizes ``(exit - entry) * qty`` (linear; t
 coin-margined contracts), and the engine records that realized PnL on the fill. A *trade* here is
 one reducing fill: the quantity it closed, the entry price it closed against, the exit price, and
 its PnL net of fees (the exit fee's share for the closed quantity and the entry fees' share of the
-quantity closed, pro rata). Funding is not in a trade's PnL (it is paid on the open position over
-time: ``Result.funding``), nor is the position still open at the end (``Result.stats`` has it as
-unrealized PnL). Spot legs (reason ``"spot"``) are not futures trades and are left out.
+quantity closed, pro rata). A position still open at the end is one more row, ``status="open"``:
+valued at the last mark (its unrealized PnL, less its entry fees' share), as vectorbt lists open
+trades. Funding is not in a trade's PnL (it is paid on the open position over time:
+``Result.funding``): the trades' PnLs add up to the final equity less the initial balance less
+the funding. Spot legs (reason ``"spot"``) are not futures trades and are left out.
 """
 
 from __future__ import annotations
 
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Sequence
 
 import numpy as np
 import pandas as pd
@@ -32,17 +34,20 @@ COLUMNS = [
     "fees",
     "pnl",
     "reason",
+    "status",
 ]
 
 
-def trades(fills: pd.DataFrame) -> pd.DataFrame:
-    """One row per fill that reduced a position (see the module doc), in fill order.
+def trades(fills: pd.DataFrame, open_positions: Sequence[Any] = ()) -> pd.DataFrame:
+    """One row per fill that reduced a position (see the module doc), in fill order, then one per
+    position of ``open_positions`` (:class:`perpsim.Position` snapshots at the end, with the time
+    of the last step as ``exit_time``: ``(time, position)`` pairs) that is not flat.
 
     ``direction``: ``"long"`` or ``"short"`` (the position reduced); ``entry_time``: when that
     position was opened from flat (or flipped); ``gross_pnl``: the engine's realized PnL for the
     closed quantity; ``fees``: the exit fee's share plus the entry fees' share; ``pnl`` =
     ``gross_pnl - fees``; ``reason``: the closing fill's reason (``"liquidation"`` for a forced
-    close).
+    close); ``status``: ``"closed"``, or ``"open"`` for a position left open at the end.
     """
     rows: List[Dict[str, Any]] = []
     state: Dict[str, Dict[str, Any]] = {}
@@ -77,6 +82,7 @@ def trades(fills: pd.DataFrame) -> pd.DataFrame:
                     "fees": share + exit_fee,
                     "pnl": realized - share - exit_fee,
                     "reason": reason[i],
+                    "status": "closed",
                 }
             )
             s["fees"] -= share
@@ -87,6 +93,26 @@ def trades(fills: pd.DataFrame) -> pd.DataFrame:
                 s["fees"] = 0.0
         s["pos"] = pos
         s["entry"] = entry[i]
+    for ts, p in open_positions:
+        if p.qty == 0.0:
+            continue
+        s = state.get(p.symbol, {"fees": 0.0, "opened": ts})
+        rows.append(
+            {
+                "symbol": p.symbol,
+                "direction": "long" if p.qty > 0 else "short",
+                "entry_time": s["opened"],
+                "exit_time": ts,
+                "qty": abs(p.qty),
+                "entry_price": p.entry_price,
+                "exit_price": p.mark_price,
+                "gross_pnl": p.unrealized_pnl,
+                "fees": s["fees"],
+                "pnl": p.unrealized_pnl - s["fees"],
+                "reason": "open at end",
+                "status": "open",
+            }
+        )
     out = pd.DataFrame(rows, columns=COLUMNS)
     for c in ("qty", "entry_price", "exit_price", "gross_pnl", "fees", "pnl"):
         out[c] = out[c].astype(float)

@@ -11,6 +11,7 @@ charged; the windows table shows its notional (``open_notional``) so that it can
 
 from __future__ import annotations
 
+import inspect
 from concurrent.futures import Executor
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
 
@@ -59,6 +60,41 @@ class WalkForwardResult:
         self.objective = objective
 
     @property
+    def initial_balance(self) -> float:
+        """The balance the first test window started with."""
+        return float(self.windows["start_equity"].iloc[0])
+
+    @property
+    def trades(self) -> pd.DataFrame:
+        """Every test window's round trips (:attr:`perpsim.Result.trades`), in time order."""
+        parts = [r.trades for r in self.results]
+        return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+    def plot(self, path: Optional[str] = None) -> Any:
+        """The stitched out-of-sample equity with each test window's start and chosen parameters
+        marked (a matplotlib Figure, saved to ``path`` if given)."""
+        import matplotlib
+
+        matplotlib.use("Agg", force=False)
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(11, 4))
+        ax.plot(self.equity.index, self.equity.to_numpy(), color="#1f77b4", lw=1.2)
+        names = [c for c in self.windows.columns if c not in _WINDOW_COLUMNS]
+        top = float(self.equity.max())
+        for _, w in self.windows.iterrows():
+            ax.axvline(w["test_start"], color="#999", lw=0.6, ls="--")
+            label = ", ".join(f"{k}={w[k]:.4g}" if isinstance(w[k], float) else f"{k}={w[k]}" for k in names)
+            ax.text(w["test_start"], top, " " + label, fontsize=7, rotation=90, va="top", color="#555")
+        ax.set_ylabel("equity (out of sample)")
+        ax.set_title(f"walk-forward: {len(self.windows)} test windows, objective {self.objective}")
+        ax.grid(alpha=0.3)
+        fig.tight_layout()
+        if path is not None:
+            fig.savefig(path, dpi=100)
+        return fig
+
+    @property
     def gap(self) -> float:
         """The mean of out_of_sample / in_sample over the windows whose in-sample objective is
         positive and both are finite (NaN if none)."""
@@ -71,6 +107,21 @@ class WalkForwardResult:
             f"WalkForwardResult({len(self.windows)} windows, objective {self.objective}, "
             f"out-of-sample return {self.stats['total_return']:.2%}, gap {self.gap:.2f})"
         )
+
+
+_WINDOW_COLUMNS = {
+    "train_start",
+    "train_end",
+    "test_start",
+    "test_end",
+    "in_sample",
+    "out_of_sample",
+    "start_equity",
+    "final_equity",
+    "return",
+    "open_notional",
+    "liquidated",
+}
 
 
 def _slice(data: Any, a: pd.Timestamp, b: pd.Timestamp) -> Any:
@@ -96,6 +147,20 @@ def _length(v: Any, field: str) -> pd.Timedelta:
     if not d > pd.Timedelta(0):
         raise InvalidInputError(f"{field}: must be a positive duration", field)
     return d
+
+
+def _first_open(data: Any) -> float:
+    f = data if isinstance(data, pd.DataFrame) else next(iter(data.values()))
+    if not len(f):
+        raise InvalidInputError("data: a window holds no bar (a gap in the data?)", "data")
+    return float(f["open"].iloc[0])
+
+
+def _takes_price(strategy: Any) -> bool:
+    try:
+        return "start_price" in inspect.signature(strategy).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 def _scores(table: pd.DataFrame, objective: Objective) -> np.ndarray:
@@ -151,6 +216,11 @@ def walk_forward(
     previous window's final equity (see the module doc). ``fixed``, ``contract``,
     ``initial_balance``, ``leverage``, ``funding`` and ``options`` go to every sweep and backtest;
     ``executor`` to the sweeps.
+
+    A factory with a ``start_price`` parameter is given the window's first open (training windows
+    and test windows alike): how a grid's bounds follow the price, e.g.
+    ``lambda start_price, width, grid_count: Grid(start_price * (1 - width), start_price * (1 + width),
+    grid_count, quote_per_grid=500)``.
     """
     train_d, test_d = _length(train, "train"), _length(test, "test")
     start, last = _span(data)
@@ -165,14 +235,16 @@ def walk_forward(
     if t > last:
         raise InvalidInputError("train: the data end before the first training window does", "train")
     kw = dict(contract=contract, leverage=leverage, funding=funding, **options)
+    priced = _takes_price(strategy)
     while t <= last:
         a = start if anchored else t - train_d
         b = t + test_d
+        train_data, test_data = _slice(data, a, t), _slice(data, t, b)
         table = sweep(
             strategy,
             params,
-            data=_slice(data, a, t),
-            fixed=fixed,
+            data=train_data,
+            fixed={**fixed, "start_price": _first_open(train_data)} if priced else fixed,
             initial_balance=initial_balance,
             executor=executor,
             progress=progress,
@@ -187,7 +259,8 @@ def walk_forward(
         best = int(np.argmax(np.where(np.isfinite(scores), scores, -np.inf)))
         chosen = {k: table[k].iloc[best] for k in params}
         chosen = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in chosen.items()}
-        r = backtest(_slice(data, t, b), strategy(**fixed, **chosen), initial_balance=equity, **kw)
+        here = {"start_price": _first_open(test_data)} if priced else {}
+        r = backtest(test_data, strategy(**fixed, **here, **chosen), initial_balance=equity, **kw)
         oos = _scores(pd.DataFrame([{**chosen, **r.stats.to_dict()}]), objective)[0]
         curve = r.equity["equity"]
         rows.append(
