@@ -86,6 +86,14 @@ def test_stitching_carries_equity_flat_and_keeps_every_test_bar():
     assert wf.stats["fills"] == sum(int(r.stats["fills"]) for r in wf.results)
 
 
+def test_the_report_shows_windows_chart_and_figures(tmp_path):
+    wf = run()
+    page = wf.report(str(tmp_path / "wf.html"))
+    assert (tmp_path / "wf.html").stat().st_size > 10_000
+    assert "data:image/png;base64" in page and "Windows" in page and "out_of_sample" in page
+    assert f"{len(wf.windows)} windows" in page
+
+
 def test_one_window_has_the_backtest_s_own_figures():
     """The stitched curve's figures come from the engine's statistics: with one test window they
     are the backtest's."""

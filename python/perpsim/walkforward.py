@@ -94,6 +94,25 @@ class WalkForwardResult:
             fig.savefig(path, dpi=100)
         return fig
 
+    def report(self, path: Optional[str] = None, title: Optional[str] = None) -> str:
+        """The HTML report: the stitched out-of-sample equity, the windows and their choices, and
+        the out-of-sample figures (:func:`perpsim.report.study_report`). Written to ``path`` when
+        given; returned."""
+        from .report import study_report
+
+        w = self.windows
+        sub = f"{len(w)} windows · objective {self.objective} · gap {self.gap:.2f}" if len(w) else ""
+        return study_report(
+            title or "perpsim walk-forward",
+            [
+                ("Out-of-sample equity", self.plot),
+                ("Windows", w),
+                ("Out-of-sample figures", self.stats),
+            ],
+            path=path,
+            subtitle=sub,
+        )
+
     @property
     def gap(self) -> float:
         """The mean of out_of_sample / in_sample over the windows whose in-sample objective is
