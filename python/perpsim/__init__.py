@@ -28,6 +28,7 @@ from .backtest import Result, backtest
 from .contracts import BTCUSD, BTCUSDT, BTCUSDT_SPOT, ETHUSD, ETHUSDT, Contract, preset, quarterly
 from .data import with_index, with_mark
 from .errors import (
+    DownloadError,
     InvalidInputError,
     OrderRejectedError,
     OutOfMemoryError,
@@ -87,6 +88,7 @@ __all__ = [
     "OrderRejectedError",
     "RunInterruptedError",
     "OutOfMemoryError",
+    "DownloadError",
     "PerpsimWarning",
     "RunWarning",
     "calc",

@@ -246,6 +246,9 @@ def _whole(least: int) -> Any:
 
 def _build() -> argparse.ArgumentParser:
     p = _Parser(prog="perpsim", description="Backtesting and risk engine for crypto derivatives.")
+    from . import __version__
+
+    p.add_argument("--version", action="version", version=f"perpsim {__version__}")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     d = sub.add_parser("demo", help="grid and balance backtests on the bundled real BTCUSDT 2024 sample")
@@ -303,7 +306,59 @@ def _build() -> argparse.ArgumentParser:
     mi.add_argument("--cost", type=float, required=True, help="cost c per unit of notional")
     mi.add_argument("--min-order", type=float, default=0.0)
     c.set_defaults(func=_calc)
+
+    dt = sub.add_parser("data", help="real data: download from the exchange's public archive")
+    ds = dt.add_subparsers(dest="what", required=True, parser_class=_Parser)
+    dl = ds.add_parser("download", help="klines, mark/index/premium klines or funding rates, checked and cached")
+    dl.add_argument("symbol", help="e.g. BTCUSDT (usdm, spot) or BTCUSD_PERP (coinm)")
+    dl.add_argument("--market", choices=["usdm", "coinm", "spot"], default="usdm")
+    dl.add_argument(
+        "--kind",
+        choices=["klines", "markPriceKlines", "indexPriceKlines", "premiumIndexKlines", "fundingRate"],
+        default="klines",
+    )
+    dl.add_argument("--interval", default="1m", help="kline interval (1m, 5m, 1h, ...)")
+    dl.add_argument("--start", required=True, help="first month, YYYY-MM")
+    dl.add_argument("--end", help="last month, YYYY-MM (default: the first)")
+    dl.add_argument("--out", help="also write the table here (.parquet or .csv)")
+    dl.add_argument("--cache", help="cache folder (default $PERPSIM_CACHE or ~/.cache/perpsim)")
+    dl.add_argument("--base-url", help="archive address (default $PERPSIM_DATA_URL or https://data.binance.vision)")
+    dl.add_argument("--skip-missing", action="store_true", help="leave out months the archive lacks (warn)")
+    dl.add_argument("--no-progress", action="store_true", help="no progress bar")
+    dl.add_argument("--force", action="store_true", help="overwrite --out if it exists")
+    dl.set_defaults(func=_data)
     return p
+
+
+def _data(args: argparse.Namespace) -> int:
+    from .download import download
+
+    if args.out:
+        _check_new(Path(args.out), "--out", args.force)
+    got = download(
+        args.symbol,
+        market=args.market,
+        kind=args.kind,
+        interval=args.interval,
+        start=args.start,
+        end=args.end,
+        cache_dir=args.cache,
+        base_url=args.base_url,
+        missing="skip" if args.skip_missing else "raise",
+        progress=not args.no_progress,
+    )
+    span = f"{got.index[0]:%Y-%m-%d %H:%M} to {got.index[-1]:%Y-%m-%d %H:%M} UTC" if len(got) else "nothing"
+    where = ""
+    if args.out:
+        out = Path(args.out)
+        table = got.to_frame() if got.ndim == 1 else got
+        if out.suffix.lower() in (".parquet", ".pq"):
+            table.to_parquet(out)
+        else:
+            table.to_csv(out, index_label="timestamp")
+        where = f" -> {out}"
+    print(f"{args.symbol.upper()} {args.kind}: {len(got):,} rows, {span}{where}")
+    return 0
 
 
 def _one_line(message: Any, category: Any, filename: str, lineno: int, file: Any = None, line: Any = None) -> None:

@@ -9,6 +9,7 @@ from typing import Optional, Tuple
 import numpy as np
 import pandas as pd
 
+from .download import download
 from .errors import InvalidInputError
 from .loaders import align, load_bars, load_funding, resample, validate_bars
 
@@ -25,6 +26,7 @@ __all__ = [
     "resample",
     "align",
     "validate_bars",
+    "download",
 ]
 
 SAMPLES = {

@@ -33,6 +33,7 @@ __all__ = [
     "OrderRejectedError",
     "RunInterruptedError",
     "OutOfMemoryError",
+    "DownloadError",
     "PerpsimWarning",
     "RunWarning",
 ]
@@ -60,6 +61,11 @@ class OrderRejectedError(PerpsimError):
 
 class OutOfMemoryError(PerpsimError, MemoryError):
     """What a run needs does not fit in the memory available; nothing was computed."""
+
+
+class DownloadError(PerpsimError):
+    """Data that could not be downloaded whole: a file missing from the archive, a checksum that
+    does not match, a connection that broke. Nothing partial is cached or returned."""
 
 
 class RunInterruptedError(PerpsimError):

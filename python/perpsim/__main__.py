@@ -1,0 +1,7 @@
+"""``python -m perpsim``: the ``perpsim`` command."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())
