@@ -245,8 +245,11 @@ def test_a_grid_whose_orders_no_margin_can_hold_warns():
     assert w[("most_rejected", None)].doubtful
     assert "insufficient margin" in w[("rejected", "BTCUSDT")].detail
     assert "warnings:" in r.summary() and "insufficient margin" in r.summary()
-    page = r.report()
+    from perpsim.report import backtest_report
+
+    page = backtest_report(r)
     assert "<h2>Warnings (" in page and "class=doubtful" in page
+    assert "class=doubtful" in r._repr_html_()  # the notebook view shows them too
 
 
 def test_a_balance_target_far_beyond_the_leverage_warns():

@@ -108,6 +108,15 @@ def _time_index(df: pd.DataFrame, what: str) -> pd.DataFrame:
             src = cols[name]
             idx = _to_time(df[src], src)
             return df.drop(columns=[src]).set_axis(idx, axis=0)
+    # A DataFrame saved with ``to_csv()`` and an unnamed index: pandas reads the index back as
+    # "Unnamed: 0". It is the time column when every value of it is a time.
+    if len(df.columns) and str(df.columns[0]).lower().startswith("unnamed: 0"):
+        src = df.columns[0]
+        parsed = (
+            pd.to_datetime(df[src], utc=True, errors="coerce") if not pd.api.types.is_numeric_dtype(df[src]) else None
+        )
+        if parsed is not None and len(parsed) and not parsed.isna().any():
+            return df.drop(columns=[src]).set_axis(pd.DatetimeIndex(parsed, name="timestamp"), axis=0)
     raise InvalidInputError(
         f"{what}: no time column (one of {', '.join(_TIME_NAMES[:6])}) and no DatetimeIndex; have {list(df.columns)}",
         "timestamp",

@@ -308,14 +308,22 @@ class MonteCarloResult:
         return fig
 
     def report(self, path: Optional[str] = None, title: Optional[str] = None, png: Any = None) -> str:
-        """A self-contained HTML report (summary, per-path figures, fan chart and histogram as
-        embedded PNG), written to ``path`` when given; returns the HTML. ``png``: also write the
-        charts as a PNG file (a path, or ``True`` for ``path`` with the suffix ``.png``)."""
+        """Writes a self-contained HTML report (summary, per-path figures, fan chart and histogram
+        as embedded PNG) to ``path`` (default ``perpsim-montecarlo.html`` here) and returns the
+        path; :func:`perpsim.report.montecarlo_report` gives the page as a string. ``png``: also
+        write the charts as a PNG file (a path, or ``True`` for ``path`` with the suffix ``.png``)."""
         from .report import montecarlo_report, write_png
 
-        html = montecarlo_report(self, path, title)
+        path = str(path) if path is not None else "perpsim-montecarlo.html"
+        montecarlo_report(self, path, title)
         write_png(self.plot, path, png)
-        return html
+        return path
+
+    def _repr_html_(self) -> str:
+        """Jupyter's view: P(liquidation), the return quantiles and a small fan chart."""
+        from .report import montecarlo_html
+
+        return montecarlo_html(self)
 
     def __repr__(self) -> str:
         s = self.summary()

@@ -13,7 +13,7 @@ from typing import Any, Iterable, Optional, Tuple
 
 import pandas as pd
 
-__all__ = ["backtest_report", "montecarlo_report", "study_report", "write_png"]
+__all__ = ["backtest_report", "montecarlo_report", "study_report", "write_png", "result_html", "montecarlo_html"]
 
 _CSS = """
 body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:2em auto;max-width:1100px;color:#222}
@@ -222,3 +222,69 @@ def study_report(
     if path is not None:
         Path(path).write_text(page, encoding="utf-8")
     return page
+
+
+def _small_png(draw: Any) -> str:
+    """A small chart for a notebook cell (empty when matplotlib is missing)."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg", force=False)
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return "<p class='note'>Charts need matplotlib.</p>"
+    fig, ax = plt.subplots(figsize=(6.0, 2.2))
+    draw(ax)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return f"<img alt='chart' src='data:image/png;base64,{_figure_png(fig)}'>"
+
+
+_HEADLINE = ("final_equity", "total_return", "cagr", "max_drawdown", "sharpe", "calmar", "fills", "fees", "funding")
+
+
+def result_html(result: Any) -> str:
+    """A backtest's notebook view: headline figures, warnings, a small equity chart."""
+    from ._decimate import decimate
+
+    s = result.stats
+    items = [(k, s[k]) for k in _HEADLINE if k in s.index]
+    if s.get("liquidated"):
+        items.append(("liquidated_at", s.get("liquidated_at")))
+    eq = result.equity["equity"] if len(result.equity) else pd.Series(dtype=float)
+
+    def draw(ax: Any) -> None:
+        if len(eq):
+            d = decimate(eq)
+            ax.plot(d.index, d.to_numpy(), lw=1.0, color="tab:blue")
+        ax.axhline(result.initial_balance, color="0.5", lw=0.6, ls="--")
+        ax.set_ylabel("equity")
+
+    warn = _warnings_html(result.warnings)
+    return (
+        "<div><b>perpsim Result</b><div style='display:flex;gap:1.5em;align-items:flex-start'>"
+        f"<div>{_kv_table(items)}</div><div>{_small_png(draw)}</div></div>{warn}"
+        "<p style='color:#777;font-size:.85em'>.stats, .equity, .fills, .trades, .report()</p></div>"
+    )
+
+
+def montecarlo_html(result: Any) -> str:
+    """A Monte Carlo run's notebook view: P(liquidation), return quantiles, a small fan chart."""
+    s = result.summary()
+    keys = ("paths", "p_liquidation", "total_return_q05", "total_return_q50", "total_return_q95")
+    items = [(k, s[k]) for k in keys if k in s.index]
+    curves = result.curves
+
+    def draw(ax: Any) -> None:
+        if curves.shape[1]:
+            ax.plot(curves.index, curves.to_numpy(), lw=0.5, color="tab:blue", alpha=0.3)
+            ax.plot(curves.index, curves.median(axis=1).to_numpy(), lw=1.2, color="tab:blue")
+        ax.axhline(result.initial_balance, color="0.5", lw=0.6, ls="--")
+        ax.set_ylabel("equity")
+
+    chart = _small_png(draw) if curves.shape[1] else "<p class='note'>keep_curves=k keeps curves to draw.</p>"
+    return (
+        "<div><b>perpsim MonteCarloResult</b><div style='display:flex;gap:1.5em;align-items:flex-start'>"
+        f"<div>{_kv_table(items)}</div><div>{chart}</div></div>"
+        "<p style='color:#777;font-size:.85em'>.paths, .summary(), .curves, .report()</p></div>"
+    )

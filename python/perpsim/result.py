@@ -213,15 +213,23 @@ class Result:
         return fig
 
     def report(self, path: Optional[str] = None, title: Optional[str] = None, png: Any = None) -> str:
-        """A self-contained HTML report (stats, price with grid levels and fills, equity and
-        drawdown charts as embedded PNG, the fills table), written to ``path`` when given; returns
-        the HTML. ``png``: also write the charts as a PNG file (a path, or ``True`` for ``path``
-        with the suffix ``.png``). Charts need matplotlib (the ``plot`` extra)."""
+        """Writes a self-contained HTML report (stats, price with grid levels and fills, equity
+        and drawdown charts as embedded PNG, the fills table) to ``path`` (default
+        ``perpsim-report.html`` here) and returns the path; :func:`perpsim.report.backtest_report`
+        gives the page as a string. ``png``: also write the charts as a PNG file (a path, or
+        ``True`` for ``path`` with the suffix ``.png``). Charts need matplotlib."""
         from .report import backtest_report, write_png
 
-        html = backtest_report(self, path, title)
+        path = str(path) if path is not None else "perpsim-report.html"
+        backtest_report(self, path, title)
         write_png(self.plot, path, png)
-        return html
+        return path
+
+    def _repr_html_(self) -> str:
+        """Jupyter's view: the headline figures, the warnings and a small equity chart."""
+        from .report import result_html
+
+        return result_html(self)
 
     def __repr__(self) -> str:
         s = self.stats

@@ -95,14 +95,15 @@ class WalkForwardResult:
         return fig
 
     def report(self, path: Optional[str] = None, title: Optional[str] = None) -> str:
-        """The HTML report: the stitched out-of-sample equity, the windows and their choices, and
-        the out-of-sample figures (:func:`perpsim.report.study_report`). Written to ``path`` when
-        given; returned."""
+        """Writes the HTML report (the stitched out-of-sample equity, the windows and their
+        choices, the out-of-sample figures; :func:`perpsim.report.study_report`) to ``path``
+        (default ``perpsim-walk-forward.html`` here) and returns the path."""
         from .report import study_report
 
         w = self.windows
         sub = f"{len(w)} windows · objective {self.objective} · gap {self.gap:.2f}" if len(w) else ""
-        return study_report(
+        path = str(path) if path is not None else "perpsim-walk-forward.html"
+        study_report(
             title or "perpsim walk-forward",
             [
                 ("Out-of-sample equity", self.plot),
@@ -112,6 +113,7 @@ class WalkForwardResult:
             path=path,
             subtitle=sub,
         )
+        return path
 
     @property
     def gap(self) -> float:
