@@ -27,8 +27,8 @@ def test_every_backtest_config_runs_and_writes_its_report(name, tmp_path, capsys
     text = capsys.readouterr().out
     assert "final_equity" in text and "sharpe" in text
     html = out.read_text()
-    assert html.startswith("<!DOCTYPE html>") and "data:image/png;base64," in html
-    assert "<h2>Fills" in html
+    assert html.startswith("<!DOCTYPE html>") and html.count("Plotly.newPlot") == 2  # interactive charts
+    assert "<h2>Fills" in html and "<h2>Monthly returns" in html and "<h2>Round trips" in html
     assert not fills.exists()
 
 
@@ -40,7 +40,7 @@ def test_montecarlo_configs_run(name, tmp_path, capsys):
     assert code == 0, capsys.readouterr().err
     text = capsys.readouterr().out
     assert "p_liquidation" in text
-    assert "data:image/png;base64," in out.read_text() and png.stat().st_size > 10_000
+    assert out.read_text().count("Plotly.newPlot") == 3 and png.stat().st_size > 10_000
 
 
 def test_calculators_print_the_library_numbers(capsys):

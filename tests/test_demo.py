@@ -46,7 +46,8 @@ def test_cli_demo_runs_grid_and_balance_and_writes_reports(tmp_path):
     assert "25,937.88" in p.stdout and "grid (long, 10x)" in p.stdout
     for name in ("grid", "balance"):
         html = (tmp_path / f"perpsim-demo-{name}.html").read_text()
-        assert "data:image/png;base64," in html and "final_equity" in html
+        assert "Plotly.newPlot" in html and "final_equity" in html
+        assert "<script src=" not in html  # plotly.js inline: the page works offline
 
 
 def test_cli_bad_usage_exits_2():

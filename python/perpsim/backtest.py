@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from . import _core
+from ._frames import pandas_data, pandas_series
 from ._protocol import StrategyInputs
 from .contracts import Contract
 from .data import index_ns, with_index, with_mark
@@ -82,6 +83,11 @@ def backtest(
     bars (indexPriceKlines; like ``mark``, :func:`perpsim.data.with_index`): delivery contracts
     settle at the average of its closes over the 30 minutes before expiry.
     """
+    data = pandas_data(data)
+    mark = None if mark is None else pandas_data(mark, "mark")
+    index = None if index is None else pandas_data(index, "index")
+    funding = None if funding is None else pandas_series(funding, "funding")
+    premium = None if premium is None else pandas_series(premium, "premium")
     if mark is not None:
         data = _join_each(data, mark, with_mark, "mark")
     if index is not None:

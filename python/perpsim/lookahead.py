@@ -16,6 +16,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Union
 import numpy as np
 import pandas as pd
 
+from ._frames import pandas_data
 from .backtest import backtest
 from .errors import InvalidInputError
 
@@ -115,6 +116,7 @@ def lookahead_check(
         raise InvalidInputError(
             "make_strategy: a callable data -> strategy (built from that data only)", "make_strategy"
         )
+    data = pandas_data(data)
     idx = _times(data)
     if len(idx) < 3:
         raise InvalidInputError("data: at least 3 bars to check", "data")

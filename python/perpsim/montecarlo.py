@@ -23,6 +23,7 @@ import pandas as pd
 
 from . import _core
 from ._batches import progress_bar, run_batches
+from ._frames import pandas_frame
 from ._protocol import ModelInputs
 from .contracts import Contract
 from .errors import InvalidInputError, whole_number
@@ -68,6 +69,7 @@ class GBM:
     def fit(cls, bars: pd.DataFrame, drift: float = 0.0, s0: Optional[float] = None) -> GBM:
         """Volatility of the close-to-close log returns of ``bars`` (annualised by their median
         interval); ``s0`` defaults to the last close; the drift is not estimated (0 unless given)."""
+        bars = pandas_frame(bars, "bars")
         vol, step = _closes_vol(bars)
         return cls(vol, float(bars["close"].iloc[-1]) if s0 is None else s0, drift, interval=step)
 
@@ -117,6 +119,7 @@ class Bootstrap:
     s0: Optional[float] = None
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "bars", pandas_frame(self.bars, "bars"))
         b = self.bars
         if not isinstance(b, pd.DataFrame) or not isinstance(b.index, pd.DatetimeIndex):
             raise InvalidInputError("bars: a DataFrame of OHLC bars with a DatetimeIndex", "bars")

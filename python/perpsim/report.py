@@ -24,6 +24,7 @@ td:first-child,th:first-child{text-align:left} .stats td:first-child{color:#555}
 img{max-width:100%;border:1px solid #eee} .note{color:#777;font-size:.85em}
 .warnings li{color:#555} .warnings li.doubtful{color:#b00;font-weight:600}
 .grid{display:flex;gap:2em;flex-wrap:wrap} .grid>div{flex:1;min-width:300px}
+.heat td{text-align:center;min-width:3.5em} .chart{border:1px solid #eee}
 """
 
 
@@ -46,7 +47,7 @@ def _short(obj: Any) -> str:
 
 def _fmt(k: str, v: Any) -> str:
     if isinstance(v, float):
-        if k in ("total_return", "cagr", "mean_return", "time_under_water") or k.startswith(
+        if k in ("total_return", "cagr", "mean_return", "time_under_water", "win_rate") or k.startswith(
             ("p_", "total_return_q", "max_drawdown", "expected_shortfall")
         ):
             return f"{v:.2%}"
@@ -126,15 +127,70 @@ def _warnings_html(items: Any) -> str:
     return f"<h2>Warnings ({len(items)})</h2><ul class='warnings'>{li}</ul>"
 
 
+class _Charts:
+    """Interactive charts for one page: plotly.js embedded once (with the first chart), so the
+    page works offline; without plotly, the matplotlib PNGs."""
+
+    def __init__(self) -> None:
+        self.first = True
+
+    def __call__(self, make: Any, fallback: Any = None) -> str:
+        try:
+            fig = make()
+        except ImportError:
+            return _img(fallback) if fallback is not None else "<p class='note'>Charts need plotly.</p>"
+        out = fig.to_html(
+            full_html=False,
+            include_plotlyjs=self.first,
+            config={"displaylogo": False, "responsive": True, "scrollZoom": True},
+        )
+        self.first = False
+        return f"<div class='chart'>{out}</div>"
+
+
+def _csv_link(df: pd.DataFrame, name: str, limit: int = 200_000) -> str:
+    """A link that downloads ``df`` as CSV (embedded in the page; up to ``limit`` rows)."""
+    if len(df) > limit:
+        return f"<p class='note'>{len(df):,} rows: too many to embed; use result.fills.to_csv().</p>"
+    data = base64.b64encode(df.to_csv(index=False).encode("utf-8")).decode("ascii")
+    link = f"<a download='{html.escape(name)}' href='data:text/csv;base64,{data}'>"
+    return f"<p>{link}Download all {len(df):,} rows as CSV</a></p>"
+
+
+def _heat_table(table: pd.DataFrame) -> str:
+    """Monthly returns with a red-green background by sign and size."""
+    if table.empty:
+        return "<p>No full step to measure.</p>"
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in ["year", *table.columns])
+    rows = []
+    for year, r in table.iterrows():
+        cells = [f"<td>{year}</td>"]
+        for c, v in r.items():
+            if pd.isna(v):
+                cells.append("<td></td>")
+                continue
+            a = min(abs(float(v)) / 0.2, 1.0) * 0.6 + 0.08
+            color = f"rgba(44,160,44,{a:.2f})" if v >= 0 else f"rgba(214,39,40,{a:.2f})"
+            weight = "font-weight:600;" if c == "year" else ""
+            cells.append(f"<td style='background:{color};{weight}'>{v:+.1%}</td>")
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    return f"<table class='heat'><tr>{head}</tr>{''.join(rows)}</table>"
+
+
 def backtest_report(result: Any, path: Optional[str] = None, title: Optional[str] = None) -> str:
-    """The HTML report of a backtest: stats, price with grid levels and fills, equity and drawdown
-    charts, the strategy's own figures and the fills. Written to ``path`` when given; returned."""
+    """The HTML report of a backtest: stats, trade statistics, interactive charts (price with grid
+    levels, fills and liquidations; equity and drawdown; fees, funding and exposure), monthly
+    returns, the fills (the first 200 shown, all downloadable as CSV). Written to ``path`` when
+    given; returned."""
+    from .charts import backtest_figure, flows_figure, monthly_returns, trade_stats
+
     s = result.stats
     eq = result.equity
     span = f"{eq.index[0]:%Y-%m-%d %H:%M} → {eq.index[-1]:%Y-%m-%d %H:%M}, {len(eq):,} steps" if len(eq) else ""
     symbols = ", ".join(result.data) if result.data else ""
     strategy = result.meta.get("strategy") if hasattr(result, "meta") else None
     sub = f"{symbols} · {span}" + (f" · {_short(strategy)}" if strategy is not None else "")
+    charts = _Charts()
     body = _warnings_html(result.warnings)
     body += "<div class='grid'><div><h2>Statistics</h2>" + _kv_table(s.items()) + "</div>"
     extra = {}
@@ -145,9 +201,21 @@ def backtest_report(result: Any, path: Optional[str] = None, title: Optional[str
             extra[k] = v
     if extra:
         body += "<div><h2>Strategy</h2>" + _kv_table(extra.items()) + "</div>"
-    body += "</div><h2>Price, equity and drawdown</h2>" + _img(lambda: result.plot())
+    trades = result.trades
+    body += "<div><h2>Round trips</h2>" + _kv_table(trade_stats(trades).items()) + "</div>"
+    body += "</div><h2>Price, equity and drawdown</h2>"
+    body += "<p class='note'>Drag to zoom, double-click to reset; hover for values.</p>"
+    body += charts(lambda: backtest_figure(result), lambda: result.plot())
+    if len(eq):
+        body += "<h2>Fees, funding and exposure</h2>" + charts(lambda: flows_figure(result))
+        body += "<h2>Monthly returns</h2>" + _heat_table(monthly_returns(eq["equity"], result.initial_balance))
     f = result.fills
-    body += f"<h2>Fills ({len(f):,})</h2>" + (_frame_table(f) if len(f) else "<p>No fills.</p>")
+    body += f"<h2>Fills ({len(f):,})</h2>"
+    if len(f):
+        shown = "" if len(f) <= 200 else f"<p class='note'>The first 200 of {len(f):,} fills:</p>"
+        body += _csv_link(f, "fills.csv") + shown + _frame_table(f, limit=200)
+    else:
+        body += "<p>No fills.</p>"
     page = _page(title or "perpsim backtest", sub, body)
     if path is not None:
         Path(path).write_text(page, encoding="utf-8")
@@ -155,13 +223,16 @@ def backtest_report(result: Any, path: Optional[str] = None, title: Optional[str
 
 
 def montecarlo_report(result: Any, path: Optional[str] = None, title: Optional[str] = None) -> str:
-    """The HTML report of a Monte Carlo run: the summary, a fan chart of the kept curves, the
-    final-equity histogram and the distribution of the per-path figures."""
+    """The HTML report of a Monte Carlo run: the summary, the per-path figures, and interactive
+    charts: the fan of the kept curves, the final-equity histogram and when paths were liquidated."""
+    from .charts import fan_figure, final_equity_figure, liquidation_time_figure
+
     m = result.meta
     sub = (
         f"{_short(m.get('strategy'))} · {_short(m.get('model'))} · {m.get('n_bars', 0):,} bars per path · "
         f"seed {m.get('seed')}"
     )
+    charts = _Charts()
     body = "<div class='grid'><div><h2>Summary</h2>" + _kv_table(result.summary().items()) + "</div>"
     p = result.paths.drop(columns=["liquidated", "liquidation_step"])
     desc = pd.DataFrame(
@@ -173,15 +244,10 @@ def montecarlo_report(result: Any, path: Optional[str] = None, title: Optional[s
         }
     )
     desc.index.name = "per path"
-    liq = result.paths["liquidation_step"]
-    liq = liq[liq >= 0]
-    note = (
-        f"<p class='note'>{len(liq):,} paths liquidated"
-        + (f", at step {int(liq.median()):,} in the median" if len(liq) else "")
-        + ".</p>"
-    )
-    body += "<div><h2>Per-path figures</h2>" + _frame_table(desc.reset_index()) + note + "</div></div>"
-    body += "<h2>Equity fan chart and final equity</h2>" + _img(lambda: result.plot())
+    body += "<div><h2>Per-path figures</h2>" + _frame_table(desc.reset_index()) + "</div></div>"
+    body += "<h2>Equity fan chart</h2>" + charts(lambda: fan_figure(result), lambda: result.plot())
+    body += "<h2>Final equity</h2>" + charts(lambda: final_equity_figure(result))
+    body += "<h2>When paths were liquidated</h2>" + charts(lambda: liquidation_time_figure(result))
     page = _page(title or "perpsim Monte Carlo", sub, body)
     if path is not None:
         Path(path).write_text(page, encoding="utf-8")

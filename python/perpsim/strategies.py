@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from . import _core
+from ._frames import pandas_series
 from ._protocol import StrategyInputs
 from .errors import InvalidInputError
 
@@ -96,6 +97,7 @@ class TargetPositions:
     unit: str = "qty"
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "targets", pandas_series(self.targets, "targets"))
         if not isinstance(self.targets, (pd.Series, pd.DataFrame)):
             raise InvalidInputError("targets: must be a pandas Series or DataFrame", "targets")
         _core.check_strategy(self)

@@ -18,6 +18,7 @@ import pandas as pd
 
 from . import _core
 from ._batches import progress_bar, run_batches
+from ._frames import pandas_data, pandas_series
 from ._protocol import StrategyInputs
 from .errors import InvalidInputError
 from .montecarlo import _START, Model, _exchange, _frame, _mc_strategy, _model_inputs, _whole, expected_shortfall
@@ -119,6 +120,8 @@ def sweep(
     run's row for row. ``progress``: a progress bar over the sets (from 200 sets). ``threads``:
     cores per batch (default all).
     """
+    data = None if data is None else pandas_data(data)
+    funding = None if funding is None else pandas_series(funding, "funding")
     if (data is None) == (model is None):
         raise InvalidInputError("data: give exactly one of data and model", "data")
     combos = combinations(params)

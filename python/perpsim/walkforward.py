@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from . import _core
+from ._frames import pandas_data
 from .backtest import backtest
 from .errors import InvalidInputError
 from .result import Result
@@ -243,6 +244,7 @@ def walk_forward(
     ``lambda start_price, width, grid_count: Grid(start_price * (1 - width), start_price * (1 + width),
     grid_count, quote_per_grid=500)``.
     """
+    data = pandas_data(data)
     train_d, test_d = _length(train, "train"), _length(test, "test")
     start, last = _span(data)
     fixed = dict(fixed or {})
