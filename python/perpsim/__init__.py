@@ -22,7 +22,7 @@ Public API (this release):
 
 import os as _os
 
-from . import _core, calc, contracts, data, errors, montecarlo, reference, robustness
+from . import _core, brackets, calc, contracts, data, errors, montecarlo, reference, robustness
 from ._core import __version__
 from .backtest import Result, backtest
 from .contracts import BTCUSD, BTCUSDT, BTCUSDT_SPOT, ETHUSD, ETHUSDT, Contract, preset, quarterly
@@ -98,6 +98,7 @@ __all__ = [
     "montecarlo",
     "reference",
     "robustness",
+    "brackets",
 ]
 
 # A child made by fork (a ProcessPoolExecutor or multiprocessing pool on Linux) has none of the
