@@ -341,3 +341,32 @@ def test_record_tables_have_labels_as_categoricals_and_flags_as_bools():
     assert o["reduce_only"].dtype == bool and o["post_only"].dtype == bool
     # the same rows a per-row export gave: each fill's side follows the sign of its order's side
     assert (o.loc[f["order_id"], "side"].astype(str).to_numpy() == f["side"].astype(str).to_numpy()).all()
+
+
+def test_a_name_means_its_preset_everywhere_and_other_names_a_plain_contract():
+    """One meaning per name: the library, the reference twin and the command line read
+    "BTCUSDT" as the BTCUSDT preset; a name without a preset is a plain linear contract."""
+    from perpsim import config
+    from perpsim.contracts import named
+    from perpsim.reference.exchange import Exchange as RefExchange
+
+    assert named("BTCUSDT") == perpsim.BTCUSDT and named("BTCUSD") == perpsim.BTCUSD
+    assert named("MYCOIN") == perpsim.Contract("MYCOIN")
+    e = Exchange("BTCUSDT")
+    e.update(0, 42_000.0)
+    with pytest.raises(perpsim.OrderRejectedError, match="notional"):  # the preset's 100 USDT minimum
+        e.buy("BTCUSDT", 42_000.0, 0.001)
+    ref = RefExchange("BTCUSDT")
+    ref.update(0, 42_000.0)
+    with pytest.raises(perpsim.OrderRejectedError, match="notional"):
+        ref.buy("BTCUSDT", 42_000.0, 0.001)
+    plain = Exchange("MYCOIN")
+    plain.update(0, 42_000.0)
+    assert plain.buy("MYCOIN", 42_000.0, 0.001).qty == 0.001
+    bars = perpsim.data.sample("BTCUSDT").iloc[:50]
+    grid = perpsim.Grid(40_000, 46_000, 10, qty=0.01)
+    by_name = perpsim.backtest(bars, grid, contract="BTCUSDT").stats
+    by_key = perpsim.backtest({"BTCUSDT": bars}, grid).stats
+    assert by_name.to_dict() == perpsim.backtest(bars, grid, contract=perpsim.BTCUSDT).stats.to_dict()
+    assert by_key["fees"] == by_name["fees"]
+    assert config._contract(None, "BTCUSDT", "") == named("BTCUSDT")

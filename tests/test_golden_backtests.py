@@ -160,8 +160,10 @@ def test_index_deviation_on_a_13_symbol_1h_basket_golden():
     assert len(data) == 13 and all(len(df) == 744 for df in data.values())
     kw = dict(initial_balance=10_000, leverage=5, maker_fee=0.0002, taker_fee=0.0005)
     strat = IndexDeviation(100.0, step=0.01, min_trade_value=20.0, stop_deviation=0.10)
-    r = perpsim.backtest(data, strat, **kw)
-    twin = RefExchange([perpsim.Contract(s) for s in data], **kw)
+    # plain contracts for all 13 (a name alone would mean the BTCUSDT and ETHUSDT presets)
+    plain = {s: perpsim.Contract(s) for s in data}
+    r = perpsim.backtest(data, strat, contract=plain, **kw)
+    twin = RefExchange(list(plain.values()), **kw)
     twin.hooks = IndexDeviationTwin(list(data), 100.0, step=0.01, min_trade_value=20.0, stop=0.10)
     twin.run(data)
     assert len(r.fills) == len(twin.fills())

@@ -11,7 +11,7 @@ import pandas as pd
 from . import _core
 from ._frames import pandas_data, pandas_series
 from ._protocol import StrategyInputs
-from .contracts import Contract
+from .contracts import Contract, named
 from .data import index_ns, with_index, with_mark
 from .errors import InvalidInputError, emit
 from .exchange import Exchange
@@ -31,19 +31,19 @@ def _contracts(data: Data, contract: Any) -> tuple:
             if len(c) != 1:
                 raise InvalidInputError("contract: one contract for one DataFrame", "contract")
             c = next(iter(c.values()))
-        c = Contract(c) if isinstance(c, str) else c
+        c = named(c) if isinstance(c, str) else c
         return [c], {c.symbol: data}
     if not isinstance(data, Mapping) or not data:
         raise InvalidInputError("data: a DataFrame or a non-empty mapping symbol -> DataFrame", "data")
     out = []
     for s in data:
         if contract is None:
-            out.append(Contract(s))
+            out.append(named(s))
         elif isinstance(contract, Mapping):
             if s not in contract:
                 raise InvalidInputError(f"contract: no contract for {s}", "contract")
             c = contract[s]
-            out.append(Contract(c) if isinstance(c, str) else c)
+            out.append(named(c) if isinstance(c, str) else c)
         else:
             raise InvalidInputError("contract: pass a mapping symbol -> Contract for several symbols", "contract")
     return out, {c.symbol: data[s] for c, s in zip(out, data)}

@@ -14,7 +14,7 @@ from typing import Any, List, Optional
 import numpy as np
 
 from . import _core
-from .contracts import Contract
+from .contracts import Contract, named
 from .errors import InvalidInputError, whole_number
 
 __all__ = [
@@ -173,7 +173,7 @@ def liquidation_price(
     no positive price liquidates the position."""
     if side not in ("long", "short"):
         raise InvalidInputError("side: long or short", "side")
-    c = Contract(contract) if isinstance(contract, str) else contract
+    c = named(contract) if isinstance(contract, str) else contract
     return _core.calc_liquidation_price(
         c,
         side == "long",
@@ -188,7 +188,7 @@ def liquidation_price(
 def funding_payment(contract: Contract, qty: float, mark_price: float, rate: float) -> float:
     """Funding received by a position of signed ``qty`` (negative: paid): ``−side · notional at the mark ·
     rate`` (linear ``|q|·cs·M``, inverse ``|q|·cs/M``)."""
-    c = Contract(contract) if isinstance(contract, str) else contract
+    c = named(contract) if isinstance(contract, str) else contract
     return _core.calc_funding(c, _num("qty", qty), _pos("mark_price", mark_price), _num("rate", rate))
 
 

@@ -15,7 +15,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 import pandas as pd
 
 from . import _core
-from .contracts import Contract, preset
+from .contracts import Contract, named, preset
 from .errors import InvalidInputError
 
 if sys.version_info >= (3, 11):
@@ -219,10 +219,7 @@ def _load_funding(v: Any, symbol: str, base: Path, prefix: str, common: Mapping[
 
 def _contract(spec: Any, symbol: str, prefix: str) -> Contract:
     if spec is None:
-        try:
-            return preset(symbol)
-        except InvalidInputError:
-            return Contract(symbol)
+        return named(symbol)
     if isinstance(spec, Mapping) and "preset" in spec and not isinstance(spec["preset"], str):
         raise InvalidInputError(f"{prefix}preset: expected a string, got {spec['preset']!r}", f"{prefix}preset")
     if isinstance(spec, str):

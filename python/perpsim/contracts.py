@@ -20,6 +20,7 @@ from .errors import InvalidInputError
 __all__ = [
     "Contract",
     "preset",
+    "named",
     "quarterly",
     "BTCUSDT",
     "ETHUSDT",
@@ -123,6 +124,18 @@ def preset(name: str) -> Contract:
     fields = _core.preset(name)
     fields["brackets"] = tuple(tuple(t) for t in fields["brackets"])
     return Contract(**fields)
+
+
+def named(name: str) -> Contract:
+    """What a symbol name means wherever a contract is expected (``Exchange("BTCUSDT")``,
+    ``backtest(..., contract="BTCUSDT")``, a data key without a contract, the command line): the
+    preset of that name when :func:`preset` knows it (aliases included: ``"BTCUSD"`` is
+    ``BTCUSD_PERP``), otherwise a plain linear contract of size 1 without filters
+    (``Contract(name)``)."""
+    try:
+        return preset(name)  # the engine's table (presets::by_name), aliases included
+    except InvalidInputError:
+        return Contract(name)
 
 
 def quarterly(perpetual: Contract, expiry: TimestampLike, symbol: Optional[str] = None) -> Contract:

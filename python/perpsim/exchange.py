@@ -53,9 +53,11 @@ class Exchange(_core.Exchange):
     margin_mode="cross")``
 
     - ``contracts``: a symbol name, a :class:`perpsim.Contract`, or a sequence of them, all settling in
-      the same asset (one cross-margined wallet). A bare symbol name is a linear contract with
-      contract size 1 and no exchange filters (any positive quantity is accepted), maker 0.02 %,
-      taker 0.05 %, a flat 0.4 % maintenance margin rate and 125x maximum leverage.
+      the same asset (one cross-margined wallet). A name means its preset when perpsim has one
+      (``"BTCUSDT"``, ``"ETHUSDT"``, ``"BTCUSD"``/``"BTCUSD_PERP"``, ...: :func:`perpsim.preset`), as
+      on the command line; any other name is a linear contract with contract size 1 and no
+      exchange filters (any positive quantity is accepted), maker 0.02 %, taker 0.05 %, a flat
+      0.4 % maintenance margin rate and 125x maximum leverage.
     - ``initial_balance``: in the settlement currency (USDT for linear, the coin for inverse).
     - ``leverage``: per symbol; default 20x capped by the contract's maximum (spot: 1x). Orders that
       would need more initial margin than the equity are rejected (:class:`OrderRejectedError`).

@@ -25,7 +25,7 @@ from . import _core
 from ._batches import progress_bar, run_batches
 from ._frames import pandas_frame
 from ._protocol import ModelInputs
-from .contracts import Contract
+from .contracts import Contract, named
 from .errors import InvalidInputError, whole_number
 from .strategies import Grid, Rebalance
 
@@ -183,7 +183,7 @@ def _exchange(contract: Any, initial_balance: float, leverage: Optional[float], 
     from .exchange import Exchange
 
     c = contract if contract is not None else Contract("ASSET")
-    c = Contract(c) if isinstance(c, str) else c
+    c = named(c) if isinstance(c, str) else c
     if not isinstance(c, Contract):
         raise InvalidInputError("contract: one perpsim.Contract (or preset name)", "contract")
     return Exchange(c, initial_balance=initial_balance, leverage=leverage, **options), c

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from . import _core
-from .contracts import Contract
+from .contracts import Contract, named
 from .data import index_ns
 from .errors import InvalidInputError, PerpsimWarning
 
@@ -47,7 +47,7 @@ def funding_from_premium(
     Pass the result as ``funding=`` (a real rate series, when you have one, is the better input)."""
     c = contract if contract is not None else Contract("X")
     if isinstance(c, str):
-        c = Contract(c)
+        c = named(c)
     if not isinstance(c, Contract):
         raise InvalidInputError("contract: a perpsim.Contract", "contract")
     if c.funding_interval_hours is None:

@@ -19,7 +19,7 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Union
 import pandas as pd
 
 from .. import _core
-from ..contracts import Contract
+from ..contracts import Contract, named
 from ..errors import InvalidInputError, OrderRejectedError, UnknownSymbolError
 
 __all__ = ["exact", "Ledger", "RefPosition", "RefAccount", "brackets_with_cum", "liquidation_price"]
@@ -209,7 +209,7 @@ class Ledger:
         items = [contracts] if isinstance(contracts, (str, Contract)) else list(contracts)
         if not items:
             raise InvalidInputError("contracts: at least one contract is needed", "contracts")
-        specs = [_Spec(Contract(c) if isinstance(c, str) else c, maker_fee, taker_fee) for c in items]
+        specs = [_Spec(named(c) if isinstance(c, str) else c, maker_fee, taker_fee) for c in items]
         for sp in specs:
             if sp.settle_asset != specs[0].settle_asset:
                 raise InvalidInputError("contracts: one account settles in one asset", "contracts")

@@ -9,8 +9,9 @@ use pyo3::types::{PyInt, PyString, PyType};
 
 use crate::errors::invalid;
 
-/// Reads a contract: a plain symbol name (linear, contract size 1, no filters) or an object with
-/// the fields of `perpsim.Contract`.
+/// Reads a contract: a symbol name (the preset of that name when there is one, as
+/// `perpsim.preset` knows them; otherwise a plain linear contract of size 1 without filters) or an
+/// object with the fields of `perpsim.Contract`.
 pub fn contract(
     py: Python<'_>,
     obj: &Bound<'_, PyAny>,
@@ -18,7 +19,9 @@ pub fn contract(
     taker_fee: Option<f64>,
 ) -> PyResult<Instrument> {
     let mut inst = if let Ok(s) = obj.cast::<PyString>() {
-        Instrument::plain_linear(&s.to_cow()?, 0.0002, 0.0005)
+        let name = s.to_cow()?;
+        perpsim_engine::presets::by_name(&name)
+            .unwrap_or_else(|| Instrument::plain_linear(&name, 0.0002, 0.0005))
     } else {
         let get = |name: &str| obj.getattr(name);
         let f = |name: &str| -> PyResult<f64> { crate::options::num(py, name, &get(name)?) };
