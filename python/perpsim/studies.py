@@ -13,6 +13,9 @@ from .strategies import IndexDeviation
 
 __all__ = ["deviation_risk_table"]
 
+#: The what-if account's starting balance (any: the losses are measured from it).
+_BASE = 10_000.0
+
 
 def deviation_risk_table(
     stop_deviations: Sequence[float],
@@ -47,7 +50,8 @@ def deviation_risk_table(
     rows = []
     for sd in stop_deviations:
         strat = IndexDeviation(trade_value, step=step, min_trade_value=min_trade_value, stop_deviation=sd)
-        r = backtest(data, strat, initial_balance=1e9, leverage=1, maker_fee=fee, taker_fee=fee, liquidation=False)
+        # the what-if ledger: every order booked, nothing liquidated, the wallet free to go negative
+        r = backtest(data, strat, initial_balance=_BASE, maker_fee=fee, taker_fee=fee, what_if=True)
         eq = r.equity["equity"].to_numpy()
         f = r.fills
         s0 = f[f["symbol"] == "S0"]
@@ -57,8 +61,8 @@ def deviation_risk_table(
         rows.append(
             dict(
                 stop_deviation=sd,
-                loss_multiple=float((1e9 - eq[-1]) / trade_value),
-                worst_multiple=float((1e9 - eq.min()) / trade_value),
+                loss_multiple=float((_BASE - eq[-1]) / trade_value),
+                worst_multiple=float((_BASE - eq.min()) / trade_value),
                 max_short_multiple=float(max(shorts.max(), 0.0) / trade_value),
                 stopped_at_step=stopped_at,
             )

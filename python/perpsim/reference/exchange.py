@@ -44,8 +44,9 @@ class Exchange(PathWalk):
             exact(o["max_participation"]),
             exact(o["liquidation_fee"]),
             o["allow_negative_balance"],
-            o["liquidation"],
+            o["liquidation"] and not o["what_if"],  # the what-if ledger liquidates nothing
         )
+        self.margin_checks = not o["what_if"]
         self.orders: List[RefOrder] = []
         self.fill_rows: List[dict] = []
         self.funding_rows: List[dict] = []
@@ -204,7 +205,7 @@ class Exchange(PathWalk):
         marketable = kind == "limit" and cur is not None and (_v(p) >= cur if side == "buy" else _v(p) <= cur)
         if post_only and marketable:
             raise self._reject(o, "post_only", "post-only order would take liquidity")
-        if not o.reduce_only and kind not in ("market", "trailing_stop") and not marketable:
+        if not o.reduce_only and kind not in ("market", "trailing_stop") and not marketable and self.margin_checks:
             need = sum(self._im(s) for s in self.specs)
             for s in self.specs:
                 need += self._order_margin(s, (side, q, _v(refp)) if s == symbol else None)

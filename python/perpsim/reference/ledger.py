@@ -223,6 +223,7 @@ class Ledger:
             raise InvalidInputError(f"initial_balance: must be >= 0, got {initial_balance}", "initial_balance")
         self.wallet = self.initial_balance
         self.transfers = F(0)
+        self.margin_checks = True  # off: the what-if ledger books every fill
         self.realized = F(0)
         self.fees = F(0)
         self.funding = F(0)
@@ -326,6 +327,7 @@ class Ledger:
         if opens:
             if sp.kind == "spot" and not sp.allow_short and new_q < 0:
                 raise OrderRejectedError("qty: spot cannot sell more than is held", "qty")
+        if opens and self.margin_checks:
             new_notional = sp.notional(new_q, new_ep)
             if p.leverage > _tier(sp.brackets, new_notional)[1]:
                 raise OrderRejectedError("qty: leverage above the bracket's maximum", "qty")

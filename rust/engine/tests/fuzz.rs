@@ -202,28 +202,32 @@ fn config() -> impl Strategy<Value = Config> {
         mostly(0.0, 0.01),
         any::<bool>(),
         0u32..4,
+        prop_oneof![4 => Just(false), 1 => Just(true)],
     )
-        .prop_map(|(p, slip, touch, same, part, fee, liq, rec)| Config {
-            path: [
-                PathModel::NearestFirst,
-                PathModel::OpenHighLowClose,
-                PathModel::OpenLowHighClose,
-                PathModel::WorstCase,
-            ][p],
-            slippage: slip,
-            touch_fills: touch,
-            same_bar: same,
-            max_participation: part,
-            liquidation_fee: fee,
-            allow_negative_balance: !liq,
-            liquidation: liq,
-            record: [
-                Record::Every(1),
-                Record::Every(3),
-                Record::Fills,
-                Record::Final,
-            ][rec as usize],
-        })
+        .prop_map(
+            |(p, slip, touch, same, part, fee, liq, rec, what_if)| Config {
+                path: [
+                    PathModel::NearestFirst,
+                    PathModel::OpenHighLowClose,
+                    PathModel::OpenLowHighClose,
+                    PathModel::WorstCase,
+                ][p],
+                slippage: slip,
+                touch_fills: touch,
+                same_bar: same,
+                max_participation: part,
+                liquidation_fee: fee,
+                allow_negative_balance: !liq,
+                liquidation: liq,
+                what_if,
+                record: [
+                    Record::Every(1),
+                    Record::Every(3),
+                    Record::Fills,
+                    Record::Final,
+                ][rec as usize],
+            },
+        )
 }
 
 fn order() -> impl Strategy<Value = (OrderRequest, u64, Option<f64>)> {

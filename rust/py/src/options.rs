@@ -12,7 +12,7 @@ use crate::convert::Choice;
 use crate::errors::{invalid, IntoPyResult};
 
 /// The option names, in the order users read them.
-pub const OPTIONS: [&str; 9] = [
+pub const OPTIONS: [&str; 10] = [
     "path",
     "slippage",
     "touch_fills",
@@ -21,6 +21,7 @@ pub const OPTIONS: [&str; 9] = [
     "liquidation_fee",
     "allow_negative_balance",
     "liquidation",
+    "what_if",
     "record",
 ];
 
@@ -125,6 +126,7 @@ pub fn config_of(py: Python<'_>, kw: Option<&Bound<'_, PyDict>>) -> PyResult<Con
                 c.allow_negative_balance = flag(py, "allow_negative_balance", &v)?
             }
             "liquidation" => c.liquidation = flag(py, "liquidation", &v)?,
+            "what_if" => c.what_if = flag(py, "what_if", &v)?,
             "record" => c.record = record_of(py, &v)?,
             other => {
                 return Err(invalid(
@@ -153,6 +155,7 @@ pub fn options_dict<'py>(py: Python<'py>, c: &Config) -> PyResult<Bound<'py, PyD
     d.set_item("liquidation_fee", c.liquidation_fee)?;
     d.set_item("allow_negative_balance", c.allow_negative_balance)?;
     d.set_item("liquidation", c.liquidation)?;
+    d.set_item("what_if", c.what_if)?;
     d.set_item("record", record_name(py, c.record)?)?;
     Ok(d)
 }

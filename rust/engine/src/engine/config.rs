@@ -70,6 +70,10 @@ pub struct Config {
     /// Liquidate at the liquidation price (default). Off: positions are never liquidated, as in
     /// frictionless studies (the principle: liquidation is on unless switched off).
     pub liquidation: bool,
+    /// The what-if ledger: every order is booked without margin checks (at placement and at the
+    /// fill) and nothing is liquidated; the wallet may go negative. For risk studies ("how much
+    /// would this lose in a one-way trend?").
+    pub what_if: bool,
     /// Which steps are recorded in the history.
     pub record: Record,
 }
@@ -85,6 +89,7 @@ impl Default for Config {
             liquidation_fee: 0.0,
             allow_negative_balance: false,
             liquidation: true,
+            what_if: false,
             record: Record::default(),
         }
     }

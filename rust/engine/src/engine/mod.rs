@@ -121,8 +121,9 @@ impl Gap {
 
 impl Engine {
     /// An engine around `account`.
-    pub fn new(account: Account, config: Config) -> Result<Self, LedgerError> {
+    pub fn new(mut account: Account, config: Config) -> Result<Self, LedgerError> {
         config.validate()?;
+        account.set_margin_checks(!config.what_if);
         let n = account.len();
         let history = History::new(n, account.is_inverse());
         let curve = CurveStats::new(account.equity());

@@ -211,6 +211,7 @@ impl Engine {
         if !r.reduce_only
             && !matches!(r.kind, OrderKind::Market | OrderKind::TrailingStop)
             && !marketable
+            && !self.config.what_if
             && !self.placement_margin_ok(&r, refp)
         {
             return Err(self.reject(idx, "qty", "insufficient margin".into()));

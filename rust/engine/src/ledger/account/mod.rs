@@ -71,6 +71,8 @@ pub struct Account {
     fills: u64,
     insurance: f64,
     transfers: f64,
+    /// Margin checks on fills that open exposure (off: the what-if ledger books every fill).
+    checks: bool,
 }
 
 impl Account {
@@ -131,6 +133,7 @@ impl Account {
             fills: 0,
             insurance: 0.0,
             transfers: 0.0,
+            checks: true,
         };
         for i in 0..n {
             let lev = acc.check_leverage(i, leverage)?;
@@ -302,6 +305,18 @@ impl Account {
         Ok(q)
     }
 
+    /// Switches the margin checks of [`Account::fill`] on (the default) or off: off, every fill is
+    /// booked whatever the margin it needs (the what-if ledger of risk studies; the wallet may go
+    /// negative). The spot no-short rule and the exchange filters still apply.
+    pub fn set_margin_checks(&mut self, on: bool) {
+        self.checks = on;
+    }
+
+    /// Whether [`Account::fill`] checks margin.
+    pub fn margin_checks(&self) -> bool {
+        self.checks
+    }
+
     /// A market order of signed `qty` filled at `price` with the taker fee, after the exchange
     /// filters ([`Account::check_order`]) and the margin check ([`Account::fill`]).
     pub fn market(&mut self, i: usize, qty: f64, price: f64) -> Result<Fill, LedgerError> {
@@ -341,13 +356,13 @@ impl Account {
         };
         let notional = inst.notional(dq, price);
         let fee = rate * notional;
-        if eff.opens {
-            if inst.kind == ContractKind::Spot && !inst.allow_short && eff.qty < 0.0 {
-                return Err(LedgerError::rejected(
-                    "qty",
-                    format!("spot {}: cannot sell more than is held", inst.symbol),
-                ));
-            }
+        if eff.opens && inst.kind == ContractKind::Spot && !inst.allow_short && eff.qty < 0.0 {
+            return Err(LedgerError::rejected(
+                "qty",
+                format!("spot {}: cannot sell more than is held", inst.symbol),
+            ));
+        }
+        if eff.opens && self.checks {
             let new_notional = inst.notional(eff.qty, eff.entry);
             let lev = self.leverage[i];
             let tier_max = inst.brackets.tier(new_notional).max_leverage;
