@@ -26,27 +26,15 @@ def test_a_result_renders_its_figures_and_a_chart():
     assert len(html) < 200_000
 
 
+def grid_paths(**kw):
+    grid, model = perpsim.Grid(40_000, 46_000, 20, qty=0.01), perpsim.GBM(0.6, s0=43_000)
+    return perpsim.monte_carlo(grid, perpsim.BTCUSDT, model, progress=False, **kw)
+
+
 def test_a_montecarlo_result_renders_its_risk_and_fan():
-    mc = perpsim.monte_carlo(
-        perpsim.Grid(40_000, 46_000, 20, qty=0.01),
-        perpsim.BTCUSDT,
-        perpsim.GBM(0.6, s0=43_000),
-        n_paths=30,
-        n_bars=200,
-        keep_curves=10,
-        progress=False,
-    )
-    html = mc._repr_html_()
+    html = grid_paths(n_paths=30, n_bars=200, keep_curves=10)._repr_html_()
     assert "p_liquidation" in html and "data:image/png;base64," in html
-    bare = perpsim.monte_carlo(
-        perpsim.Grid(40_000, 46_000, 20, qty=0.01),
-        perpsim.BTCUSDT,
-        perpsim.GBM(0.6, s0=43_000),
-        n_paths=5,
-        n_bars=50,
-        progress=False,
-    )
-    assert "keep_curves" in bare._repr_html_()
+    assert "keep_curves" in grid_paths(n_paths=5, n_bars=50)._repr_html_()  # no curve kept: says how
 
 
 def test_report_writes_a_file_and_returns_its_path(tmp_path, monkeypatch):

@@ -80,6 +80,8 @@ def test_stitching_carries_equity_flat_and_keeps_every_test_bar():
     )
     for r, (_, row) in zip(wf.results, w.iterrows()):
         assert r.initial_balance == row["start_equity"]  # each test window starts flat with it
+        held = abs(r.equity["position_ASSET"].iloc[-1]) * r.data["ASSET"]["close"].iloc[-1]
+        assert row["open_notional"] == pytest.approx(held, rel=1e-12)  # left open, at the last mark
         assert r.equity.index[0] == row["test_start"]
     assert wf.stats["final_equity"] == w["final_equity"].iloc[-1]
     assert wf.stats["steps"] == len(wf.equity)

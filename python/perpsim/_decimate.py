@@ -5,10 +5,12 @@ left out lies between points that are drawn."""
 
 from __future__ import annotations
 
+from typing import Any, Dict, List, Optional, Tuple
+
 import numpy as np
 import pandas as pd
 
-__all__ = ["decimate", "sample_rows"]
+__all__ = ["decimate", "sample_rows", "chart_data"]
 
 #: Series up to this many points are drawn whole.
 LIMIT = 8_000
@@ -45,3 +47,36 @@ def sample_rows(df: pd.DataFrame, limit: int = 5_000) -> pd.DataFrame:
     if len(df) <= limit:
         return df
     return df.iloc[np.linspace(0, len(df) - 1, limit).astype(np.int64)]
+
+
+def chart_data(result: Any, symbol: Optional[str] = None) -> Dict[str, Any]:
+    """What a backtest's price, equity and drawdown panels draw, chosen once for every renderer
+    (matplotlib's ``Result.plot`` and the interactive report): ``symbol`` (default the first),
+    its decimated ``close`` (None without data), the grid ``levels``, the fill ``marks`` as
+    ``(kind, rows)`` for ``"buy"``, ``"sell"`` (at most 5,000 each, liquidations apart) and
+    ``"liquidation"``, the decimated ``equity`` and its ``drawdown`` from the running peak (the
+    initial balance included, as the engine's statistics measure it)."""
+    sym = symbol or (next(iter(result.data)) if result.data else None)
+    close = decimate(result.data[sym]["close"]) if sym is not None and sym in result.data else None
+    marks: List[Tuple[str, pd.DataFrame]] = []
+    if close is not None:
+        f = result.fills
+        f = f[f["symbol"] == sym] if len(f) else f
+        if len(f):
+            regular = f["reason"] != "liquidation"
+            marks = [
+                ("buy", sample_rows(f[regular & (f["side"] == "buy")])),
+                ("sell", sample_rows(f[regular & (f["side"] == "sell")])),
+                ("liquidation", f[~regular]),
+            ]
+            marks = [(k, g) for k, g in marks if len(g)]
+    eq = result.equity["equity"]
+    peak = eq.cummax().clip(lower=result.initial_balance)
+    return {
+        "symbol": sym,
+        "close": close,
+        "levels": [float(x) for x in result.strategy_stats.get("levels", [])] if close is not None else [],
+        "marks": marks,
+        "equity": decimate(eq),
+        "drawdown": decimate(eq / peak - 1.0),
+    }

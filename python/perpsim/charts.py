@@ -13,7 +13,7 @@ from typing import Any, Optional
 import numpy as np
 import pandas as pd
 
-from ._decimate import decimate, sample_rows
+from ._decimate import chart_data, decimate
 
 __all__ = [
     "backtest_figure",
@@ -40,51 +40,36 @@ def backtest_figure(result: Any, symbol: Optional[str] = None) -> Any:
     from plotly.subplots import make_subplots
 
     go = _go()
-    sym = symbol or (next(iter(result.data)) if result.data else None)
+    d = chart_data(result, symbol)
     fig = make_subplots(rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.03, row_heights=[0.5, 0.3, 0.2])
-    if sym is not None and sym in result.data:
-        close = decimate(result.data[sym]["close"])
-        fig.add_trace(
-            go.Scatter(x=close.index, y=close.to_numpy(), name=f"{sym} close", line=dict(color="#555", width=1)), 1, 1
-        )
-        for lvl in result.strategy_stats.get("levels", []):
-            fig.add_hline(y=float(lvl), line=dict(color="rgba(31,119,180,0.3)", width=0.6), row=1, col=1)
-        f = result.fills
-        f = f[f["symbol"] == sym] if len(f) else f
-        for side, marker, color in (("buy", "triangle-up", "#2ca02c"), ("sell", "triangle-down", "#d62728")):
-            g = sample_rows(f[(f["side"] == side) & (f["reason"] != "liquidation")]) if len(f) else f
-            if len(g):
-                fig.add_trace(
-                    go.Scatter(
-                        x=g["timestamp"],
-                        y=g["price"],
-                        mode="markers",
-                        name=f"{side}s",
-                        marker=dict(symbol=marker, size=6, color=color),
-                        customdata=np.c_[g["qty"].to_numpy(), g["fee"].to_numpy()],
-                        hovertemplate="%{y:,.2f} qty %{customdata[0]:.6g} fee %{customdata[1]:.4g}",
-                    ),
-                    1,
-                    1,
-                )
-        liq = f[f["reason"] == "liquidation"] if len(f) else f
-        if len(liq):
+    close = d["close"]
+    if close is not None:
+        line = dict(color="#555", width=1)
+        fig.add_trace(go.Scatter(x=close.index, y=close.to_numpy(), name=f"{d['symbol']} close", line=line), 1, 1)
+        for lvl in d["levels"]:
+            fig.add_hline(y=lvl, line=dict(color="rgba(31,119,180,0.3)", width=0.6), row=1, col=1)
+        style = {
+            "buy": dict(symbol="triangle-up", size=6, color="#2ca02c"),
+            "sell": dict(symbol="triangle-down", size=6, color="#d62728"),
+            "liquidation": dict(symbol="x", size=12, color="black"),
+        }
+        for kind, g in d["marks"]:
             fig.add_trace(
                 go.Scatter(
-                    x=liq["timestamp"],
-                    y=liq["price"],
+                    x=g["timestamp"],
+                    y=g["price"],
                     mode="markers",
-                    name="liquidation",
-                    marker=dict(symbol="x", size=12, color="black"),
+                    name=kind if kind == "liquidation" else f"{kind}s",
+                    marker=style[kind],
+                    customdata=np.c_[g["qty"].to_numpy(), g["fee"].to_numpy()],
+                    hovertemplate="%{y:,.2f} qty %{customdata[0]:.6g} fee %{customdata[1]:.4g}",
                 ),
                 1,
                 1,
             )
-    eq = result.equity["equity"]
-    d = decimate(eq)
-    fig.add_trace(go.Scatter(x=d.index, y=d.to_numpy(), name="equity", line=dict(color="#1f77b4", width=1.2)), 2, 1)
+    eq, dd = d["equity"], d["drawdown"]
+    fig.add_trace(go.Scatter(x=eq.index, y=eq.to_numpy(), name="equity", line=dict(color="#1f77b4", width=1.2)), 2, 1)
     fig.add_hline(y=result.initial_balance, line=dict(color="#999", width=0.8, dash="dash"), row=2, col=1)
-    dd = decimate(eq / eq.cummax().clip(lower=result.initial_balance) - 1.0)
     fig.add_trace(
         go.Scatter(x=dd.index, y=dd.to_numpy(), name="drawdown", fill="tozeroy", line=dict(color="#d62728", width=0.8)),
         3,

@@ -201,7 +201,7 @@ def download(
                 if got is None:
                     absent.append(m)
                 else:
-                    _store(got, f, m == str(pd.Period.now("M")))
+                    _store(got, f, m == pd.Timestamp.now(tz="UTC").strftime("%Y-%m"))
                     parts.append(got)
             if bar is not None:
                 bar.update(1)

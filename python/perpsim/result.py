@@ -172,33 +172,28 @@ class Result:
             import matplotlib.pyplot as plt
         except ImportError:
             raise ImportError("Result.plot() needs matplotlib: pip install 'perpsim[plot]'") from None
-        from ._decimate import decimate, sample_rows
+        from ._decimate import chart_data
 
-        sym = symbol or (next(iter(self.data)) if self.data else None)
-        full = self.equity["equity"]
+        d = chart_data(self, symbol)
         fig, axes = plt.subplots(3, 1, figsize=(11, 8), sharex=True, gridspec_kw={"height_ratios": [3, 2, 1]})
         ax = axes[0]
-        if sym is not None and sym in self.data:
-            close = decimate(self.data[sym]["close"])
-            ax.plot(close.index, close, lw=0.8, color="0.3", label=f"{sym} close")
-            for lvl in self.strategy_stats.get("levels", []):
+        if d["close"] is not None:
+            close = d["close"]
+            ax.plot(close.index, close, lw=0.8, color="0.3", label=f"{d['symbol']} close")
+            for lvl in d["levels"]:
                 ax.axhline(lvl, lw=0.3, color="tab:blue", alpha=0.35)
-            f = self.fills
-            f = f[f["symbol"] == sym] if len(f) else f
-            for side, marker, color in (("buy", "^", "tab:green"), ("sell", "v", "tab:red")):
-                g = sample_rows(f[(f["side"] == side) & (f["reason"] != "liquidation")]) if len(f) else f
-                if len(g):
-                    ax.scatter(g["timestamp"], g["price"], marker=marker, s=12, color=color, label=f"{side}s")
-            liq = f[f["reason"] == "liquidation"] if len(f) else f
-            if len(liq):
-                ax.scatter(liq["timestamp"], liq["price"], marker="x", s=60, color="black", label="liquidation")
+            style = {"buy": ("^", 12, "tab:green"), "sell": ("v", 12, "tab:red"), "liquidation": ("x", 60, "black")}
+            for kind, g in d["marks"]:
+                marker, size, color = style[kind]
+                label = kind if kind == "liquidation" else f"{kind}s"
+                ax.scatter(g["timestamp"], g["price"], marker=marker, s=size, color=color, label=label)
             ax.legend(loc="upper left", fontsize=8)
         ax.set_ylabel("price")
-        eq = decimate(full)
+        eq = d["equity"]
         axes[1].plot(eq.index, eq, color="tab:blue", lw=1.0)
         axes[1].axhline(self.initial_balance, color="0.5", lw=0.6, ls="--")
         axes[1].set_ylabel("equity")
-        dd = decimate(full / full.cummax() - 1.0)
+        dd = d["drawdown"]
         axes[2].fill_between(dd.index, dd, 0, color="tab:red", alpha=0.4)
         axes[2].set_ylabel("drawdown")
         s = self.stats

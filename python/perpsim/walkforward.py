@@ -40,6 +40,7 @@ class WalkForwardResult:
     - ``equity``: the stitched out-of-sample equity (one value per test bar);
     - ``stats``: the figures of that curve, from the engine's statistics (the same as a backtest's);
     - ``results``: each test window's :class:`perpsim.Result`; ``sweeps``: each training sweep;
+      ``params``: the names of the parameters chosen;
     - ``gap``: the mean out-of-sample / in-sample ratio of the objective (the overfitting gap:
       1 = as good out of sample as in sample).
     """
@@ -52,6 +53,7 @@ class WalkForwardResult:
         results: List[Result],
         sweeps: List[pd.DataFrame],
         objective: str,
+        params: Sequence[str],
     ) -> None:
         self.windows = windows
         self.equity = equity
@@ -59,6 +61,7 @@ class WalkForwardResult:
         self.results = results
         self.sweeps = sweeps
         self.objective = objective
+        self.params = list(params)
 
     @property
     def initial_balance(self) -> float:
@@ -81,7 +84,7 @@ class WalkForwardResult:
 
         fig, ax = plt.subplots(figsize=(11, 4))
         ax.plot(self.equity.index, self.equity.to_numpy(), color="#1f77b4", lw=1.2)
-        names = [c for c in self.windows.columns if c not in _WINDOW_COLUMNS]
+        names = self.params
         top = float(self.equity.max())
         for _, w in self.windows.iterrows():
             ax.axvline(w["test_start"], color="#999", lw=0.6, ls="--")
@@ -129,21 +132,6 @@ class WalkForwardResult:
             f"WalkForwardResult({len(self.windows)} windows, objective {self.objective}, "
             f"out-of-sample return {self.stats['total_return']:.2%}, gap {self.gap:.2f})"
         )
-
-
-_WINDOW_COLUMNS = {
-    "train_start",
-    "train_end",
-    "test_start",
-    "test_end",
-    "in_sample",
-    "out_of_sample",
-    "start_equity",
-    "final_equity",
-    "return",
-    "open_notional",
-    "liquidated",
-}
 
 
 def _slice(data: Any, a: pd.Timestamp, b: pd.Timestamp) -> Any:
@@ -197,14 +185,9 @@ def _scores(table: pd.DataFrame, objective: Objective) -> np.ndarray:
 
 
 def _open_notional(r: Result) -> float:
-    """The notional of the positions left open at the end of a run (at their entry price; 0 flat)."""
-    eq = r.equity
-    total = 0.0
-    for c in eq.columns:
-        if c.startswith("position_"):
-            sym = c[len("position_") :]
-            total += abs(float(eq[c].iloc[-1])) * float(eq[f"entry_{sym}"].iloc[-1]) if len(eq) else 0.0
-    return total
+    """The notional of the positions left open at the end of a run, at the last mark, in the
+    settlement currency (the engine's figure: coin for inverse contracts; 0 flat)."""
+    return float(sum(abs(r.exchange.position(s).notional) for s in r.exchange.symbols))
 
 
 def walk_forward(
@@ -309,7 +292,7 @@ def walk_forward(
         t = b
     stitched = pd.concat(curves)
     stats = _stitched_stats(stitched, float(initial_balance), results)
-    return WalkForwardResult(pd.DataFrame(rows), stitched, stats, results, sweeps, name)
+    return WalkForwardResult(pd.DataFrame(rows), stitched, stats, results, sweeps, name, list(params))
 
 
 def _stitched_stats(curve: pd.Series, initial: float, results: List[Result]) -> pd.Series:

@@ -121,9 +121,12 @@ impl Gap {
 
 impl Engine {
     /// An engine around `account`.
-    pub fn new(mut account: Account, config: Config) -> Result<Self, LedgerError> {
+    pub fn new(mut account: Account, mut config: Config) -> Result<Self, LedgerError> {
         config.validate()?;
+        // The what-if ledger is settled here, once: no margin checks in the account, no
+        // liquidation in the loop (so the per-step liquidation test stays one flag).
         account.set_margin_checks(!config.what_if);
+        config.liquidation &= !config.what_if;
         let n = account.len();
         let history = History::new(n, account.is_inverse());
         let curve = CurveStats::new(account.equity());

@@ -11,7 +11,7 @@ impl Engine {
     /// Symbol `i`'s liquidation price (NaN: none, or liquidation switched off).
     #[inline]
     pub(super) fn liq_level(&mut self, i: usize) -> f64 {
-        if !self.config.liquidation || self.config.what_if {
+        if !self.config.liquidation {
             return NONE;
         }
         if self.liq_dirty {

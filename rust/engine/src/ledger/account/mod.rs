@@ -312,11 +312,6 @@ impl Account {
         self.checks = on;
     }
 
-    /// Whether [`Account::fill`] checks margin.
-    pub fn margin_checks(&self) -> bool {
-        self.checks
-    }
-
     /// A market order of signed `qty` filled at `price` with the taker fee, after the exchange
     /// filters ([`Account::check_order`]) and the margin check ([`Account::fill`]).
     pub fn market(&mut self, i: usize, qty: f64, price: f64) -> Result<Fill, LedgerError> {
