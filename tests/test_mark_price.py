@@ -282,6 +282,7 @@ def marked_scenario(draw):
         path=draw(st.sampled_from(["nearest_first", "open_high_low_close", "open_low_high_close", "worst_case"])),
         touch_fills=draw(st.booleans()),
         liquidation_fee=draw(st.sampled_from([0.0, 1 / 128])),
+        liquidation_close=draw(st.sampled_from(["liquidation_price", "bankruptcy_price"])),
         taker_fee=draw(st.sampled_from([0.0, 0.0005])),
     )
     base = draw(st.sampled_from([100.0, 2_000.0]))

@@ -37,6 +37,9 @@ CONTRACTS = {
 def scenario(draw, kinds=tuple(CONTRACTS)):
     kind = draw(st.sampled_from(kinds))
     c = CONTRACTS[kind]
+    # the contract's clearance fee: none (the run's liquidation_fee), one rate, or one per tier
+    per_tier = tuple(k / 512 for k in range(1, len(c.brackets) + 1))
+    c = c.replace(clearance_fee=draw(st.sampled_from([(), 1 / 256, per_tier])))
     inverse = c.is_inverse
     kw = dict(
         initial_balance=draw(st.sampled_from([0.5, 2.0, 20.0] if inverse else [300.0, 5_000.0, 1e6])),
@@ -53,6 +56,8 @@ def scenario(draw, kinds=tuple(CONTRACTS)):
         maker_fee=draw(st.sampled_from([-1 / 8192, 0.0, 0.0002])),
         taker_fee=draw(st.sampled_from([0.0, 0.0005])),
     )
+    if not kw["allow_negative_balance"]:
+        kw["liquidation_close"] = draw(st.sampled_from(["liquidation_price", "bankruptcy_price"]))
     grid = 0.5
     base = draw(st.sampled_from([100.0, 2_000.0]))
 

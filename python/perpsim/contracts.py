@@ -53,6 +53,9 @@ class Contract:
         allow_short: spot only: whether the position may go negative.
         funding_cap: the cap (and floor, negated) of a funding rate computed from the premium index,
             per interval (``None``: Binance's rule, the first bracket's maintenance margin rate).
+        clearance_fee: the liquidation clearance fee rate on the liquidated notional, on top of the
+            taker fee: one rate, or one rate per bracket tier (the tier of the liquidated notional);
+            ``()``: the run's ``liquidation_fee`` option applies (docs/accounting.md, "Liquidation").
 
     The defaults describe a plain linear contract with no exchange filters (what a bare symbol name
     means to :class:`perpsim.Exchange`).
@@ -73,6 +76,7 @@ class Contract:
     brackets: Tuple[Tier, ...] = ((0.0, 125.0, 0.004),)
     allow_short: bool = False
     funding_cap: Optional[float] = None
+    clearance_fee: Union[float, Tuple[float, ...]] = ()
 
     def __post_init__(self) -> None:
         # Types are settled here (the expiry as a UTC Timestamp, numbers as floats, the brackets as
@@ -90,6 +94,12 @@ class Contract:
             s(self, "brackets", tuple(tuple(float(x) for x in t) for t in self.brackets))
         except (TypeError, ValueError):
             raise InvalidInputError("brackets: must be a sequence of (floor, max_leverage, mmr)", "brackets") from None
+        c = self.clearance_fee
+        try:
+            s(self, "clearance_fee", (float(c),) if isinstance(c, (int, float)) else tuple(float(x) for x in c))
+        except (TypeError, ValueError):
+            msg = "clearance_fee: must be a rate or a sequence of rates, one per bracket tier"
+            raise InvalidInputError(msg, "clearance_fee") from None
         _core.check_contract(self)
         for name in ("contract_size", "tick_size", "step_size", "min_qty", "min_notional", "maker_fee", "taker_fee"):
             s(self, name, float(getattr(self, name)))

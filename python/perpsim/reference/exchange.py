@@ -43,6 +43,7 @@ class Exchange(PathWalk):
             o["same_bar"],
             exact(o["max_participation"]),
             exact(o["liquidation_fee"]),
+            o["liquidation_close"],
             o["allow_negative_balance"],
             o["liquidation"] and not o["what_if"],  # the what-if ledger liquidates nothing
         )
@@ -384,8 +385,8 @@ class Exchange(PathWalk):
         if self.hooks is not None:
             self.hooks.on_fill(self, self.fill_rows[-1], o)
 
-    def _force_fill(self, o: RefOrder, dq: F, price: F, extra_rate: F) -> None:
-        f = self.fill(o.symbol, dq, price, "taker")
+    def _force_fill(self, o: RefOrder, dq: F, price: F, extra_rate: F, liquidity: str = "taker") -> None:
+        f = self.fill(o.symbol, dq, price, liquidity)
         extra = extra_rate * self.specs[o.symbol].notional(dq, price)
         if extra:
             p = self.positions[o.symbol]
@@ -498,14 +499,21 @@ class Exchange(PathWalk):
     def _liquidate(self, symbol: str, price: F) -> None:
         if self.liquidated_at is None:
             self.liquidated_at = self.now
-        rate = self.cfg.liquidation_fee
         p = self.positions[symbol]
+        bp = self.bankruptcy_price(symbol) if self.cfg.liquidation_close == "bankruptcy_price" else None
+        close_at, how = (price, "taker") if bp is None else (bp, "bankrupt")
+
+        def close(s: str, qty: F, px: F) -> None:
+            o = self._new_order(s, "sell" if qty > 0 else "buy", "liquidation", abs(qty))
+            sp = self.specs[s]
+            clearance = sp.clearance_rate(sp.notional(qty, px))
+            rate = F(0) if how == "bankrupt" else (self.cfg.liquidation_fee if clearance is None else clearance)
+            self._force_fill(o, -qty, px, rate, how)
+
         if p.margin_mode == "isolated":
             margin = self._im(symbol)
             before = self.wallet
-            pos = p.qty
-            o = self._new_order(symbol, "sell" if pos > 0 else "buy", "liquidation", abs(pos))
-            self._force_fill(o, -pos, price, rate)
+            close(symbol, p.qty, close_at)
             loss = before - self.wallet
             if loss > margin and not self.cfg.allow_negative_balance:
                 self._cover(loss - margin)
@@ -514,9 +522,8 @@ class Exchange(PathWalk):
                 ps = self.positions[s]
                 if ps.margin_mode != "cross" or ps.qty == 0:
                     continue
-                px = price if s == symbol else (ps.mark_price if ps.mark_price is not None else price)
-                o = self._new_order(s, "sell" if ps.qty > 0 else "buy", "liquidation", abs(ps.qty))
-                self._force_fill(o, -ps.qty, px, rate)
+                px = close_at if s == symbol else (ps.mark_price if ps.mark_price is not None else price)
+                close(s, ps.qty, px)
             self._blow_up()
         if not self.cfg.allow_negative_balance and self.wallet < 0:
             self._cover(-self.wallet)

@@ -93,6 +93,8 @@ class _Spec:
                 raise InvalidInputError(f"{name}: must be in (-1, 1)", name)
         self.brackets = brackets_with_cum(c.brackets)
         self.allow_short = c.allow_short
+        rates = c.clearance_fee  # a tuple once the Contract is built
+        self.clearance = [exact(x) for x in (rates if isinstance(rates, tuple) else (rates,))]
 
     @property
     def inverse(self) -> bool:
@@ -110,6 +112,15 @@ class _Spec:
         if self.inverse:
             return (held + add) / (held / entry + add / price)  # harmonic
         return (held * entry + add * price) / (held + add)  # arithmetic
+
+    def clearance_rate(self, notional: F) -> Optional[F]:
+        """The contract's clearance fee rate for a liquidated ``notional`` (None: none of its own)."""
+        if not self.clearance:
+            return None
+        if len(self.clearance) == 1:
+            return self.clearance[0]
+        tier = _tier(self.brackets, notional)
+        return self.clearance[self.brackets.index(tier)]
 
     def maintenance(self, notional: F) -> F:
         if notional <= 0:
@@ -192,6 +203,23 @@ def liquidation_price(
                 return lp
     lp = lp_for(_tier(table, notional_at(entry)))
     return lp if lp is not None and lp > 0 else None
+
+
+def bankruptcy_price(spec: _Spec, side: int, qty: F, entry: F, wallet: F, upnl_other: F = F(0)) -> Optional[F]:
+    """Bankruptcy price (docs/accounting.md): where the backing wallet is used up, or None.
+
+    Linear: BP = EP − (WB + UPNL_other) / (Side·Q); inverse: BP = Side·Q / (WB + UPNL_other + Side·Q/EP).
+    """
+    if qty == 0 or spec.kind == "spot":
+        return None
+    q = abs(qty) * spec.cs
+    wb = wallet + upnl_other
+    if spec.inverse:
+        den = wb + side * q / entry
+        bp = None if den == 0 else side * q / den
+    else:
+        bp = entry - wb / (side * q)
+    return bp if bp is not None and bp > 0 else None
 
 
 class Ledger:
@@ -320,7 +348,7 @@ class Ledger:
                 new_q, new_ep, realized, opens = rest if dq > 0 else -rest, price, sp.pnl(q, ep, price), True
             else:  # exact close
                 new_q, new_ep, realized, opens = F(0), F(0), sp.pnl(q, ep, price), False
-        rate = sp.maker if liquidity == "maker" else sp.taker
+        rate = {"maker": sp.maker, "taker": sp.taker, "bankrupt": F(0)}[liquidity]
         notional = sp.notional(dq, price)
         fee = rate * notional
         # 2. the checks (only for fills that open exposure)
@@ -498,8 +526,21 @@ class Ledger:
         if p.qty == 0:
             return None
         side = 1 if p.qty > 0 else -1
-        if p.margin_mode == "isolated":
-            return liquidation_price(sp, side, p.qty, p.entry_price, self._im(symbol))
+        return liquidation_price(sp, side, p.qty, p.entry_price, *self._backing(symbol))
+
+    def bankruptcy_price(self, symbol: str) -> Optional[F]:
+        """Bankruptcy price of ``symbol``'s position (None when there is none)."""
+        sp = self._spec(symbol)
+        p = self.positions[symbol]
+        if p.qty == 0:
+            return None
+        wallet, _, upnl_other = self._backing(symbol)
+        return bankruptcy_price(sp, 1 if p.qty > 0 else -1, p.qty, p.entry_price, wallet, upnl_other)
+
+    def _backing(self, symbol: str) -> tuple:
+        """(wallet, maintenance margin of the others, their unrealized PnL) backing a position."""
+        if self.positions[symbol].margin_mode == "isolated":
+            return self._im(symbol), F(0), F(0)
         wallet, mm_other, upnl_other = self.wallet, F(0), F(0)
         for s, o in self.positions.items():
             if s == symbol:
@@ -509,7 +550,7 @@ class Ledger:
             else:
                 mm_other += self.specs[s].maintenance(self._notional(s))
                 upnl_other += self._unrealized(s)
-        return liquidation_price(sp, side, p.qty, p.entry_price, wallet, mm_other, upnl_other)
+        return wallet, mm_other, upnl_other
 
     def history(self) -> pd.DataFrame:
         """The recorded rows as floats, indexed by timestamp."""

@@ -92,5 +92,6 @@ class _Config:
     same_bar: bool
     max_participation: F
     liquidation_fee: F
+    liquidation_close: str
     allow_negative_balance: bool
     liquidation: bool

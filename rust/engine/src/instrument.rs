@@ -176,6 +176,11 @@ pub struct Instrument {
     /// [`Instrument::funding_cap_rate`]).
     #[serde(default)]
     pub funding_cap: Option<f64>,
+    /// The liquidation clearance fee rate on the liquidated notional, on top of the taker fee:
+    /// empty (the run's `liquidation_fee` applies), one rate for every bracket, or one rate per
+    /// bracket tier (the tier of the liquidated notional at the close price).
+    #[serde(default)]
+    pub clearance_fee: Vec<f64>,
 }
 
 /// The default futures leverage (Binance's default for a new futures position is 20x).
@@ -207,6 +212,7 @@ impl Instrument {
             brackets: Brackets::flat(0.004, 125.0).expect("valid flat bracket"),
             allow_short: false,
             funding_cap: None,
+            clearance_fee: Vec::new(),
         }
     }
 
@@ -216,6 +222,17 @@ impl Instrument {
     pub fn funding_cap_rate(&self) -> f64 {
         self.funding_cap
             .unwrap_or_else(|| self.brackets.tiers()[0].mmr)
+    }
+
+    /// The clearance fee rate of a liquidation of `notional`, or `None` when the contract has no
+    /// table of its own (the run's `liquidation_fee` then applies).
+    #[inline]
+    pub fn clearance_rate(&self, notional: f64) -> Option<f64> {
+        match self.clearance_fee.len() {
+            0 => None,
+            1 => Some(self.clearance_fee[0]),
+            _ => Some(self.clearance_fee[self.brackets.tier_index(notional)]),
+        }
     }
 
     /// The leverage an account uses for this contract unless told otherwise: spot trades at 1x;
@@ -279,6 +296,19 @@ impl Instrument {
                 "funding_cap",
                 c.is_finite() && c > 0.0 && c < 1.0,
                 "must be a rate in (0, 1)",
+            )?;
+        }
+        let n = self.clearance_fee.len();
+        field(
+            "clearance_fee",
+            n <= 1 || n == self.brackets.tiers().len(),
+            "must be one rate, or one rate per bracket tier",
+        )?;
+        for &c in &self.clearance_fee {
+            field(
+                "clearance_fee",
+                c.is_finite() && (0.0..0.5).contains(&c),
+                "each rate must be in [0, 0.5)",
             )?;
         }
         Ok(())

@@ -21,7 +21,7 @@ pub mod stats;
 pub mod strategy;
 pub mod warnings;
 
-pub use engine::{Config, Engine, History, NoStrategy, Record, Strategy};
+pub use engine::{Config, Engine, History, LiquidationClose, NoStrategy, Record, Strategy};
 pub use error::{ErrorKind, LedgerError};
 pub use instrument::{Bracket, Brackets, ContractKind, Instrument};
 pub use ledger::{Account, Fill, Liquidity, MarginMode, Position};

@@ -106,6 +106,7 @@ fn contract(
         brackets: Brackets::new(tiers).expect("preset tiers are valid"),
         allow_short: false,
         funding_cap: None,
+        clearance_fee: Vec::new(),
     }
 }
 

@@ -12,8 +12,8 @@ use perpsim_engine::strategy::{
     Rebalance, TargetPositions, TargetUnit,
 };
 use perpsim_engine::{
-    presets, Account, Config, ContractKind, Engine, Instrument, NoStrategy, OrderKind,
-    OrderRequest, PathModel, Record, Side,
+    presets, Account, Config, ContractKind, Engine, Instrument, LiquidationClose, NoStrategy,
+    OrderKind, OrderRequest, PathModel, Record, Side,
 };
 use proptest::prelude::*;
 
@@ -203,9 +203,10 @@ fn config() -> impl Strategy<Value = Config> {
         any::<bool>(),
         0u32..4,
         prop_oneof![4 => Just(false), 1 => Just(true)],
+        any::<bool>(),
     )
         .prop_map(
-            |(p, slip, touch, same, part, fee, liq, rec, what_if)| Config {
+            |(p, slip, touch, same, part, fee, liq, rec, what_if, bankrupt)| Config {
                 path: [
                     PathModel::NearestFirst,
                     PathModel::OpenHighLowClose,
@@ -217,6 +218,11 @@ fn config() -> impl Strategy<Value = Config> {
                 same_bar: same,
                 max_participation: part,
                 liquidation_fee: fee,
+                liquidation_close: if bankrupt && liq {
+                    LiquidationClose::BankruptcyPrice
+                } else {
+                    LiquidationClose::LiquidationPrice
+                },
                 allow_negative_balance: !liq,
                 liquidation: liq,
                 what_if,

@@ -5,8 +5,8 @@
 use perpsim_engine::engine::{run, SymbolInput};
 use perpsim_engine::market::{BarSeries, Series};
 use perpsim_engine::{
-    Account, Bar, Brackets, Config, Engine, ErrorKind, Instrument, LedgerError, MarginMode, Named,
-    NoStrategy, OrderKind, OrderRequest, PathModel, Side, WorkingType,
+    Account, Bar, Brackets, Config, Engine, ErrorKind, Instrument, LedgerError, LiquidationClose,
+    MarginMode, Named, NoStrategy, OrderKind, OrderRequest, PathModel, Side, WorkingType,
 };
 use serde_json::{Map, Value};
 
@@ -68,6 +68,12 @@ fn setup(defaults: &Map<String, Value>, rule: &Value) -> (Engine, Vec<String>) {
                         .collect();
                     i.brackets = Brackets::new(&tiers).expect("valid brackets");
                 }
+                "clearance_fee" => {
+                    i.clearance_fee = match v.as_array() {
+                        Some(rates) => rates.iter().map(num).collect(),
+                        None => vec![num(v)],
+                    }
+                }
                 other => panic!("unknown contract field {other}"),
             }
         }
@@ -92,6 +98,10 @@ fn setup(defaults: &Map<String, Value>, rule: &Value) -> (Engine, Vec<String>) {
             "liquidation_fee" => cfg.liquidation_fee = num(v),
             "allow_negative_balance" => cfg.allow_negative_balance = v.as_bool().expect("flag"),
             "liquidation" => cfg.liquidation = v.as_bool().expect("flag"),
+            "liquidation_close" => {
+                cfg.liquidation_close =
+                    LiquidationClose::parse(v.as_str().expect("close")).expect("close")
+            }
             other => panic!("unknown option {other}"),
         }
     }

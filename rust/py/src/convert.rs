@@ -81,6 +81,13 @@ pub fn contract(
                     Some(crate::options::num(py, "funding_cap", &c)?)
                 }
             },
+            clearance_fee: get("clearance_fee")?.extract().map_err(|_| {
+                invalid(
+                    py,
+                    "clearance_fee",
+                    "must be a rate or a sequence of rates, one per bracket tier",
+                )
+            })?,
         }
     };
     if let Some(m) = maker_fee {

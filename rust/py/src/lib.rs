@@ -28,7 +28,7 @@ use perpsim_engine::{presets, Named};
 static ALLOC: perpsim_engine::memory::guard::GuardedAlloc =
     perpsim_engine::memory::guard::GuardedAlloc;
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
+use pyo3::types::{PyDict, PyTuple};
 
 /// The fields of a contract preset as a dict (the input of `perpsim.Contract`).
 #[pyfunction]
@@ -68,6 +68,7 @@ fn preset<'py>(py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyDict>> {
     d.set_item("brackets", tiers)?;
     d.set_item("allow_short", i.allow_short)?;
     d.set_item("funding_cap", i.funding_cap)?;
+    d.set_item("clearance_fee", PyTuple::new(py, &i.clearance_fee)?)?;
     Ok(d)
 }
 

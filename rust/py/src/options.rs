@@ -3,7 +3,7 @@
 //! `backtest`, the configuration files and the reference read it from here
 //! (`_core.exchange_options`); defaults are `Config::default()`'s.
 
-use perpsim_engine::{Config, Named, PathModel, Record};
+use perpsim_engine::{Config, LiquidationClose, Named, PathModel, Record};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyDict, PyInt, PyString, PyType};
@@ -12,13 +12,14 @@ use crate::convert::Choice;
 use crate::errors::{invalid, IntoPyResult};
 
 /// The option names, in the order users read them.
-pub const OPTIONS: [&str; 10] = [
+pub const OPTIONS: [&str; 11] = [
     "path",
     "slippage",
     "touch_fills",
     "same_bar",
     "max_participation",
     "liquidation_fee",
+    "liquidation_close",
     "allow_negative_balance",
     "liquidation",
     "what_if",
@@ -122,6 +123,7 @@ pub fn config_of(py: Python<'_>, kw: Option<&Bound<'_, PyDict>>) -> PyResult<Con
             "same_bar" => c.same_bar = flag(py, "same_bar", &v)?,
             "max_participation" => c.max_participation = num(py, "max_participation", &v)?,
             "liquidation_fee" => c.liquidation_fee = num(py, "liquidation_fee", &v)?,
+            "liquidation_close" => c.liquidation_close = v.extract::<Choice<LiquidationClose>>()?.0,
             "allow_negative_balance" => {
                 c.allow_negative_balance = flag(py, "allow_negative_balance", &v)?
             }
@@ -153,6 +155,7 @@ pub fn options_dict<'py>(py: Python<'py>, c: &Config) -> PyResult<Bound<'py, PyD
     d.set_item("same_bar", c.same_bar)?;
     d.set_item("max_participation", c.max_participation)?;
     d.set_item("liquidation_fee", c.liquidation_fee)?;
+    d.set_item("liquidation_close", c.liquidation_close.name())?;
     d.set_item("allow_negative_balance", c.allow_negative_balance)?;
     d.set_item("liquidation", c.liquidation)?;
     d.set_item("what_if", c.what_if)?;

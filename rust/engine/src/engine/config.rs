@@ -50,6 +50,26 @@ impl Record {
     }
 }
 
+/// The price a liquidated position closes at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LiquidationClose {
+    /// At the liquidation price (the open when the bar gapped through it), with the taker fee
+    /// and the clearance fee: what the account keeps is what is left after them.
+    LiquidationPrice,
+    /// At the bankruptcy price, where the position's margin (isolated) or the account's equity
+    /// (cross) is exactly used up, without fees: the insurance fund takes the position over and
+    /// keeps whatever the market pays above that (Binance's last stage of a liquidation).
+    BankruptcyPrice,
+}
+
+impl crate::names::Named for LiquidationClose {
+    const FIELD: &'static str = "liquidation_close";
+    const CHOICES: &'static [(&'static str, Self)] = &[
+        ("liquidation_price", LiquidationClose::LiquidationPrice),
+        ("bankruptcy_price", LiquidationClose::BankruptcyPrice),
+    ];
+}
+
 /// Matching options.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Config {
@@ -63,8 +83,11 @@ pub struct Config {
     pub same_bar: bool,
     /// Cap of limit (maker) fills per bar as a fraction of the bar's volume (0: no cap).
     pub max_participation: f64,
-    /// Liquidation fee rate on the liquidated notional, on top of the taker fee.
+    /// Liquidation (clearance) fee rate on the liquidated notional, on top of the taker fee, for
+    /// contracts without their own per-bracket `clearance_fee`.
     pub liquidation_fee: f64,
+    /// The price a liquidated position closes at.
+    pub liquidation_close: LiquidationClose,
     /// Let the wallet go below zero after a liquidation (default: the insurance fund covers it).
     pub allow_negative_balance: bool,
     /// Liquidate at the liquidation price (default). Off: positions are never liquidated, as in
@@ -87,6 +110,7 @@ impl Default for Config {
             same_bar: true,
             max_participation: 0.0,
             liquidation_fee: 0.0,
+            liquidation_close: LiquidationClose::LiquidationPrice,
             allow_negative_balance: false,
             liquidation: true,
             what_if: false,
@@ -116,6 +140,15 @@ impl Config {
             1.000_000_1,
         )?;
         ok("liquidation_fee", self.liquidation_fee, 0.0, 0.5)?;
+        if self.liquidation_close == LiquidationClose::BankruptcyPrice
+            && self.allow_negative_balance
+        {
+            return Err(LedgerError::invalid(
+                "liquidation_close",
+                "a close at the bankruptcy price loses exactly the margin, so the wallet cannot go \
+                 negative: it does not combine with allow_negative_balance=True",
+            ));
+        }
         self.record.validate()
     }
 

@@ -100,13 +100,15 @@ impl Engine {
         strat.on_fill(self, &row);
     }
 
-    /// A forced taker fill (liquidation, settlement) that the account always accepts (it
-    /// reduces), with an extra fee at `extra_fee_rate` of the notional.
+    /// A forced fill (liquidation, settlement) that the account always accepts (it reduces), at
+    /// the fee of `how` (taker, or none for a take-over at the bankruptcy price) plus an extra fee
+    /// at `extra_fee_rate` of the notional.
     pub(super) fn force_fill<S: Strategy>(
         &mut self,
         idx: u32,
         dq: f64,
         price: f64,
+        how: Liquidity,
         extra_fee_rate: f64,
         strat: &mut S,
     ) {
@@ -115,7 +117,7 @@ impl Engine {
         let reason = o.kind.fill_reason();
         let f = self
             .account
-            .fill(i, dq, price, Liquidity::Taker)
+            .fill(i, dq, price, how)
             .expect("a closing fill is always accepted");
         let extra = extra_fee_rate * self.account.instruments()[i].notional(dq, price);
         if extra != 0.0 {

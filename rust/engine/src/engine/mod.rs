@@ -27,7 +27,7 @@ mod warn;
 
 use serde::{Deserialize, Serialize};
 
-pub use config::{Config, Record};
+pub use config::{Config, LiquidationClose, Record};
 pub use history::History;
 pub use inputs::{Inputs, SymbolInput};
 pub use run::{run, run_checked, run_clocked};

@@ -2,9 +2,10 @@
 //! can move it), forced closes of isolated and cross positions with the insurance floor, the
 //! blown account, and delivery settlement at expiry.
 
+use super::LiquidationClose;
 use super::{Engine, Strategy, NONE};
 use crate::error::{positive, LedgerError};
-use crate::ledger::MarginMode;
+use crate::ledger::{Liquidity, MarginMode};
 use crate::matching::{OrderKind, OrderRequest, Side, Status};
 
 impl Engine {
@@ -25,17 +26,25 @@ impl Engine {
 
     /// Liquidates at `price`: an isolated position alone (its loss capped at its margin), or every
     /// cross position (the others at their current prices), after which the account is blown.
+    /// With `liquidation_close = bankruptcy_price` the liquidated position closes at its
+    /// bankruptcy price instead, without fees (the other cross positions at their marks, also
+    /// without fees): the account loses exactly the margin at stake.
     pub(super) fn liquidate<S: Strategy>(&mut self, i: usize, price: f64, strat: &mut S) {
         if self.liquidated_at.is_none() {
             self.liquidated_at = Some(self.now);
             self.liquidation_step = Some(self.steps.saturating_sub(1));
         }
-        let rate = self.config.liquidation_fee;
+        let bankrupt = self.config.liquidation_close == LiquidationClose::BankruptcyPrice;
+        // The bankruptcy price is taken before anything closes (the others at their marks).
+        let (close_at, how) = match self.account.bankruptcy_price(i) {
+            Some(bp) if bankrupt => (bp, Liquidity::Bankrupt),
+            _ => (price, Liquidity::Taker),
+        };
         if self.account.margin_mode(i) == MarginMode::Isolated {
             let margin = self.account.position_margin(i);
             let wallet_before = self.account.wallet_balance();
             let pos = self.account.position(i).qty;
-            self.force_close(i, pos, price, OrderKind::Liquidation, rate, strat);
+            self.force_close(i, pos, close_at, OrderKind::Liquidation, how, strat);
             let loss = wallet_before - self.account.wallet_balance();
             if loss > margin && !self.config.allow_negative_balance {
                 self.account.cover_loss(loss - margin);
@@ -53,11 +62,11 @@ impl Engine {
                     continue;
                 }
                 let p = if j == i {
-                    price
+                    close_at
                 } else {
                     self.account.mark_price(j).unwrap_or(price)
                 };
-                self.force_close(j, pos, p, OrderKind::Liquidation, rate, strat);
+                self.force_close(j, pos, p, OrderKind::Liquidation, how, strat);
             }
             self.blow_up();
         }
@@ -72,19 +81,33 @@ impl Engine {
         }
     }
 
-    /// Closes position `pos` of symbol `i` at `price` with an engine order of `kind`.
+    /// The clearance fee rate of liquidating `qty` of symbol `i` at `price`: the contract's rate
+    /// for the bracket of that notional, else the run's `liquidation_fee`.
+    fn clearance_rate(&self, i: usize, qty: f64, price: f64) -> f64 {
+        let inst = &self.account.instruments()[i];
+        inst.clearance_rate(inst.notional(qty, price))
+            .unwrap_or(self.config.liquidation_fee)
+    }
+
+    /// Closes position `pos` of symbol `i` at `price` with an engine order of `kind`: a taker fill
+    /// (liquidations add the clearance fee; settlements do not) or a fee-free take-over at the
+    /// bankruptcy price.
     fn force_close<S: Strategy>(
         &mut self,
         i: usize,
         pos: f64,
         price: f64,
         kind: OrderKind,
-        fee_rate: f64,
+        how: Liquidity,
         strat: &mut S,
     ) {
+        let extra = match (kind, how) {
+            (OrderKind::Liquidation, Liquidity::Taker) => self.clearance_rate(i, pos, price),
+            _ => 0.0,
+        };
         let r = OrderRequest::new(i, Side::of(-pos), kind, pos.abs());
         let idx = self.new_order(&r);
-        self.force_fill(idx, -pos, price, fee_rate, strat);
+        self.force_fill(idx, -pos, price, how, extra, strat);
     }
 
     /// The account is blown: every open order is cancelled and nothing trades any more.
@@ -110,7 +133,14 @@ impl Engine {
         self.account.mark(i, price)?;
         let pos = self.account.position(i).qty;
         if pos != 0.0 {
-            self.force_close(i, pos, price, OrderKind::Settlement, 0.0, strat);
+            self.force_close(
+                i,
+                pos,
+                price,
+                OrderKind::Settlement,
+                Liquidity::Taker,
+                strat,
+            );
         }
         Ok(())
     }

@@ -64,6 +64,25 @@ pub fn liquidation_price(inst: &Instrument, inp: &LiquidationInput) -> Option<f6
     (lp.is_finite() && lp > 0.0).then_some(lp)
 }
 
+/// Bankruptcy price of a position: where the wallet backing it (the isolated margin, or the cross
+/// wallet with the other cross positions' unrealized PnL) is exactly used up, fees aside; `None`
+/// when no positive price does so (an inverse short backed by more than its value).
+///
+/// Linear: `BP = EP − (WB + UPNL_other) / (Side·Q)`; inverse:
+/// `BP = Side·Q / (WB + UPNL_other + Side·Q/EP)` (docs/accounting.md, "Liquidation").
+pub fn bankruptcy_price(inst: &Instrument, inp: &LiquidationInput) -> Option<f64> {
+    if inp.qty == 0.0 || inst.kind == ContractKind::Spot {
+        return None;
+    }
+    let q = inp.qty * inst.contract_size;
+    let wb = inp.wallet + inp.upnl_other;
+    let bp = match inst.kind {
+        ContractKind::Inverse => inp.side * q / (wb + inp.side * q / inp.entry),
+        _ => inp.entry - wb / (inp.side * q),
+    };
+    (bp.is_finite() && bp > 0.0).then_some(bp)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,7 +3,7 @@
 //! liquidation price of a position in its margin mode.
 
 use super::{Account, MarginMode};
-use crate::ledger::margin::{liquidation_price, LiquidationInput};
+use crate::ledger::margin::{bankruptcy_price, liquidation_price, LiquidationInput};
 
 impl Account {
     /// Unrealized PnL of symbol `i` at its mark.
@@ -113,11 +113,26 @@ impl Account {
     /// less the isolated margins, with the other cross positions' maintenance margin and
     /// unrealized PnL at their marks.
     pub fn liquidation_price(&self, i: usize) -> Option<f64> {
-        let p = &self.positions[i];
-        if p.qty == 0.0 {
+        if self.positions[i].qty == 0.0 {
             return None;
         }
-        let inp = match self.modes[i] {
+        liquidation_price(&self.instruments[i], &self.liquidation_input(i))
+    }
+
+    /// Bankruptcy price of symbol `i`'s position, where the wallet backing it is used up (the
+    /// isolated margin; for cross, the wallet less the isolated margins plus the other cross
+    /// positions' unrealized PnL), or `None` when flat or when there is none.
+    pub fn bankruptcy_price(&self, i: usize) -> Option<f64> {
+        if self.positions[i].qty == 0.0 {
+            return None;
+        }
+        bankruptcy_price(&self.instruments[i], &self.liquidation_input(i))
+    }
+
+    /// The inputs of the liquidation and bankruptcy prices of symbol `i`'s position.
+    fn liquidation_input(&self, i: usize) -> LiquidationInput {
+        let p = &self.positions[i];
+        match self.modes[i] {
             MarginMode::Isolated => LiquidationInput {
                 side: p.side(),
                 qty: p.qty.abs(),
@@ -151,7 +166,6 @@ impl Account {
                     upnl_other,
                 }
             }
-        };
-        liquidation_price(&self.instruments[i], &inp)
+        }
     }
 }

@@ -16,6 +16,9 @@ pub enum Liquidity {
     Maker,
     /// Market, stop or liquidation fill: taker fee.
     Taker,
+    /// A position taken over at its bankruptcy price by the insurance fund: no fee (the margin
+    /// is used up to the last unit).
+    Bankrupt,
 }
 
 /// Margin mode of one symbol's position.
@@ -348,6 +351,7 @@ impl Account {
         let rate = match liquidity {
             Liquidity::Maker => inst.maker_fee,
             Liquidity::Taker => inst.taker_fee,
+            Liquidity::Bankrupt => 0.0,
         };
         let notional = inst.notional(dq, price);
         let fee = rate * notional;
