@@ -20,6 +20,7 @@ CASES = {
     "basis_inverse.py": ["held to settlement", "settled 1", "BTCUSD_240628"],
     "montecarlo_liquidation.py": ["P(liquidation)", "bootstrap (24 h blocks)", "balance 2x"],
     "walk_forward_study.py": ["walk-forward: 10 windows", "overfitting gap", "deflated Sharpe", "P(liquidation)"],
+    "trade_mining.py": ["without the rebate", "optimum order size: simulated", "G summed day by day"],
 }
 
 

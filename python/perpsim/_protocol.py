@@ -35,6 +35,10 @@ class SymbolColumns(NamedTuple):
     funding_ts: Optional[np.ndarray] = None
     funding_rate: Optional[np.ndarray] = None
     settlement_price: Optional[float] = None
+    rebate_start: Optional[np.ndarray] = None
+    rebate_end: Optional[np.ndarray] = None
+    rebate_market_volume: Optional[np.ndarray] = None
+    rebate_reward: Optional[np.ndarray] = None
 
 
 class StrategyInputs(NamedTuple):

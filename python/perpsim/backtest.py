@@ -63,6 +63,7 @@ def backtest(
     mark: Optional[Union[pd.DataFrame, Mapping[str, pd.DataFrame]]] = None,
     premium: Optional[Union[pd.Series, pd.DataFrame, Mapping[str, Any]]] = None,
     index: Optional[Union[pd.DataFrame, Mapping[str, pd.DataFrame]]] = None,
+    rebates: Optional[Union[pd.DataFrame, Mapping[str, pd.DataFrame]]] = None,
     **options: Any,
 ) -> Result:
     """Runs ``strategy`` over ``data`` in the engine (no Python per bar) and returns a
@@ -81,7 +82,10 @@ def backtest(
     funding of a symbol without a rate series is computed from it as the exchange does
     (:func:`perpsim.funding_from_premium`); given rates keep priority. ``index``: the index price's
     bars (indexPriceKlines; like ``mark``, :func:`perpsim.data.with_index`): delivery contracts
-    settle at the average of its closes over the 30 minutes before expiry.
+    settle at the average of its closes over the 30 minutes before expiry. ``rebates``: a
+    trade-mining or volume rebate schedule (a DataFrame of periods indexed by start with
+    ``market_volume`` and ``reward``, or a mapping per symbol; docs/accounting.md, "Rebates"): the
+    account is credited ``a/(a+V)·reward`` at each period's end (``Result.rebates``).
     """
     data = pandas_data(data)
     mark = None if mark is None else pandas_data(mark, "mark")
@@ -94,6 +98,8 @@ def backtest(
         data = _join_each(data, index, with_index, "index")
     if premium is not None and isinstance(strategy, Basis):
         raise InvalidInputError("premium: not with Basis (pass its futures' funding rates)", "premium")
+    if rebates is not None and isinstance(strategy, Basis):
+        raise InvalidInputError("rebates: not with Basis (its spot leg is outside the account)", "rebates")
     if isinstance(strategy, Basis):
         return _run_basis(
             data,
@@ -141,11 +147,13 @@ def backtest(
         path=path,
         **options,
     )
+    if rebates is not None:
+        settings["rebates"] = rebates
     if not builtin:
-        stats = _run_python(ex, frames, funding, strategy)
+        stats = _run_python(ex, frames, funding, strategy, rebates)
         return _result(Result(ex, stats, {}, frames), strategy, settings)
     inputs = strategy._inputs(symbols) if isinstance(strategy, TargetPositions) else None
-    strategy_stats, stats = ex.run_strategy(frames, strategy, inputs, funding=funding)
+    strategy_stats, stats = ex.run_strategy(frames, strategy, inputs, funding=funding, rebates=rebates)
     return _result(Result(ex, stats, strategy_stats, frames), strategy, settings)
 
 
@@ -197,7 +205,9 @@ def _result(r: Result, strategy: Any, settings: Optional[Dict[str, Any]] = None)
     return r
 
 
-def _run_python(ex: Exchange, frames: Mapping[str, pd.DataFrame], funding: Any, strategy: Any) -> Mapping[str, Any]:
+def _run_python(
+    ex: Exchange, frames: Mapping[str, pd.DataFrame], funding: Any, strategy: Any, rebates: Any = None
+) -> Mapping[str, Any]:
     """A Python callback strategy, run inside the engine's event loop (funding, settlement,
     liquidation and recording are the engine's): ``on_start(exchange)`` first, then
     ``on_fill(exchange, fill)`` after each fill as it happens along the path and
@@ -207,7 +217,7 @@ def _run_python(ex: Exchange, frames: Mapping[str, pd.DataFrame], funding: Any, 
     on_fill = getattr(strategy, "on_fill", None)
     if hasattr(strategy, "on_start"):
         strategy.on_start(ex)
-    return ex._run_python(ex._columns(frames, funding, None), on_bar, on_fill)
+    return ex._run_python(ex._columns(frames, funding, None, rebates), on_bar, on_fill)
 
 
 def _timeline(frames: Any) -> pd.DatetimeIndex:

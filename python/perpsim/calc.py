@@ -194,10 +194,11 @@ def funding_payment(contract: Contract, qty: float, mark_price: float, rate: flo
 
 def trade_mining_income(a: float, volume: float, pool: float, price: float, cost: float) -> float:
     """Income of trading ``a`` in a period where the market trades ``volume`` and the pool is worth
-    ``pool · price``: ``G(a) = a/(a+V)·B·p − a·c``."""
+    ``pool · price``: ``G(a) = a/(a+V)·B·p − a·c`` (the share is the engine's rule for rebate periods,
+    :func:`perpsim.backtest`'s ``rebates``; the cost is what the engine charges as fees)."""
     a, volume = _nonneg("a", a), _nonneg("volume", volume)
     pool, price, cost = _nonneg("pool", pool), _nonneg("price", price), _nonneg("cost", cost)
-    return a / (a + volume) * pool * price - a * cost if a + volume > 0 else 0.0
+    return _core.calc_rebate_share(a, volume, pool * price) - a * cost
 
 
 def trade_mining_optimum(volume: float, pool: float, price: float, cost: float, min_order: float = 0.0) -> float:

@@ -207,3 +207,35 @@ def series_to_arrays(s: pd.Series, field: str) -> Tuple[np.ndarray, np.ndarray]:
             raise InvalidInputError(f"{field}: pass a Series of rates", field)
         s = s.iloc[:, 0]
     return index_ns(s.index, field), np.ascontiguousarray(s.to_numpy(dtype=np.float64))
+
+
+def rebates_to_arrays(
+    df: pd.DataFrame, field: str = "rebates"
+) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A rebate schedule → (period starts, ends, the others' volume, reward) as contiguous arrays.
+
+    ``df`` is indexed by period start (a DatetimeIndex) with the columns ``market_volume`` (the
+    others' volume in the period, in quote units: USDT, or USD for inverse contracts) and ``reward``
+    (what the period shares out, in the settlement currency) or ``pool`` and ``price`` (the reward
+    is their product, as in ``G(a) = a/(a+V)·B·p − a·c``). An optional ``end`` column gives each
+    period's end; without it a period ends where the next starts and the last one lasts as long as
+    the one before it. The engine checks the values (docs/accounting.md, "Rebates")."""
+    if not isinstance(df, pd.DataFrame):
+        raise InvalidInputError(f"{field}: a DataFrame of periods (market_volume, reward) indexed by start", field)
+    start = index_ns(df.index, field)
+    if "reward" in df.columns:
+        if "pool" in df.columns or "price" in df.columns:
+            raise InvalidInputError(f"{field}: give reward, or pool and price, not both", field)
+        reward = _column(df, "reward", field)
+    else:
+        pool, price = _column(df, "pool", field), _column(df, "price", field)
+        reward = None if pool is None or price is None else np.ascontiguousarray(pool * price)
+    volume = _column(df, "market_volume", field)
+    if "end" in df.columns:
+        end = index_ns(pd.DatetimeIndex(df["end"]), f"{field}.end")
+    elif len(start) >= 2:
+        end = np.ascontiguousarray(np.r_[start[1:], start[-1] + (start[-1] - start[-2])], dtype=np.int64)
+    else:
+        raise InvalidInputError(f"{field}: one period needs an 'end' column (its length cannot be inferred)", field)
+    assert volume is not None and reward is not None
+    return start, end, volume, reward

@@ -115,6 +115,14 @@ class Exchange(_core.Exchange):
         cols["timestamp"] = _utc_index(cols["timestamp"])
         return pd.DataFrame(cols)
 
+    def rebates(self) -> pd.DataFrame:
+        """Every rebate period credited in which the account traded: timestamp (the period's end),
+        symbol, volume (the account's, quote units), market_volume (the others'), reward, amount
+        (credited: ``volume/(volume+market_volume)·reward``)."""
+        cols = _labels(self._rebate_columns())
+        cols["timestamp"] = _utc_index(cols["timestamp"])
+        return pd.DataFrame(cols)
+
     def warnings(self) -> List[RunWarning]:
         """What the runs so far said besides their numbers: orders refused (by reason), symbols
         without a bar at a step (not tradable, marked at their last price), input rows that matched
@@ -126,6 +134,7 @@ class Exchange(_core.Exchange):
         data: Union[pd.DataFrame, Mapping[str, pd.DataFrame]],
         funding: Optional[Union[pd.Series, Mapping[str, pd.Series]]] = None,
         settlement: Optional[Union[float, Mapping[str, float]]] = None,
+        rebates: Optional[Union[pd.DataFrame, Mapping[str, pd.DataFrame]]] = None,
     ) -> None:
         """Replays whole bar series through the engine (no Python per bar, GIL released).
 
@@ -133,9 +142,12 @@ class Exchange(_core.Exchange):
         close (optional volume, mark) for a one-symbol exchange, or a mapping symbol → DataFrame.
         ``funding``: funding rates (a Series indexed by funding time, or a mapping per symbol),
         applied at each funding time at the bar's open. ``settlement``: delivery settlement
-        prices per symbol. Resting orders fill along each bar's path; one history row per step.
+        prices per symbol. ``rebates``: a trade-mining or volume rebate schedule (a DataFrame of
+        periods, or a mapping per symbol; :func:`perpsim.data.rebates_to_arrays`), credited at each
+        period's end (:meth:`rebates`). Resting orders fill along each bar's path; one history row
+        per step.
         """
-        self._run(self._columns(data, funding, settlement))
+        self._run(self._columns(data, funding, settlement, rebates))
 
     def run_strategy(
         self,
@@ -144,27 +156,30 @@ class Exchange(_core.Exchange):
         inputs: Optional[StrategyInputs] = None,
         funding: Optional[Union[pd.Series, Mapping[str, pd.Series]]] = None,
         settlement: Optional[Union[float, Mapping[str, float]]] = None,
+        rebates: Optional[Union[pd.DataFrame, Mapping[str, pd.DataFrame]]] = None,
     ) -> Tuple[Dict[str, Any], Dict[str, Any]]:
         """Like :meth:`run`, with a built-in strategy (a :class:`perpsim.Grid`, ...; use
         :func:`perpsim.backtest`) and what the run adds to it (``inputs``). Returns the strategy's
         own records and the run's figures."""
-        cols = self._columns(data, funding, settlement)
+        cols = self._columns(data, funding, settlement, rebates)
         report, stats = self._run_strategy(cols, strategy, inputs if inputs is not None else StrategyInputs())
         return report, stats
 
-    def _columns(self, data: Any, funding: Any, settlement: Any) -> List[SymbolColumns]:
-        from .data import bars_to_arrays, series_to_arrays
+    def _columns(self, data: Any, funding: Any, settlement: Any, rebates: Any = None) -> List[SymbolColumns]:
+        from .data import bars_to_arrays, rebates_to_arrays, series_to_arrays
 
         frames = _per_symbol(self.symbols, data, "data")
         fund = _per_symbol(self.symbols, funding, "funding", optional=True) if funding is not None else {}
         sett = _per_symbol(self.symbols, settlement, "settlement", optional=True) if settlement is not None else {}
+        reb = _per_symbol(self.symbols, rebates, "rebates", optional=True) if rebates is not None else {}
         cols = []
         for s in self.symbols:
             ts, o, h, lo, c, v, m, mohl, ix = bars_to_arrays(frames[s], s)
             mo, mh, ml = mohl if mohl is not None else (None, None, None)
             ft, fr = series_to_arrays(fund[s], f"funding[{s}]") if fund.get(s) is not None else (None, None)
             st = None if sett.get(s) is None else float(sett[s])
-            cols.append(SymbolColumns(ts, o, h, lo, c, v, m, mo, mh, ml, ix, ft, fr, st))
+            rb = rebates_to_arrays(reb[s], f"rebates[{s}]") if reb.get(s) is not None else (None,) * 4
+            cols.append(SymbolColumns(ts, o, h, lo, c, v, m, mo, mh, ml, ix, ft, fr, st, *rb))
         return cols
 
     def __reduce__(self) -> Any:

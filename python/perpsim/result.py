@@ -129,10 +129,15 @@ class Result:
         return self._get("funding", self.exchange.funding_payments)
 
     @property
+    def rebates(self) -> pd.DataFrame:
+        """Every trade-mining or volume rebate credited (:meth:`perpsim.Exchange.rebates`)."""
+        return self._get("rebates", self.exchange.rebates)
+
+    @property
     def stats(self) -> pd.Series:
         """The run's figures (docs/guide.md lists them): initial_balance, final_equity, total_return,
         cagr, max_drawdown with its start and end, sharpe, sortino, calmar, min_equity,
-        time_under_water, steps, fills, turnover, fees, funding, liquidated, liquidated_at, then the
+        time_under_water, steps, fills, turnover, fees, funding, rebates, liquidated, liquidated_at, then the
         strategy's own (grid_matched_profit, grid_unmatched_pnl; basis spot_fees and counts). Counts
         are ints, times UTC Timestamps."""
         return self._stats

@@ -136,6 +136,8 @@ def block_bootstrap(
     bars = next(iter(result.data.values()))
     model = Bootstrap(bars, block=block, s0=float(bars["open"].iloc[0]))
     run = dict(settings)
+    if "rebates" in run:
+        raise InvalidInputError("result: a backtest with rebates (Monte Carlo paths have no rebate schedule)", "result")
     if isinstance(run.get("funding"), Mapping):  # one symbol: its own rates
         run["funding"] = next(iter(run["funding"].values()), None)
     run.update(kwargs)

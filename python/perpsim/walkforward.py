@@ -307,6 +307,7 @@ def _stitched_stats(curve: pd.Series, initial: float, results: List[Result]) -> 
         volume=float(sum(float(r.stats["turnover"]) * r.initial_balance for r in results)),
         fees=float(sum(float(r.stats["fees"]) for r in results)),
         funding=float(sum(float(r.stats["funding"]) for r in results)),
+        rebates=float(sum(float(r.stats["rebates"]) for r in results)),
         liquidated_at=None if liq is None else int(pd.Timestamp(liq).value),
     )
     return pd.Series(stats, dtype=object)

@@ -17,6 +17,8 @@ from .ledger import _num, _round_to, exact
 from .loop import replay
 from .orders import FILL_REASON, STALE, TRIGGER_KINDS, RefOrder, _Config, _v, triggers_rising
 from .path import PathWalk
+from .rebates import count as count_rebate
+from .risk import liquidate
 
 __all__ = ["Exchange", "RefOrder"]
 
@@ -51,6 +53,8 @@ class Exchange(PathWalk):
         self.orders: List[RefOrder] = []
         self.fill_rows: List[dict] = []
         self.funding_rows: List[dict] = []
+        self.rebate_rows: List[dict] = []
+        self.rebate_books: Dict[str, Any] = {}  # per symbol: the current run's schedule (reference/rebates.py)
         self.now = -(2**63)
         self.in_path = False
         self.cur: Dict[str, Optional[F]] = dict.fromkeys(self.specs)
@@ -382,6 +386,10 @@ class Exchange(PathWalk):
                 reason=o.fill_reason or FILL_REASON[o.kind],
             )
         )
+        b = self.rebate_books.get(o.symbol)
+        if b is not None:
+            sp = self.specs[o.symbol]
+            count_rebate(b, self.now, q * sp.cs if sp.inverse else q * sp.cs * price)
         if self.hooks is not None:
             self.hooks.on_fill(self, self.fill_rows[-1], o)
 
@@ -497,38 +505,7 @@ class Exchange(PathWalk):
             self._force_fill(o, -pos, pr, F(0))
 
     def _liquidate(self, symbol: str, price: F) -> None:
-        if self.liquidated_at is None:
-            self.liquidated_at = self.now
-        p = self.positions[symbol]
-        bp = self.bankruptcy_price(symbol) if self.cfg.liquidation_close == "bankruptcy_price" else None
-        close_at, how = (price, "taker") if bp is None else (bp, "bankrupt")
-
-        def close(s: str, qty: F, px: F) -> None:
-            o = self._new_order(s, "sell" if qty > 0 else "buy", "liquidation", abs(qty))
-            sp = self.specs[s]
-            clearance = sp.clearance_rate(sp.notional(qty, px))
-            rate = F(0) if how == "bankrupt" else (self.cfg.liquidation_fee if clearance is None else clearance)
-            self._force_fill(o, -qty, px, rate, how)
-
-        if p.margin_mode == "isolated":
-            margin = self._im(symbol)
-            before = self.wallet
-            close(symbol, p.qty, close_at)
-            loss = before - self.wallet
-            if loss > margin and not self.cfg.allow_negative_balance:
-                self._cover(loss - margin)
-        else:
-            for s in [symbol] + [s for s in self.specs if s != symbol]:
-                ps = self.positions[s]
-                if ps.margin_mode != "cross" or ps.qty == 0:
-                    continue
-                px = close_at if s == symbol else (ps.mark_price if ps.mark_price is not None else price)
-                close(s, ps.qty, px)
-            self._blow_up()
-        if not self.cfg.allow_negative_balance and self.wallet < 0:
-            self._cover(-self.wallet)
-        if self.wallet <= 0:
-            self._blow_up()
+        liquidate(self, symbol, price)
 
     def _cover(self, amount: F) -> None:
         self.wallet += amount
@@ -587,16 +564,23 @@ class Exchange(PathWalk):
         funding: Optional[Mapping[str, pd.Series]] = None,
         settlement: Optional[Mapping[str, float]] = None,
         clock: Optional[Sequence[int]] = None,
+        rebates: Optional[Any] = None,
     ) -> None:
-        """Replays bar DataFrames (the engine's event loop: funding → settlement → path → close);
-        ``clock``: extra step times (ns), as the engine's ``run_clocked``. A symbol without a bar
-        at a step is stale for it (orders on it are rejected), as in the engine."""
-        replay(self, data, funding, settlement, clock)
+        """Replays bar DataFrames (the engine's event loop: funding → rebates → settlement → path →
+        close); ``clock``: extra step times (ns), as the engine's ``run_clocked``. A symbol without
+        a bar at a step is stale for it (orders on it are rejected), as in the engine."""
+        replay(self, data, funding, settlement, clock, rebates)
 
     # -- records ---------------------------------------------------------------------------
     def fills(self) -> pd.DataFrame:
         """The fills (amounts as floats)."""
         return pd.DataFrame([{k: (float(v) if isinstance(v, F) else v) for k, v in r.items()} for r in self.fill_rows])
+
+    def rebates(self) -> pd.DataFrame:
+        """The rebates credited (amounts as floats)."""
+        return pd.DataFrame(
+            [{k: (float(v) if isinstance(v, F) else v) for k, v in r.items()} for r in self.rebate_rows]
+        )
 
     def orders_log(self) -> List[RefOrder]:
         """The orders, as placed and as they ended."""

@@ -13,7 +13,10 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import pandas as pd
 
+from ..data import rebates_to_arrays
 from .ledger import Ledger, exact
+from .rebates import book as rebate_book
+from .rebates import credit as credit_rebates
 
 SETTLEMENT_WINDOW = 30 * 60 * 1_000_000_000  # delivery settles at the index's average over this
 
@@ -24,9 +27,10 @@ def replay(
     funding: Optional[Mapping[str, pd.Series]] = None,
     settlement: Optional[Mapping[str, float]] = None,
     clock: Optional[Sequence[int]] = None,
+    rebates: Optional[Any] = None,
 ) -> None:
-    """:meth:`perpsim.reference.Exchange.run` on ``ex``: the event loop (funding, settlement, path,
-    close per step)."""
+    """:meth:`perpsim.reference.Exchange.run` on ``ex``: the event loop (funding, rebates,
+    settlement, path, close per step)."""
     if isinstance(data, pd.DataFrame):
         data = {next(iter(ex.specs)): data}
     if isinstance(funding, pd.Series):
@@ -35,6 +39,11 @@ def replay(
         settlement = {next(iter(ex.specs)): settlement}
     funding = funding or {}
     settlement = settlement or {}
+    if rebates is not None and not isinstance(rebates, Mapping):
+        rebates = {next(iter(ex.specs)): rebates}
+    ex.rebate_books = {
+        s: rebate_book(rebates_to_arrays(df, f"rebates[{s}]"), ex.now) for s, df in (rebates or {}).items()
+    }
     events: Dict[int, Dict[str, Any]] = {}
     index: Dict[str, List[Tuple[int, Any]]] = {}  # per symbol: (bar open time, index close)
     for s, df in data.items():
@@ -86,6 +95,8 @@ def replay(
                             )
                         )
                     fc[s] += 1
+            if s in ex.rebate_books:
+                credit_rebates(ex, s, ex.rebate_books[s], ts)
             exp = ex.specs[s].contract.expiry
             if exp is not None and not ex.expired[s] and pd.Timestamp(exp).value <= ts:
                 last = ex.cur[s]

@@ -57,6 +57,7 @@ impl Bars {
             bars: BarSeries::ohlc(&self.ts, &self.o, &self.h, &self.l, &self.c),
             funding: None,
             settlement_price: None,
+            rebates: None,
         }]
     }
 }

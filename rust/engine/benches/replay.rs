@@ -116,6 +116,7 @@ fn main() {
             values: &rates,
         }),
         settlement_price: None,
+        rebates: None,
     }];
     let lo = l.iter().cloned().fold(f64::INFINITY, f64::min);
     let hi = h.iter().cloned().fold(0.0, f64::max);

@@ -168,6 +168,8 @@ pub struct Totals {
     pub fees: f64,
     /// Σ funding received.
     pub funding: f64,
+    /// Σ rebates credited.
+    pub rebates: f64,
     /// When the account (cross) or a position (isolated) was first liquidated.
     pub liquidated_at: Option<i64>,
     /// The index of that step.
@@ -211,6 +213,8 @@ pub struct RunStats {
     pub fees: f64,
     /// Σ funding received (negative: paid).
     pub funding: f64,
+    /// Σ trade-mining and volume rebates credited.
+    pub rebates: f64,
     /// When the first liquidation happened.
     pub liquidated_at: Option<i64>,
     /// The step of the first liquidation.
@@ -283,6 +287,7 @@ impl RunStats {
             turnover: totals.volume / initial,
             fees: totals.fees,
             funding: totals.funding,
+            rebates: totals.rebates,
             liquidated_at: totals.liquidated_at,
             liquidation_step: totals.liquidation_step,
             strategy: Vec::new(),
@@ -310,6 +315,7 @@ impl RunStats {
             ("turnover", F(self.turnover)),
             ("fees", F(self.fees)),
             ("funding", F(self.funding)),
+            ("rebates", F(self.rebates)),
             ("liquidated", B(self.liquidated_at.is_some())),
             ("liquidated_at", T(self.liquidated_at)),
         ];

@@ -90,6 +90,7 @@ impl Columns {
             },
             funding: funding.map(|(t, r)| Series { ts: t, values: r }),
             settlement_price: settle,
+            rebates: None,
         }
     }
 }

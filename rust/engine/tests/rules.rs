@@ -173,6 +173,7 @@ fn run_action(
                 values: &c.rates,
             }),
             settlement_price: c.settlement,
+            rebates: None,
         })
         .collect();
     run(e, &inputs, &mut NoStrategy)

@@ -68,6 +68,7 @@ impl Walk {
                 values: &self.rates,
             }),
             settlement_price: None,
+            rebates: None,
         }
     }
 }

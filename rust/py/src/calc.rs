@@ -55,6 +55,13 @@ pub fn calc_floor_qty(qty: f64, step: f64) -> f64 {
     i.floor_qty(qty)
 }
 
+/// The share of a rebate `reward` that volume `a` earns beside the others' volume `v`:
+/// `a/(a+V)·R` (the engine's rule for rebate periods).
+#[pyfunction]
+pub fn calc_rebate_share(a: f64, v: f64, reward: f64) -> f64 {
+    perpsim_engine::engine::rebate_share(a, v, reward)
+}
+
 /// The liquidation price of a position of `contract` (NaN: none).
 #[pyfunction]
 #[allow(clippy::too_many_arguments)]

@@ -3,7 +3,7 @@
 //! handed back (numbers as numpy arrays, labels dictionary-encoded).
 
 use numpy::{IntoPyArray, PyReadonlyArray1};
-use perpsim_engine::engine::SymbolInput;
+use perpsim_engine::engine::{RebateSchedule, SymbolInput};
 use perpsim_engine::market::{BarSeries, Series};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
@@ -42,10 +42,18 @@ pub struct SymbolColumns<'py> {
     pub funding_rate: Option<PyReadonlyArray1<'py, f64>>,
     /// Delivery settlement price (optional).
     pub settlement_price: Option<f64>,
+    /// Rebate period starts (optional, with the three columns after it).
+    pub rebate_start: Option<PyReadonlyArray1<'py, i64>>,
+    /// Rebate period ends.
+    pub rebate_end: Option<PyReadonlyArray1<'py, i64>>,
+    /// The others' volume per rebate period.
+    pub rebate_market_volume: Option<PyReadonlyArray1<'py, f64>>,
+    /// The reward per rebate period.
+    pub rebate_reward: Option<PyReadonlyArray1<'py, f64>>,
 }
 
 /// The names of [`SymbolColumns`]' fields, in order (checked against the Python declaration).
-pub const SYMBOL_COLUMNS: [&str; 14] = [
+pub const SYMBOL_COLUMNS: [&str; 18] = [
     "ts",
     "open",
     "high",
@@ -60,6 +68,10 @@ pub const SYMBOL_COLUMNS: [&str; 14] = [
     "funding_ts",
     "funding_rate",
     "settlement_price",
+    "rebate_start",
+    "rebate_end",
+    "rebate_market_volume",
+    "rebate_reward",
 ];
 
 /// Borrows the columns of `data` as engine inputs (no copy); `n`: the account's symbols.
@@ -112,6 +124,27 @@ pub fn inputs_of<'a>(
             },
             funding,
             settlement_price: d.settlement_price,
+            rebates: match (
+                &d.rebate_start,
+                &d.rebate_end,
+                &d.rebate_market_volume,
+                &d.rebate_reward,
+            ) {
+                (Some(s), Some(e), Some(v), Some(r)) => Some(RebateSchedule {
+                    start: s.as_slice().map_err(err)?,
+                    end: e.as_slice().map_err(err)?,
+                    market_volume: v.as_slice().map_err(err)?,
+                    reward: r.as_slice().map_err(err)?,
+                }),
+                (None, None, None, None) => None,
+                _ => {
+                    return Err(invalid(
+                        py,
+                        "rebates",
+                        "a schedule needs its starts, ends, market volumes and rewards",
+                    ))
+                }
+            },
         });
     }
     Ok(inputs)

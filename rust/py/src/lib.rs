@@ -149,6 +149,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(calc::calc_grid_levels, m)?)?;
     m.add_function(wrap_pyfunction!(calc::calc_round_price, m)?)?;
     m.add_function(wrap_pyfunction!(calc::calc_floor_qty, m)?)?;
+    m.add_function(wrap_pyfunction!(calc::calc_rebate_share, m)?)?;
     m.add_function(wrap_pyfunction!(calc::calc_liquidation_price, m)?)?;
     m.add_function(wrap_pyfunction!(calc::calc_funding, m)?)?;
     m.add_function(wrap_pyfunction!(calc::calc_premium, m)?)?;

@@ -92,7 +92,7 @@ pub fn stats_columns<'py>(py: Python<'py>, rows: &[PathStats]) -> PyResult<Bound
 /// `initial`) with the account's totals given: how a stitched curve (walk-forward's
 /// out-of-sample windows) gets the same figures as a backtest, from the one statistics engine.
 #[pyfunction]
-#[pyo3(signature = (ts, values, initial, *, fills=0, volume=0.0, fees=0.0, funding=0.0, liquidated_at=None, liquidation_step=None))]
+#[pyo3(signature = (ts, values, initial, *, fills=0, volume=0.0, fees=0.0, funding=0.0, rebates=0.0, liquidated_at=None, liquidation_step=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn _curve_stats<'py>(
     py: Python<'py>,
@@ -103,6 +103,7 @@ pub fn _curve_stats<'py>(
     volume: f64,
     fees: f64,
     funding: f64,
+    rebates: f64,
     liquidated_at: Option<i64>,
     liquidation_step: Option<u64>,
 ) -> PyResult<Bound<'py, PyDict>> {
@@ -130,6 +131,7 @@ pub fn _curve_stats<'py>(
         volume,
         fees,
         funding,
+        rebates,
         liquidated_at,
         liquidation_step,
     };

@@ -95,6 +95,10 @@ impl Engine {
 
     fn after_fill<S: Strategy>(&mut self, row: FillRow, strat: &mut S) {
         self.touch_liquidation();
+        if self.rebates[row.symbol].is_some() {
+            let value = self.account.instruments()[row.symbol].order_value_usd(row.qty, row.price);
+            self.count_rebate_volume(row.symbol, value);
+        }
         self.fills.push(row);
         let row = self.fills.last().expect("just pushed").clone();
         strat.on_fill(self, &row);

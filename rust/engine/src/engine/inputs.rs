@@ -17,6 +17,8 @@ pub struct SymbolInput<'a> {
     pub funding: Option<Series<'a>>,
     /// Settlement price at expiry (delivery contracts); else the last price before expiry.
     pub settlement_price: Option<f64>,
+    /// Trade-mining or volume rebate schedule (engine/rebates.rs).
+    pub rebates: Option<super::RebateSchedule<'a>>,
 }
 
 /// A run's inputs once checked ([`Inputs::check`]): one [`SymbolInput`] per symbol of the
@@ -61,6 +63,12 @@ impl<'s, 'a> Inputs<'s, 'a> {
             }
             if let Some(p) = inp.settlement_price {
                 crate::error::positive("settlement_price", p)?;
+            }
+            if let Some(r) = &inp.rebates {
+                r.validate().map_err(|mut e| {
+                    e.message = format!("{sym}: rebates: {}", e.message);
+                    e
+                })?;
             }
         }
         Ok(Self { symbols, clock })

@@ -17,6 +17,7 @@ mod inputs;
 mod mark_path;
 mod orders;
 mod path;
+mod rebates;
 mod risk;
 pub mod run;
 mod spare;
@@ -30,6 +31,7 @@ use serde::{Deserialize, Serialize};
 pub use config::{Config, LiquidationClose, Record};
 pub use history::History;
 pub use inputs::{Inputs, SymbolInput};
+pub use rebates::{rebate_share, RebateRow, RebateSchedule};
 pub use run::{run, run_checked, run_clocked};
 pub use strategy::{NoStrategy, Strategy};
 
@@ -54,6 +56,12 @@ pub struct Engine {
     book: OpenOrders,
     fills: Vec<FillRow>,
     funding_rows: Vec<FundingRow>,
+    /// Rebate credits (engine/rebates.rs).
+    #[serde(default)]
+    rebate_rows: Vec<RebateRow>,
+    /// Per symbol: the rebate schedule of the current run, if any.
+    #[serde(default)]
+    rebates: Vec<Option<rebates::RebateBook>>,
     history: History,
     curve: CurveStats,
     now: i64,
@@ -138,6 +146,8 @@ impl Engine {
             book,
             fills: spare.fills,
             funding_rows: spare.funding,
+            rebate_rows: Vec::new(),
+            rebates: vec![None; n],
             history,
             curve,
             now: i64::MIN,
@@ -259,6 +269,7 @@ impl Engine {
             volume: self.account.volume(),
             fees: self.account.fees(),
             funding: self.account.funding(),
+            rebates: self.account.rebates(),
             liquidated_at: self.liquidated_at,
             liquidation_step: self.liquidation_step,
         };

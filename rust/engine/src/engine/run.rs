@@ -47,6 +47,9 @@ pub fn run_checked<S: Strategy>(
     }
     strategy.check_inputs(engine, inputs)?;
     inputs.count_unmatched_funding(engine);
+    for (k, s) in symbols.iter().enumerate() {
+        engine.set_rebates(k, s.rebates.as_ref());
+    }
     engine.reserve_steps(inputs.max_steps())?;
     if engine.steps() == 0 {
         if let Some(v) = strategy.value(engine) {
@@ -67,7 +70,7 @@ pub fn run_checked<S: Strategy>(
     if n == 1 && clock.is_empty() {
         // One symbol: its bars are the steps (the same step as below, without the merge).
         let (s, expiry) = (&symbols[0], expiries[0]);
-        let can_skip = engine.config().record == super::Record::Final;
+        let can_skip = engine.config().record == super::Record::Final && s.rebates.is_none();
         let n_bars = s.bars.len();
         let mut r = 0;
         while r < n_bars {
@@ -75,7 +78,9 @@ pub fn run_checked<S: Strategy>(
             let next_funding = s.funding.map_or(i64::MAX, |f| {
                 f.ts.get(fcursor[0]).copied().unwrap_or(i64::MAX)
             });
-            let limit = next_funding.min(expiry.unwrap_or(i64::MAX));
+            let limit = next_funding
+                .min(expiry.unwrap_or(i64::MAX))
+                .min(engine.next_rebate(0));
             let quiet = engine.quiet_stretch(&s.bars, r, limit, strategy);
             if quiet > 0 {
                 r += quiet;
@@ -93,6 +98,7 @@ pub fn run_checked<S: Strategy>(
             }
             r += 1;
         }
+        engine.count_pending_rebates();
         engine.finish();
         return Ok(());
     }
@@ -140,6 +146,7 @@ pub fn run_checked<S: Strategy>(
         }
         end_step(engine, strategy)?;
     }
+    engine.count_pending_rebates();
     engine.finish();
     Ok(())
 }
@@ -173,6 +180,9 @@ fn before_path<S: Strategy>(
             engine.funding(k, f.ts[*fcursor], f.values[*fcursor], open)?;
             *fcursor += 1;
         }
+    }
+    if s.rebates.is_some() {
+        engine.credit_rebates(k, ts);
     }
     if let Some(x) = expiry {
         if x <= ts && !engine.is_expired(k) {

@@ -74,6 +74,7 @@ impl<'a> GivenPaths<'a> {
             ),
             funding: self.funding,
             settlement_price: None,
+            rebates: None,
         }
     }
 }

@@ -140,6 +140,7 @@ impl McRun<'_> {
             bars,
             funding,
             settlement_price: None,
+            rebates: None,
         }];
         run_checked(&mut e, &Inputs::trusted(&input, &[]), &mut s)?;
         let stats = e.stats(&s);

@@ -142,6 +142,21 @@ impl PyExchange {
         Ok(c.into_dict())
     }
 
+    /// The rebates credited as a dict of columns.
+    fn _rebate_columns<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let f = self.eng(py)?.rebate_rows();
+        let acc = self.acc(py)?;
+        let sym = |i: usize| acc.instruments()[i].symbol.as_str();
+        let mut c = Columns::new(py);
+        c.num("timestamp", f.iter().map(|r| r.ts))?;
+        c.cat("symbol", f.iter().map(|r| sym(r.symbol)))?;
+        c.num("volume", f.iter().map(|r| r.volume))?;
+        c.num("market_volume", f.iter().map(|r| r.market_volume))?;
+        c.num("reward", f.iter().map(|r| r.reward))?;
+        c.num("amount", f.iter().map(|r| r.amount))?;
+        Ok(c.into_dict())
+    }
+
     /// The run's warnings (orders refused, symbols without a bar, inputs that matched no step,
     /// liquidations), as a list of dicts: kind, symbol (None: the run), count, total, first and
     /// last time (ns or None), detail, doubtful, message.

@@ -70,6 +70,9 @@ pub struct Account {
     realized: f64,
     fees: f64,
     funding: f64,
+    /// Σ rebates credited.
+    #[serde(default)]
+    rebates: f64,
     volume: f64,
     fills: u64,
     insurance: f64,
@@ -132,6 +135,7 @@ impl Account {
             realized: 0.0,
             fees: 0.0,
             funding: 0.0,
+            rebates: 0.0,
             volume: 0.0,
             fills: 0,
             insurance: 0.0,
@@ -519,6 +523,17 @@ impl Account {
     /// Σ funding received (negative when paid on balance).
     pub fn funding(&self) -> f64 {
         self.funding
+    }
+
+    /// Σ rebates credited (settlement currency).
+    pub fn rebates(&self) -> f64 {
+        self.rebates
+    }
+
+    /// Credits a rebate of `amount` (≥ 0, settlement currency) to the wallet.
+    pub fn credit_rebate(&mut self, amount: f64) {
+        self.wallet += amount;
+        self.rebates += amount;
     }
 
     /// Σ fill notional (settlement currency).
