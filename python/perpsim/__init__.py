@@ -8,7 +8,8 @@ Public API (this release):
 - :func:`backtest` → :class:`Result`: a built-in strategy (:class:`Grid`, :class:`Rebalance`,
   :class:`IndexDeviation`, :class:`Basis`, :class:`TargetPositions`) or a Python callback over bars.
 - :func:`monte_carlo` → :class:`MonteCarloResult` with the models :class:`GBM`,
-  :class:`JumpDiffusion`, :class:`StudentT`, :class:`Bootstrap`; :func:`sweep`.
+  :class:`JumpDiffusion`, :class:`StudentT`, :class:`Bootstrap`, and :class:`Basket` (correlated
+  symbols); :func:`sweep`.
 - research: :func:`walk_forward` → :class:`WalkForwardResult`, :mod:`perpsim.robustness` (trade
   resampling, block bootstrap of a result, parameter sensitivity, deflated Sharpe),
   :func:`lookahead_check`, round trips in ``Result.trades``.
@@ -41,7 +42,7 @@ from .errors import (
 from .exchange import Exchange
 from .given import run_paths
 from .lookahead import LookaheadReport, lookahead_check
-from .montecarlo import GBM, Bootstrap, JumpDiffusion, MonteCarloResult, StudentT, monte_carlo
+from .montecarlo import GBM, Basket, Bootstrap, JumpDiffusion, MonteCarloResult, StudentT, monte_carlo
 from .premium import funding_from_premium
 from .strategies import Basis, Grid, IndexDeviation, Rebalance, TargetPositions
 from .studies import deviation_risk_table
@@ -71,6 +72,7 @@ __all__ = [
     "LookaheadReport",
     "MonteCarloResult",
     "GBM",
+    "Basket",
     "JumpDiffusion",
     "StudentT",
     "Bootstrap",

@@ -12,7 +12,7 @@ import pandas as pd
 from . import _core
 from .data import index_ns
 from .errors import InvalidInputError
-from .montecarlo import _START, MonteCarloResult, _exchange, _frame, _whole
+from .montecarlo import _START, MonteCarloResult, _contracts, _exchange, _frame, _whole
 
 __all__ = ["run_paths"]
 
@@ -86,7 +86,8 @@ def run_paths(
     blocks, idx = _blocks(paths, index)
     ts = index_ns(pd.DatetimeIndex(idx), "index")
     threads = None if threads is None else _whole(threads, "threads")
-    ex, c = _exchange(contract, initial_balance, leverage, options)
+    c = _contracts(contract, None)
+    ex = _exchange(c, initial_balance, leverage, options)
     f_ts = f_rate = None
     if funding is not None:
         if not isinstance(funding, pd.Series):

@@ -27,10 +27,11 @@ from ._frames import pandas_frame
 from ._protocol import ModelInputs
 from .contracts import Contract, named
 from .errors import InvalidInputError, whole_number
-from .strategies import Grid, Rebalance
+from .strategies import Grid, IndexDeviation, Rebalance
 
 __all__ = [
     "GBM",
+    "Basket",
     "JumpDiffusion",
     "StudentT",
     "Bootstrap",
@@ -152,14 +153,85 @@ class Bootstrap:
         return (base or ModelInputs())._replace(relative_bars=np.ascontiguousarray(rel), s0=s0)
 
 
-Model = Union[GBM, JumpDiffusion, StudentT, Bootstrap]
+@dataclass(frozen=True)
+class Basket:
+    """Correlated GBM paths for several symbols at once (docs/montecarlo.md, "Baskets"): per symbol
+    an annual ``volatility``, a start price ``s0`` and a ``drift`` (one number for all, or per
+    symbol), the shocks correlated by ``correlation`` (a DataFrame indexed and labelled by the
+    symbols, or an array in the order of ``volatility``'s keys: symmetric, unit diagonal, positive
+    semi-definite). Each bar's high and low come from each symbol's own Brownian bridge.
+    :meth:`fit` estimates the volatilities and the correlation from real bars."""
+
+    volatility: Mapping[str, float]
+    s0: Mapping[str, float]
+    correlation: Any = field(repr=False)
+    drift: Union[float, Mapping[str, float]] = 0.0
+    interval: str = "1h"
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.volatility, Mapping) or not isinstance(self.s0, Mapping):
+            raise InvalidInputError("volatility: a mapping symbol -> annual volatility (and s0 likewise)", "volatility")
+        names = list(self.volatility)
+        if sorted(self.s0) != sorted(names):
+            raise InvalidInputError(f"s0: one start price per symbol of volatility ({names})", "s0")
+        if isinstance(self.drift, Mapping) and sorted(self.drift) != sorted(names):
+            raise InvalidInputError(f"drift: one drift per symbol of volatility ({names})", "drift")
+        c = self.correlation
+        if isinstance(c, pd.DataFrame):
+            if sorted(c.index) != sorted(names) or sorted(c.columns) != sorted(names):
+                raise InvalidInputError(f"correlation: rows and columns must be the symbols {names}", "correlation")
+            c = c.loc[names, names]
+        try:
+            arr = np.ascontiguousarray(np.asarray(c, dtype=np.float64))
+        except (TypeError, ValueError):
+            raise InvalidInputError("correlation: a square matrix of numbers", "correlation") from None
+        if arr.shape != (len(names), len(names)):
+            n = len(names)
+            raise InvalidInputError(f"correlation: must be {n} x {n} (one row and column per symbol)", "correlation")
+        object.__setattr__(self, "correlation", pd.DataFrame(arr, index=names, columns=names))
+        _core.check_model(self)
+
+    @property
+    def symbols(self) -> List[str]:
+        """The symbols, in the order of the paths (and of the account's contracts)."""
+        return list(self.volatility)
+
+    def _legs(self) -> List[GBM]:
+        """One GBM per symbol (what the engine reads)."""
+        d = self.drift
+        drift = {k: float(d[k] if isinstance(d, Mapping) else d) for k in self.symbols}
+        return [GBM(float(self.volatility[k]), float(self.s0[k]), drift[k], self.interval) for k in self.symbols]
+
+    def _correlation(self) -> np.ndarray:
+        return np.ascontiguousarray(self.correlation.to_numpy(dtype=np.float64))
+
+    @classmethod
+    def fit(
+        cls, data: Mapping[str, pd.DataFrame], drift: float = 0.0, s0: Optional[Mapping[str, float]] = None
+    ) -> Basket:
+        """Volatilities and correlation of the close-to-close log returns of ``data`` (a mapping
+        symbol -> bars, joined on their common timestamps), annualised by the median interval;
+        ``s0`` defaults to each symbol's last close; the drift is not estimated (0 unless given)."""
+        if not isinstance(data, Mapping) or len(data) < 2:
+            raise InvalidInputError("data: a mapping symbol -> bars of at least two symbols", "data")
+        closes = pd.concat({k: pandas_frame(v, f"data[{k}]")["close"] for k, v in data.items()}, axis=1, join="inner")
+        if len(closes) < 3:
+            raise InvalidInputError("data: fewer than 3 common timestamps to estimate from", "data")
+        r = np.log(closes).diff().iloc[1:]
+        step = pd.Series(closes.index).diff().median()
+        vol = (r.std(ddof=1) * math.sqrt(YEAR / step)).to_dict()
+        last = closes.iloc[-1].to_dict() if s0 is None else dict(s0)
+        return cls(vol, last, r.corr(), drift, interval=step)
+
+
+Model = Union[GBM, JumpDiffusion, StudentT, Bootstrap, Basket]
 
 
 def _model_inputs(model: Model, funding: Any, funding_interval_h: Optional[float], start: pd.Timestamp) -> ModelInputs:
     """What a run adds to ``model``: the start time and funding (a constant rate, or a Series of real
     rates resampled at each funding time, every ``funding_interval_h`` hours, 8 by default)."""
-    if not isinstance(model, (GBM, JumpDiffusion, StudentT, Bootstrap)):
-        raise InvalidInputError("model: a perpsim GBM, JumpDiffusion, StudentT or Bootstrap", "model")
+    if not isinstance(model, (GBM, JumpDiffusion, StudentT, Bootstrap, Basket)):
+        raise InvalidInputError("model: a perpsim GBM, JumpDiffusion, StudentT, Bootstrap or Basket", "model")
     hours = funding_interval_h if funding_interval_h else 8.0
     inputs = ModelInputs(start_ts=int(start.value), funding_interval_ns=int(hours * 3_600e9))
     if isinstance(funding, pd.Series):
@@ -169,31 +241,59 @@ def _model_inputs(model: Model, funding: Any, funding_interval_h: Optional[float
     return model._inputs(inputs) if isinstance(model, Bootstrap) else inputs
 
 
-def _mc_strategy(strategy: Any) -> Any:
+def _mc_strategy(strategy: Any, model: Any = None) -> Any:
+    if isinstance(model, Basket):
+        if not isinstance(strategy, (IndexDeviation, Grid, Rebalance)):
+            raise InvalidInputError(
+                "strategy: a basket runs the built-in IndexDeviation (or a Grid or Rebalance on one of its symbols)",
+                "strategy",
+            )
+        return strategy
     if not isinstance(strategy, (Grid, Rebalance)):
         raise InvalidInputError(
-            "strategy: Monte Carlo runs the built-in Grid or Rebalance (one symbol; Python callbacks are too slow "
-            "for tens of thousands of paths)",
+            "strategy: Monte Carlo runs the built-in Grid or Rebalance (one symbol; IndexDeviation on a Basket model; "
+            "Python callbacks are too slow for tens of thousands of paths)",
             "strategy",
         )
     return strategy
 
 
+def _contracts(contract: Any, model: Any) -> Any:
+    """One contract, or for a basket one per symbol in the basket's order (a mapping symbol ->
+    Contract or name; missing or ``None``: each symbol's name, :func:`perpsim.contracts.named`)."""
+    if not isinstance(model, Basket):
+        c = contract if contract is not None else Contract("ASSET")
+        c = named(c) if isinstance(c, str) else c
+        if not isinstance(c, Contract):
+            raise InvalidInputError("contract: one perpsim.Contract (or preset name)", "contract")
+        return c
+    given = {} if contract is None else contract
+    if not isinstance(given, Mapping):
+        raise InvalidInputError("contract: a mapping symbol -> Contract for a basket", "contract")
+    unknown = [k for k in given if k not in model.symbols]
+    if unknown:
+        raise InvalidInputError(f"contract: {unknown[0]!r} is not a symbol of the basket", "contract")
+    out = []
+    for k in model.symbols:
+        c = given.get(k, k)
+        c = named(c) if isinstance(c, str) else c
+        if not isinstance(c, Contract) or c.symbol != k:
+            raise InvalidInputError(f"contract: the contract of {k} must be a perpsim.Contract named {k}", "contract")
+        out.append(c)
+    return out
+
+
 def _exchange(contract: Any, initial_balance: float, leverage: Optional[float], options: Dict[str, Any]) -> Any:
     from .exchange import Exchange
 
-    c = contract if contract is not None else Contract("ASSET")
-    c = named(c) if isinstance(c, str) else c
-    if not isinstance(c, Contract):
-        raise InvalidInputError("contract: one perpsim.Contract (or preset name)", "contract")
-    return Exchange(c, initial_balance=initial_balance, leverage=leverage, **options), c
+    return Exchange(contract, initial_balance=initial_balance, leverage=leverage, **options)
 
 
 def _batch(
     payload: Dict[str, Any], start: int, stop: int
 ) -> Tuple[Dict[str, np.ndarray], List[Tuple[int, List[float]]]]:
     """One batch of paths, as run on a worker (picklable: plain data in, plain data out)."""
-    ex, _ = _exchange(payload["contract"], payload["initial_balance"], payload["leverage"], payload["options"])
+    ex = _exchange(payload["contract"], payload["initial_balance"], payload["leverage"], payload["options"])
     cols, curves = _core._mc_run(
         ex,
         payload["model"],
@@ -248,10 +348,15 @@ class MonteCarloResult:
         self.initial_balance = initial_balance
         self.meta = meta
 
-    def summary(self, losses: Sequence[float] = (0.1, 0.25, 0.5), es_level: float = 0.05) -> pd.Series:
+    def summary(
+        self, losses: Sequence[float] = (0.1, 0.25, 0.5), es_level: float = 0.05, cascade: Optional[int] = None
+    ) -> pd.Series:
         """Quantiles (1, 5, 25, 50, 75, 95, 99 %) of the total return, final equity and max
         drawdown; the probability of liquidation and of losing more than each of ``losses``; the
-        expected shortfall (mean return of the worst ``es_level`` of the paths)."""
+        expected shortfall (mean return of the worst ``es_level`` of the paths). For a strategy with
+        stops (IndexDeviation): the mean number of stop-outs and the probability of a stop-loss
+        cascade, at least ``cascade`` stop-outs within 24 hours (default: half the basket's symbols,
+        at least 2)."""
         p = self.paths
         out: Dict[str, Any] = {"paths": len(p)}
         qs = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
@@ -264,6 +369,13 @@ class MonteCarloResult:
             out[f"p_loss_gt_{int(round(x * 100))}pct"] = float((p["total_return"] < -x).mean())
         out[f"expected_shortfall_{int(round(es_level * 100))}pct"] = expected_shortfall(p["total_return"], es_level)
         out["mean_fills"] = float(p["fills"].mean())
+        if "max_stops_24h" in p.columns:
+            if cascade is None:
+                c = self.meta.get("contract")
+                cascade = max(2, -(-len(c) // 2)) if isinstance(c, list) else 2
+            cascade = whole_number("cascade", cascade, 1)
+            out["mean_stops"] = float(p["stops"].mean())
+            out[f"p_stop_cascade_{cascade}"] = float((p["max_stops_24h"] >= cascade).mean())
         return pd.Series(out, dtype=object)
 
     def plot(self, path: Optional[str] = None) -> Any:
@@ -337,7 +449,7 @@ class MonteCarloResult:
 
 
 def monte_carlo(
-    strategy: Union[Grid, Rebalance],
+    strategy: Union[Grid, Rebalance, IndexDeviation],
     contract: Any = None,
     model: Optional[Model] = None,
     n_paths: int = 1_000,
@@ -362,20 +474,26 @@ def monte_carlo(
     get_executor()``): batches of paths run on its workers and come back in path order, equal to
     the local run. ``keep_curves=k`` keeps about k equity curves (evenly spaced path ids).
     ``options`` go to :class:`~perpsim.Exchange` (``slippage``, ``liquidation_fee``, ...).
+
+    With a :class:`Basket` model the paths are of several correlated symbols and ``contract`` is a
+    mapping symbol -> Contract (default: each symbol's name); :class:`~perpsim.IndexDeviation` runs
+    on the whole basket, and its stop-outs give each path's ``stops`` and ``max_stops_24h``
+    (:meth:`MonteCarloResult.summary`: the probability of a stop-loss cascade).
     """
     if model is None:
-        raise InvalidInputError("model: pass a GBM, JumpDiffusion, StudentT or Bootstrap", "model")
+        raise InvalidInputError("model: pass a GBM, JumpDiffusion, StudentT, Bootstrap or Basket", "model")
     n_paths = _whole(n_paths, "n_paths")
     n_bars = _whole(n_bars, "n_bars")
     seed = _whole(seed, "seed", least=0)
     threads = None if threads is None else _whole(threads, "threads")
     keep_curves = _whole(keep_curves, "keep_curves", least=0)
     batch_size = None if batch_size is None else _whole(batch_size, "batch_size")
-    ex, c = _exchange(contract, initial_balance, leverage, options)
+    c = _contracts(contract, model)
+    ex = _exchange(c, initial_balance, leverage, options)
     t0 = _START if start is None else pd.Timestamp(start)
     t0 = t0.tz_localize("UTC") if t0.tzinfo is None else t0
-    inputs = _model_inputs(model, funding, c.funding_interval_hours, t0)
-    strategy = _mc_strategy(strategy)
+    inputs = _model_inputs(model, funding, (c[0] if isinstance(c, list) else c).funding_interval_hours, t0)
+    strategy = _mc_strategy(strategy, model)
     curve_every = int(math.ceil(n_paths / keep_curves)) if keep_curves else 0
     payload = dict(
         contract=c,
@@ -432,8 +550,8 @@ def simulate_paths(
 ) -> pd.DataFrame:
     """The bars :func:`monte_carlo` would run (paths ``first_path`` … ``first_path + n_paths − 1``
     of ``seed``): one row per bar, indexed by (path, timestamp), columns open, high, low, close and
-    funding (the rate paid at that bar's open; NaN when none). For inspection: a Monte Carlo run
-    never builds this table."""
+    funding (the rate paid at that bar's open; NaN when none); for a :class:`Basket`, indexed by
+    (path, symbol, timestamp). For inspection: a Monte Carlo run never builds this table."""
     t0 = _START if start is None else pd.Timestamp(start)
     t0 = t0.tz_localize("UTC") if t0.tzinfo is None else t0
     inputs = _model_inputs(model, funding, funding_interval_hours, t0)
@@ -447,5 +565,11 @@ def simulate_paths(
         first + _whole(n_paths, "n_paths"),
     )
     ts = pd.to_datetime(np.asarray(cols.pop("timestamp")), unit="ns", utc=True)
-    idx = pd.MultiIndex.from_arrays([np.asarray(cols.pop("path")), ts], names=["path", "timestamp"])
+    sym = np.asarray(cols.pop("symbol"))
+    path = np.asarray(cols.pop("path"))
+    if isinstance(model, Basket):  # (path, symbol, timestamp): each symbol's bars
+        names = pd.Categorical.from_codes(sym, categories=model.symbols)  # in the basket's order
+        idx = pd.MultiIndex.from_arrays([path, names, ts], names=["path", "symbol", "timestamp"])
+    else:
+        idx = pd.MultiIndex.from_arrays([path, ts], names=["path", "timestamp"])
     return pd.DataFrame(cols, index=idx)

@@ -21,7 +21,17 @@ from ._batches import progress_bar, run_batches
 from ._frames import pandas_data, pandas_series
 from ._protocol import StrategyInputs
 from .errors import InvalidInputError
-from .montecarlo import _START, Model, _exchange, _frame, _mc_strategy, _model_inputs, _whole, expected_shortfall
+from .montecarlo import (
+    _START,
+    Model,
+    _contracts,
+    _exchange,
+    _frame,
+    _mc_strategy,
+    _model_inputs,
+    _whole,
+    expected_shortfall,
+)
 from .strategies import Grid, IndexDeviation, Rebalance
 
 __all__ = ["sweep", "combinations"]
@@ -188,9 +198,10 @@ def _model_sweep(
     batch_size: Optional[int],
     options: Dict[str, Any],
 ) -> pd.DataFrame:
-    ex, c = _exchange(contract, initial_balance, leverage, options)
-    inputs = _model_inputs(model, funding, c.funding_interval_hours, _START)
-    sets = [_mc_strategy(s) for s in strategies]
+    c = _contracts(contract, model)
+    ex = _exchange(c, initial_balance, leverage, options)
+    inputs = _model_inputs(model, funding, (c[0] if isinstance(c, list) else c).funding_interval_hours, _START)
+    sets = [_mc_strategy(s, model) for s in strategies]
     payload = dict(
         exchange=ex,
         model=model,

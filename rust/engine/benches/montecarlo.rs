@@ -71,7 +71,7 @@ fn main() {
         }
         for threads in [1usize, cores] {
             let run = McRun {
-                model: &model,
+                model: (&model).into(),
                 account: acc,
                 config: &config,
                 n_bars: BARS,

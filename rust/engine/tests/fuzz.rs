@@ -462,7 +462,7 @@ proptest! {
         let inst = Instrument::plain_linear("X", 0.0, 0.0005);
         let Ok(account) = Account::new(vec![inst.clone()], 10_000.0, 5.0) else { return Ok(()) };
         let config = Config::default();
-        let run = McRun { model: &spec, account: &account, config: &config, n_bars, seed, curve_every: 2 };
+        let run = McRun { model: (&spec).into(), account: &account, config: &config, n_bars, seed, curve_every: 2 };
         if run.validate().is_err() {
             return Ok(());
         }

@@ -4,7 +4,7 @@
 //! (start time, funding, a bootstrap's relative bars) comes as [`ModelInputs`].
 
 use numpy::{PyReadonlyArray1, PyReadonlyArray2};
-use perpsim_engine::mc::{FundingModel, ModelSpec, PathBuf, PriceModel, Rng};
+use perpsim_engine::mc::{BasketSpec, FundingModel, Model, ModelSpec, PriceModel, Rng};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyType};
@@ -220,6 +220,49 @@ pub fn model_of(
 
 /// Judges a model's parameters (the dataclasses call this at construction; a bootstrap passes
 /// its relative bars in `inputs`).
+/// A model read from Python: one symbol's, or a correlated basket's.
+pub enum Built {
+    /// One symbol.
+    One(ModelSpec),
+    /// A basket (`perpsim.Basket`).
+    Basket(BasketSpec),
+}
+
+impl Built {
+    /// The engine's view of it.
+    pub fn model(&self) -> Model<'_> {
+        match self {
+            Built::One(m) => Model::One(m),
+            Built::Basket(b) => Model::Basket(b),
+        }
+    }
+}
+
+static BASKET: PyOnceLock<Vec<Py<PyType>>> = PyOnceLock::new();
+
+/// `obj` as a model: a `perpsim.Basket` (its GBM legs, each read by [`model_of`] with the same
+/// run `inputs`, and its correlation matrix), else one symbol's model.
+pub fn built_of(
+    py: Python<'_>,
+    obj: &Bound<'_, PyAny>,
+    inputs: Option<&ModelInputs<'_>>,
+) -> PyResult<Built> {
+    if class_of(obj, &BASKET, "perpsim.montecarlo", &["Basket"])?.is_none() {
+        return model_of(py, obj, inputs).map(Built::One);
+    }
+    let legs: Vec<Bound<'_, PyAny>> = obj.call_method0("_legs")?.extract()?;
+    let specs = legs
+        .iter()
+        .map(|l| model_of(py, l, inputs))
+        .collect::<PyResult<Vec<_>>>()?;
+    let corr: PyReadonlyArray2<'_, f64> = obj
+        .call_method0("_correlation")?
+        .extract()
+        .map_err(|_| invalid(py, "correlation", "a square matrix of numbers"))?;
+    let c: Vec<f64> = corr.as_array().iter().copied().collect();
+    BasketSpec::new(specs, c).py(py).map(Built::Basket)
+}
+
 #[pyfunction]
 #[pyo3(signature = (model, inputs=None))]
 pub fn check_model(
@@ -227,11 +270,12 @@ pub fn check_model(
     model: &Bound<'_, PyAny>,
     inputs: Option<ModelInputs<'_>>,
 ) -> PyResult<()> {
-    model_of(py, model, inputs.as_ref()).map(|_| ())
+    built_of(py, model, inputs.as_ref()).map(|_| ())
 }
 
-/// The bars of paths `start..stop` of `model` (for inspection and tests): columns path,
-/// timestamp, open, high, low, close, funding (NaN: no funding time in the bar).
+/// The bars of paths `start..stop` of `model` (for inspection and tests): columns path, symbol
+/// (the index in a basket; 0 for one symbol), timestamp, open, high, low, close, funding (NaN: no
+/// funding time in the bar).
 #[pyfunction]
 pub fn _mc_paths<'py>(
     py: Python<'py>,
@@ -242,36 +286,45 @@ pub fn _mc_paths<'py>(
     start: u64,
     stop: u64,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let model = model_of(py, model, Some(&inputs))?;
+    let built = built_of(py, model, Some(&inputs))?;
+    let model = built.model();
     model.validate_horizon(n_bars).py(py)?;
-    let n = (stop.saturating_sub(start) as usize).saturating_mul(n_bars);
+    let k = model.symbols();
+    let n = (stop.saturating_sub(start) as usize)
+        .saturating_mul(n_bars)
+        .saturating_mul(k);
     // Seven columns, each collected here and again in the DataFrame.
     let bytes = (n as u64).saturating_mul(7 * 8 * 2);
     perpsim_engine::memory::ensure("n_paths", "the generated paths", bytes).py(py)?;
     let mut out: [Vec<f64>; 5] = Default::default();
     let mut ts = Vec::with_capacity(n);
     let mut ids = Vec::with_capacity(n);
-    let mut buf = PathBuf::new(n_bars);
+    let mut sym = Vec::with_capacity(n);
+    let mut bufs = model.buffers(n_bars);
     for p in start..stop {
-        model.generate(&mut Rng::for_path(seed, p), &mut buf);
-        if !buf.in_range(model.s0) {
+        model.generate(&mut Rng::for_path(seed, p), &mut bufs);
+        if !model.in_range(&bufs) {
             return Err(invalid(
                 py,
                 "model",
                 format!("path {p} left the range of meaningful prices (a factor 1e12 from the start price)"),
             ));
         }
-        ids.extend(std::iter::repeat_n(p, n_bars));
-        ts.extend_from_slice(&buf.ts);
-        for (o, src) in
-            out.iter_mut()
-                .zip([&buf.open, &buf.high, &buf.low, &buf.close, &buf.funding])
-        {
-            o.extend_from_slice(src);
+        for (i, buf) in bufs.iter().enumerate() {
+            ids.extend(std::iter::repeat_n(p, n_bars));
+            sym.extend(std::iter::repeat_n(i as u64, n_bars));
+            ts.extend_from_slice(&buf.ts);
+            for (o, src) in
+                out.iter_mut()
+                    .zip([&buf.open, &buf.high, &buf.low, &buf.close, &buf.funding])
+            {
+                o.extend_from_slice(src);
+            }
         }
     }
     let mut c = Columns::new(py);
     c.num("path", ids.into_iter())?;
+    c.num("symbol", sym.into_iter())?;
     c.num("timestamp", ts.into_iter())?;
     let [o, h, l, cl, f] = out;
     c.num("open", o.into_iter())?;

@@ -4,9 +4,7 @@
 
 use numpy::{PyReadonlyArray1, PyReadonlyArray2};
 use perpsim_engine::engine::Inputs;
-use perpsim_engine::mc::{
-    run_given, sweep_data, with_threads, Curves, GivenPaths, McRun, ModelSpec,
-};
+use perpsim_engine::mc::{run_given, sweep_data, with_threads, Curves, GivenPaths, McRun};
 
 use crate::interrupt::detach_watched;
 use perpsim_engine::strategy::BuiltIn;
@@ -16,7 +14,7 @@ use pyo3::types::{PyDict, PyList};
 use crate::columns::{inputs_of, SymbolColumns};
 use crate::errors::IntoPyResult;
 use crate::exchange::PyExchange;
-use crate::models::{model_of, ModelInputs};
+use crate::models::{built_of, Built, ModelInputs};
 use crate::stats::stats_columns;
 use crate::strategies::{build, StrategyInputs};
 
@@ -39,14 +37,14 @@ fn strategies_of(
 fn run_of<'a>(
     py: Python<'_>,
     ex: &'a PyExchange,
-    model: &'a ModelSpec,
+    model: &'a Built,
     n_bars: usize,
     seed: u64,
     curve_every: u64,
 ) -> PyResult<McRun<'a>> {
     let engine = ex.engine(py)?;
     let run = McRun {
-        model,
+        model: model.model(),
         account: engine.account(),
         config: engine.config(),
         n_bars,
@@ -77,7 +75,7 @@ pub fn _mc_run<'py>(
     curve_every: u64,
     total: Option<u64>,
 ) -> PyResult<(Bound<'py, PyDict>, Curves)> {
-    let model = model_of(py, model, Some(&inputs))?;
+    let model = built_of(py, model, Some(&inputs))?;
     let symbols = ex.symbol_names(py);
     let strat = build(py, strategy, Some(ex.engine(py)?.account()), &symbols, None)?;
     let run = run_of(py, &ex, &model, n_bars, seed, curve_every)?;
@@ -109,7 +107,7 @@ pub fn _mc_sweep<'py>(
     stop: u64,
     threads: Option<usize>,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let model = model_of(py, model, Some(&inputs))?;
+    let model = built_of(py, model, Some(&inputs))?;
     let strats = strategies_of(py, &ex, strategies, None)?;
     let run = run_of(py, &ex, &model, n_bars, seed, 0)?;
     let r = detach_watched(py, true, || {

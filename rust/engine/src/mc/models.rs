@@ -54,6 +54,53 @@ impl PathBuf {
     pub fn is_empty(&self) -> bool {
         self.ts.is_empty()
     }
+
+    /// Writes bar `k` (the high and low widened to hold the open and close) and its funding
+    /// rate (NaN: no funding at this bar).
+    #[inline]
+    pub(crate) fn put(&mut self, k: usize, ts: i64, bar: (f64, f64, f64, f64), funding: f64) {
+        let (o, h, l, c) = bar;
+        self.ts[k] = ts;
+        self.open[k] = o;
+        self.high[k] = h.max(o).max(c);
+        self.low[k] = l.min(o).min(c);
+        self.close[k] = c;
+        self.funding[k] = funding;
+        if funding.is_finite() {
+            self.funding_ts.push(ts);
+            self.funding_rate.push(funding);
+        }
+    }
+}
+
+/// The funding times along a path: the bars whose open time is a multiple of the interval.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct FundingClock {
+    next: i64,
+    fi: i64,
+}
+
+impl FundingClock {
+    /// The clock of a path starting at `start_ts` with funding every `fi` ns (0: never).
+    pub(crate) fn new(start_ts: i64, fi: i64) -> Self {
+        let next = if fi > 0 {
+            start_ts + (fi - start_ts.rem_euclid(fi)) % fi
+        } else {
+            i64::MAX
+        };
+        Self { next, fi }
+    }
+
+    /// Whether the bar opening at `ts` (times increasing) is a funding time: `ts % fi == 0`,
+    /// without a division per bar.
+    #[inline]
+    pub(crate) fn due(&mut self, ts: i64) -> bool {
+        ts >= self.next && {
+            let due = ts == self.next;
+            self.next = ts - ts.rem_euclid(self.fi) + self.fi;
+            due
+        }
+    }
 }
 
 /// The return process of a path.
@@ -109,6 +156,18 @@ pub enum FundingModel {
     Constant(f64),
     /// A rate drawn (uniformly, with replacement) from a real history at each funding time.
     Resample(Vec<f64>),
+}
+
+impl FundingModel {
+    /// The rate at a funding time (NaN: no funding).
+    #[inline]
+    pub(crate) fn draw(&self, rng: &mut Rng) -> f64 {
+        match self {
+            FundingModel::None => f64::NAN,
+            FundingModel::Constant(r) => *r,
+            FundingModel::Resample(v) => v[rng.below(v.len())],
+        }
+    }
 }
 
 /// A model with its start price, bar interval and funding schedule.
@@ -217,6 +276,7 @@ impl ModelSpec {
         let n = out.len();
         out.funding_ts.clear();
         out.funding_rate.clear();
+        let mut clock = FundingClock::new(self.start_ts, self.funding_interval_ns);
         let dt = self.interval_ns as f64 / YEAR_NS;
         let mut prev = self.s0;
         let mut cursor = 0usize;
@@ -227,17 +287,9 @@ impl ModelSpec {
             }
             _ => 0.0,
         };
-        // The next funding time at or after the start (a multiple of the funding interval).
-        let fi = self.funding_interval_ns;
-        let mut next_funding = if fi > 0 {
-            self.start_ts + (fi - self.start_ts.rem_euclid(fi)) % fi
-        } else {
-            i64::MAX
-        };
         for k in 0..n {
             let ts = self.start_ts + k as i64 * self.interval_ns;
-            out.ts[k] = ts;
-            let (o, h, l, c) = match &self.model {
+            let bar = match &self.model {
                 PriceModel::Bootstrap { rel, .. } => {
                     if k > 0 {
                         if rng.uniform() < p_new {
@@ -253,30 +305,13 @@ impl ModelSpec {
                 }
                 _ => self.diffusion_bar(rng, prev, dt),
             };
-            out.open[k] = o;
-            out.high[k] = h.max(o).max(c);
-            out.low[k] = l.min(o).min(c);
-            out.close[k] = c;
-            prev = c;
-            // ts % fi == 0, without a division per bar.
-            let funding_now = ts >= next_funding && {
-                let due = ts == next_funding;
-                next_funding = ts - ts.rem_euclid(fi) + fi;
-                due
-            };
-            out.funding[k] = if funding_now {
-                match &self.funding {
-                    FundingModel::None => f64::NAN,
-                    FundingModel::Constant(r) => *r,
-                    FundingModel::Resample(v) => v[rng.below(v.len())],
-                }
+            prev = bar.3;
+            let funding = if clock.due(ts) {
+                self.funding.draw(rng)
             } else {
                 f64::NAN
             };
-            if out.funding[k].is_finite() {
-                out.funding_ts.push(ts);
-                out.funding_rate.push(out.funding[k]);
-            }
+            out.put(k, ts, bar, funding);
         }
     }
 
@@ -310,6 +345,20 @@ impl ModelSpec {
             }
             PriceModel::Bootstrap { .. } => unreachable!("bootstrap bars are not diffused"),
         };
+        self.bar_from(rng, open, r, vol, dt)
+    }
+
+    /// The bar from `open` whose log return is `r`, its high and low drawn from the extremes of
+    /// a Brownian bridge of volatility `vol` over `dt` (or from explicit sub-steps).
+    #[inline]
+    pub(crate) fn bar_from(
+        &self,
+        rng: &mut Rng,
+        open: f64,
+        r: f64,
+        vol: f64,
+        dt: f64,
+    ) -> (f64, f64, f64, f64) {
         let close = open * fast_exp(r);
         if self.substeps > 0 {
             return self.substep_bar(rng, open, close, r, vol, dt);

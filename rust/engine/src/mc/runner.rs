@@ -7,6 +7,7 @@
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use super::basket::BasketSpec;
 use super::models::{ModelSpec, PathBuf};
 use super::rng::Rng;
 use crate::engine::{run_checked, Config, Engine, Inputs, Record, SymbolInput};
@@ -30,12 +31,80 @@ pub struct PathStats {
 /// Kept equity curves: (path, equity per step).
 pub type Curves = Vec<(u64, Vec<f64>)>;
 
+/// The paths' model: one symbol, or a correlated basket (one buffer per symbol).
+#[derive(Clone, Copy, Debug)]
+pub enum Model<'a> {
+    /// One symbol.
+    One(&'a ModelSpec),
+    /// A basket of correlated symbols, in the account's order.
+    Basket(&'a BasketSpec),
+}
+
+impl<'a> From<&'a ModelSpec> for Model<'a> {
+    fn from(m: &'a ModelSpec) -> Self {
+        Model::One(m)
+    }
+}
+
+impl<'a> From<&'a BasketSpec> for Model<'a> {
+    fn from(m: &'a BasketSpec) -> Self {
+        Model::Basket(m)
+    }
+}
+
+impl Model<'_> {
+    /// Number of symbols of a path.
+    pub fn symbols(&self) -> usize {
+        match self {
+            Model::One(_) => 1,
+            Model::Basket(b) => b.len(),
+        }
+    }
+
+    /// Checks the parameters (a basket's were checked when it was built).
+    pub fn validate(&self) -> Result<(), LedgerError> {
+        match self {
+            Model::One(m) => m.validate(),
+            Model::Basket(b) => b.legs.iter().try_for_each(|l| l.validate()),
+        }
+    }
+
+    /// Checks that the model means a market over `n_bars` bars.
+    pub fn validate_horizon(&self, n_bars: usize) -> Result<(), LedgerError> {
+        match self {
+            Model::One(m) => m.validate_horizon(n_bars),
+            Model::Basket(b) => b.validate_horizon(n_bars),
+        }
+    }
+
+    /// Buffers for paths of `n_bars` bars.
+    pub fn buffers(&self, n_bars: usize) -> Vec<PathBuf> {
+        vec![PathBuf::new(n_bars); self.symbols()]
+    }
+
+    /// Writes path `rng`'s bars into `bufs` (one per symbol).
+    pub fn generate(&self, rng: &mut Rng, bufs: &mut [PathBuf]) {
+        match self {
+            Model::One(m) => m.generate(rng, &mut bufs[0]),
+            Model::Basket(b) => b.generate(rng, bufs),
+        }
+    }
+
+    /// Whether every symbol's path stayed within a factor 1e12 of its start price.
+    pub fn in_range(&self, bufs: &[PathBuf]) -> bool {
+        match self {
+            Model::One(m) => bufs[0].in_range(m.s0),
+            Model::Basket(b) => b.legs.iter().zip(bufs).all(|(l, p)| p.in_range(l.s0)),
+        }
+    }
+}
+
 /// What every path of a run shares.
 #[derive(Clone, Copy, Debug)]
 pub struct McRun<'a> {
     /// The price model.
-    pub model: &'a ModelSpec,
-    /// The account at the start of each path (one symbol).
+    pub model: Model<'a>,
+    /// The account at the start of each path (its symbols those of the model, in order).
     pub account: &'a Account,
     /// Matching options (only the final figures are recorded).
     pub config: &'a Config,
@@ -49,13 +118,17 @@ pub struct McRun<'a> {
 
 impl McRun<'_> {
     /// Checks the run before any path: the model (and what it means over the horizon), one
-    /// symbol, bars > 0.
+    /// contract per symbol of the model, bars > 0.
     pub fn validate(&self) -> Result<(), LedgerError> {
         self.model.validate()?;
-        if self.account.len() != 1 {
+        let k = self.model.symbols();
+        if self.account.len() != k {
             return Err(LedgerError::invalid(
                 "contract",
-                "Monte Carlo paths are of one symbol",
+                format!(
+                    "the model's paths are of {k} symbol(s), the account has {}",
+                    self.account.len()
+                ),
             ));
         }
         if self.n_bars == 0 {
@@ -71,7 +144,7 @@ impl McRun<'_> {
     /// the DataFrame) and the rows of figures.
     pub fn memory_needed(&self, n_paths: u64, sets: u64, threads: usize) -> u64 {
         let bars = self.n_bars as u64;
-        let per_thread = 7 * 8 * bars
+        let per_thread = 7 * 8 * bars * self.model.symbols() as u64
             + if self.curve_every > 0 {
                 12 * 8 * bars
             } else {
@@ -107,12 +180,12 @@ impl McRun<'_> {
         &self,
         strategy: &BuiltIn,
         path: u64,
-        buf: &mut PathBuf,
+        bufs: &mut [PathBuf],
         keep_curve: bool,
     ) -> Result<(RunStats, Option<Vec<f64>>), LedgerError> {
         let mut rng = Rng::for_path(self.seed, path);
-        self.model.generate(&mut rng, buf);
-        if !buf.in_range(self.model.s0) {
+        self.model.generate(&mut rng, bufs);
+        if !self.model.in_range(bufs) {
             return Err(LedgerError::invalid(
                 "model",
                 format!(
@@ -131,17 +204,18 @@ impl McRun<'_> {
         };
         let mut e = Engine::new(self.account.clone(), config)?;
         let mut s = strategy.clone();
-        let bars = BarSeries::ohlc(&buf.ts, &buf.open, &buf.high, &buf.low, &buf.close);
-        let funding = (!buf.funding_ts.is_empty()).then_some(Series {
-            ts: &buf.funding_ts,
-            values: &buf.funding_rate,
-        });
-        let input = [SymbolInput {
-            bars,
-            funding,
-            settlement_price: None,
-            rebates: None,
-        }];
+        let input: Vec<SymbolInput<'_>> = bufs
+            .iter()
+            .map(|buf| SymbolInput {
+                bars: BarSeries::ohlc(&buf.ts, &buf.open, &buf.high, &buf.low, &buf.close),
+                funding: (!buf.funding_ts.is_empty()).then_some(Series {
+                    ts: &buf.funding_ts,
+                    values: &buf.funding_rate,
+                }),
+                settlement_price: None,
+                rebates: None,
+            })
+            .collect();
         run_checked(&mut e, &Inputs::trusted(&input, &[]), &mut s)?;
         let stats = e.stats(&s);
         let curve = keep_curve.then(|| {
@@ -154,8 +228,9 @@ impl McRun<'_> {
 
     /// Runs path `path` with `strategy` alone (for tests and inspection).
     pub fn path(&self, strategy: &BuiltIn, path: u64) -> Result<RunStats, LedgerError> {
-        let mut buf = PathBuf::new(self.n_bars);
-        self.path_with(strategy, path, &mut buf, false).map(|r| r.0)
+        let mut bufs = self.model.buffers(self.n_bars);
+        self.path_with(strategy, path, &mut bufs, false)
+            .map(|r| r.0)
     }
 
     /// Runs paths `start..end` of `strategy` on the current rayon pool, in path order; returns
@@ -170,7 +245,7 @@ impl McRun<'_> {
         let out: Vec<_> = (start..end)
             .into_par_iter()
             .map_init(
-                || PathBuf::new(self.n_bars),
+                || self.model.buffers(self.n_bars),
                 |buf, i| {
                     let keep = self.curve_every > 0 && i % self.curve_every == 0;
                     self.path_with(strategy, i, buf, keep).map(|(stats, c)| {
@@ -210,7 +285,7 @@ impl McRun<'_> {
         (0..strategies.len() as u64 * per)
             .into_par_iter()
             .map_init(
-                || PathBuf::new(self.n_bars),
+                || self.model.buffers(self.n_bars),
                 |buf, j| {
                     let set = j / per;
                     let path = start + j % per;

@@ -88,6 +88,7 @@ impl Strategy for BuiltIn {
         match self {
             BuiltIn::Grid(s) => s.report(e, stats),
             BuiltIn::Basis(s) => s.report(e, stats),
+            BuiltIn::Deviation(s) => s.report(stats),
             _ => {}
         }
     }

@@ -29,7 +29,12 @@ pub struct IndexDeviation {
     stopped: Vec<bool>,
     last_price: Vec<f64>,
     norm: Vec<f64>,
+    /// When each stop-out happened (ns), in order (rare: a push per stop, not per step).
+    stop_times: Vec<i64>,
 }
+
+/// The window of a stop-loss cascade: stops within one day of each other.
+pub const CASCADE_WINDOW_NS: i64 = 24 * 3_600_000_000_000;
 
 impl IndexDeviation {
     /// A strategy for `n` symbols.
@@ -54,6 +59,7 @@ impl IndexDeviation {
             stopped: vec![false; n],
             last_price: vec![f64::NAN; n],
             norm: vec![f64::NAN; n],
+            stop_times: Vec::new(),
         }
     }
 
@@ -80,6 +86,29 @@ impl IndexDeviation {
     /// Whether symbol `i` is stopped out.
     pub fn is_stopped(&self, i: usize) -> bool {
         self.stopped[i]
+    }
+
+    /// The most stop-outs within any [`CASCADE_WINDOW_NS`] (a stop-loss cascade: the basket's
+    /// symbols stopped one after the other as the market moves together).
+    pub fn max_stops_in_window(&self) -> u64 {
+        let t = &self.stop_times;
+        let mut best = 0;
+        let mut lo = 0;
+        for hi in 0..t.len() {
+            while t[hi] - t[lo] >= CASCADE_WINDOW_NS {
+                lo += 1;
+            }
+            best = best.max(hi + 1 - lo);
+        }
+        best as u64
+    }
+
+    /// Adds the strategy's figures: `stops` (stop-outs) and `max_stops_24h` (the most within one
+    /// day).
+    pub fn report(&self, stats: &mut crate::stats::RunStats) {
+        use crate::stats::Stat;
+        stats.set("stops", Stat::U(self.stop_times.len() as u64));
+        stats.set("max_stops_24h", Stat::U(self.max_stops_in_window()));
     }
 }
 
@@ -159,6 +188,7 @@ impl Strategy for IndexDeviation {
             let per_unit = inst.unit_value(price);
             if !self.stop_deviation.is_nan() && against {
                 self.stopped[i] = true;
+                self.stop_times.push(e.now());
                 let _ = e.market(i, -q, FillReason::Strategy, self);
                 continue;
             }
@@ -175,5 +205,23 @@ impl Strategy for IndexDeviation {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cascade_counts_the_stops_within_one_day() {
+        let h = 3_600_000_000_000i64;
+        let mut s = IndexDeviation::new(3, 100.0, 0.01, 0.0, 0, 0.05, 0.05);
+        assert_eq!(s.max_stops_in_window(), 0);
+        s.stop_times = vec![0, 10 * h, 23 * h, 24 * h, 30 * h, 80 * h];
+        // [0, 24h) holds 3; [10h, 34h) holds 4 (10, 23, 24, 30); a stop 24h after another is
+        // in the next window.
+        assert_eq!(s.max_stops_in_window(), 4);
+        s.stop_times = vec![0, 24 * h, 48 * h];
+        assert_eq!(s.max_stops_in_window(), 1);
     }
 }
