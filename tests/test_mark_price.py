@@ -283,6 +283,7 @@ def marked_scenario(draw):
         touch_fills=draw(st.booleans()),
         liquidation_fee=draw(st.sampled_from([0.0, 1 / 128])),
         liquidation_close=draw(st.sampled_from(["liquidation_price", "bankruptcy_price"])),
+        adl_move=draw(st.sampled_from([0.0, 0.0, 0.05])),
         taker_fee=draw(st.sampled_from([0.0, 0.0005])),
     )
     base = draw(st.sampled_from([100.0, 2_000.0]))

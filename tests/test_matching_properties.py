@@ -53,6 +53,7 @@ def scenario(draw, kinds=tuple(CONTRACTS)):
         liquidation_fee=draw(st.sampled_from([0.0, 1 / 128])),
         allow_negative_balance=draw(st.booleans()),
         liquidation=draw(st.sampled_from([True, True, False])),
+        adl_move=draw(st.sampled_from([0.0, 0.0, 0.05])),
         maker_fee=draw(st.sampled_from([-1 / 8192, 0.0, 0.0002])),
         taker_fee=draw(st.sampled_from([0.0, 0.0005])),
     )

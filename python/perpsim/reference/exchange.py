@@ -18,7 +18,7 @@ from .loop import replay
 from .orders import FILL_REASON, STALE, TRIGGER_KINDS, RefOrder, _Config, _v, triggers_rising
 from .path import PathWalk
 from .rebates import count as count_rebate
-from .risk import liquidate
+from .risk import deleverage, liquidate
 
 __all__ = ["Exchange", "RefOrder"]
 
@@ -48,6 +48,7 @@ class Exchange(PathWalk):
             o["liquidation_close"],
             o["allow_negative_balance"],
             o["liquidation"] and not o["what_if"],  # the what-if ledger liquidates nothing
+            exact(o["adl_move"]),
         )
         self.margin_checks = not o["what_if"]
         self.orders: List[RefOrder] = []
@@ -68,6 +69,7 @@ class Exchange(PathWalk):
         self.seq = 0
         self.hooks: Any = None  # a strategy: on_fill(ex, fill_row, order), on_close(ex)
         self.range: Dict[str, Tuple[Optional[F], Optional[F]]] = dict.fromkeys(self.specs, (None, None))
+        self.bar_ref: Dict[str, Optional[F]] = dict.fromkeys(self.specs)  # where each bar started (ADL)
 
     # -- orders ----------------------------------------------------------------------------
     def _new_order(self, symbol: str, side: str, kind: str, qty: F, **kw: Any) -> RefOrder:
@@ -506,6 +508,9 @@ class Exchange(PathWalk):
 
     def _liquidate(self, symbol: str, price: F) -> None:
         liquidate(self, symbol, price)
+
+    def _deleverage(self, symbol: str, price: F) -> None:
+        deleverage(self, symbol, price)
 
     def _cover(self, amount: F) -> None:
         self.wallet += amount

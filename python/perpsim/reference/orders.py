@@ -24,6 +24,7 @@ FILL_REASON = {
     "trailing_stop": "trailing",
     "liquidation": "liquidation",
     "settlement": "settlement",
+    "adl": "adl",
 }
 
 
@@ -95,3 +96,4 @@ class _Config:
     liquidation_close: str
     allow_negative_balance: bool
     liquidation: bool
+    adl_move: F = F(0)

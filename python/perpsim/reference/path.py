@@ -46,6 +46,7 @@ class PathWalk(Ledger):
     expired: Dict[str, bool]
     in_path: bool
     range: Dict[str, Tuple[Optional[F], Optional[F]]]
+    bar_ref: Dict[str, Optional[F]]
     now: int
 
     def _book(self, symbol: str) -> List[RefOrder]:
@@ -55,6 +56,9 @@ class PathWalk(Ledger):
         raise NotImplementedError
 
     def _liquidate(self, symbol: str, price: F) -> None:
+        raise NotImplementedError
+
+    def _deleverage(self, symbol: str, price: F) -> None:
         raise NotImplementedError
 
     def _trail_touch(self, o: RefOrder, p: F) -> None:
@@ -100,6 +104,13 @@ class PathWalk(Ledger):
             w = self.hooks.watch(self, symbol)[0 if down else 1]
             if w is not None:
                 out.append((w, 4, 0, "watch"))
+        m, ref = self.cfg.adl_move, self.bar_ref[symbol]
+        if m > 0 and ref is not None:  # auto-deleveraging: the winning side, in profit
+            p = self.positions[symbol]
+            if down and pos < 0 and ref * (1 - m) < p.entry_price:
+                out.append((ref * (1 - m), 5, 0, "adl"))
+            if not down and pos > 0 and ref * (1 + m) > p.entry_price:
+                out.append((ref * (1 + m), 5, 0, "adl"))
         return out
 
     def _walk(self, symbol: str, a: F, b: F, down: bool) -> None:
@@ -126,6 +137,9 @@ class PathWalk(Ledger):
             return
         if ev == "watch":
             self.hooks.on_price(self, symbol, at)
+            return
+        if ev == "adl":
+            self._deleverage(symbol, fp)
             return
         o: RefOrder = ev
         if o.kind == "trailing_stop":
@@ -265,6 +279,7 @@ class PathWalk(Ledger):
         self.vol_left[symbol] = mp * vol if (mp > 0 and vol is not None) else None
         prev = self.cur[symbol]
         self.range[symbol] = (min(lo, prev), max(h, prev)) if prev is not None else (lo, h)
+        self.bar_ref[symbol] = prev if prev is not None else o
         if mark is not None and not any(isinstance(x, float) and math.isnan(x) for x in mark):
             self.own_mark = True
             self._marked_bar(symbol, o, h, lo, c, tuple(exact(x) for x in mark))  # type: ignore[arg-type]

@@ -1,6 +1,6 @@
 """The reference's liquidation (docs/accounting.md, "Liquidation"), written apart from the engine's
 engine/risk.rs: the close at the liquidation or the bankruptcy price, the clearance fee, the
-insurance floor and the blown account."""
+insurance floor and the blown account; and the auto-deleveraging close."""
 
 from __future__ import annotations
 
@@ -46,3 +46,12 @@ def liquidate(ex: Any, symbol: str, price: F) -> None:
         ex._cover(-ex.wallet)
     if ex.wallet <= 0:
         ex._blow_up()
+
+
+def deleverage(ex: Any, symbol: str, price: F) -> None:
+    """The auto-deleveraging model closes ``symbol``'s whole position at ``price`` (the level where
+    the other side went bankrupt; the open in a gap), without fee."""
+    pos = ex.positions[symbol].qty
+    if pos != 0:
+        o = ex._new_order(symbol, "sell" if pos > 0 else "buy", "adl", abs(pos))
+        ex._force_fill(o, -pos, price, F(0), "bankrupt")

@@ -48,6 +48,8 @@ pub enum FillReason {
     Liquidation,
     /// Delivery settlement.
     Settlement,
+    /// The auto-deleveraging model.
+    Adl,
     /// A grid strategy's order.
     Grid,
     /// A rebalancing strategy's order.
@@ -67,6 +69,7 @@ impl FillReason {
             FillReason::Trailing => "trailing",
             FillReason::Liquidation => "liquidation",
             FillReason::Settlement => "settlement",
+            FillReason::Adl => "adl",
             FillReason::Grid => "grid",
             FillReason::Rebalance => "rebalance",
             FillReason::Strategy => "strategy",

@@ -205,9 +205,10 @@ fn config() -> impl Strategy<Value = Config> {
         0u32..4,
         prop_oneof![4 => Just(false), 1 => Just(true)],
         any::<bool>(),
+        prop_oneof![3 => Just(0.0), 1 => Just(0.05)],
     )
         .prop_map(
-            |(p, slip, touch, same, part, fee, liq, rec, what_if, bankrupt)| Config {
+            |(p, slip, touch, same, part, fee, liq, rec, what_if, bankrupt, adl)| Config {
                 path: [
                     PathModel::NearestFirst,
                     PathModel::OpenHighLowClose,
@@ -224,6 +225,7 @@ fn config() -> impl Strategy<Value = Config> {
                 } else {
                     LiquidationClose::LiquidationPrice
                 },
+                adl_move: adl,
                 allow_negative_balance: !liq,
                 liquidation: liq,
                 what_if,

@@ -98,6 +98,7 @@ fn setup(defaults: &Map<String, Value>, rule: &Value) -> (Engine, Vec<String>) {
             "liquidation_fee" => cfg.liquidation_fee = num(v),
             "allow_negative_balance" => cfg.allow_negative_balance = v.as_bool().expect("flag"),
             "liquidation" => cfg.liquidation = v.as_bool().expect("flag"),
+            "adl_move" => cfg.adl_move = num(v),
             "liquidation_close" => {
                 cfg.liquidation_close =
                     LiquidationClose::parse(v.as_str().expect("close")).expect("close")

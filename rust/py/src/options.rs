@@ -12,7 +12,7 @@ use crate::convert::Choice;
 use crate::errors::{invalid, IntoPyResult};
 
 /// The option names, in the order users read them.
-pub const OPTIONS: [&str; 11] = [
+pub const OPTIONS: [&str; 12] = [
     "path",
     "slippage",
     "touch_fills",
@@ -20,6 +20,7 @@ pub const OPTIONS: [&str; 11] = [
     "max_participation",
     "liquidation_fee",
     "liquidation_close",
+    "adl_move",
     "allow_negative_balance",
     "liquidation",
     "what_if",
@@ -124,6 +125,7 @@ pub fn config_of(py: Python<'_>, kw: Option<&Bound<'_, PyDict>>) -> PyResult<Con
             "max_participation" => c.max_participation = num(py, "max_participation", &v)?,
             "liquidation_fee" => c.liquidation_fee = num(py, "liquidation_fee", &v)?,
             "liquidation_close" => c.liquidation_close = v.extract::<Choice<LiquidationClose>>()?.0,
+            "adl_move" => c.adl_move = num(py, "adl_move", &v)?,
             "allow_negative_balance" => {
                 c.allow_negative_balance = flag(py, "allow_negative_balance", &v)?
             }
@@ -156,6 +158,7 @@ pub fn options_dict<'py>(py: Python<'py>, c: &Config) -> PyResult<Bound<'py, PyD
     d.set_item("max_participation", c.max_participation)?;
     d.set_item("liquidation_fee", c.liquidation_fee)?;
     d.set_item("liquidation_close", c.liquidation_close.name())?;
+    d.set_item("adl_move", c.adl_move)?;
     d.set_item("allow_negative_balance", c.allow_negative_balance)?;
     d.set_item("liquidation", c.liquidation)?;
     d.set_item("what_if", c.what_if)?;

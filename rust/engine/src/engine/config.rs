@@ -88,6 +88,12 @@ pub struct Config {
     pub liquidation_fee: f64,
     /// The price a liquidated position closes at.
     pub liquidation_close: LiquidationClose,
+    /// The auto-deleveraging model (0: off): when the price moves this fraction from where the
+    /// bar started (the previous close), traders on the other side levered `1/adl_move` times
+    /// are bankrupt, and a position in profit on the winning side is closed at that level
+    /// without fee (docs/accounting.md, "Auto-deleveraging").
+    #[serde(default)]
+    pub adl_move: f64,
     /// Let the wallet go below zero after a liquidation (default: the insurance fund covers it).
     pub allow_negative_balance: bool,
     /// Liquidate at the liquidation price (default). Off: positions are never liquidated, as in
@@ -111,6 +117,7 @@ impl Default for Config {
             max_participation: 0.0,
             liquidation_fee: 0.0,
             liquidation_close: LiquidationClose::LiquidationPrice,
+            adl_move: 0.0,
             allow_negative_balance: false,
             liquidation: true,
             what_if: false,
@@ -140,6 +147,7 @@ impl Config {
             1.000_000_1,
         )?;
         ok("liquidation_fee", self.liquidation_fee, 0.0, 0.5)?;
+        ok("adl_move", self.adl_move, 0.0, 1.0)?;
         if self.liquidation_close == LiquidationClose::BankruptcyPrice
             && self.allow_negative_balance
         {

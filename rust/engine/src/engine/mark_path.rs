@@ -31,7 +31,9 @@ impl Engine {
             (bar.low, bar.high)
         };
         self.range[i] = (lo, hi);
-        if prev.is_finite() && self.book.book(i).trailing.is_empty() {
+        self.bar_ref[i] = if prev.is_finite() { prev } else { bar.open };
+        let adl = self.config.adl_move > 0.0 && self.account.position(i).qty != 0.0;
+        if prev.is_finite() && self.book.book(i).trailing.is_empty() && !adl {
             // Quiet: the trade range reaches no order and no watched level, the mark's range no
             // liquidation.
             let (mut down, mut up) = self.book.book(i).trade_levels(self.book.log());
@@ -181,6 +183,7 @@ impl Engine {
                     tick,
                     liquidation: NONE,
                     watch: if down { wd } else { wu },
+                    adl: self.adl_level(i, down),
                     mark_triggers: false,
                 };
                 let found = if down {

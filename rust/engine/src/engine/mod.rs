@@ -62,6 +62,9 @@ pub struct Engine {
     /// Per symbol: the rebate schedule of the current run, if any.
     #[serde(default)]
     rebates: Vec<Option<rebates::RebateBook>>,
+    /// Per symbol: the price its current bar started from (the auto-deleveraging reference).
+    #[serde(default)]
+    bar_ref: Vec<f64>,
     history: History,
     curve: CurveStats,
     now: i64,
@@ -148,6 +151,7 @@ impl Engine {
             funding_rows: spare.funding,
             rebate_rows: Vec::new(),
             rebates: vec![None; n],
+            bar_ref: vec![NONE; n],
             history,
             curve,
             now: i64::MIN,

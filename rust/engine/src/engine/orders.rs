@@ -92,7 +92,7 @@ impl Engine {
                 }
             }
             OrderKind::Market => {}
-            OrderKind::Liquidation | OrderKind::Settlement => {
+            OrderKind::Liquidation | OrderKind::Settlement | OrderKind::Deleverage => {
                 return Err(LedgerError::invalid("kind", "reserved for the engine"));
             }
         }

@@ -52,6 +52,9 @@ impl Engine {
         if !self.book.book(i).trailing.is_empty() || !(mark.is_nan() || mark == close) {
             return false;
         }
+        if self.config.adl_move > 0.0 && self.account.position(i).qty != 0.0 {
+            return false; // the deleveraging level moves with each bar: the walk looks for it
+        }
         let (down, up) = self.thresholds(i);
         let (wd, wu) = strat.watch(i);
         let (down, up) = (
@@ -71,6 +74,7 @@ impl Engine {
     pub fn walk_bar<S: Strategy>(&mut self, i: usize, bar: &Bar, strat: &mut S) {
         let prev = self.cur[i];
         let open = bar.open;
+        self.bar_ref[i] = if prev.is_finite() { prev } else { open };
         self.in_path = true;
         self.vol_left[i] = if self.config.max_participation > 0.0 && bar.volume.is_finite() {
             self.config.max_participation * bar.volume
@@ -157,6 +161,7 @@ impl Engine {
                 tick,
                 liquidation,
                 watch: if DOWN { wd } else { wu },
+                adl: self.adl_level(i, DOWN),
                 mark_triggers: !self.own_mark,
             };
             let Some((lvl, e)) = next_event::<DOWN>(self.book.book(i), self.book.log(), &r) else {
@@ -216,6 +221,7 @@ impl Engine {
             }
             Event::Liquidation => self.liquidate(i, fp, strat),
             Event::Watch => strat.on_price(self, i, at),
+            Event::Deleverage => self.deleverage(i, fp, strat),
         }
     }
 

@@ -110,6 +110,39 @@ impl Engine {
         self.force_fill(idx, -pos, price, how, extra, strat);
     }
 
+    /// The auto-deleveraging level of symbol `i`'s position in the direction `down` (NaN: none):
+    /// the bar's reference price moved by `adl_move` against the other side (a short's level
+    /// going down, a long's going up), where the position is in profit.
+    #[inline]
+    pub(super) fn adl_level(&self, i: usize, down: bool) -> f64 {
+        let m = self.config.adl_move;
+        if m <= 0.0 {
+            return NONE;
+        }
+        let p = self.account.position(i);
+        let r = self.bar_ref[i];
+        match (down, p.qty) {
+            (true, q) if q < 0.0 && r * (1.0 - m) < p.entry => r * (1.0 - m),
+            (false, q) if q > 0.0 && r * (1.0 + m) > p.entry => r * (1.0 + m),
+            _ => NONE,
+        }
+    }
+
+    /// The auto-deleveraging model closes symbol `i`'s position at `price`, without fee.
+    pub(super) fn deleverage<S: Strategy>(&mut self, i: usize, price: f64, strat: &mut S) {
+        let pos = self.account.position(i).qty;
+        if pos != 0.0 {
+            self.force_close(
+                i,
+                pos,
+                price,
+                OrderKind::Deleverage,
+                Liquidity::Bankrupt,
+                strat,
+            );
+        }
+    }
+
     /// The account is blown: every open order is cancelled and nothing trades any more.
     fn blow_up(&mut self) {
         self.blown = true;

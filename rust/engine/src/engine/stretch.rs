@@ -29,6 +29,7 @@ impl Engine {
             || self.book.has_pending()
             || !self.book.book(0).trailing.is_empty()
             || !(self.every_step || self.config.record == Record::Final)
+            || self.config.adl_move > 0.0
         {
             return 0;
         }

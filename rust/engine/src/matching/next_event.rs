@@ -6,7 +6,8 @@
 //! Going down, the candidates are: triggers that fire on a falling price (level = trigger, class
 //! 0), activated trailing sells (level = extreme · (1 − callback), class 1), the best resting buy
 //! limit (level = its price, or one tick below without touch fills, class 2), the liquidation of a
-//! long (class 3) and the strategy's watched level (class 4). The highest level at or above `to`
+//! long (class 3), the strategy's watched level (class 4) and the auto-deleveraging level of a
+//! short (class 5; a long's going up). The highest level at or above `to`
 //! comes first; ties go by class, then time priority. Going up mirrors this.
 
 use super::book::Book;
@@ -25,6 +26,8 @@ pub enum Event {
     Liquidation,
     /// The strategy's watched level is reached.
     Watch,
+    /// The auto-deleveraging model closes the position.
+    Deleverage,
 }
 
 /// What the chooser needs besides the book.
@@ -43,6 +46,9 @@ pub struct Reach {
     pub liquidation: f64,
     /// The strategy's watched level in this direction; NaN for none.
     pub watch: f64,
+    /// The auto-deleveraging level of a position in profit this direction reaches (a short going
+    /// down, a long going up); NaN for none.
+    pub adl: f64,
     /// Triggers on the mark fire on this path too (the mark follows the trade path: no mark
     /// bars); with the mark's own path they are the mark's events (engine/mark_path.rs).
     pub mark_triggers: bool,
@@ -129,6 +135,9 @@ pub fn next_event<const DOWN: bool>(
     if !r.watch.is_nan() {
         consider(r.watch, 4, 0, Event::Watch);
     }
+    if !r.adl.is_nan() {
+        consider(r.adl, 5, 0, Event::Deleverage);
+    }
     ev.map(|e| (lvl, e))
 }
 
@@ -192,6 +201,7 @@ mod tests {
             tick: 0.0,
             liquidation: f64::NAN,
             watch: f64::NAN,
+            adl: f64::NAN,
             mark_triggers: true,
         }
     }

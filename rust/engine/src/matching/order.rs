@@ -76,6 +76,8 @@ pub enum OrderKind {
     Liquidation,
     /// A delivery contract's settlement at expiry.
     Settlement,
+    /// A position closed by the auto-deleveraging model.
+    Deleverage,
 }
 
 impl OrderKind {
@@ -91,6 +93,7 @@ impl OrderKind {
             OrderKind::TrailingStop => "trailing_stop",
             OrderKind::Liquidation => "liquidation",
             OrderKind::Settlement => "settlement",
+            OrderKind::Deleverage => "adl",
         }
     }
 
@@ -104,6 +107,7 @@ impl OrderKind {
             OrderKind::TrailingStop => FillReason::Trailing,
             OrderKind::Liquidation => FillReason::Liquidation,
             OrderKind::Settlement => FillReason::Settlement,
+            OrderKind::Deleverage => FillReason::Adl,
         }
     }
 
