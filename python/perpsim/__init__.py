@@ -42,7 +42,7 @@ from .errors import (
 from .exchange import Exchange
 from .given import run_paths
 from .lookahead import LookaheadReport, lookahead_check
-from .montecarlo import GBM, Basket, Bootstrap, JumpDiffusion, MonteCarloResult, StudentT, monte_carlo
+from .montecarlo import GBM, BasisSpread, Basket, Bootstrap, JumpDiffusion, MonteCarloResult, StudentT, monte_carlo
 from .premium import funding_from_premium
 from .strategies import Basis, Grid, IndexDeviation, Rebalance, TargetPositions
 from .studies import deviation_risk_table
@@ -73,6 +73,7 @@ __all__ = [
     "MonteCarloResult",
     "GBM",
     "Basket",
+    "BasisSpread",
     "JumpDiffusion",
     "StudentT",
     "Bootstrap",

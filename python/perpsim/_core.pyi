@@ -299,6 +299,7 @@ def _mc_run(
     threads: Optional[int] = None,
     curve_every: int = 0,
     total: Optional[int] = None,
+    strategy_inputs: Optional[StrategyInputs] = None,
 ) -> Tuple[Dict[str, Any], List[Tuple[int, List[float]]]]: ...
 def _mc_sweep(
     ex: Exchange,
@@ -311,6 +312,7 @@ def _mc_sweep(
     start: int,
     stop: int,
     threads: Optional[int] = None,
+    strategy_inputs: Optional[StrategyInputs] = None,
 ) -> Dict[str, Any]: ...
 def _sweep_data(
     ex: Exchange,

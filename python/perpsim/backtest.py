@@ -8,7 +8,6 @@ from typing import Any, Dict, Mapping, Optional, Union
 import numpy as np
 import pandas as pd
 
-from . import _core
 from ._frames import pandas_data, pandas_series
 from ._protocol import StrategyInputs
 from .contracts import Contract, named
@@ -262,12 +261,11 @@ def _run_basis(
         raise InvalidInputError("contract: only one spot contract; the others must be futures", "contract")
     if strategy.annualized and any(c.expiry is None for c in futures):
         raise InvalidInputError("annualized: needs delivery contracts (a perpetual has no expiry)", "annualized")
-    inverse = futures[0].kind == "inverse"
-    balance = float(initial_balance)
+    account_balance, lev, cash = Basis._capital(futures[0].kind == "inverse", initial_balance, leverage)
     ex = Exchange(
         futures,
-        initial_balance=0.0 if inverse else balance,
-        leverage=leverage if leverage is not None else _core.basis_default_leverage(inverse),
+        initial_balance=account_balance,
+        leverage=lev,
         maker_fee=maker_fee,
         taker_fee=taker_fee,
         margin_mode=margin_mode,
@@ -291,7 +289,7 @@ def _run_basis(
     inputs = StrategyInputs(
         spot=np.ascontiguousarray(spot),
         spot_fee=float(spot_c.taker_fee) if spot_c.kind == "spot" else None,
-        initial_cash=balance if inverse else 0.0,
+        initial_cash=cash,
         clock=index_ns(timeline, "timeline"),
     )
     strategy_stats, stats = ex.run_strategy(fut_frames, strategy, inputs, funding=funding)

@@ -353,7 +353,7 @@ def load(path: str) -> RunConfig:
 def model_of(cfg: RunConfig) -> Tuple[Any, Any]:
     """The Monte Carlo model and funding of a configuration's [montecarlo] table (volatility
     ``"fit"`` or absent: fitted to the data; s0 default: the data's last close)."""
-    from .montecarlo import GBM, Bootstrap, JumpDiffusion, StudentT
+    from .pathmodels import GBM, Bootstrap, JumpDiffusion, StudentT
 
     m = dict(cfg.montecarlo)
     bars = next(iter(cfg.data.values()))

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import math
 from concurrent.futures import Executor
-from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -23,15 +22,16 @@ import pandas as pd
 
 from . import _core
 from ._batches import progress_bar, run_batches
-from ._frames import pandas_frame
-from ._protocol import ModelInputs
+from ._protocol import ModelInputs, StrategyInputs
 from .contracts import Contract, named
 from .errors import InvalidInputError, whole_number
-from .strategies import Grid, IndexDeviation, Rebalance
+from .pathmodels import GBM, BasisSpread, Basket, Bootstrap, JumpDiffusion, Model, StudentT
+from .strategies import Basis, Grid, IndexDeviation, Rebalance
 
 __all__ = [
     "GBM",
     "Basket",
+    "BasisSpread",
     "JumpDiffusion",
     "StudentT",
     "Bootstrap",
@@ -40,198 +40,15 @@ __all__ = [
     "simulate_paths",
 ]
 
-YEAR = pd.Timedelta(int(_core.YEAR_NS), unit="ns")  # the engine's year (365 days)
 _START = pd.Timestamp("2024-01-01", tz="UTC")
-
-
-def _closes_vol(bars: pd.DataFrame) -> Tuple[float, pd.Timedelta]:
-    c = bars["close"].to_numpy(dtype=float)
-    r = np.diff(np.log(c))
-    step = pd.Series(bars.index).diff().median()
-    return float(np.std(r, ddof=1) * math.sqrt(YEAR / step)), step
-
-
-@dataclass(frozen=True)
-class GBM:
-    """Geometric Brownian motion: annual ``volatility`` and ``drift`` (expected growth rate), start
-    price ``s0``, bars of ``interval``. ``substeps`` > 0 draws high/low from that many explicit
-    sub-steps instead of the exact bridge extremes (for checking the sampler)."""
-
-    volatility: float
-    s0: float
-    drift: float = 0.0
-    interval: str = "1h"
-    substeps: int = 0
-
-    def __post_init__(self) -> None:
-        _core.check_model(self)
-
-    @classmethod
-    def fit(cls, bars: pd.DataFrame, drift: float = 0.0, s0: Optional[float] = None) -> GBM:
-        """Volatility of the close-to-close log returns of ``bars`` (annualised by their median
-        interval); ``s0`` defaults to the last close; the drift is not estimated (0 unless given)."""
-        bars = pandas_frame(bars, "bars")
-        vol, step = _closes_vol(bars)
-        return cls(vol, float(bars["close"].iloc[-1]) if s0 is None else s0, drift, interval=step)
-
-
-@dataclass(frozen=True)
-class JumpDiffusion:
-    """Merton jump diffusion: GBM (``volatility``, ``drift``) plus ``intensity`` jumps per year of
-    normal log size (``jump_mean``, ``jump_std``), compensated so the expected growth stays ``drift``."""
-
-    volatility: float
-    s0: float
-    intensity: float = 10.0
-    jump_mean: float = -0.02
-    jump_std: float = 0.05
-    drift: float = 0.0
-    interval: str = "1h"
-    substeps: int = 0
-
-    def __post_init__(self) -> None:
-        _core.check_model(self)
-
-
-@dataclass(frozen=True)
-class StudentT:
-    """Student-t log returns (``dof`` > 2 degrees of freedom) scaled to the annual ``volatility``."""
-
-    volatility: float
-    s0: float
-    dof: float = 4.0
-    drift: float = 0.0
-    interval: str = "1h"
-    substeps: int = 0
-
-    def __post_init__(self) -> None:
-        _core.check_model(self)
-
-
-@dataclass(frozen=True)
-class Bootstrap:
-    """Stationary block bootstrap of real bars (Politis–Romano, mean block length ``block`` bars):
-    whole bars are resampled as (open / previous close, high / open, low / open, close / open), so
-    the intrabar shape and the gaps are the real ones. ``s0`` defaults to the last close; the
-    interval is the data's median interval."""
-
-    bars: pd.DataFrame = field(repr=False)
-    block: float = 24.0
-    s0: Optional[float] = None
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "bars", pandas_frame(self.bars, "bars"))
-        b = self.bars
-        if not isinstance(b, pd.DataFrame) or not isinstance(b.index, pd.DatetimeIndex):
-            raise InvalidInputError("bars: a DataFrame of OHLC bars with a DatetimeIndex", "bars")
-        for c in ("open", "high", "low", "close"):
-            if c not in b.columns:
-                raise InvalidInputError(f"bars: missing column {c!r}", c)
-        if len(b) < 2:
-            raise InvalidInputError("bars: need at least 2 bars", "bars")
-        _core.check_model(self, self._inputs())
-
-    @property
-    def interval(self) -> pd.Timedelta:
-        """The data's median bar interval."""
-        return pd.Series(self.bars.index).diff().median()
-
-    @property
-    def substeps(self) -> int:
-        """Bootstrap bars are real bars: no sub-steps."""
-        return 0
-
-    def _inputs(self, base: Optional[ModelInputs] = None) -> ModelInputs:
-        """The relative bars (open / previous close, high / open, low / open, close / open) and the
-        start price (``s0``, or the last close) added to ``base``."""
-        b = self.bars
-        o, h, lo, c = (b[k].to_numpy(dtype=float) for k in ("open", "high", "low", "close"))
-        prev = np.r_[o[0], c[:-1]]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            rel = np.column_stack([o / prev, h / o, lo / o, c / o])
-        s0 = float(c[-1]) if self.s0 is None else self.s0
-        return (base or ModelInputs())._replace(relative_bars=np.ascontiguousarray(rel), s0=s0)
-
-
-@dataclass(frozen=True)
-class Basket:
-    """Correlated GBM paths for several symbols at once (docs/montecarlo.md, "Baskets"): per symbol
-    an annual ``volatility``, a start price ``s0`` and a ``drift`` (one number for all, or per
-    symbol), the shocks correlated by ``correlation`` (a DataFrame indexed and labelled by the
-    symbols, or an array in the order of ``volatility``'s keys: symmetric, unit diagonal, positive
-    semi-definite). Each bar's high and low come from each symbol's own Brownian bridge.
-    :meth:`fit` estimates the volatilities and the correlation from real bars."""
-
-    volatility: Mapping[str, float]
-    s0: Mapping[str, float]
-    correlation: Any = field(repr=False)
-    drift: Union[float, Mapping[str, float]] = 0.0
-    interval: str = "1h"
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.volatility, Mapping) or not isinstance(self.s0, Mapping):
-            raise InvalidInputError("volatility: a mapping symbol -> annual volatility (and s0 likewise)", "volatility")
-        names = list(self.volatility)
-        if sorted(self.s0) != sorted(names):
-            raise InvalidInputError(f"s0: one start price per symbol of volatility ({names})", "s0")
-        if isinstance(self.drift, Mapping) and sorted(self.drift) != sorted(names):
-            raise InvalidInputError(f"drift: one drift per symbol of volatility ({names})", "drift")
-        c = self.correlation
-        if isinstance(c, pd.DataFrame):
-            if sorted(c.index) != sorted(names) or sorted(c.columns) != sorted(names):
-                raise InvalidInputError(f"correlation: rows and columns must be the symbols {names}", "correlation")
-            c = c.loc[names, names]
-        try:
-            arr = np.ascontiguousarray(np.asarray(c, dtype=np.float64))
-        except (TypeError, ValueError):
-            raise InvalidInputError("correlation: a square matrix of numbers", "correlation") from None
-        if arr.shape != (len(names), len(names)):
-            n = len(names)
-            raise InvalidInputError(f"correlation: must be {n} x {n} (one row and column per symbol)", "correlation")
-        object.__setattr__(self, "correlation", pd.DataFrame(arr, index=names, columns=names))
-        _core.check_model(self)
-
-    @property
-    def symbols(self) -> List[str]:
-        """The symbols, in the order of the paths (and of the account's contracts)."""
-        return list(self.volatility)
-
-    def _legs(self) -> List[GBM]:
-        """One GBM per symbol (what the engine reads)."""
-        d = self.drift
-        drift = {k: float(d[k] if isinstance(d, Mapping) else d) for k in self.symbols}
-        return [GBM(float(self.volatility[k]), float(self.s0[k]), drift[k], self.interval) for k in self.symbols]
-
-    def _correlation(self) -> np.ndarray:
-        return np.ascontiguousarray(self.correlation.to_numpy(dtype=np.float64))
-
-    @classmethod
-    def fit(
-        cls, data: Mapping[str, pd.DataFrame], drift: float = 0.0, s0: Optional[Mapping[str, float]] = None
-    ) -> Basket:
-        """Volatilities and correlation of the close-to-close log returns of ``data`` (a mapping
-        symbol -> bars, joined on their common timestamps), annualised by the median interval;
-        ``s0`` defaults to each symbol's last close; the drift is not estimated (0 unless given)."""
-        if not isinstance(data, Mapping) or len(data) < 2:
-            raise InvalidInputError("data: a mapping symbol -> bars of at least two symbols", "data")
-        closes = pd.concat({k: pandas_frame(v, f"data[{k}]")["close"] for k, v in data.items()}, axis=1, join="inner")
-        if len(closes) < 3:
-            raise InvalidInputError("data: fewer than 3 common timestamps to estimate from", "data")
-        r = np.log(closes).diff().iloc[1:]
-        step = pd.Series(closes.index).diff().median()
-        vol = (r.std(ddof=1) * math.sqrt(YEAR / step)).to_dict()
-        last = closes.iloc[-1].to_dict() if s0 is None else dict(s0)
-        return cls(vol, last, r.corr(), drift, interval=step)
-
-
-Model = Union[GBM, JumpDiffusion, StudentT, Bootstrap, Basket]
 
 
 def _model_inputs(model: Model, funding: Any, funding_interval_h: Optional[float], start: pd.Timestamp) -> ModelInputs:
     """What a run adds to ``model``: the start time and funding (a constant rate, or a Series of real
     rates resampled at each funding time, every ``funding_interval_h`` hours, 8 by default)."""
-    if not isinstance(model, (GBM, JumpDiffusion, StudentT, Bootstrap, Basket)):
-        raise InvalidInputError("model: a perpsim GBM, JumpDiffusion, StudentT, Bootstrap or Basket", "model")
+    if not isinstance(model, (GBM, JumpDiffusion, StudentT, Bootstrap, Basket, BasisSpread)):
+        msg = "model: a perpsim GBM, JumpDiffusion, StudentT, Bootstrap, Basket or BasisSpread"
+        raise InvalidInputError(msg, "model")
     hours = funding_interval_h if funding_interval_h else 8.0
     inputs = ModelInputs(start_ts=int(start.value), funding_interval_ns=int(hours * 3_600e9))
     if isinstance(funding, pd.Series):
@@ -242,6 +59,10 @@ def _model_inputs(model: Model, funding: Any, funding_interval_h: Optional[float
 
 
 def _mc_strategy(strategy: Any, model: Any = None) -> Any:
+    if isinstance(model, BasisSpread) or isinstance(strategy, Basis):
+        if not (isinstance(model, BasisSpread) and isinstance(strategy, Basis)):
+            raise InvalidInputError("strategy: the Basis strategy runs on a BasisSpread model, and only it", "strategy")
+        return strategy
     if isinstance(model, Basket):
         if not isinstance(strategy, (IndexDeviation, Grid, Rebalance)):
             raise InvalidInputError(
@@ -283,6 +104,22 @@ def _contracts(contract: Any, model: Any) -> Any:
     return out
 
 
+def _account(
+    contract: Any, model: Any, initial_balance: float, leverage: Optional[float], n_bars: int
+) -> Tuple[Any, float, Optional[float], Optional[StrategyInputs]]:
+    """The contract(s), the futures account's balance and leverage, and what the strategy needs
+    beside them. The basis trade keeps its spot leg outside the account, as in a backtest: with
+    linear futures the capital sits in the account, with inverse futures in the spot wallet; the
+    spot closes come from each path (a placeholder of ``n_bars`` here)."""
+    c = _contracts(contract, model)
+    if not isinstance(model, BasisSpread):
+        return c, float(initial_balance), leverage, None
+    if c.expiry is not None or c.kind == "spot":
+        raise InvalidInputError("contract: a perpetual future (BasisSpread models a perpetual's premium)", "contract")
+    balance, lev, cash = Basis._capital(c.kind == "inverse", initial_balance, leverage)
+    return c, balance, lev, StrategyInputs(spot=np.full(n_bars, np.nan), spot_fee=None, initial_cash=cash)
+
+
 def _exchange(contract: Any, initial_balance: float, leverage: Optional[float], options: Dict[str, Any]) -> Any:
     from .exchange import Exchange
 
@@ -305,6 +142,7 @@ def _batch(
         stop=stop,
         threads=payload["threads"],
         curve_every=payload["curve_every"],
+        strategy_inputs=payload["strategy_inputs"],
     )
     return dict(cols), list(curves)
 
@@ -449,7 +287,7 @@ class MonteCarloResult:
 
 
 def monte_carlo(
-    strategy: Union[Grid, Rebalance, IndexDeviation],
+    strategy: Union[Grid, Rebalance, IndexDeviation, Basis],
     contract: Any = None,
     model: Optional[Model] = None,
     n_paths: int = 1_000,
@@ -478,7 +316,9 @@ def monte_carlo(
     With a :class:`Basket` model the paths are of several correlated symbols and ``contract`` is a
     mapping symbol -> Contract (default: each symbol's name); :class:`~perpsim.IndexDeviation` runs
     on the whole basket, and its stop-outs give each path's ``stops`` and ``max_stops_24h``
-    (:meth:`MonteCarloResult.summary`: the probability of a stop-loss cascade).
+    (:meth:`MonteCarloResult.summary`: the probability of a stop-loss cascade). With a
+    :class:`BasisSpread` model, :class:`~perpsim.Basis` runs on a spot and a perpetual future
+    (``contract``): the capital and the default leverage as in its backtest.
     """
     if model is None:
         raise InvalidInputError("model: pass a GBM, JumpDiffusion, StudentT, Bootstrap or Basket", "model")
@@ -488,8 +328,8 @@ def monte_carlo(
     threads = None if threads is None else _whole(threads, "threads")
     keep_curves = _whole(keep_curves, "keep_curves", least=0)
     batch_size = None if batch_size is None else _whole(batch_size, "batch_size")
-    c = _contracts(contract, model)
-    ex = _exchange(c, initial_balance, leverage, options)
+    c, balance, lev, strategy_inputs = _account(contract, model, initial_balance, leverage, n_bars)
+    ex = _exchange(c, balance, lev, options)
     t0 = _START if start is None else pd.Timestamp(start)
     t0 = t0.tz_localize("UTC") if t0.tzinfo is None else t0
     inputs = _model_inputs(model, funding, (c[0] if isinstance(c, list) else c).funding_interval_hours, t0)
@@ -497,8 +337,9 @@ def monte_carlo(
     curve_every = int(math.ceil(n_paths / keep_curves)) if keep_curves else 0
     payload = dict(
         contract=c,
-        initial_balance=float(initial_balance),
-        leverage=leverage,
+        initial_balance=balance,
+        leverage=lev,
+        strategy_inputs=strategy_inputs,
         options=dict(options),
         model=model,
         inputs=inputs,
@@ -521,6 +362,7 @@ def monte_carlo(
         threads=None if threads is None else int(threads),
         curve_every=curve_every,
         total=int(n_paths),
+        strategy_inputs=strategy_inputs,
     )
     cols, curves = _run_batches(payload, n_paths, executor, batch_size, progress)
     step = pd.Timedelta(model.interval)
@@ -567,8 +409,9 @@ def simulate_paths(
     ts = pd.to_datetime(np.asarray(cols.pop("timestamp")), unit="ns", utc=True)
     sym = np.asarray(cols.pop("symbol"))
     path = np.asarray(cols.pop("path"))
-    if isinstance(model, Basket):  # (path, symbol, timestamp): each symbol's bars
-        names = pd.Categorical.from_codes(sym, categories=model.symbols)  # in the basket's order
+    if isinstance(model, (Basket, BasisSpread)):  # (path, symbol, timestamp): each symbol's bars
+        legs = model.symbols if isinstance(model, Basket) else ["spot", "future"]
+        names = pd.Categorical.from_codes(sym, categories=legs)  # in the model's order
         idx = pd.MultiIndex.from_arrays([path, names, ts], names=["path", "symbol", "timestamp"])
     else:
         idx = pd.MultiIndex.from_arrays([path, ts], names=["path", "timestamp"])

@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping, Optional, Sequence, Union
+from typing import Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import pandas as pd
@@ -171,3 +171,13 @@ class Basis:
 
     def __post_init__(self) -> None:
         _core.check_strategy(self)
+
+    @staticmethod
+    def _capital(inverse: bool, balance: float, leverage: Optional[float]) -> Tuple[float, float, float]:
+        """Where the capital sits (the backtest and Monte Carlo alike): (the futures account's
+        balance, its leverage, the spot wallet's quote cash). Linear futures: the capital in the
+        account, the spot purchase withdrawn from it; inverse: the capital as quote in the spot
+        wallet, the coin bought deposited as the short's collateral. The default leverage is the
+        engine's for the case."""
+        lev = leverage if leverage is not None else _core.basis_default_leverage(inverse)
+        return (0.0, lev, float(balance)) if inverse else (float(balance), lev, 0.0)

@@ -24,7 +24,7 @@ from .errors import InvalidInputError
 from .montecarlo import (
     _START,
     Model,
-    _contracts,
+    _account,
     _exchange,
     _frame,
     _mc_strategy,
@@ -76,6 +76,7 @@ def _model_batch(payload: Dict[str, Any], a: int, b: int) -> Dict[str, np.ndarra
         start=0,
         stop=payload["n_paths"],
         threads=payload["threads"],
+        strategy_inputs=payload["strategy_inputs"],
     )
     out = dict(cols)
     out["set"] = np.asarray(out["set"]) + a
@@ -198,12 +199,13 @@ def _model_sweep(
     batch_size: Optional[int],
     options: Dict[str, Any],
 ) -> pd.DataFrame:
-    c = _contracts(contract, model)
-    ex = _exchange(c, initial_balance, leverage, options)
+    c, balance, lev, strategy_inputs = _account(contract, model, initial_balance, leverage, n_bars)
+    ex = _exchange(c, balance, lev, options)
     inputs = _model_inputs(model, funding, (c[0] if isinstance(c, list) else c).funding_interval_hours, _START)
     sets = [_mc_strategy(s, model) for s in strategies]
     payload = dict(
         exchange=ex,
+        strategy_inputs=strategy_inputs,
         model=model,
         inputs=inputs,
         strategies=sets,

@@ -4,7 +4,7 @@
 //! (start time, funding, a bootstrap's relative bars) comes as [`ModelInputs`].
 
 use numpy::{PyReadonlyArray1, PyReadonlyArray2};
-use perpsim_engine::mc::{BasketSpec, FundingModel, Model, ModelSpec, PriceModel, Rng};
+use perpsim_engine::mc::{BasketSpec, FundingModel, Model, ModelSpec, PriceModel, Rng, SpreadSpec};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyType};
@@ -131,7 +131,7 @@ fn kind_of(obj: &Bound<'_, PyAny>) -> PyResult<Kind> {
         ("Bootstrap", Kind::Bootstrap),
     ];
     let names = KINDS.map(|(n, _)| n);
-    match class_of(obj, &CLASSES, "perpsim.montecarlo", &names)? {
+    match class_of(obj, &CLASSES, "perpsim.pathmodels", &names)? {
         Some(k) => Ok(KINDS[k].1),
         None => Err(invalid(
             obj.py(),
@@ -226,6 +226,8 @@ pub enum Built {
     One(ModelSpec),
     /// A basket (`perpsim.Basket`).
     Basket(BasketSpec),
+    /// A spot and a perpetual's premium (`perpsim.BasisSpread`).
+    Spread(SpreadSpec),
 }
 
 impl Built {
@@ -234,21 +236,50 @@ impl Built {
         match self {
             Built::One(m) => Model::One(m),
             Built::Basket(b) => Model::Basket(b),
+            Built::Spread(s) => Model::Spread(s),
         }
     }
 }
 
 static BASKET: PyOnceLock<Vec<Py<PyType>>> = PyOnceLock::new();
 
+#[derive(FromPyObject)]
+struct SpreadArgs<'py> {
+    spot: Bound<'py, PyAny>,
+    premium: Num,
+    reversion: Num,
+    premium_vol: Num,
+    premium0: Option<Num>,
+}
+
 /// `obj` as a model: a `perpsim.Basket` (its GBM legs, each read by [`model_of`] with the same
-/// run `inputs`, and its correlation matrix), else one symbol's model.
+/// run `inputs`, and its correlation matrix), a `perpsim.BasisSpread` (its spot GBM read with the
+/// run `inputs`, which fund the future), else one symbol's model.
 pub fn built_of(
     py: Python<'_>,
     obj: &Bound<'_, PyAny>,
     inputs: Option<&ModelInputs<'_>>,
 ) -> PyResult<Built> {
-    if class_of(obj, &BASKET, "perpsim.montecarlo", &["Basket"])?.is_none() {
+    let which = class_of(
+        obj,
+        &BASKET,
+        "perpsim.pathmodels",
+        &["Basket", "BasisSpread"],
+    )?;
+    if which.is_none() {
         return model_of(py, obj, inputs).map(Built::One);
+    }
+    if which == Some(1) {
+        let a = read::<SpreadArgs<'_>>(obj)?;
+        let s = SpreadSpec {
+            spot: model_of(py, &a.spot, inputs)?,
+            premium: a.premium.0,
+            reversion: a.reversion.0,
+            premium_vol: a.premium_vol.0,
+            premium0: a.premium0.map_or(a.premium.0, |p| p.0),
+        };
+        s.validate().py(py)?;
+        return Ok(Built::Spread(s));
     }
     let legs: Vec<Bound<'_, PyAny>> = obj.call_method0("_legs")?.extract()?;
     let specs = legs

@@ -59,7 +59,7 @@ fn run_of<'a>(
 /// is copied, never changed). Returns (the run figures' columns, [(path, equity curve)]). With
 /// `total`, first checks that a whole run of that many paths fits in memory.
 #[pyfunction]
-#[pyo3(signature = (ex, model, inputs, strategy, *, n_bars, seed, start, stop, threads=None, curve_every=0, total=None))]
+#[pyo3(signature = (ex, model, inputs, strategy, *, n_bars, seed, start, stop, threads=None, curve_every=0, total=None, strategy_inputs=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn _mc_run<'py>(
     py: Python<'py>,
@@ -74,11 +74,14 @@ pub fn _mc_run<'py>(
     threads: Option<usize>,
     curve_every: u64,
     total: Option<u64>,
+    strategy_inputs: Option<StrategyInputs<'py>>,
 ) -> PyResult<(Bound<'py, PyDict>, Curves)> {
     let model = built_of(py, model, Some(&inputs))?;
     let symbols = ex.symbol_names(py);
-    let strat = build(py, strategy, Some(ex.engine(py)?.account()), &symbols, None)?;
+    let acc = Some(ex.engine(py)?.account());
+    let strat = build(py, strategy, acc, &symbols, strategy_inputs.as_ref())?;
     let run = run_of(py, &ex, &model, n_bars, seed, curve_every)?;
+    run.model.check_strategy(&strat).py(py)?;
     if let Some(n) = total {
         let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
         run.check_memory(n, 1, threads.unwrap_or(cores)).py(py)?;
@@ -93,7 +96,7 @@ pub fn _mc_run<'py>(
 
 /// A Monte Carlo sweep: every strategy of `strategies` on the same paths `start..stop`.
 #[pyfunction]
-#[pyo3(signature = (ex, model, inputs, strategies, *, n_bars, seed, start, stop, threads=None))]
+#[pyo3(signature = (ex, model, inputs, strategies, *, n_bars, seed, start, stop, threads=None, strategy_inputs=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn _mc_sweep<'py>(
     py: Python<'py>,
@@ -106,10 +109,14 @@ pub fn _mc_sweep<'py>(
     start: u64,
     stop: u64,
     threads: Option<usize>,
+    strategy_inputs: Option<StrategyInputs<'py>>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let model = built_of(py, model, Some(&inputs))?;
-    let strats = strategies_of(py, &ex, strategies, None)?;
+    let strats = strategies_of(py, &ex, strategies, strategy_inputs.as_ref())?;
     let run = run_of(py, &ex, &model, n_bars, seed, 0)?;
+    for s in &strats {
+        run.model.check_strategy(s).py(py)?;
+    }
     let r = detach_watched(py, true, || {
         with_threads(threads, || run.sweep(&strats, start, stop))
     })?

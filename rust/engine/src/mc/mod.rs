@@ -10,6 +10,7 @@ pub mod models;
 pub mod resample;
 pub mod rng;
 pub mod runner;
+pub mod spread;
 
 pub use basket::BasketSpec;
 pub use given::{run_given, GivenPaths};
@@ -17,3 +18,4 @@ pub use models::{FundingModel, ModelSpec, PathBuf, PriceModel};
 pub use resample::{resample_trades, ResampleRow, Resampling};
 pub use rng::Rng;
 pub use runner::{forked, is_forked, sweep_data, with_threads, Curves, McRun, Model, PathStats};
+pub use spread::SpreadSpec;

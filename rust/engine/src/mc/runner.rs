@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use super::basket::BasketSpec;
 use super::models::{ModelSpec, PathBuf};
 use super::rng::Rng;
+use super::spread::SpreadSpec;
 use crate::engine::{run_checked, Config, Engine, Inputs, Record, SymbolInput};
 use crate::error::LedgerError;
 use crate::ledger::Account;
@@ -38,6 +39,9 @@ pub enum Model<'a> {
     One(&'a ModelSpec),
     /// A basket of correlated symbols, in the account's order.
     Basket(&'a BasketSpec),
+    /// A spot and a perpetual's premium over it: the account trades the future, the basis
+    /// strategy reads the spot.
+    Spread(&'a SpreadSpec),
 }
 
 impl<'a> From<&'a ModelSpec> for Model<'a> {
@@ -52,12 +56,34 @@ impl<'a> From<&'a BasketSpec> for Model<'a> {
     }
 }
 
+impl<'a> From<&'a SpreadSpec> for Model<'a> {
+    fn from(m: &'a SpreadSpec) -> Self {
+        Model::Spread(m)
+    }
+}
+
 impl Model<'_> {
     /// Number of symbols of a path.
     pub fn symbols(&self) -> usize {
         match self {
-            Model::One(_) => 1,
+            Model::One(_) | Model::Spread(_) => 1,
             Model::Basket(b) => b.len(),
+        }
+    }
+
+    /// The engine's buffers among `bufs` (a spread's spot is the strategy's, not the account's).
+    pub fn traded<'b>(&self, bufs: &'b [PathBuf]) -> &'b [PathBuf] {
+        match self {
+            Model::Spread(_) => &bufs[1..],
+            _ => bufs,
+        }
+    }
+
+    /// The spot closes a basis strategy reads (a spread model's spot), if any.
+    pub fn spot<'b>(&self, bufs: &'b [PathBuf]) -> Option<&'b [f64]> {
+        match self {
+            Model::Spread(_) => Some(&bufs[0].close),
+            _ => None,
         }
     }
 
@@ -66,6 +92,7 @@ impl Model<'_> {
         match self {
             Model::One(m) => m.validate(),
             Model::Basket(b) => b.legs.iter().try_for_each(|l| l.validate()),
+            Model::Spread(s) => s.validate(),
         }
     }
 
@@ -74,12 +101,17 @@ impl Model<'_> {
         match self {
             Model::One(m) => m.validate_horizon(n_bars),
             Model::Basket(b) => b.validate_horizon(n_bars),
+            Model::Spread(s) => s.spot.validate_horizon(n_bars),
         }
     }
 
     /// Buffers for paths of `n_bars` bars.
     pub fn buffers(&self, n_bars: usize) -> Vec<PathBuf> {
-        vec![PathBuf::new(n_bars); self.symbols()]
+        let k = match self {
+            Model::Spread(_) => 2,
+            m => m.symbols(),
+        };
+        vec![PathBuf::new(n_bars); k]
     }
 
     /// Writes path `rng`'s bars into `bufs` (one per symbol).
@@ -87,6 +119,7 @@ impl Model<'_> {
         match self {
             Model::One(m) => m.generate(rng, &mut bufs[0]),
             Model::Basket(b) => b.generate(rng, bufs),
+            Model::Spread(s) => s.generate(rng, bufs),
         }
     }
 
@@ -95,6 +128,24 @@ impl Model<'_> {
         match self {
             Model::One(m) => bufs[0].in_range(m.s0),
             Model::Basket(b) => b.legs.iter().zip(bufs).all(|(l, p)| p.in_range(l.s0)),
+            Model::Spread(s) => bufs[0].in_range(s.spot.s0) && bufs[1].in_range(s.future_s0()),
+        }
+    }
+
+    /// Whether `strategy` can run on this model's paths: the basis strategy needs a spread
+    /// model's spot, and a spread model runs the basis strategy.
+    pub fn check_strategy(&self, strategy: &BuiltIn) -> Result<(), LedgerError> {
+        match (self, strategy) {
+            (Model::Spread(_), BuiltIn::Basis(_)) => Ok(()),
+            (Model::Spread(_), _) => Err(LedgerError::invalid(
+                "strategy",
+                "a BasisSpread model runs the Basis strategy",
+            )),
+            (_, BuiltIn::Basis(_)) => Err(LedgerError::invalid(
+                "model",
+                "the Basis strategy runs on a BasisSpread model (a spot and a future)",
+            )),
+            _ => Ok(()),
         }
     }
 }
@@ -202,9 +253,15 @@ impl McRun<'_> {
             record,
             ..*self.config
         };
+        self.model.check_strategy(strategy)?;
         let mut e = Engine::new(self.account.clone(), config)?;
         let mut s = strategy.clone();
-        let input: Vec<SymbolInput<'_>> = bufs
+        if let (Some(spot), BuiltIn::Basis(b)) = (self.model.spot(bufs), &mut s) {
+            b.set_spot(spot);
+        }
+        let input: Vec<SymbolInput<'_>> = self
+            .model
+            .traded(bufs)
             .iter()
             .map(|buf| SymbolInput {
                 bars: BarSeries::ohlc(&buf.ts, &buf.open, &buf.high, &buf.low, &buf.close),
@@ -218,10 +275,15 @@ impl McRun<'_> {
             .collect();
         run_checked(&mut e, &Inputs::trusted(&input, &[]), &mut s)?;
         let stats = e.stats(&s);
-        let curve = keep_curve.then(|| {
-            let mut v = Vec::with_capacity(e.history().len());
-            e.history().for_each_equity(|_, x| v.push(x));
-            v
+        // The path's value per step: the account's equity, or the basis trade's whole value (spot
+        // wallet and futures account), as a backtest's equity column shows it.
+        let curve = keep_curve.then(|| match &s {
+            BuiltIn::Basis(b) => b.value_quote().to_vec(),
+            _ => {
+                let mut v = Vec::with_capacity(e.history().len());
+                e.history().for_each_equity(|_, x| v.push(x));
+                v
+            }
         });
         Ok((stats, curve))
     }

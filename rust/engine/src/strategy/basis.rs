@@ -223,6 +223,13 @@ impl Basis {
         }
     }
 
+    /// Replaces the spot closes of the run to come (a Monte Carlo path's spot), keeping the
+    /// buffer's capacity.
+    pub fn set_spot(&mut self, spot: &[f64]) {
+        self.cfg.spot.clear();
+        self.cfg.spot.extend_from_slice(spot);
+    }
+
     /// Spot trades, in order.
     pub fn trades(&self) -> &[SpotTrade] {
         &self.trades
