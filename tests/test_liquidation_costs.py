@@ -10,6 +10,7 @@ import pandas as pd
 import perpsim
 import pytest
 from perpsim.reference.exchange import Exchange as RefExchange
+from random_bars import random_bars
 
 
 def test_bankruptcy_close_with_a_negative_balance_is_refused():
@@ -41,15 +42,8 @@ def test_a_single_rate_is_kept_as_a_one_rate_table():
 
 
 def _bars(n: int = 300, seed: int = 3) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    close = 100 * np.exp(np.cumsum(rng.normal(-0.004, 0.02, n)))
-    open_ = np.r_[100.0, close[:-1]]
-    high = np.maximum(open_, close) * (1 + rng.uniform(0, 0.01, n))
-    low = np.minimum(open_, close) * (1 - rng.uniform(0, 0.01, n))
-    return pd.DataFrame(
-        {"open": open_, "high": high, "low": low, "close": close},
-        index=pd.date_range("2024-01-01", periods=n, freq="1h", tz="UTC"),
-    )
+    start = pd.Timestamp("2024-01-01", tz="UTC")
+    return random_bars(np.random.default_rng(seed), n, start, vol=0.02, drift=-0.004)
 
 
 @pytest.mark.parametrize("close", ["liquidation_price", "bankruptcy_price"])

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from perpsim.reference.exchange import Exchange as RefExchange
+from random_bars import random_bars
 
 DAY = pd.Timedelta("1D")
 T0 = pd.Timestamp("2024-01-01", tz="UTC")
@@ -146,17 +147,7 @@ def test_rebates_with_basis_are_refused():
 def test_engine_and_reference_agree_on_rebates(seed, inverse, period_hours, gap_hours):
     rng = np.random.default_rng(seed)
     n = 72
-    close = 100 * np.exp(np.cumsum(rng.normal(0, 0.01, n)))
-    open_ = np.r_[100.0, close[:-1]]
-    bars = pd.DataFrame(
-        {
-            "open": open_,
-            "high": np.maximum(open_, close) * (1 + rng.uniform(0, 0.01, n)),
-            "low": np.minimum(open_, close) * (1 - rng.uniform(0, 0.01, n)),
-            "close": close,
-        },
-        index=pd.date_range(T0, periods=n, freq="1h"),
-    )
+    bars = random_bars(rng, n, T0)
     starts = pd.date_range(T0 - pd.Timedelta("2h"), periods=n // period_hours + 2, freq=f"{period_hours + gap_hours}h")
     sched = pd.DataFrame(
         {

@@ -26,7 +26,7 @@ import os as _os
 from . import _core, brackets, calc, contracts, data, errors, montecarlo, reference, robustness
 from ._core import __version__
 from .backtest import Result, backtest
-from .contracts import BTCUSD, BTCUSDT, BTCUSDT_SPOT, ETHUSD, ETHUSDT, Contract, preset, quarterly
+from .contracts import BTCUSD, BTCUSDT, BTCUSDT_SPOT, ETHUSD, ETHUSDT, Contract, FeeTiers, preset, quarterly
 from .data import with_index, with_mark
 from .errors import (
     DownloadError,
@@ -78,6 +78,7 @@ __all__ = [
     "StudentT",
     "Bootstrap",
     "Contract",
+    "FeeTiers",
     "preset",
     "quarterly",
     "BTCUSDT",

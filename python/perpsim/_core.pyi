@@ -29,6 +29,7 @@ __all__ = [
     "check_strategy",
     "check_model",
     "check_contract",
+    "check_fee_tiers",
     "_funding_from_premium",
     "default_leverage",
     "basis_default_leverage",
@@ -160,6 +161,7 @@ class Exchange:
         taker_fee: Optional[float] = None,
         margin_mode: Optional[str] = None,
         *,
+        fee_tiers: Any = None,
         _state: Optional[bytes] = None,
         **options: Any,
     ) -> Exchange: ...
@@ -327,6 +329,7 @@ def exchange_options(**options: Any) -> Dict[str, Any]: ...
 def check_strategy(strategy: Any) -> None: ...
 def check_model(model: Any, inputs: Optional[ModelInputs] = None) -> None: ...
 def check_contract(contract: Any) -> None: ...
+def check_fee_tiers(tiers: Any) -> None: ...
 def _funding_from_premium(
     ts: np.ndarray,
     values: np.ndarray,

@@ -19,6 +19,7 @@ from .errors import InvalidInputError
 
 __all__ = [
     "Contract",
+    "FeeTiers",
     "preset",
     "named",
     "quarterly",
@@ -165,3 +166,28 @@ BTCUSD = preset("BTCUSD_PERP")
 ETHUSD = preset("ETHUSD_PERP")
 BTCUSDT_SPOT = preset("BTCUSDT_SPOT")
 PRESETS = {c.symbol: c for c in (BTCUSDT, ETHUSDT, BTCUSD, ETHUSD, BTCUSDT_SPOT)}
+
+
+@dataclass(frozen=True)
+class FeeTiers:
+    """Fee tiers by 30-day volume (an exchange's VIP levels; docs/accounting.md, "Fee tiers"):
+    ``tiers`` of (30-day quote volume from which the tier applies, maker rate, taker rate), the
+    first from 0, volumes increasing; ``volume_30d``: what the account traded in the 30 days before
+    the run (spread evenly over them). Given as ``fee_tiers=`` to :class:`perpsim.Exchange`,
+    :func:`perpsim.backtest` or :func:`perpsim.monte_carlo`: at the first step of each UTC day the
+    tier is set from the account's volume over the 30 days before, and its rates replace every
+    contract's maker and taker fees. perpsim ships no exchange's table: bring the one your account
+    sees (a VIP schedule, a market-maker programme's negative maker rate)."""
+
+    tiers: Tuple[Tuple[float, float, float], ...]
+    volume_30d: float = 0.0
+
+    def __post_init__(self) -> None:
+        try:
+            tiers = tuple((float(v), float(m), float(t)) for v, m, t in self.tiers)
+        except (TypeError, ValueError):
+            msg = "fee_tiers: tiers of (30-day volume, maker rate, taker rate)"
+            raise InvalidInputError(msg, "fee_tiers") from None
+        object.__setattr__(self, "tiers", tiers)
+        _core.check_fee_tiers(self)
+        object.__setattr__(self, "volume_30d", float(self.volume_30d))

@@ -50,7 +50,7 @@ class Exchange(_core.Exchange):
     """A step-driven exchange account for strategies written in Python and for embedding.
 
     ``Exchange(contracts, initial_balance=10_000, leverage=None, maker_fee=None, taker_fee=None,
-    margin_mode="cross")``
+    margin_mode="cross", fee_tiers=None, **options)``
 
     - ``contracts``: a symbol name, a :class:`perpsim.Contract`, or a sequence of them, all settling in
       the same asset (one cross-margined wallet). A name means its preset when perpsim has one
@@ -63,6 +63,9 @@ class Exchange(_core.Exchange):
       would need more initial margin than the equity are rejected (:class:`OrderRejectedError`).
     - ``maker_fee`` / ``taker_fee``: override every contract's fee rates.
     - ``margin_mode``: ``"cross"`` (default) or ``"isolated"`` for every symbol.
+    - ``fee_tiers``: a :class:`perpsim.FeeTiers` schedule by 30-day volume (its tier's rates replace
+      every contract's, set at the first step of each UTC day).
+    - ``options``: the run options (docs/matching.md: ``path``, ``slippage``, ...).
 
     Trading: ``buy(symbol, price, qty)`` / ``sell(...)`` fill at once at ``price`` with the taker fee
     and return a :class:`perpsim._core.Fill`; ``close(symbol, price)``. Quantities are rounded to the

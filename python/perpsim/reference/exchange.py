@@ -13,6 +13,7 @@ import pandas as pd
 from .. import _core
 from ..contracts import Contract
 from ..errors import InvalidInputError, OrderRejectedError
+from .fees import RefFeeTiers
 from .ledger import _num, _round_to, exact
 from .loop import replay
 from .orders import FILL_REASON, STALE, TRIGGER_KINDS, RefOrder, _Config, _v, triggers_rising
@@ -34,9 +35,12 @@ class Exchange(PathWalk):
         maker_fee: Optional[float] = None,
         taker_fee: Optional[float] = None,
         margin_mode: str = "cross",
+        fee_tiers: Any = None,
         **options: Any,
     ) -> None:
         super().__init__(contracts, initial_balance, leverage, maker_fee, taker_fee, margin_mode)
+        if fee_tiers is not None:
+            self.fee_tiers = RefFeeTiers(fee_tiers)
         o = _core.exchange_options(**options)  # the engine's option list, defaults and checks
         self.cfg = _Config(
             o["path"],
@@ -457,6 +461,8 @@ class Exchange(PathWalk):
 
     # -- events ----------------------------------------------------------------------------
     def begin_step(self, ts: int) -> None:
+        if self.fee_tiers is not None:
+            self.fee_tiers.roll(ts)
         self.now = ts
         for o in [o for o in self.orders if o.pending]:
             o.pending = False

@@ -257,6 +257,7 @@ class Ledger:
         self.funding = F(0)
         self.volume = F(0)
         self.n_fills = 0
+        self.fee_tiers: Any = None  # reference/fees.py, when the account has fee tiers
         self.positions: Dict[str, RefPosition] = {}
         for sp in specs:
             if leverage is None:
@@ -348,7 +349,8 @@ class Ledger:
                 new_q, new_ep, realized, opens = rest if dq > 0 else -rest, price, sp.pnl(q, ep, price), True
             else:  # exact close
                 new_q, new_ep, realized, opens = F(0), F(0), sp.pnl(q, ep, price), False
-        rate = {"maker": sp.maker, "taker": sp.taker, "bankrupt": F(0)}[liquidity]
+        tier = self.fee_tiers.rates() if self.fee_tiers is not None else (sp.maker, sp.taker)
+        rate = {"maker": tier[0], "taker": tier[1], "bankrupt": F(0)}[liquidity]
         notional = sp.notional(dq, price)
         fee = rate * notional
         # 2. the checks (only for fills that open exposure)
@@ -375,6 +377,8 @@ class Ledger:
         self.fees += fee
         self.volume += notional
         self.n_fills += 1
+        if self.fee_tiers is not None:  # the quote value counts towards today's volume
+            self.fee_tiers.current += abs(dq) * sp.cs * (1 if sp.inverse else price)
         if p.mark_price is None:
             p.mark_price = price
         return dict(

@@ -65,6 +65,7 @@ pub struct Engine {
     /// Per symbol: the price its current bar started from (the auto-deleveraging reference).
     #[serde(default)]
     bar_ref: Vec<f64>,
+
     history: History,
     curve: CurveStats,
     now: i64,

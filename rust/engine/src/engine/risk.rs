@@ -36,9 +36,14 @@ impl Engine {
         }
         let bankrupt = self.config.liquidation_close == LiquidationClose::BankruptcyPrice;
         // The bankruptcy price is taken before anything closes (the others at their marks).
-        let (close_at, how) = match self.account.bankruptcy_price(i) {
-            Some(bp) if bankrupt => (bp, Liquidity::Bankrupt),
-            _ => (price, Liquidity::Taker),
+        let bp = if bankrupt {
+            self.account.bankruptcy_price(i)
+        } else {
+            None
+        };
+        let (close_at, how) = match bp {
+            Some(bp) => (bp, Liquidity::Bankrupt),
+            None => (price, Liquidity::Taker),
         };
         if self.account.margin_mode(i) == MarginMode::Isolated {
             let margin = self.account.position_margin(i);

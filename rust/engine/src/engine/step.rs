@@ -14,6 +14,7 @@ impl Engine {
     /// this step: then it rests).
     #[inline(always)]
     pub fn begin_step<S: Strategy>(&mut self, ts: i64, strat: &mut S) {
+        self.account.roll_fee_day(ts);
         self.now = ts;
         self.steps += 1;
         self.recorded = false;

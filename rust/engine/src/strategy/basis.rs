@@ -347,7 +347,10 @@ impl Basis {
         let f = e.price(j);
         let inverse = e.account().is_inverse();
         let lev = e.account().leverage(j);
-        let fut_fee = inst.taker_fee.max(0.0);
+        let fut_fee = e
+            .account()
+            .fee_rate(j, crate::ledger::Liquidity::Taker)
+            .max(0.0);
         let sf = self.cfg.spot_fee;
         let coin = match self.cfg.size {
             BasisSize::Coin(a) => a,

@@ -1,5 +1,6 @@
 //! `Exchange` construction, its properties and settings, and pickling.
 
+use perpsim_engine::ledger::FeeTiers;
 use perpsim_engine::{Account, Engine, Instrument, MarginMode};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString};
@@ -14,7 +15,7 @@ use crate::records::{PyAccountInfo, PyPosition};
 impl PyExchange {
     #[new]
     #[pyo3(signature = (contracts=None, initial_balance=None, leverage=None, maker_fee=None, taker_fee=None,
-        margin_mode=None, *, _state=None, **options))]
+        margin_mode=None, *, fee_tiers=None, _state=None, **options))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -24,6 +25,7 @@ impl PyExchange {
         maker_fee: Option<&Bound<'_, PyAny>>,
         taker_fee: Option<&Bound<'_, PyAny>>,
         margin_mode: Option<Choice<MarginMode>>,
+        fee_tiers: Option<&Bound<'_, PyAny>>,
         _state: Option<&[u8]>,
         options: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
@@ -70,6 +72,9 @@ impl PyExchange {
         for (i, &lev) in levs.iter().enumerate() {
             acc.set_leverage(i, lev).py(py)?;
             acc.set_margin_mode(i, mode).py(py)?;
+        }
+        if let Some(t) = fee_tiers.filter(|t| !t.is_none()) {
+            acc.set_fee_tiers(Some(fee_tiers_of(py, t)?));
         }
         let config = config_of(py, options)?;
         let engine = Engine::new(acc, config).py(py)?;
@@ -189,4 +194,27 @@ impl PyExchange {
         let bytes = bincode::serialize(&s).map_err(|e| invalid(py, "state", e.to_string()))?;
         Ok(PyBytes::new(py, &bytes))
     }
+}
+
+/// A `perpsim.FeeTiers` (its `tiers` and `volume_30d`) as the engine's schedule; a bad one is an
+/// `InvalidInputError` naming the field.
+pub fn fee_tiers_of(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<FeeTiers> {
+    let tiers: Vec<(f64, f64, f64)> =
+        obj.getattr("tiers")
+            .and_then(|t| t.extract())
+            .map_err(|_| {
+                invalid(
+                    py,
+                    "fee_tiers",
+                    "a perpsim.FeeTiers: tiers of (30-day volume, maker rate, taker rate)",
+                )
+            })?;
+    let v = crate::options::num(py, "volume_30d", &obj.getattr("volume_30d")?)?;
+    FeeTiers::new(&tiers, v).py(py)
+}
+
+/// Checks a fee schedule (what `perpsim.FeeTiers` runs when it is built).
+#[pyfunction]
+pub fn check_fee_tiers(py: Python<'_>, tiers: &Bound<'_, PyAny>) -> PyResult<()> {
+    fee_tiers_of(py, tiers).map(|_| ())
 }

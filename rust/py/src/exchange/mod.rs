@@ -4,7 +4,7 @@
 //! pickling), [`orders`] (trading), [`step`] (stepping and runs), [`export`] (records and
 //! figures to Python).
 
-mod construct;
+pub mod construct;
 mod export;
 mod orders;
 mod step;

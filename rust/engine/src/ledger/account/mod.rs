@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::fee_tiers::FeeTiers;
 use super::position::Position;
 use crate::error::{finite, positive, LedgerError};
 use crate::instrument::{ContractKind, Instrument};
@@ -79,6 +80,9 @@ pub struct Account {
     transfers: f64,
     /// Margin checks on fills that open exposure (off: the what-if ledger books every fill).
     checks: bool,
+    /// Fee tiers by 30-day volume, if any: their rates replace every contract's.
+    #[serde(default)]
+    fee_tiers: Option<FeeTiers>,
 }
 
 impl Account {
@@ -141,6 +145,7 @@ impl Account {
             insurance: 0.0,
             transfers: 0.0,
             checks: true,
+            fee_tiers: None,
         };
         for i in 0..n {
             let lev = acc.check_leverage(i, leverage)?;
@@ -312,6 +317,38 @@ impl Account {
         Ok(q)
     }
 
+    /// The fee rate of a fill of symbol `i` with `liquidity`: the fee tier's when one is set, else
+    /// the contract's (none at the bankruptcy price).
+    #[inline]
+    pub fn fee_rate(&self, i: usize, liquidity: Liquidity) -> f64 {
+        let inst = &self.instruments[i];
+        match (liquidity, self.fee_tiers.as_ref().map(|t| t.rates())) {
+            (Liquidity::Bankrupt, _) => 0.0,
+            (Liquidity::Maker, Some((m, _))) => m,
+            (Liquidity::Taker, Some((_, t))) => t,
+            (Liquidity::Maker, None) => inst.maker_fee,
+            (Liquidity::Taker, None) => inst.taker_fee,
+        }
+    }
+
+    /// Gives the account fee tiers by 30-day volume (`None`: each contract's own fees).
+    pub fn set_fee_tiers(&mut self, tiers: Option<FeeTiers>) {
+        self.fee_tiers = tiers;
+    }
+
+    /// The fee tiers, if any.
+    pub fn fee_tiers(&self) -> Option<&FeeTiers> {
+        self.fee_tiers.as_ref()
+    }
+
+    /// At the start of a step at `ts`: a new UTC day sets the fee tier.
+    #[inline]
+    pub fn roll_fee_day(&mut self, ts: i64) {
+        if let Some(t) = self.fee_tiers.as_mut() {
+            t.roll(ts);
+        }
+    }
+
     /// Switches the margin checks of [`Account::fill`] on (the default) or off: off, every fill is
     /// booked whatever the margin it needs (the what-if ledger of risk studies; the wallet may go
     /// negative). The spot no-short rule and the exchange filters still apply.
@@ -352,11 +389,7 @@ impl Account {
         let inst = &self.instruments[i];
         let pos = self.positions[i];
         let eff = pos.fill_effect(inst, dq, price);
-        let rate = match liquidity {
-            Liquidity::Maker => inst.maker_fee,
-            Liquidity::Taker => inst.taker_fee,
-            Liquidity::Bankrupt => 0.0,
-        };
+        let rate = self.fee_rate(i, liquidity);
         let notional = inst.notional(dq, price);
         let fee = rate * notional;
         if eff.opens && inst.kind == ContractKind::Spot && !inst.allow_short && eff.qty < 0.0 {
@@ -412,6 +445,9 @@ impl Account {
         self.fees += fee;
         self.volume += notional;
         self.fills += 1;
+        if let Some(t) = self.fee_tiers.as_mut() {
+            t.add(self.instruments[i].order_value_usd(dq, price));
+        }
         if self.marks[i].is_none() {
             self.marks[i] = Some(price);
         }
