@@ -45,6 +45,23 @@ def test_worked_example_a_share_of_the_day_reward(impl):
     assert float(ex.account.wallet_balance) == pytest.approx(10_000 + 2 * 2 - fees + 400 / 1_000_400 * 100, rel=1e-15)
 
 
+@pytest.mark.parametrize("impl", [perpsim.Exchange, RefExchange], ids=["engine", "reference"])
+def test_a_run_continued_in_pieces_credits_what_one_run_does(impl):
+    sched = pd.DataFrame({"market_volume": [1e6, 5e5], "reward": [100.0, 50.0]}, index=[T0, T0 + DAY])
+    bars = _two_days()
+    out = []
+    for pieces in ([bars], [bars.iloc[:10], bars.iloc[10:30], bars.iloc[30:]]):
+        ex = impl("X", initial_balance=10_000)
+        ex.update(T0 - pd.Timedelta("1h"), 100.0)
+        ex.limit("X", "buy", 99.0, 2.0)
+        ex.limit("X", "sell", 101.0, 2.0)
+        for piece in pieces:
+            ex.run(piece, rebates=sched)
+        out.append((ex.rebates()[["volume", "amount"]].to_numpy(float), float(ex.account.wallet_balance)))
+    np.testing.assert_array_equal(out[0][0], out[1][0])
+    assert out[0][1] == out[1][1] and len(out[0][0]) == 1
+
+
 def test_pool_and_price_make_the_reward():
     sched = pd.DataFrame({"market_volume": [1e6, 1e6], "pool": [20.0, 20.0], "price": [5.0, 5.0]}, index=[T0, T0 + DAY])
     ex = perpsim.Exchange("X", initial_balance=10_000)

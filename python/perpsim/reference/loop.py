@@ -42,7 +42,8 @@ def replay(
     if rebates is not None and not isinstance(rebates, Mapping):
         rebates = {next(iter(ex.specs)): rebates}
     ex.rebate_books = {
-        s: rebate_book(rebates_to_arrays(df, f"rebates[{s}]"), ex.now) for s, df in (rebates or {}).items()
+        s: rebate_book(rebates_to_arrays(df, f"rebates[{s}]"), ex.now, ex.rebate_books.get(s))
+        for s, df in (rebates or {}).items()
     }
     events: Dict[int, Dict[str, Any]] = {}
     index: Dict[str, List[Tuple[int, Any]]] = {}  # per symbol: (bar open time, index close)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from fractions import Fraction as F
-from typing import Any, List, Tuple
+from typing import Any, List, Optional, Tuple
 
 from .ledger import exact
 
@@ -21,13 +21,17 @@ class RebateBook:
     credited: int = 0
 
 
-def book(arrays: Tuple[Any, Any, Any, Any], now: int) -> RebateBook:
+def book(arrays: Tuple[Any, Any, Any, Any], now: int, old: Optional[RebateBook] = None) -> RebateBook:
     """A book from ``perpsim.data.rebates_to_arrays``' columns; periods that ended at or before
-    ``now`` (the last step) are behind and not credited."""
+    ``now`` (the last step) are behind and not credited; a period of the ``old`` book (same start
+    and end) not yet credited keeps its volume (a run continued in pieces)."""
     start, end, volume, reward = (a.tolist() for a in arrays)
     periods = [(int(s), int(e), exact(v), exact(r)) for s, e, v, r in zip(start, end, volume, reward)]
     behind = sum(1 for p in periods if p[1] <= now)
-    return RebateBook(periods, [F(0)] * len(periods), behind)
+    carried = {}
+    if old is not None:
+        carried = {old.periods[k][:2]: old.volume[k] for k in range(old.credited, len(old.periods))}
+    return RebateBook(periods, [carried.get(p[:2], F(0)) for p in periods], behind)
 
 
 def count(b: RebateBook, now: int, value: F) -> None:

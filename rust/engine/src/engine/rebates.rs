@@ -115,16 +115,30 @@ pub(super) struct RebateBook {
 impl Engine {
     /// Gives symbol `i` the rebate schedule of the coming run (`None`: no rebates), replacing any
     /// earlier one. Periods that ended at or before the engine's last step are behind it and are
-    /// not credited.
+    /// not credited; a period the earlier schedule had too (same start and end) and did not credit
+    /// keeps the volume counted so far (a run continued in pieces).
     pub fn set_rebates(&mut self, i: usize, s: Option<&RebateSchedule<'_>>) {
+        let old = self.rebates[i].take();
         self.rebates[i] = s.map(|s| {
             let behind = s.end.partition_point(|&t| t <= self.now);
+            let mut volume = vec![0.0; s.start.len()];
+            if let Some(o) = &old {
+                for k in o.credited..o.start.len() {
+                    let same = s.start.partition_point(|&t| t < o.start[k]);
+                    if same < s.start.len()
+                        && s.start[same] == o.start[k]
+                        && s.end[same] == o.end[k]
+                    {
+                        volume[same] = o.volume[k];
+                    }
+                }
+            }
             RebateBook {
                 start: s.start.to_vec(),
                 end: s.end.to_vec(),
                 market_volume: s.market_volume.to_vec(),
                 reward: s.reward.to_vec(),
-                volume: vec![0.0; s.start.len()],
+                volume,
                 credited: behind,
                 counting: behind,
             }
