@@ -10,7 +10,13 @@ The table is checked, not trusted: brackets must follow each other (each floor t
 the first at 0), leverage must not rise and the maintenance rate must not fall from one bracket
 to the next, and each ``cum`` (Binance's maintenance amount) must be what the floors and rates
 give, ``cum_i = cum_(i-1) + floor_i · (mmr_i − mmr_(i-1))``: the engine derives it the same way, so
-a table whose ``cum`` disagrees would be liquidated at other prices than the exchange's."""
+a table whose ``cum`` disagrees would be liquidated at other prices than the exchange's.
+
+:func:`contract_from_json` builds a whole :class:`perpsim.Contract` from the exchange-information
+answer (``GET /fapi/v1/exchangeInfo``, ``GET /dapi/v1/exchangeInfo``: kind, contract size, expiry,
+tick and step sizes, minimum quantity and notional, the liquidation clearance fee) and the
+leverage-bracket answer, so that any listed symbol can be backtested with the exchange's rules as
+they were when the two answers were saved."""
 
 from __future__ import annotations
 
@@ -18,9 +24,11 @@ import json
 from pathlib import Path
 from typing import Any, List, Optional, Tuple, Union
 
+import pandas as pd
+
 from .errors import InvalidInputError
 
-__all__ = ["from_json"]
+__all__ = ["from_json", "contract_from_json"]
 
 Tier = Tuple[float, float, float]
 
@@ -121,3 +129,100 @@ def from_json(source: Union[str, Path, list, dict], symbol: Optional[str] = None
             )
         out.append((floor, lev, mmr))
     return tuple(out)
+
+
+def _filter(entry: dict, kind: str) -> dict:
+    for f in entry.get("filters", []):
+        if isinstance(f, dict) and f.get("filterType") == kind:
+            return f
+    return {}
+
+
+def _field(d: dict, key: str, what: str, default: Optional[float] = None) -> float:
+    if key not in d:
+        if default is not None:
+            return default
+        raise InvalidInputError(f"{what}: no {key}", key)
+    try:
+        v = float(d[key])
+    except (TypeError, ValueError):
+        raise InvalidInputError(f"{what}.{key}: not a number: {d[key]!r}", key) from None
+    if v != v or v < 0 or v == float("inf"):
+        raise InvalidInputError(f"{what}.{key}: not a finite number >= 0", key)
+    return v
+
+
+def _table(brackets: Any, symbol: str, pair: str) -> Tuple[Tier, ...]:
+    """The symbol's brackets; COIN-M answers of the v1 endpoint name the pair (``BTCUSD``), not
+    the symbol (``BTCUSD_PERP``)."""
+    try:
+        return from_json(brackets, symbol)
+    except InvalidInputError as e:
+        if pair.upper() == symbol.upper() or e.field != "symbol":
+            raise
+        return from_json(brackets, pair)
+
+
+def contract_from_json(
+    exchange_info: Union[str, Path, list, dict],
+    symbol: str,
+    brackets: Union[str, Path, list, dict],
+    maker_fee: Optional[float] = None,
+    taker_fee: Optional[float] = None,
+    funding_interval_hours: Optional[float] = 8.0,
+) -> Any:
+    """The :class:`perpsim.Contract` of ``symbol`` from Binance's exchange-information answer (a
+    path, the JSON text or the parsed answer; USDⓈ-M or COIN-M) and its leverage-bracket answer
+    (:func:`from_json`).
+
+    From the symbol's entry: linear when it settles in its quote asset, inverse (coin-margined,
+    ``contractSize`` USD a contract) when it settles in its base coin; a delivery contract's expiry
+    from ``deliveryDate`` (``contractType`` other than ``PERPETUAL``); ``tickSize``
+    (``PRICE_FILTER``), ``stepSize`` and ``minQty`` (``LOT_SIZE``), ``notional`` (``MIN_NOTIONAL``,
+    USDⓈ-M; 0 when absent); the clearance fee from ``liquidationFee`` when present. Fees are not in
+    the answer (they depend on the account): ``maker_fee``/``taker_fee`` (default the Contract's,
+    0.02 % / 0.05 %). ``funding_interval_hours`` for perpetuals (default 8; ``/fapi/v1/fundingInfo``
+    lists the symbols on other intervals). A missing field is refused naming it."""
+    from .contracts import Contract
+
+    doc = _load(exchange_info)
+    entries = doc.get("symbols") if isinstance(doc, dict) else doc
+    if not isinstance(entries, list):
+        raise InvalidInputError(
+            "exchange_info: expected the exchange-information answer (its 'symbols' list)", "source"
+        )
+    entry = next(
+        (e for e in entries if isinstance(e, dict) and str(e.get("symbol", "")).upper() == symbol.upper()), None
+    )
+    if entry is None:
+        raise InvalidInputError(f"symbol: {symbol} is not in the exchange-information answer", "symbol")
+    what = f"exchange_info[{symbol}]"
+    margin, quote, base = entry.get("marginAsset"), entry.get("quoteAsset"), entry.get("baseAsset")
+    if not margin or not quote or not base:
+        raise InvalidInputError(f"{what}: no marginAsset, quoteAsset or baseAsset", "marginAsset")
+    inverse = margin == base and margin != quote
+    kind_of = entry.get("contractType", "PERPETUAL")
+    expiry = None
+    if kind_of not in ("PERPETUAL", "TRADIFI_PERPETUAL", ""):
+        ms = _field(entry, "deliveryDate", what)
+        expiry = pd.Timestamp(int(ms), unit="ms", tz="UTC")
+    price, lot, notional = _filter(entry, "PRICE_FILTER"), _filter(entry, "LOT_SIZE"), _filter(entry, "MIN_NOTIONAL")
+    fields: dict = dict(
+        kind="inverse" if inverse else "linear",
+        settle_asset=margin,
+        contract_size=_field(entry, "contractSize", what) if inverse else 1.0,
+        tick_size=_field(price, "tickSize", f"{what}.PRICE_FILTER"),
+        step_size=_field(lot, "stepSize", f"{what}.LOT_SIZE"),
+        min_qty=_field(lot, "minQty", f"{what}.LOT_SIZE"),
+        min_notional=_field(notional, "notional", f"{what}.MIN_NOTIONAL", default=0.0),
+        expiry=expiry,
+        funding_interval_hours=None if expiry is not None else funding_interval_hours,
+        brackets=_table(brackets, symbol, str(entry.get("pair") or symbol)),
+    )
+    if "liquidationFee" in entry:
+        fields["clearance_fee"] = _field(entry, "liquidationFee", what)
+    if maker_fee is not None:
+        fields["maker_fee"] = maker_fee
+    if taker_fee is not None:
+        fields["taker_fee"] = taker_fee
+    return Contract(str(entry["symbol"]), **fields)
