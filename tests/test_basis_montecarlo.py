@@ -64,7 +64,7 @@ def test_the_future_is_the_spot_times_one_plus_the_premium():
 @pytest.mark.parametrize(
     "call, field",
     [
-        (lambda: perpsim.monte_carlo(STRATEGY, perpsim.BTCUSDT, GBM(0.5, 100.0), n_paths=2, n_bars=10), "strategy"),
+        (lambda: perpsim.monte_carlo(STRATEGY, perpsim.BTCUSDT, GBM(0.5, 100.0), n_paths=2, n_bars=10), "model"),
         (
             lambda: perpsim.monte_carlo(perpsim.Grid(50_000, 70_000, 10, qty=0.01), perpsim.BTCUSDT, SPREAD, n_paths=2),
             "strategy",

@@ -60,9 +60,7 @@ def _model_inputs(model: Model, funding: Any, funding_interval_h: Optional[float
 
 def _mc_strategy(strategy: Any, model: Any = None) -> Any:
     if isinstance(model, BasisSpread) or isinstance(strategy, Basis):
-        if not (isinstance(model, BasisSpread) and isinstance(strategy, Basis)):
-            raise InvalidInputError("strategy: the Basis strategy runs on a BasisSpread model, and only it", "strategy")
-        return strategy
+        return strategy  # the engine checks that they go together (mc::Model::check_strategy)
     if isinstance(model, Basket):
         if not isinstance(strategy, (IndexDeviation, Grid, Rebalance)):
             raise InvalidInputError(
