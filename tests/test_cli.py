@@ -271,3 +271,15 @@ def test_a_doubtful_backtest_prints_its_warnings_on_one_line_each(tmp_path):
     ]
     assert "orders were rejected or not sent" in p.stderr
     assert "warnings:" in p.stdout and "insufficient margin" in p.stdout  # the summary lists them
+
+
+def test_fee_tiers_from_the_account_table(tmp_path):
+    bars_csv(tmp_path)
+    tiers = "[account]\nfee_tiers = [[0, 0.0002, 0.0005], [1000, 0.0, 0.0001]]\nvolume_30d = 5000\n"
+    from perpsim.config import load
+
+    cfg = load(write(tmp_path, GOOD + tiers))
+    assert cfg.account["fee_tiers"] == perpsim.FeeTiers([(0, 0.0002, 0.0005), (1000, 0.0, 0.0001)], 5000)
+    bad = tiers.replace("[[0,", "[[100,")
+    p = run_cli(["backtest", write(tmp_path, GOOD + bad)])
+    assert p.returncode == 2 and "account.fee_tiers" in p.stderr, p.stderr

@@ -15,7 +15,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 import pandas as pd
 
 from . import _core
-from .contracts import Contract, named, preset
+from .contracts import Contract, FeeTiers, named, preset
 from .errors import InvalidInputError
 
 if sys.version_info >= (3, 11):
@@ -28,7 +28,7 @@ __all__ = ["load", "RunConfig"]
 SECTIONS = {"data", "contract", "account", "strategy", "run", "report", "montecarlo"}
 DATA_KEYS = {"path", "sample", "symbol", "funding", "start", "end", "resample", "symbols", "align"}
 SYMBOL_KEYS = {"path", "sample", "funding"}
-ACCOUNT_KEYS = {"initial_balance", "leverage", "margin_mode", "maker_fee", "taker_fee"}
+ACCOUNT_KEYS = {"initial_balance", "leverage", "margin_mode", "maker_fee", "taker_fee", "fee_tiers", "volume_30d"}
 RUN_KEYS = set(_core.exchange_options())  # the engine's run options, listed once
 REPORT_KEYS = {"html", "png", "fills_csv", "equity_csv", "paths_csv", "title"}
 MC_KEYS = {
@@ -332,6 +332,11 @@ def load(path: str) -> RunConfig:
         contracts = {c.symbol: c}
     account = _table(cfg, "account")
     _unknown(account, ACCOUNT_KEYS, "account.")
+    if "fee_tiers" in account or "volume_30d" in account:  # a schedule by 30-day volume
+        try:
+            account["fee_tiers"] = FeeTiers(account.pop("fee_tiers", None) or (), account.pop("volume_30d", 0.0))
+        except InvalidInputError as e:
+            raise InvalidInputError(f"account.{e}", f"account.{e.field}") from None
     run = _table(cfg, "run")
     _unknown(run, RUN_KEYS, "run.")
     report = _table(cfg, "report")
