@@ -57,7 +57,7 @@ impl PathBuf {
 
     /// Writes bar `k` (the high and low widened to hold the open and close) and its funding
     /// rate (NaN: no funding at this bar).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn put(&mut self, k: usize, ts: i64, bar: (f64, f64, f64, f64), funding: f64) {
         let (o, h, l, c) = bar;
         self.ts[k] = ts;
@@ -93,7 +93,7 @@ impl FundingClock {
 
     /// Whether the bar opening at `ts` (times increasing) is a funding time: `ts % fi == 0`,
     /// without a division per bar.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn due(&mut self, ts: i64) -> bool {
         ts >= self.next && {
             let due = ts == self.next;
@@ -160,7 +160,7 @@ pub enum FundingModel {
 
 impl FundingModel {
     /// The rate at a funding time (NaN: no funding).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn draw(&self, rng: &mut Rng) -> f64 {
         match self {
             FundingModel::None => f64::NAN,
@@ -350,7 +350,7 @@ impl ModelSpec {
 
     /// The bar from `open` whose log return is `r`, its high and low drawn from the extremes of
     /// a Brownian bridge of volatility `vol` over `dt` (or from explicit sub-steps).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn bar_from(
         &self,
         rng: &mut Rng,
