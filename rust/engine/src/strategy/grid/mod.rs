@@ -55,6 +55,8 @@ pub struct Grid {
     stop_pnl: f64,
     started_at: Option<i64>,
     stopped_at: Option<i64>,
+    /// The original levels 0..=n, rounded once (a trailing grid's further levels are computed).
+    original: Vec<f64>,
 }
 
 impl Grid {
@@ -63,7 +65,7 @@ impl Grid {
     pub fn new(cfg: GridConfig, inst: &Instrument) -> Result<Self, LedgerError> {
         cfg.validate()?;
         let n = cfg.n;
-        let g = Self {
+        let mut g = Self {
             cfg,
             inst: inst.clone(),
             lo: 0,
@@ -79,7 +81,11 @@ impl Grid {
             stop_pnl: 0.0,
             started_at: None,
             stopped_at: None,
+            original: Vec::new(),
         };
+        g.original = (0..=n as i64)
+            .map(|k| g.inst.round_price(g.cfg.raw_level(k)))
+            .collect();
         let levels = g.levels();
         let min_gap = levels
             .windows(2)
@@ -119,8 +125,12 @@ impl Grid {
     }
 
     /// The price of level `k` (0 is the original lower level), rounded to the tick.
+    #[inline]
     pub fn level(&self, k: i64) -> f64 {
-        self.inst.round_price(self.cfg.raw_level(k))
+        match usize::try_from(k).ok().and_then(|k| self.original.get(k)) {
+            Some(&p) => p,
+            None => self.inst.round_price(self.cfg.raw_level(k)),
+        }
     }
 
     /// The quantity of an order at level `k`.
