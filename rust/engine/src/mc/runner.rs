@@ -107,11 +107,15 @@ impl Model<'_> {
 
     /// Buffers for paths of `n_bars` bars.
     pub fn buffers(&self, n_bars: usize) -> Vec<PathBuf> {
-        let k = match self {
+        vec![PathBuf::new(n_bars); self.n_buffers()]
+    }
+
+    /// Buffers a path needs: one per symbol, and a spread's spot beside its future.
+    pub fn n_buffers(&self) -> usize {
+        match self {
             Model::Spread(_) => 2,
             m => m.symbols(),
-        };
-        vec![PathBuf::new(n_bars); k]
+        }
     }
 
     /// Writes path `rng`'s bars into `bufs` (one per symbol).
@@ -195,7 +199,7 @@ impl McRun<'_> {
     /// the DataFrame) and the rows of figures.
     pub fn memory_needed(&self, n_paths: u64, sets: u64, threads: usize) -> u64 {
         let bars = self.n_bars as u64;
-        let per_thread = 7 * 8 * bars * self.model.symbols() as u64
+        let per_thread = 7 * 8 * bars * self.model.n_buffers() as u64
             + if self.curve_every > 0 {
                 12 * 8 * bars
             } else {
