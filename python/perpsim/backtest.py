@@ -74,7 +74,8 @@ def backtest(
     DataFrame). ``funding``: funding rates by funding time (a Series, or a mapping per symbol), paid at
     the bar open. Other keyword options go to :class:`Exchange` (``slippage``, ``touch_fills``,
     ``same_bar``, ``max_participation``, ``liquidation_fee``, ``allow_negative_balance``, ...,
-    and ``fee_tiers``, a :class:`perpsim.FeeTiers` schedule by 30-day volume).
+    ``fee_tiers``, a :class:`perpsim.FeeTiers` schedule by 30-day volume, and ``position_mode="hedge"``
+    for a grid or a Python strategy on both sides, docs/accounting.md "Hedge mode").
     ``mark``: the mark's own bars (open/high/low/close, as Binance's markPriceKlines; a DataFrame,
     or a mapping per key of ``data``), joined by time as the ``mark_*`` columns
     (:func:`perpsim.data.with_mark`): margin, unrealized PnL and liquidation then follow the mark.

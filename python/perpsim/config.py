@@ -28,7 +28,16 @@ __all__ = ["load", "RunConfig"]
 SECTIONS = {"data", "contract", "account", "strategy", "run", "report", "montecarlo"}
 DATA_KEYS = {"path", "sample", "symbol", "funding", "start", "end", "resample", "symbols", "align"}
 SYMBOL_KEYS = {"path", "sample", "funding"}
-ACCOUNT_KEYS = {"initial_balance", "leverage", "margin_mode", "maker_fee", "taker_fee", "fee_tiers", "volume_30d"}
+ACCOUNT_KEYS = {
+    "initial_balance",
+    "leverage",
+    "margin_mode",
+    "position_mode",
+    "maker_fee",
+    "taker_fee",
+    "fee_tiers",
+    "volume_30d",
+}
 RUN_KEYS = set(_core.exchange_options())  # the engine's run options, listed once
 REPORT_KEYS = {"html", "png", "fills_csv", "equity_csv", "paths_csv", "title"}
 MC_KEYS = {

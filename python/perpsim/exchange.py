@@ -50,7 +50,7 @@ class Exchange(_core.Exchange):
     """A step-driven exchange account for strategies written in Python and for embedding.
 
     ``Exchange(contracts, initial_balance=10_000, leverage=None, maker_fee=None, taker_fee=None,
-    margin_mode="cross", fee_tiers=None, **options)``
+    margin_mode="cross", position_mode="one_way", fee_tiers=None, **options)``
 
     - ``contracts``: a symbol name, a :class:`perpsim.Contract`, or a sequence of them, all settling in
       the same asset (one cross-margined wallet). A name means its preset when perpsim has one
@@ -63,6 +63,10 @@ class Exchange(_core.Exchange):
       would need more initial margin than the equity are rejected (:class:`OrderRejectedError`).
     - ``maker_fee`` / ``taker_fee``: override every contract's fee rates.
     - ``margin_mode``: ``"cross"`` (default) or ``"isolated"`` for every symbol.
+    - ``position_mode``: ``"one_way"`` (default) or ``"hedge"``, Binance's dual-side mode: a long and
+      a short position per symbol, every order naming its ``position_side`` (``"long"`` or
+      ``"short"``), ``position(symbol, "long")`` and ``liquidation_price(symbol, "short")`` per side
+      (docs/accounting.md, "Hedge mode").
     - ``fee_tiers``: a :class:`perpsim.FeeTiers` schedule by 30-day volume (its tier's rates replace
       every contract's, set at the first step of each UTC day).
     - ``options``: the run options (docs/matching.md: ``path``, ``slippage``, ...).

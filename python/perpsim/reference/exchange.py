@@ -13,6 +13,7 @@ import pandas as pd
 from .. import _core
 from ..contracts import Contract
 from ..errors import InvalidInputError, OrderRejectedError
+from .api import OrderApi
 from .fees import RefFeeTiers
 from .ledger import _num, _round_to, exact
 from .loop import replay
@@ -24,7 +25,7 @@ from .risk import deleverage, liquidate
 __all__ = ["Exchange", "RefOrder"]
 
 
-class Exchange(PathWalk):
+class Exchange(OrderApi, PathWalk):
     """Exact reference of :class:`perpsim.Exchange` with its matching engine."""
 
     def __init__(
@@ -36,9 +37,10 @@ class Exchange(PathWalk):
         taker_fee: Optional[float] = None,
         margin_mode: str = "cross",
         fee_tiers: Any = None,
+        position_mode: str = "one_way",
         **options: Any,
     ) -> None:
-        super().__init__(contracts, initial_balance, leverage, maker_fee, taker_fee, margin_mode)
+        super().__init__(contracts, initial_balance, leverage, maker_fee, taker_fee, margin_mode, position_mode)
         if fee_tiers is not None:
             self.fee_tiers = RefFeeTiers(fee_tiers)
         o = _core.exchange_options(**options)  # the engine's option list, defaults and checks
@@ -119,6 +121,8 @@ class Exchange(PathWalk):
                 bq, bn = bq + q, bn + n
             else:
                 sq, sn = sq + q, sn + n
+        if self.hedge:  # every counted order opens a side (closing ones are reduce-only)
+            return (bn + sn) / self.positions[symbol].leverage
         pos = self.positions[symbol].qty
 
         def excess(q: F, n: F, against: F) -> F:
@@ -145,10 +149,13 @@ class Exchange(PathWalk):
         tag: int = 0,
         reason: Optional[str] = None,
         working_type: str = "last",
+        position_side: str = "both",
     ) -> int:
         """Places an order (the engine's ``place``); returns its id or raises OrderRejectedError.
         ``tag`` stays on the order; its fills are recorded with ``reason`` (default: the kind's).
-        ``working_type``: which price fires a trigger order, ``"last"`` or ``"mark"``."""
+        ``working_type``: which price fires a trigger order, ``"last"`` or ``"mark"``.
+        ``position_side``: in hedge mode ``"long"`` or ``"short"``; a sell on the long side or a buy
+        on the short side only closes (reduce-only by itself)."""
         sp = self._spec(symbol)
         if side not in ("buy", "sell"):
             raise InvalidInputError("side: must be 'buy' or 'sell'", "side")
@@ -171,6 +178,13 @@ class Exchange(PathWalk):
                 act = _round_to(_num("activation", activation, positive=True), sp.tick)
         if working_type == "mark" and kind not in TRIGGER_KINDS:
             raise InvalidInputError("working_type: only trigger orders fire on the mark", "working_type")
+        self._side(symbol, position_side)
+        if position_side != "both":
+            closes = (position_side == "long") == (side == "sell")
+            if (reduce_only or close_position) and not closes:
+                f = "reduce_only" if reduce_only else "close_position"
+                raise InvalidInputError(f"{f}: in hedge mode only the closing side is reduce-only", f)
+            reduce_only = closes
         o = self._new_order(
             symbol,
             side,
@@ -186,6 +200,7 @@ class Exchange(PathWalk):
             tag=tag,
             fill_reason=reason,
             working_type=working_type,
+            position_side=position_side,
         )
         cur = self.cur[symbol]
         if self.blown:
@@ -200,9 +215,11 @@ class Exchange(PathWalk):
                 raise self._reject(o, "qty", "quantity under the minimum quantity")
             if refp is not None and (q * sp.cs if sp.inverse else q * sp.cs * refp) < sp.min_notional:
                 raise self._reject(o, "qty", "notional under the minimum notional")
-        pos = self.positions[symbol].qty
+        pos = self._side(symbol, position_side).qty
         if o.reduce_only and (pos == 0 or (pos > 0) == (side == "buy")):
             raise self._reject(o, "reduce_only", "reduce-only: no position to reduce")
+        if self._hedge_excess(o, pos):
+            raise self._reject(o, "qty", f"closes at most the {position_side} position of {abs(pos)}")
         if kind == "market" and cur is None:
             raise self._reject(o, "order", "no price yet for a market order")
         # a trigger on the mark is judged against the mark
@@ -236,116 +253,12 @@ class Exchange(PathWalk):
             o.in_book = True
         return o.id
 
-    # user-facing helpers with the engine's names
-    def market(self, symbol: str, side: str, qty: Any) -> int:
-        return self.place(symbol, side, "market", qty)
-
-    def limit(
-        self, symbol: str, side: str, price: Any, qty: Any, *, post_only: bool = False, reduce_only: bool = False
-    ) -> int:
-        return self.place(symbol, side, "limit", qty, price=price, post_only=post_only, reduce_only=reduce_only)
-
-    def stop(
-        self,
-        symbol: str,
-        side: str,
-        trigger: Any,
-        qty: Any,
-        *,
-        price: Any = None,
-        reduce_only: bool = False,
-        working_type: str = "last",
-    ) -> int:
-        kind = "stop_market" if price is None else "stop_limit"
-        return self.place(
-            symbol, side, kind, qty, price=price, trigger=trigger, reduce_only=reduce_only, working_type=working_type
-        )
-
-    def _protect(self, symbol: str, trigger: Any, qty: Any, kind: str, working_type: str = "last") -> int:
-        self._spec(symbol)
-        _num("trigger", trigger, positive=True)
-        pos = self.positions[symbol].qty
-        if pos == 0:
-            raise OrderRejectedError(f"{kind}: no position to protect", kind)
-        side = "sell" if pos > 0 else "buy"
-        return self.place(
-            symbol,
-            side,
-            kind,
-            qty,
-            trigger=trigger,
-            reduce_only=True,
-            close_position=qty is None,
-            working_type=working_type,
-        )
-
-    def take_profit(self, symbol: str, trigger: Any, qty: Any = None, *, working_type: str = "last") -> int:
-        return self._protect(symbol, trigger, qty, "take_profit", working_type)
-
-    def stop_loss(self, symbol: str, trigger: Any, qty: Any = None, *, working_type: str = "last") -> int:
-        return self._protect(symbol, trigger, qty, "stop_loss", working_type)
-
-    def trailing_stop(
-        self, symbol: str, side: str, qty: Any, callback: Any, *, activation: Any = None, reduce_only: bool = False
-    ) -> int:
-        return self.place(
-            symbol, side, "trailing_stop", qty, callback=callback, activation=activation, reduce_only=reduce_only
-        )
-
-    def _open(self, order_id: int) -> RefOrder:
-        if not (1 <= order_id <= len(self.orders)):
-            raise InvalidInputError(f"order_id: no order {order_id}", "order_id")
-        o = self.orders[order_id - 1]
-        if o.status != "open":
-            raise InvalidInputError(f"order_id: order {order_id} is {o.status}", "order_id")
-        return o
-
-    def cancel(self, order_id: int) -> None:
-        """Cancels an open order."""
-        self._end(self._open(order_id), "cancelled", "cancelled")
-
-    def amend(self, order_id: int, price: Any = None, qty: Any = None) -> int:
-        """Replaces an open order (new id, new time priority); the original stays if refused."""
-        o = self._open(order_id)
-        kind = "limit" if o.triggered else o.kind
-        new_price, new_trigger = o.price, o.trigger
-        if price is not None:
-            if kind in ("limit", "stop_limit"):
-                new_price = price
-            else:
-                new_trigger = price
-        q = o.qty - o.filled if qty is None else qty
-        was_pending, was_book = o.pending, o.in_book
-        o.pending = o.in_book = False
-        try:
-            new_id = self.place(
-                o.symbol,
-                o.side,
-                kind,
-                None if o.close_position else q,
-                price=None if new_price is None else float(new_price),
-                trigger=None if new_trigger is None else float(new_trigger),
-                callback=o.callback,
-                activation=o.activation,
-                reduce_only=o.reduce_only,
-                post_only=o.post_only,
-                close_position=o.close_position,
-                tag=o.tag,
-                reason=o.fill_reason or FILL_REASON[o.kind],  # an amended order keeps what it was
-                working_type="last" if o.triggered else o.working_type,
-            )
-        except (OrderRejectedError, InvalidInputError):
-            o.pending, o.in_book = was_pending, was_book
-            raise
-        self._end(o, "cancelled", f"amended: replaced by order {new_id}")
-        return new_id
-
     # -- fills -----------------------------------------------------------------------------
     def _execute(self, o: RefOrder, price: F, liquidity: str, raise_: bool = False) -> bool:
         sp = self.specs[o.symbol]
         q: Optional[F] = None if o.close_position else o.qty - o.filled
         if o.reduce_only:
-            pos = self.positions[o.symbol].qty
+            pos = self._side(o.symbol, o.position_side).qty
             if pos == 0 or (pos > 0) == (o.side == "buy"):
                 self._end(o, "cancelled", "reduce-only: no position to reduce")
                 return False
@@ -359,7 +272,7 @@ class Exchange(PathWalk):
                 return False
             q = min(q, c)
         try:
-            f = self.fill(o.symbol, o.sign * q, price, liquidity)
+            f = self.fill(o.symbol, o.sign * q, price, liquidity, o.position_side)
         except OrderRejectedError as e:
             self._end(o, "rejected", str(e).split(": ", 1)[-1])
             if raise_:
@@ -400,39 +313,58 @@ class Exchange(PathWalk):
             self.hooks.on_fill(self, self.fill_rows[-1], o)
 
     def _force_fill(self, o: RefOrder, dq: F, price: F, extra_rate: F, liquidity: str = "taker") -> None:
-        f = self.fill(o.symbol, dq, price, liquidity)
+        f = self.fill(o.symbol, dq, price, liquidity, o.position_side)
         extra = extra_rate * self.specs[o.symbol].notional(dq, price)
         if extra:
-            p = self.positions[o.symbol]
+            p = self._side(o.symbol, o.position_side)
             p.fees += extra
             self.fees += extra
             self.wallet -= extra
         o.filled, o.avg_price, o.status, o.updated = abs(dq), price, "filled", self.now
         self._record_fill(o, abs(dq), price, f, "taker", extra)
 
-    def buy(self, symbol: str, price: Any, qty: Any) -> dict:
+    def buy(self, symbol: str, price: Any, qty: Any, *, position_side: str = "both") -> dict:
         """Market buy at ``price`` (taker, no slippage), logged as a market order."""
-        return self._fill_at(symbol, price, qty, "buy")
+        return self._fill_at(symbol, price, qty, "buy", position_side=position_side)
 
-    def sell(self, symbol: str, price: Any, qty: Any) -> dict:
+    def sell(self, symbol: str, price: Any, qty: Any, *, position_side: str = "both") -> dict:
         """Market sell at ``price`` (taker, no slippage), logged as a market order."""
-        return self._fill_at(symbol, price, qty, "sell")
+        return self._fill_at(symbol, price, qty, "sell", position_side=position_side)
 
-    def close(self, symbol: str, price: Any) -> Optional[dict]:
+    def close(self, symbol: str, price: Any, *, position_side: str = "both") -> Optional[dict]:
         self._spec(symbol)
         _num("price", price, positive=True)
-        pos = self.positions[symbol].qty
+        pos = self._side(symbol, position_side).qty
         if pos == 0:
             return None
-        return self._fill_at(symbol, price, abs(pos), "sell" if pos > 0 else "buy", exact_qty=True)
+        side = "sell" if pos > 0 else "buy"
+        return self._fill_at(symbol, price, abs(pos), side, exact_qty=True, position_side=position_side)
+
+    def _hedge_excess(self, o: RefOrder, pos: F) -> bool:
+        """Hedge mode: a market order closing more than its side holds (refused; a resting closing
+        order is capped at the side when it fills instead)."""
+        closes = o.position_side != "both" and (o.position_side == "long") == (o.side == "sell")
+        return closes and o.kind == "market" and not o.close_position and o.qty > abs(pos) * (1 + F(1, 10**9))
 
     def _fill_at(
-        self, symbol: str, price: Any, qty: Any, side: str, exact_qty: bool = False, reason: Optional[str] = None
+        self,
+        symbol: str,
+        price: Any,
+        qty: Any,
+        side: str,
+        exact_qty: bool = False,
+        reason: Optional[str] = None,
+        position_side: str = "both",
     ) -> dict:
         sp = self._spec(symbol)
         pr = _num("price", price, positive=True)
         qn = qty if exact_qty else _num("qty", qty, positive=True)
-        o = self._new_order(symbol, side, "market", qn if exact_qty else _round_to(qn, sp.step), fill_reason=reason)
+        self._side(symbol, position_side)
+        q = qn if exact_qty else _round_to(qn, sp.step)
+        closes = position_side != "both" and (position_side == "long") == (side == "sell")
+        o = self._new_order(
+            symbol, side, "market", q, fill_reason=reason, position_side=position_side, reduce_only=closes
+        )
         if self.blown:
             raise self._reject(o, "order", "account liquidated")
         if self.expired[symbol]:
@@ -444,6 +376,8 @@ class Exchange(PathWalk):
                 self._check_order(sp, qty, price)
             except OrderRejectedError as e:
                 raise self._reject(o, e.field or "qty", str(e).split(": ", 1)[-1]) from None
+        if self._hedge_excess(o, self._side(symbol, position_side).qty):
+            raise self._reject(o, "qty", f"closes at most the {position_side} position")
         n = len(self.fill_rows)
         self._execute(o, pr, "taker", raise_=True)
         row = self.fill_rows[n]
@@ -455,7 +389,7 @@ class Exchange(PathWalk):
             fee=row["fee"],
             realized_pnl=row["realized_pnl"],
             position=row["position"],
-            entry_price=self.positions[symbol].entry_price,
+            entry_price=self._side(symbol, position_side).entry_price,
             liquidity="taker",
         )
 
@@ -481,9 +415,10 @@ class Exchange(PathWalk):
 
     def apply_funding(self, symbol: str, rate: Any, mark_price: Any) -> F:
         """Funding (recorded when a position is open); returns the amount received."""
-        pos = self.positions[symbol].qty if symbol in self.positions else F(0)
+        legs = self._legs(symbol) if symbol in self.positions else []
+        pos = sum((p.qty for p in legs), F(0))
         paid = super().apply_funding(symbol, rate, mark_price)
-        if pos != 0:
+        if legs:
             ts = self.last_ts if self.last_ts is not None else 0
             self.funding_rows.append(
                 dict(
@@ -507,16 +442,21 @@ class Exchange(PathWalk):
         self.expired[symbol] = True
         self.cur[symbol] = pr
         self.positions[symbol].mark_price = pr
-        pos = self.positions[symbol].qty
-        if pos != 0:
-            o = self._new_order(symbol, "sell" if pos > 0 else "buy", "settlement", abs(pos))
+        for side, p in self._open_sides(symbol):
+            pos = p.qty
+            o = self._new_order(symbol, "sell" if pos > 0 else "buy", "settlement", abs(pos), position_side=side)
             self._force_fill(o, -pos, pr, F(0))
 
-    def _liquidate(self, symbol: str, price: F) -> None:
-        liquidate(self, symbol, price)
+    def _open_sides(self, symbol: str) -> list:
+        """(side, position) of each open position of ``symbol`` (one-way: its position)."""
+        sides = ["long", "short"] if self.hedge else ["both"]
+        return [(s, self._side(symbol, s)) for s in sides if self._side(symbol, s).qty != 0]
 
-    def _deleverage(self, symbol: str, price: F) -> None:
-        deleverage(self, symbol, price)
+    def _liquidate(self, symbol: str, price: F, down: bool) -> None:
+        liquidate(self, symbol, price, down)
+
+    def _deleverage(self, symbol: str, price: F, down: bool) -> None:
+        deleverage(self, symbol, price, down)
 
     def _cover(self, amount: F) -> None:
         self.wallet += amount

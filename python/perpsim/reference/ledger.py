@@ -21,6 +21,7 @@ import pandas as pd
 from .. import _core
 from ..contracts import Contract, named
 from ..errors import InvalidInputError, OrderRejectedError, UnknownSymbolError
+from .margin import _tier, bankruptcy_price, hedge_liquidation_price, liquidation_price
 
 __all__ = ["exact", "Ledger", "RefPosition", "RefAccount", "brackets_with_cum", "liquidation_price"]
 
@@ -55,14 +56,6 @@ def brackets_with_cum(tiers: Sequence[Sequence[float]]) -> List[tuple]:
         cum = F(0) if not out else floor * (mmr - out[-1][2]) + out[-1][3]
         out.append((floor, lev, mmr, cum))
     return out
-
-
-def _tier(table: List[tuple], notional: F) -> tuple:
-    chosen = table[0]
-    for t in table:
-        if notional >= t[0]:
-            chosen = t
-    return chosen
 
 
 def _round_to(x: F, inc: F) -> F:
@@ -168,60 +161,6 @@ class RefAccount:
     fills: int
 
 
-def liquidation_price(
-    spec: _Spec, side: int, qty: F, entry: F, wallet: F, mm_other: F = F(0), upnl_other: F = F(0)
-) -> Optional[F]:
-    """Liquidation price (one-way mode) from docs/accounting.md, or None.
-
-    Linear: LP = (WB − TMM_other + UPNL_other + cum − Side·Q·EP) / (Q·MMR − Side·Q);
-    inverse: LP = Q·(MMR + Side) / (WB − TMM_other + UPNL_other + cum + Side·Q/EP).
-    The tier used is the first whose notional range holds the notional at LP (else the entry's).
-    """
-    if qty == 0 or spec.kind == "spot":
-        return None
-    q = abs(qty) * spec.cs
-    wb = wallet - mm_other + upnl_other
-
-    def lp_for(t: tuple) -> Optional[F]:
-        _, _, mmr, cum = t
-        if spec.inverse:
-            den = wb + cum + side * q / entry
-            return None if den == 0 else q * (mmr + side) / den
-        den = q * mmr - side * q
-        return None if den == 0 else (wb + cum - side * q * entry) / den
-
-    def notional_at(p: F) -> F:
-        return q / p if spec.inverse else q * p
-
-    table = spec.brackets
-    for i, t in enumerate(table):
-        lp = lp_for(t)
-        if lp is not None and lp > 0:
-            x = notional_at(lp)
-            ceiling = table[i + 1][0] if i + 1 < len(table) else None
-            if x >= t[0] and (ceiling is None or x < ceiling):
-                return lp
-    lp = lp_for(_tier(table, notional_at(entry)))
-    return lp if lp is not None and lp > 0 else None
-
-
-def bankruptcy_price(spec: _Spec, side: int, qty: F, entry: F, wallet: F, upnl_other: F = F(0)) -> Optional[F]:
-    """Bankruptcy price (docs/accounting.md): where the backing wallet is used up, or None.
-
-    Linear: BP = EP − (WB + UPNL_other) / (Side·Q); inverse: BP = Side·Q / (WB + UPNL_other + Side·Q/EP).
-    """
-    if qty == 0 or spec.kind == "spot":
-        return None
-    q = abs(qty) * spec.cs
-    wb = wallet + upnl_other
-    if spec.inverse:
-        den = wb + side * q / entry
-        bp = None if den == 0 else side * q / den
-    else:
-        bp = entry - wb / (side * q)
-    return bp if bp is not None and bp > 0 else None
-
-
 class Ledger:
     """Exact reference implementation of :class:`perpsim.Exchange`'s accounting."""
 
@@ -233,6 +172,7 @@ class Ledger:
         maker_fee: Optional[float] = None,
         taker_fee: Optional[float] = None,
         margin_mode: str = "cross",
+        position_mode: str = "one_way",
     ) -> None:
         items = [contracts] if isinstance(contracts, (str, Contract)) else list(contracts)
         if not items:
@@ -245,6 +185,9 @@ class Ledger:
             raise InvalidInputError("contracts: a symbol appears twice", "contracts")
         if margin_mode not in ("cross", "isolated"):
             raise InvalidInputError("margin_mode: must be 'cross' or 'isolated'", "margin_mode")
+        if position_mode not in ("one_way", "hedge"):
+            raise InvalidInputError("position_mode: must be 'one_way' or 'hedge'", "position_mode")
+        self.hedge = position_mode == "hedge"
         self.specs: Dict[str, _Spec] = {sp.symbol: sp for sp in specs}
         self.initial_balance = _num("initial_balance", initial_balance)
         if self.initial_balance < 0:
@@ -265,6 +208,9 @@ class Ledger:
             else:
                 lev = self._check_leverage(sp, leverage)
             self.positions[sp.symbol] = RefPosition(sp.symbol, leverage=lev, margin_mode=margin_mode)
+        # hedge mode: ``positions`` holds the longs (and each symbol's mark and settings), ``shorts``
+        # the shorts
+        self.shorts: Dict[str, RefPosition] = {s: RefPosition(s) for s in self.specs} if self.hedge else {}
         self.rows: List[dict] = []
         self.last_ts: Optional[int] = None
 
@@ -285,20 +231,47 @@ class Ledger:
             raise InvalidInputError("leverage: above the maximum", "leverage")
         return lev
 
+    def _side(self, symbol: str, side: str) -> RefPosition:
+        """The position of ``symbol`` on ``side`` ("both" in one-way mode, "long"/"short" in hedge)."""
+        if side not in ("both", "long", "short"):
+            raise InvalidInputError("position_side: must be 'both', 'long' or 'short'", "position_side")
+        if self.hedge != (side != "both"):
+            raise InvalidInputError(
+                "position_side: 'long' and 'short' in hedge mode, 'both' in one-way mode", "position_side"
+            )
+        return self.shorts[symbol] if side == "short" else self.positions[symbol]
+
+    def _legs(self, symbol: str) -> List[RefPosition]:
+        """The open positions of ``symbol`` (both sides in hedge mode)."""
+        legs = [self.positions[symbol]] + ([self.shorts[symbol]] if self.hedge else [])
+        return [p for p in legs if p.qty != 0]
+
     def _mark(self, p: RefPosition) -> F:
-        return p.mark_price if p.mark_price is not None else p.entry_price
+        m = self.positions[p.symbol].mark_price  # a symbol's mark lives on its first slot
+        return m if m is not None else p.entry_price
+
+    def _leg_u(self, p: RefPosition) -> F:
+        return F(0) if p.qty == 0 else self.specs[p.symbol].pnl(p.qty, p.entry_price, self._mark(p))
+
+    def _leg_n(self, p: RefPosition) -> F:
+        return F(0) if p.qty == 0 else self.specs[p.symbol].notional(p.qty, self._mark(p))
+
+    def _leg_im(self, p: RefPosition) -> F:
+        lev = self.positions[p.symbol].leverage
+        return F(0) if p.qty == 0 else self.specs[p.symbol].notional(p.qty, p.entry_price) / lev
 
     def _unrealized(self, symbol: str) -> F:
-        p = self.positions[symbol]
-        return F(0) if p.qty == 0 else self.specs[symbol].pnl(p.qty, p.entry_price, self._mark(p))
+        return sum((self._leg_u(p) for p in self._legs(symbol)), F(0))
 
     def _notional(self, symbol: str) -> F:
-        p = self.positions[symbol]
-        return F(0) if p.qty == 0 else self.specs[symbol].notional(p.qty, self._mark(p))
+        return sum((self._leg_n(p) for p in self._legs(symbol)), F(0))
 
     def _im(self, symbol: str) -> F:
-        p = self.positions[symbol]
-        return F(0) if p.qty == 0 else self.specs[symbol].notional(p.qty, p.entry_price) / p.leverage
+        return sum((self._leg_im(p) for p in self._legs(symbol)), F(0))
+
+    def _mm(self, symbol: str) -> F:
+        """Maintenance margin of ``symbol`` (in hedge mode each side in the tier of its notional)."""
+        return sum((self.specs[symbol].maintenance(self._leg_n(p)) for p in self._legs(symbol)), F(0))
 
     # -- trading ---------------------------------------------------------------------------
     def _check_order(self, sp: _Spec, qty: Any, price: Any) -> F:
@@ -312,29 +285,32 @@ class Ledger:
             raise OrderRejectedError("qty: under the minimum notional", "qty")
         return q
 
-    def buy(self, symbol: str, price: float, qty: float) -> dict:
+    def buy(self, symbol: str, price: float, qty: float, *, position_side: str = "both") -> dict:
         """Market buy at ``price`` with the taker fee."""
         sp = self._spec(symbol)
         q = self._check_order(sp, qty, price)
-        return self.fill(symbol, q, exact(price), "taker")
+        return self.fill(symbol, q, exact(price), "taker", position_side)
 
-    def sell(self, symbol: str, price: float, qty: float) -> dict:
+    def sell(self, symbol: str, price: float, qty: float, *, position_side: str = "both") -> dict:
         """Market sell at ``price`` with the taker fee."""
         sp = self._spec(symbol)
         q = self._check_order(sp, qty, price)
-        return self.fill(symbol, -q, exact(price), "taker")
+        return self.fill(symbol, -q, exact(price), "taker", position_side)
 
-    def close(self, symbol: str, price: float) -> Optional[dict]:
+    def close(self, symbol: str, price: float, *, position_side: str = "both") -> Optional[dict]:
         """Closes the position at ``price`` (taker); None when flat."""
         self._spec(symbol)
         price_f = _num("price", price, positive=True)
-        p = self.positions[symbol]
-        return None if p.qty == 0 else self.fill(symbol, -p.qty, price_f, "taker")
+        p = self._side(symbol, position_side)
+        return None if p.qty == 0 else self.fill(symbol, -p.qty, price_f, "taker", position_side)
 
-    def fill(self, symbol: str, dq: F, price: F, liquidity: str) -> dict:
-        """Applies a fill of signed ``dq`` at ``price`` (checks, then commits)."""
+    def fill(self, symbol: str, dq: F, price: F, liquidity: str, side: str = "both") -> dict:
+        """Applies a fill of signed ``dq`` at ``price`` to the position on ``side`` (checks, then
+        commits). In hedge mode a sell on the long side or a buy on the short side closes at most
+        that position."""
         sp = self._spec(symbol)
-        p = self.positions[symbol]
+        p = self._side(symbol, side)
+        lev = self.positions[symbol].leverage
         dq, price = exact(dq), exact(price)
         q, ep = p.qty, p.entry_price
         # 1. the effect on the position: add / reduce / close / flip
@@ -349,6 +325,8 @@ class Ledger:
                 new_q, new_ep, realized, opens = rest if dq > 0 else -rest, price, sp.pnl(q, ep, price), True
             else:  # exact close
                 new_q, new_ep, realized, opens = F(0), F(0), sp.pnl(q, ep, price), False
+        if side != "both" and new_q != 0 and (new_q < 0) != (side == "short"):
+            raise OrderRejectedError(f"qty: closes at most the {side} position", "qty")
         tier = self.fee_tiers.rates() if self.fee_tiers is not None else (sp.maker, sp.taker)
         rate = {"maker": tier[0], "taker": tier[1], "bankrupt": F(0)}[liquidity]
         notional = sp.notional(dq, price)
@@ -359,10 +337,11 @@ class Ledger:
                 raise OrderRejectedError("qty: spot cannot sell more than is held", "qty")
         if opens and self.margin_checks:
             new_notional = sp.notional(new_q, new_ep)
-            if p.leverage > _tier(sp.brackets, new_notional)[1]:
+            if lev > _tier(sp.brackets, new_notional)[1]:
                 raise OrderRejectedError("qty: leverage above the bracket's maximum", "qty")
-            mark = p.mark_price if p.mark_price is not None else price
-            im_after = sum(self._im(s) for s in self.specs) - self._im(symbol) + new_notional / p.leverage
+            m0 = self.positions[symbol].mark_price
+            mark = m0 if m0 is not None else price
+            im_after = sum(self._im(s) for s in self.specs) - self._leg_im(p) + new_notional / lev
             old_u = F(0) if q == 0 else sp.pnl(q, ep, mark)
             new_u = F(0) if new_q == 0 else sp.pnl(new_q, new_ep, mark)
             equity_after = self.wallet + realized - fee + sum(self._unrealized(s) for s in self.specs) - old_u + new_u
@@ -379,8 +358,8 @@ class Ledger:
         self.n_fills += 1
         if self.fee_tiers is not None:  # the quote value counts towards today's volume
             self.fee_tiers.current += abs(dq) * sp.cs * (1 if sp.inverse else price)
-        if p.mark_price is None:
-            p.mark_price = price
+        if self.positions[symbol].mark_price is None:
+            self.positions[symbol].mark_price = price
         return dict(
             symbol=symbol,
             qty=dq,
@@ -408,12 +387,12 @@ class Ledger:
         sp = self._spec(symbol)
         r = _num("rate", rate)
         m = _num("mark_price", mark_price, positive=True)
-        p = self.positions[symbol]
-        if p.qty == 0:
-            return F(0)
-        side = 1 if p.qty > 0 else -1
-        received = -side * sp.notional(p.qty, m) * r
-        p.funding += received
+        received = F(0)
+        for p in self._legs(symbol):
+            side = 1 if p.qty > 0 else -1
+            got = -side * sp.notional(p.qty, m) * r
+            p.funding += got
+            received += got
         self.wallet += received
         self.funding += received
         return received
@@ -423,11 +402,14 @@ class Ledger:
         sp = self._spec(symbol)
         lev = self._check_leverage(sp, leverage)
         p = self.positions[symbol]
-        if p.qty != 0:
-            notional = sp.notional(p.qty, p.entry_price)
+        at_entry = F(0)
+        for leg in self._legs(symbol):
+            notional = sp.notional(leg.qty, leg.entry_price)
             if lev > _tier(sp.brackets, notional)[1]:
                 raise OrderRejectedError("leverage: above the bracket's maximum", "leverage")
-            im = sum(self._im(s) for s in self.specs) - notional / p.leverage + notional / lev
+            at_entry += notional
+        if at_entry != 0:
+            im = sum(self._im(s) for s in self.specs) - at_entry / p.leverage + at_entry / lev
             if im > self.account.equity:
                 raise OrderRejectedError("leverage: insufficient margin", "leverage")
         p.leverage = lev
@@ -438,7 +420,7 @@ class Ledger:
         if mode not in ("cross", "isolated"):
             raise InvalidInputError("margin_mode: must be 'cross' or 'isolated'", "margin_mode")
         p = self.positions[symbol]
-        if p.qty != 0 and p.margin_mode != mode:
+        if self._legs(symbol) and p.margin_mode != mode:
             raise OrderRejectedError("margin_mode: only while flat", "margin_mode")
         p.margin_mode = mode
 
@@ -484,13 +466,16 @@ class Ledger:
         )
 
     # -- figures ---------------------------------------------------------------------------
-    def position(self, symbol: str) -> RefPosition:
-        """The position of ``symbol`` with its derived figures filled in."""
+    def position(self, symbol: str, position_side: str = "both") -> RefPosition:
+        """The position of ``symbol`` (on ``position_side`` in hedge mode) with its derived figures
+        filled in."""
         sp = self._spec(symbol)
-        p = self.positions[symbol]
-        p.unrealized_pnl = self._unrealized(symbol)
-        p.notional = self._notional(symbol)
-        p.margin = self._im(symbol)
+        p = self._side(symbol, position_side)
+        p.mark_price = self.positions[symbol].mark_price
+        p.leverage, p.margin_mode = self.positions[symbol].leverage, self.positions[symbol].margin_mode
+        p.unrealized_pnl = self._leg_u(p)
+        p.notional = self._leg_n(p)
+        p.margin = self._leg_im(p)
         p.maintenance_margin = sp.maintenance(p.notional)
         return p
 
@@ -500,7 +485,7 @@ class Ledger:
         unreal = sum((self._unrealized(s) for s in self.specs), F(0))
         notional = sum((self._notional(s) for s in self.specs), F(0))
         margin = sum((self._im(s) for s in self.specs), F(0))
-        mm = sum((self.specs[s].maintenance(self._notional(s)) for s in self.specs), F(0))
+        mm = sum((self._mm(s) for s in self.specs), F(0))
         equity = self.wallet + unreal
         lev = F(0) if notional == 0 else (notional / equity if equity > 0 else F(10**30))
         first = next(iter(self.specs))
@@ -523,23 +508,57 @@ class Ledger:
             self.n_fills,
         )
 
-    def liquidation_price(self, symbol: str) -> Optional[F]:
-        """Liquidation price of ``symbol``'s position (None when there is none)."""
-        sp = self._spec(symbol)
-        p = self.positions[symbol]
-        if p.qty == 0:
-            return None
-        side = 1 if p.qty > 0 else -1
-        return liquidation_price(sp, side, p.qty, p.entry_price, *self._backing(symbol))
+    def liquidation_price(self, symbol: str, position_side: str = "both") -> Optional[F]:
+        """Liquidation price of ``symbol``'s position (on ``position_side`` in hedge mode; under
+        cross margin the symbol's one price); None when there is none."""
+        return self._price(symbol, position_side, True)
 
-    def bankruptcy_price(self, symbol: str) -> Optional[F]:
+    def bankruptcy_price(self, symbol: str, position_side: str = "both") -> Optional[F]:
         """Bankruptcy price of ``symbol``'s position (None when there is none)."""
+        return self._price(symbol, position_side, False)
+
+    def _price(self, symbol: str, position_side: str, maintenance: bool) -> Optional[F]:
         sp = self._spec(symbol)
-        p = self.positions[symbol]
+        p = self._side(symbol, position_side)
         if p.qty == 0:
             return None
-        wallet, _, upnl_other = self._backing(symbol)
-        return bankruptcy_price(sp, 1 if p.qty > 0 else -1, p.qty, p.entry_price, wallet, upnl_other)
+        if self.hedge and self.positions[symbol].margin_mode == "cross":
+            r = self._cross_hedge(symbol, maintenance)
+            return None if r is None else r[0]
+        side = 1 if p.qty > 0 else -1
+        if self.hedge:  # an isolated side is backed by its own margin
+            wallet, mm_other, upnl_other = self._leg_im(p), F(0), F(0)
+        else:
+            wallet, mm_other, upnl_other = self._backing(symbol)
+        if maintenance:
+            return liquidation_price(sp, side, p.qty, p.entry_price, wallet, mm_other, upnl_other)
+        return bankruptcy_price(sp, side, p.qty, p.entry_price, wallet, upnl_other)
+
+    def _cross_hedge(self, symbol: str, maintenance: bool) -> Optional[tuple]:
+        wallet, mm_other, upnl_other = self._backing(symbol)
+        lg, sh = self.positions[symbol], self.shorts[symbol]
+        return hedge_liquidation_price(
+            self.specs[symbol],
+            (lg.qty, lg.entry_price),
+            (-sh.qty, sh.entry_price),
+            wallet,
+            mm_other if maintenance else F(0),
+            upnl_other,
+            maintenance,
+        )
+
+    def liquidation_levels(self, symbol: str) -> tuple:
+        """(down, up): where a falling and a rising price liquidate ``symbol`` (None: not that way)."""
+        if not self.hedge:
+            q = self.positions[symbol].qty
+            lp = self.liquidation_price(symbol) if q != 0 else None
+            return (lp, None) if q > 0 else (None, lp)
+        if self.positions[symbol].margin_mode == "isolated":
+            return self.liquidation_price(symbol, "long"), self.liquidation_price(symbol, "short")
+        r = self._cross_hedge(symbol, True) if self._legs(symbol) else None
+        if r is None:
+            return None, None
+        return (r[0], None) if r[1] else (None, r[0])
 
     def _backing(self, symbol: str) -> tuple:
         """(wallet, maintenance margin of the others, their unrealized PnL) backing a position."""
@@ -552,7 +571,7 @@ class Ledger:
             if o.margin_mode == "isolated":
                 wallet -= self._im(s)
             else:
-                mm_other += self.specs[s].maintenance(self._notional(s))
+                mm_other += self._mm(s)
                 upnl_other += self._unrealized(s)
         return wallet, mm_other, upnl_other
 

@@ -79,12 +79,13 @@ def replay(
             if s in bars and s in fq:
                 while fc[s] < len(fq[s]) and fq[s][fc[s]][0] <= ts:
                     ft, rate = fq[s][fc[s]]
-                    pos = ex.positions[s].qty
+                    pos = ex._net(s)
+                    held = bool(ex._legs(s))
                     m = bars[s][5]
                     # at the mark's open when the bar has the mark's own bar
                     at = m[0] if m is not None and not math.isnan(m[0]) else bars[s][0]
                     paid = Ledger.apply_funding(ex, s, rate, at)
-                    if pos != 0:
+                    if held:
                         ex.funding_rows.append(
                             dict(
                                 timestamp=ft,

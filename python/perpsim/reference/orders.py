@@ -72,6 +72,7 @@ class RefOrder:
     tag: int = 0
     fill_reason: Optional[str] = None
     working_type: str = "last"  # which price fires a trigger: "last" or "mark"
+    position_side: str = "both"  # hedge mode: "long" or "short"
 
     @property
     def sign(self) -> int:

@@ -55,11 +55,15 @@ class PathWalk(Ledger):
     def _execute(self, o: RefOrder, price: F, liquidity: str, raise_: bool = False) -> bool:
         raise NotImplementedError
 
-    def _liquidate(self, symbol: str, price: F) -> None:
+    def _liquidate(self, symbol: str, price: F, down: bool) -> None:
         raise NotImplementedError
 
-    def _deleverage(self, symbol: str, price: F) -> None:
+    def _deleverage(self, symbol: str, price: F, down: bool) -> None:
         raise NotImplementedError
+
+    def _net(self, symbol: str) -> F:
+        """The net position of ``symbol`` (long + short in hedge mode)."""
+        return sum((p.qty for p in self._legs(symbol)), F(0))
 
     def _trail_touch(self, o: RefOrder, p: F) -> None:
         if o.extreme is None:
@@ -95,22 +99,22 @@ class PathWalk(Ledger):
                     out.append((lvl, 2, o.seq, o))
             elif triggers_rising(o.kind, o.side) != down and not (self.own_mark and o.working_type == "mark"):
                 out.append((_v(o.trigger), 0, o.seq, o))
-        pos = self.positions[symbol].qty
-        if self.cfg.liquidation and not self.own_mark and ((pos > 0 and down) or (pos < 0 and not down)):
-            lp = self.liquidation_price(symbol)
+        if self.cfg.liquidation and not self.own_mark and self._legs(symbol):
+            lp = self.liquidation_levels(symbol)[0 if down else 1]
             if lp is not None:
-                out.append((lp, 3, 0, "liquidation"))
+                out.append((lp, 3, 0, "liquidation_down" if down else "liquidation_up"))
         if self.hooks is not None and hasattr(self.hooks, "watch"):
             w = self.hooks.watch(self, symbol)[0 if down else 1]
             if w is not None:
                 out.append((w, 4, 0, "watch"))
         m, ref = self.cfg.adl_move, self.bar_ref[symbol]
         if m > 0 and ref is not None:  # auto-deleveraging: the winning side, in profit
-            p = self.positions[symbol]
-            if down and pos < 0 and ref * (1 - m) < p.entry_price:
-                out.append((ref * (1 - m), 5, 0, "adl"))
-            if not down and pos > 0 and ref * (1 + m) > p.entry_price:
-                out.append((ref * (1 + m), 5, 0, "adl"))
+            short = self.shorts[symbol] if self.hedge else self.positions[symbol]
+            long = self.positions[symbol]
+            if down and short.qty < 0 and ref * (1 - m) < short.entry_price:
+                out.append((ref * (1 - m), 5, 0, "adl_down"))
+            if not down and long.qty > 0 and ref * (1 + m) > long.entry_price:
+                out.append((ref * (1 + m), 5, 0, "adl_up"))
         return out
 
     def _walk(self, symbol: str, a: F, b: F, down: bool) -> None:
@@ -132,14 +136,14 @@ class PathWalk(Ledger):
             self.positions[symbol].mark_price = at
         fp = at if self.gap_fill is None else self.gap_fill
         slip = self.cfg.slippage
-        if ev == "liquidation":
-            self._liquidate(symbol, fp)
+        if ev in ("liquidation_down", "liquidation_up"):
+            self._liquidate(symbol, fp, ev == "liquidation_down")
             return
         if ev == "watch":
             self.hooks.on_price(self, symbol, at)
             return
-        if ev == "adl":
-            self._deleverage(symbol, fp)
+        if ev in ("adl_down", "adl_up"):
+            self._deleverage(symbol, fp, ev == "adl_down")
             return
         o: RefOrder = ev
         if o.kind == "trailing_stop":
@@ -191,13 +195,11 @@ class PathWalk(Ledger):
                 r = reach(_v(o.trigger), not triggers_rising(o.kind, o.side))
                 if r is not None:
                     cands.append((r[0], 0, o.seq, r[1], o))
-        pos = self.positions[symbol].qty
-        if pos != 0 and self.cfg.liquidation:
-            lp = self.liquidation_price(symbol)
-            if lp is not None:
-                r = reach(lp, pos > 0)
+        if self._legs(symbol) and self.cfg.liquidation:
+            for lp, down in zip(self.liquidation_levels(symbol), (True, False)):
+                r = None if lp is None else reach(lp, down)
                 if r is not None:
-                    cands.append((r[0], 3, 0, r[1], "liquidation"))
+                    cands.append((r[0], 3, 0, r[1], "liquidation_down" if down else "liquidation_up"))
         if not cands:
             return None
         t, _, _, m, ev = min(cands, key=lambda c: (c[0], c[1], c[2]))
@@ -233,8 +235,9 @@ class PathWalk(Ledger):
                 if b != a:
                     self.cur[symbol] = a + t_now * (b - a)
                 self.positions[symbol].mark_price = mark[1]
-                if mark[2] == "liquidation":
-                    self._liquidate(symbol, mark[1] if self.mark_gap_fill is None else self.mark_gap_fill)
+                if mark[2] in ("liquidation_down", "liquidation_up"):
+                    at = mark[1] if self.mark_gap_fill is None else self.mark_gap_fill
+                    self._liquidate(symbol, at, mark[2] == "liquidation_down")
                 else:  # a trigger on the mark fills at the trade price of that moment
                     self._process(symbol, mark[2], _v(self.cur[symbol]))
             else:
@@ -254,7 +257,7 @@ class PathWalk(Ledger):
         self.gap_fill = None
         self.mark_gap_fill = None
         self._trail_update(symbol, o)
-        high_first = self._high_first(o, h, lo, self.positions[symbol].qty)
+        high_first = self._high_first(o, h, lo, self._net(symbol))
         trade, marks = ([h, lo, c], [mh, ml, mc]) if high_first else ([lo, h, c], [ml, mh, mc])
         m_at = mo
         for p, mp in zip(trade, marks):
@@ -297,7 +300,7 @@ class PathWalk(Ledger):
         self.cur[symbol] = o
         self.positions[symbol].mark_price = o
         self._trail_update(symbol, o)
-        for p in self._points(o, h, lo, c, self.positions[symbol].qty):
+        for p in self._points(o, h, lo, c, self._net(symbol)):
             cur = _v(self.cur[symbol])
             if p < cur:
                 self._walk(symbol, cur, p, True)

@@ -24,7 +24,7 @@ pub mod warnings;
 pub use engine::{Config, Engine, History, LiquidationClose, NoStrategy, Record, Strategy};
 pub use error::{ErrorKind, LedgerError};
 pub use instrument::{Bracket, Brackets, ContractKind, Instrument};
-pub use ledger::{Account, Fill, Liquidity, MarginMode, Position};
+pub use ledger::{Account, Fill, Liquidity, MarginMode, Position, PositionMode, PositionSide};
 pub use market::{Bar, BarSeries, PathModel, Series};
 pub use matching::{Order, OrderKind, OrderRequest, Side, Status, WorkingType};
 pub use names::Named;

@@ -1,6 +1,6 @@
 //! Small frozen snapshot classes returned to Python: a fill, a position, the account.
 
-use perpsim_engine::{Account, FillRow, Named};
+use perpsim_engine::{Account, FillRow, Named, PositionSide};
 use pyo3::prelude::*;
 use pyo3::types::PyString;
 
@@ -124,27 +124,31 @@ pub struct PyPosition {
     pub liquidation_price: f64,
     /// "cross" or "isolated".
     pub margin_mode: &'static str,
+    /// "both" (one-way mode), or "long" or "short" (hedge mode).
+    pub position_side: &'static str,
 }
 
 impl PyPosition {
-    /// Snapshot of symbol `i` of `acc`.
-    pub fn new(symbol: Py<PyString>, acc: &Account, i: usize) -> Self {
-        let p = acc.position(i);
+    /// Snapshot of symbol `i`'s position on `side` of `acc` (`side` fits the account's mode).
+    pub fn new(symbol: Py<PyString>, acc: &Account, i: usize, side: PositionSide) -> Self {
+        let p = acc.leg(i, side);
+        let f = acc.leg_figures(i, side);
         Self {
             symbol,
             qty: p.qty,
             entry_price: p.entry,
             mark_price: acc.mark_price(i).unwrap_or(f64::NAN),
-            notional: acc.position_notional(i),
-            unrealized_pnl: acc.position_unrealized(i),
+            notional: f.notional,
+            unrealized_pnl: f.unrealized,
             realized_pnl: p.realized,
             fees: p.fees,
             funding: p.funding,
-            margin: acc.position_margin(i),
-            maintenance_margin: acc.position_maintenance_margin(i),
+            margin: f.margin,
+            maintenance_margin: f.maintenance,
             leverage: acc.leverage(i),
-            liquidation_price: acc.liquidation_price(i).unwrap_or(f64::NAN),
+            liquidation_price: acc.liquidation_price_of(i, side).unwrap_or(f64::NAN),
             margin_mode: acc.margin_mode(i).name(),
+            position_side: side.name(),
         }
     }
 }
@@ -153,8 +157,8 @@ impl PyPosition {
 impl PyPosition {
     fn __repr__(&self) -> String {
         format!(
-            "Position(symbol={}, qty={}, entry_price={}, mark_price={}, unrealized_pnl={}, realized_pnl={}, fees={}, funding={}, margin={}, liquidation_price={})",
-            self.symbol, self.qty, self.entry_price, self.mark_price, self.unrealized_pnl, self.realized_pnl, self.fees, self.funding, self.margin, self.liquidation_price
+            "Position(symbol={}, position_side={}, qty={}, entry_price={}, mark_price={}, unrealized_pnl={}, realized_pnl={}, fees={}, funding={}, margin={}, liquidation_price={})",
+            self.symbol, self.position_side, self.qty, self.entry_price, self.mark_price, self.unrealized_pnl, self.realized_pnl, self.fees, self.funding, self.margin, self.liquidation_price
         )
     }
 }

@@ -22,13 +22,14 @@ impl Engine {
         let o = self.book.get(idx);
         let i = o.symbol;
         let side = o.side;
+        let ps = o.position_side;
         let mut q = if o.close_position {
             f64::INFINITY
         } else {
             o.qty - o.filled
         };
         if o.reduce_only {
-            let pos = self.account.position(i).qty;
+            let pos = self.account.leg(i, ps).qty;
             if pos == 0.0 || (pos > 0.0) == (side == Side::Buy) {
                 self.book.unrest(idx);
                 self.end_order(idx, Status::Cancelled, "reduce-only: no position to reduce");
@@ -47,7 +48,10 @@ impl Engine {
             q = q.min(cap);
         }
         let reason = self.book.get(idx).fill_reason;
-        match self.account.fill(i, side.sign() * q, price, liquidity) {
+        match self
+            .account
+            .fill_leg(i, ps, side.sign() * q, price, liquidity)
+        {
             Ok(f) => {
                 if capped {
                     self.vol_left[i] -= q;
@@ -117,15 +121,15 @@ impl Engine {
         strat: &mut S,
     ) {
         let o = self.book.get(idx);
-        let i = o.symbol;
+        let (i, ps) = (o.symbol, o.position_side);
         let reason = o.kind.fill_reason();
         let f = self
             .account
-            .fill(i, dq, price, how)
+            .fill_leg(i, ps, dq, price, how)
             .expect("a closing fill is always accepted");
         let extra = extra_fee_rate * self.account.instruments()[i].notional(dq, price);
         if extra != 0.0 {
-            self.account.charge_fee(i, extra);
+            self.account.charge_fee(i, ps, extra);
         }
         let now = self.now;
         let o = self.book.get_mut(idx);

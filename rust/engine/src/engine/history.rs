@@ -20,11 +20,28 @@ use std::sync::{Arc, OnceLock};
 use serde::{Deserialize, Serialize};
 
 use crate::error::LedgerError;
-use crate::ledger::Account;
+use crate::ledger::{Account, Position, PositionSide};
 use crate::memory::Pooled;
 
+/// The account's position slots: one per symbol, two in hedge mode (the longs, then the shorts).
+pub fn slots(acc: &Account) -> usize {
+    acc.len() * if acc.is_hedge() { 2 } else { 1 }
+}
+
+/// Position slot `k` of [`slots`].
+#[inline]
+fn slot(acc: &Account, k: usize) -> &Position {
+    let n = acc.len();
+    if k < n {
+        acc.position(k)
+    } else {
+        acc.leg(k - n, PositionSide::Short)
+    }
+}
+
 /// Names of the account columns, in the order [`History::column`] numbers them; the per-symbol
-/// columns follow (`position_<symbol>`, `entry_<symbol>` for each symbol in order), then the last
+/// columns follow (`position_<symbol>`, `entry_<symbol>` for each symbol in order; in hedge mode
+/// `position_<symbol>_long`, `entry_<symbol>_long` for each, then the same `_short`), then the last
 /// column, [`QUOTE_COLUMN`] (last, so that a linear account's table leaves it out as a view).
 pub const ACCOUNT_COLUMNS: [&str; 8] = [
     "equity",
@@ -175,11 +192,11 @@ impl History {
             self.grow(n.max(64));
         }
         debug_assert!(
-            acc.len() == self.symbols && self.lean.len() >= self.lean_width() * self.capacity
+            slots(acc) == self.symbols && self.lean.len() >= self.lean_width() * self.capacity
         );
         let (mut unrealized, mut notional) = (0.0, 0.0);
-        for i in 0..self.symbols {
-            if acc.position(i).qty != 0.0 {
+        for i in 0..acc.len() {
+            if !acc.is_flat(i) {
                 unrealized += acc.position_unrealized(i);
                 notional += acc.position_notional(i);
             }
@@ -227,10 +244,10 @@ impl History {
             | (k[2] ^ acc.fees().to_bits())
             | (k[3] ^ acc.funding().to_bits());
         for i in 0..self.symbols {
-            let p = acc.position(i);
+            let p = slot(acc, i);
             diff |= (k[4 + 3 * i] ^ p.qty.to_bits())
                 | (k[5 + 3 * i] ^ p.entry.to_bits())
-                | (k[6 + 3 * i] ^ acc.leverage(i).to_bits());
+                | (k[6 + 3 * i] ^ acc.leverage(i % acc.len()).to_bits());
         }
         diff != 0
     }
@@ -239,8 +256,8 @@ impl History {
     #[cold]
     fn write_state(&mut self, row: usize, acc: &Account) {
         let mut margin = 0.0;
-        for i in 0..self.symbols {
-            if acc.position(i).qty != 0.0 {
+        for i in 0..acc.len() {
+            if !acc.is_flat(i) {
                 margin += acc.position_margin(i);
             }
         }
@@ -263,11 +280,11 @@ impl History {
             acc.funding(),
         ]);
         for i in 0..self.symbols {
-            let p = acc.position(i);
+            let p = slot(acc, i);
             self.key.extend([
                 p.qty.to_bits(),
                 p.entry.to_bits(),
-                acc.leverage(i).to_bits(),
+                acc.leverage(i % acc.len()).to_bits(),
             ]);
             self.states
                 .extend([p.qty, if p.qty == 0.0 { 0.0 } else { p.entry }]);

@@ -32,7 +32,7 @@ impl Engine {
         };
         self.range[i] = (lo, hi);
         self.bar_ref[i] = if prev.is_finite() { prev } else { bar.open };
-        let adl = self.config.adl_move > 0.0 && self.account.position(i).qty != 0.0;
+        let adl = self.config.adl_move > 0.0 && !self.account.is_flat(i);
         if prev.is_finite() && self.book.book(i).trailing.is_empty() && !adl {
             // Quiet: the trade range reaches no order and no watched level, the mark's range no
             // liquidation.
@@ -79,7 +79,7 @@ impl Engine {
         self.gap_fill = NONE;
         self.mark_gap_fill = NONE;
         self.trail_update(i, open);
-        let pos = self.account.position(i).qty;
+        let pos = self.account.net_qty(i);
         let path = self.config.path;
         let high_first = path.high_first(open, bar.high, bar.low, pos);
         let (trade, mark) = if high_first {
@@ -144,11 +144,13 @@ impl Engine {
         if let Some((t, m, _, j)) = trig {
             consider(Some((t, m)), Event::Trigger(j));
         }
-        let q = self.account.position(i).qty;
-        if q != 0.0 {
-            let lp = self.liq_level(i);
-            if !lp.is_nan() {
-                consider(reach(lp, q > 0.0), Event::Liquidation);
+        if !self.account.is_flat(i) {
+            let (ld, lu) = self.liq_levels(i);
+            if !ld.is_nan() {
+                consider(reach(ld, true), Event::Liquidation(true));
+            }
+            if !lu.is_nan() {
+                consider(reach(lu, false), Event::Liquidation(false));
             }
         }
         best
@@ -156,12 +158,11 @@ impl Engine {
 
     /// Whether a mark within `[lo, hi]` reaches symbol `i`'s liquidation price.
     fn mark_reaches_liquidation(&mut self, i: usize, lo: f64, hi: f64) -> bool {
-        let q = self.account.position(i).qty;
-        if q == 0.0 {
+        if self.account.is_flat(i) {
             return false;
         }
-        let lp = self.liq_level(i);
-        !lp.is_nan() && if q > 0.0 { lo <= lp } else { hi >= lp }
+        let (ld, lu) = self.liq_levels(i);
+        lo <= ld || hi >= lu
     }
 
     /// The paired segments: the trade price from `a` to `b` and the mark from `ma` to `mb` on one
@@ -217,13 +218,13 @@ impl Engine {
                 }
                 self.account.set_mark(i, lm);
                 match e {
-                    Event::Liquidation => {
+                    Event::Liquidation(down) => {
                         let price = if self.mark_gap_fill.is_nan() {
                             lm
                         } else {
                             self.mark_gap_fill
                         };
-                        self.liquidate(i, price, strat);
+                        self.liquidate(i, price, down, strat);
                     }
                     // A trigger on the mark fills at the trade price of that moment.
                     e => self.process(i, e, self.cur[i], strat),

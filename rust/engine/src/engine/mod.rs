@@ -92,7 +92,7 @@ pub struct Engine {
     mark_gap_fill: f64,
     vol_left: Vec<f64>,
     expired: Vec<bool>,
-    liq: Vec<f64>,
+    liq: Vec<(f64, f64)>,
     liq_dirty: bool,
     /// Bumped by every change to a position or the wallet (with the book's version: the key of
     /// the threshold cache).
@@ -140,7 +140,7 @@ impl Engine {
         account.set_margin_checks(!config.what_if);
         config.liquidation &= !config.what_if;
         let n = account.len();
-        let history = History::new(n, account.is_inverse());
+        let history = History::new(history::slots(&account), account.is_inverse());
         let curve = CurveStats::new(account.equity());
         let mut book = OpenOrders::new(n);
         let spare = spare::take().unwrap_or_default();
@@ -168,7 +168,7 @@ impl Engine {
             mark_gap_fill: NONE,
             vol_left: vec![f64::INFINITY; n],
             expired: vec![false; n],
-            liq: vec![NONE; n],
+            liq: vec![(NONE, NONE); n],
             liq_dirty: true,
             epoch: 1,
             range: vec![(f64::NAN, f64::NAN); n],

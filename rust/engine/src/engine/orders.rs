@@ -3,8 +3,9 @@
 
 use super::{Engine, Strategy};
 use crate::error::{positive, LedgerError};
-use crate::ledger::Liquidity;
+use crate::ledger::{Liquidity, PositionSide};
 use crate::matching::{OrderKind, OrderRequest, Side, Status, WorkingType};
+use crate::names::Named;
 use crate::record::FillReason;
 use crate::warnings::WarningKind;
 
@@ -96,6 +97,23 @@ impl Engine {
                 return Err(LedgerError::invalid("kind", "reserved for the engine"));
             }
         }
+        self.account.check_side(r.position_side)?;
+        if r.position_side != PositionSide::Both {
+            // Hedge mode: a sell on the long side or a buy on the short side only closes.
+            let closes = r.position_side.closes(r.side.sign());
+            if (r.reduce_only || r.close_position) && !closes {
+                return Err(LedgerError::invalid(
+                    if r.reduce_only {
+                        "reduce_only"
+                    } else {
+                        "close_position"
+                    },
+                    "in hedge mode only a sell on the long side or a buy on the short side \
+                     closes (and is reduce-only by itself)",
+                ));
+            }
+            r.reduce_only = closes;
+        }
         if r.working_type == WorkingType::Mark && !r.kind.has_trigger() {
             return Err(LedgerError::invalid(
                 "working_type",
@@ -120,13 +138,31 @@ impl Engine {
         self.book.check_sums();
         let acc = &self.account;
         let mut need = acc.initial_margin();
+        let hedge = acc.is_hedge();
         for (i, inst) in acc.instruments().iter().enumerate() {
             let extra = (i == r.symbol).then_some((r.side, r.qty, price));
             need += self
                 .book
-                .margin(i, inst, acc.position(i).qty, acc.leverage(i), extra);
+                .margin(i, inst, acc.position(i).qty, acc.leverage(i), extra, hedge);
         }
         need <= acc.equity()
+    }
+
+    /// Hedge mode: why a market order closing more than its side holds (`pos`) is refused (a
+    /// resting closing order is capped at the side when it fills instead).
+    fn hedge_excess(&self, r: &OrderRequest, pos: f64) -> Option<String> {
+        let closes = r.position_side.closes(r.side.sign());
+        (closes
+            && r.kind == OrderKind::Market
+            && !r.close_position
+            && r.qty > pos.abs() * (1.0 + 1e-9))
+            .then(|| {
+                format!(
+                    "closes at most the {} position of {}",
+                    r.position_side.name(),
+                    pos.abs()
+                )
+            })
     }
 
     /// Places an order. Market orders fill at once at the current price ± slippage; a limit that
@@ -171,7 +207,7 @@ impl Engine {
                 return Err(self.reject(idx, "qty", m));
             }
         }
-        let pos = self.account.position(i).qty;
+        let pos = self.account.leg(i, r.position_side).qty;
         if (r.reduce_only || r.close_position)
             && (pos == 0.0 || (pos > 0.0) == (r.side == Side::Buy))
         {
@@ -180,6 +216,9 @@ impl Engine {
                 "reduce_only",
                 "reduce-only: no position to reduce".into(),
             ));
+        }
+        if let Some(m) = self.hedge_excess(&r, pos) {
+            return Err(self.reject(idx, "qty", m));
         }
         if r.kind == OrderKind::Market && !cur.is_finite() {
             return Err(self.reject(idx, "order", "no price yet for a market order".into()));
@@ -257,6 +296,29 @@ impl Engine {
         reason: Option<FillReason>,
         strat: &mut S,
     ) -> Result<u64, LedgerError> {
+        self.fill_at_side(
+            symbol,
+            PositionSide::Both,
+            qty,
+            price,
+            filters,
+            reason,
+            strat,
+        )
+    }
+
+    /// [`Engine::fill_at_as`] on the position of `side` (hedge mode: `Long` or `Short`).
+    #[allow(clippy::too_many_arguments)]
+    pub fn fill_at_side<S: Strategy>(
+        &mut self,
+        symbol: usize,
+        side: PositionSide,
+        qty: f64,
+        price: f64,
+        filters: bool,
+        reason: Option<FillReason>,
+        strat: &mut S,
+    ) -> Result<u64, LedgerError> {
         positive("price", price)?;
         if !(qty.is_finite() && qty != 0.0) {
             return Err(LedgerError::invalid(
@@ -266,8 +328,18 @@ impl Engine {
         }
         let mut r = OrderRequest::new(symbol, Side::of(qty), OrderKind::Market, qty.abs());
         r.reason = reason;
+        r.position_side = side;
         if filters {
             r = self.normalize(&r)?;
+        } else {
+            if symbol >= self.account.len() {
+                return Err(LedgerError::invalid(
+                    "symbol",
+                    format!("no symbol #{symbol}"),
+                ));
+            }
+            self.account.check_side(side)?;
+            r.reduce_only = side.closes(r.side.sign());
         }
         let idx = self.new_order(&r);
         if self.blown {
@@ -284,6 +356,9 @@ impl Engine {
                 return Err(self.reject(idx, &e.field, e.message));
             }
         }
+        if let Some(m) = self.hedge_excess(&r, self.account.leg(symbol, side).qty) {
+            return Err(self.reject(idx, "qty", m));
+        }
         self.execute(idx, price, Liquidity::Taker, strat)
             .map(|_| idx as u64 + 1)
     }
@@ -297,7 +372,21 @@ impl Engine {
         reason: FillReason,
         strat: &mut S,
     ) -> Result<u64, LedgerError> {
-        let r = OrderRequest::new(i, Side::of(qty), OrderKind::Market, qty.abs()).tagged(0, reason);
+        self.market_side(i, PositionSide::Both, qty, reason, strat)
+    }
+
+    /// [`Engine::market`] on the position of `side` (hedge mode: `Long` or `Short`).
+    pub fn market_side<S: Strategy>(
+        &mut self,
+        i: usize,
+        side: PositionSide,
+        qty: f64,
+        reason: FillReason,
+        strat: &mut S,
+    ) -> Result<u64, LedgerError> {
+        let mut r =
+            OrderRequest::new(i, Side::of(qty), OrderKind::Market, qty.abs()).tagged(0, reason);
+        r.position_side = side;
         self.place(&r, strat)
     }
 
@@ -306,6 +395,22 @@ impl Engine {
     pub fn protect<S: Strategy>(
         &mut self,
         i: usize,
+        kind: OrderKind,
+        trigger: f64,
+        qty: Option<f64>,
+        working_type: WorkingType,
+        strat: &mut S,
+    ) -> Result<u64, LedgerError> {
+        let b = PositionSide::Both;
+        self.protect_side(i, b, kind, trigger, qty, working_type, strat)
+    }
+
+    /// [`Engine::protect`] of the position on `position_side` (hedge mode: `Long` or `Short`).
+    #[allow(clippy::too_many_arguments)]
+    pub fn protect_side<S: Strategy>(
+        &mut self,
+        i: usize,
+        position_side: PositionSide,
         kind: OrderKind,
         trigger: f64,
         qty: Option<f64>,
@@ -321,12 +426,14 @@ impl Engine {
         if i >= self.account.len() {
             return Err(LedgerError::invalid("symbol", format!("no symbol #{i}")));
         }
-        let q = self.account.position(i).qty;
+        self.account.check_side(position_side)?;
+        let q = self.account.leg(i, position_side).qty;
         if q == 0.0 {
             return Err(LedgerError::rejected(field, "no position to protect"));
         }
         let side = if q > 0.0 { Side::Sell } else { Side::Buy };
         let mut r = OrderRequest::new(i, side, kind, qty.unwrap_or(0.0));
+        r.position_side = position_side;
         r.trigger = trigger;
         r.reduce_only = true;
         r.close_position = qty.is_none();
@@ -390,6 +497,7 @@ impl Engine {
             } else {
                 o.working_type
             },
+            position_side: o.position_side,
         };
         if let Some(p) = price {
             if matches!(r.kind, OrderKind::Limit | OrderKind::StopLimit) {

@@ -52,7 +52,7 @@ impl Engine {
         if !self.book.book(i).trailing.is_empty() || !(mark.is_nan() || mark == close) {
             return false;
         }
-        if self.config.adl_move > 0.0 && self.account.position(i).qty != 0.0 {
+        if self.config.adl_move > 0.0 && !self.account.is_flat(i) {
             return false; // the deleveraging level moves with each bar: the walk looks for it
         }
         let (down, up) = self.thresholds(i);
@@ -89,7 +89,7 @@ impl Engine {
         self.walk::<false, S>(i, open, open, strat);
         self.gap_fill = NONE;
         self.move_to(i, open);
-        let pos = self.account.position(i).qty;
+        let pos = self.account.net_qty(i);
         for p in self
             .config
             .path
@@ -102,12 +102,18 @@ impl Engine {
         let m = bar.close_mark();
         if m != bar.close {
             let _ = self.account.mark(i, m);
-            let pos = self.account.position(i).qty;
-            if pos != 0.0 && !self.blown {
+            if !self.account.is_flat(i) && !self.blown {
                 self.touch_liquidation();
-                let lp = self.liq_level(i);
-                if !lp.is_nan() && ((pos > 0.0 && m <= lp) || (pos < 0.0 && m >= lp)) {
-                    self.liquidate(i, lp, strat);
+                let (ld, lu) = self.liq_levels(i);
+                let hit = if m <= ld {
+                    Some((ld, true))
+                } else if m >= lu {
+                    Some((lu, false))
+                } else {
+                    None
+                };
+                if let Some((lp, down)) = hit {
+                    self.liquidate(i, lp, down, strat);
                     let _ = self.account.mark(i, m);
                 }
             }
@@ -145,13 +151,16 @@ impl Engine {
         self.cur[i] = a;
         let tick = self.account.instruments()[i].tick_size;
         while !self.blown {
-            let pos = self.account.position(i).qty;
-            let exposed = if DOWN { pos > 0.0 } else { pos < 0.0 };
             // With the mark's own path the liquidation is the mark's (engine/mark_path.rs).
-            let liquidation = if exposed && !self.own_mark {
-                self.liq_level(i)
-            } else {
+            let liquidation = if self.own_mark || self.account.is_flat(i) {
                 NONE
+            } else {
+                let (ld, lu) = self.liq_levels(i);
+                if DOWN {
+                    ld
+                } else {
+                    lu
+                }
             };
             let (wd, wu) = strat.watch(i);
             let r = Reach {
@@ -219,9 +228,9 @@ impl Engine {
                 };
                 let _ = self.execute(j, p, Liquidity::Maker, strat);
             }
-            Event::Liquidation => self.liquidate(i, fp, strat),
+            Event::Liquidation(down) => self.liquidate(i, fp, down, strat),
             Event::Watch => strat.on_price(self, i, at),
-            Event::Deleverage => self.deleverage(i, fp, strat),
+            Event::Deleverage(down) => self.deleverage(i, fp, down, strat),
         }
     }
 
@@ -266,15 +275,13 @@ impl Engine {
             return (d, u);
         }
         let (mut down, mut up) = self.book.book(i).reach_levels(self.book.log());
-        let q = self.account.position(i).qty;
-        if q != 0.0 {
-            let lp = self.liq_level(i);
-            if !lp.is_nan() {
-                if q > 0.0 {
-                    down = down.max(lp);
-                } else {
-                    up = up.min(lp);
-                }
+        if !self.account.is_flat(i) {
+            let (ld, lu) = self.liq_levels(i);
+            if !ld.is_nan() {
+                down = down.max(ld);
+            }
+            if !lu.is_nan() {
+                up = up.min(lu);
             }
         }
         // The liquidation level may have been refreshed above: key on the state after it.

@@ -5,39 +5,83 @@
 use super::LiquidationClose;
 use super::{Engine, Strategy, NONE};
 use crate::error::{positive, LedgerError};
-use crate::ledger::{Liquidity, MarginMode};
+use crate::ledger::{Liquidity, MarginMode, PositionSide};
 use crate::matching::{OrderKind, OrderRequest, Side, Status};
 
 impl Engine {
-    /// Symbol `i`'s liquidation price (NaN: none, or liquidation switched off).
+    /// Symbol `i`'s liquidation levels `(down, up)`: where a falling price liquidates and where a
+    /// rising one does (NaN: none that way, or liquidation switched off).
     #[inline]
-    pub(super) fn liq_level(&mut self, i: usize) -> f64 {
+    pub(super) fn liq_levels(&mut self, i: usize) -> (f64, f64) {
         if !self.config.liquidation {
-            return NONE;
+            return (NONE, NONE);
         }
         if self.liq_dirty {
             for j in 0..self.account.len() {
-                self.liq[j] = self.account.liquidation_price(j).unwrap_or(NONE);
+                let (d, u) = self.account.liquidation_levels(j);
+                self.liq[j] = (d.unwrap_or(NONE), u.unwrap_or(NONE));
             }
             self.liq_dirty = false;
         }
         self.liq[i]
     }
 
-    /// Liquidates at `price`: an isolated position alone (its loss capped at its margin), or every
-    /// cross position (the others at their current prices), after which the account is blown.
+    /// The side liquidated when symbol `i`'s price reaches its level falling (`down`) or rising:
+    /// one-way, the position; hedge mode, isolated, the long (falling) or the short (rising);
+    /// cross, every side (named by its open long, else its short).
+    fn liquidated_side(&self, i: usize, down: bool) -> PositionSide {
+        if !self.account.is_hedge() {
+            PositionSide::Both
+        } else if self.account.margin_mode(i) == MarginMode::Isolated {
+            if down {
+                PositionSide::Long
+            } else {
+                PositionSide::Short
+            }
+        } else if self.account.leg(i, PositionSide::Long).qty != 0.0 {
+            PositionSide::Long
+        } else {
+            PositionSide::Short
+        }
+    }
+
+    /// The open sides of symbol `i` (one-way: its position).
+    fn open_sides(&self, i: usize) -> impl Iterator<Item = (PositionSide, f64)> + use<> {
+        let sides: &[PositionSide] = if self.account.is_hedge() {
+            &[PositionSide::Long, PositionSide::Short]
+        } else {
+            &[PositionSide::Both]
+        };
+        let v: Vec<(PositionSide, f64)> = sides
+            .iter()
+            .map(|&s| (s, self.account.leg(i, s).qty))
+            .filter(|&(_, q)| q != 0.0)
+            .collect();
+        v.into_iter()
+    }
+
+    /// Liquidates at `price`, reached falling (`down`) or rising: an isolated position alone (its
+    /// loss capped at its margin; in hedge mode the side on that way), or every cross position (the
+    /// others at their current prices), after which the account is blown.
     /// With `liquidation_close = bankruptcy_price` the liquidated position closes at its
     /// bankruptcy price instead, without fees (the other cross positions at their marks, also
     /// without fees): the account loses exactly the margin at stake.
-    pub(super) fn liquidate<S: Strategy>(&mut self, i: usize, price: f64, strat: &mut S) {
+    pub(super) fn liquidate<S: Strategy>(
+        &mut self,
+        i: usize,
+        price: f64,
+        down: bool,
+        strat: &mut S,
+    ) {
         if self.liquidated_at.is_none() {
             self.liquidated_at = Some(self.now);
             self.liquidation_step = Some(self.steps.saturating_sub(1));
         }
         let bankrupt = self.config.liquidation_close == LiquidationClose::BankruptcyPrice;
+        let side = self.liquidated_side(i, down);
         // The bankruptcy price is taken before anything closes (the others at their marks).
         let bp = if bankrupt {
-            self.account.bankruptcy_price(i)
+            self.account.bankruptcy_price(i, side)
         } else {
             None
         };
@@ -46,10 +90,11 @@ impl Engine {
             None => (price, Liquidity::Taker),
         };
         if self.account.margin_mode(i) == MarginMode::Isolated {
-            let margin = self.account.position_margin(i);
+            let p = *self.account.leg(i, side);
+            let inst = &self.account.instruments()[i];
+            let margin = inst.notional(p.qty, p.entry) / self.account.leverage(i);
             let wallet_before = self.account.wallet_balance();
-            let pos = self.account.position(i).qty;
-            self.force_close(i, pos, close_at, OrderKind::Liquidation, how, strat);
+            self.force_close(i, side, p.qty, close_at, OrderKind::Liquidation, how, strat);
             let loss = wallet_before - self.account.wallet_balance();
             if loss > margin && !self.config.allow_negative_balance {
                 self.account.cover_loss(loss - margin);
@@ -62,16 +107,14 @@ impl Engine {
                 if self.account.margin_mode(j) != MarginMode::Cross {
                     continue;
                 }
-                let pos = self.account.position(j).qty;
-                if pos == 0.0 {
-                    continue;
-                }
                 let p = if j == i {
                     close_at
                 } else {
                     self.account.mark_price(j).unwrap_or(price)
                 };
-                self.force_close(j, pos, p, OrderKind::Liquidation, how, strat);
+                for (s, pos) in self.open_sides(j) {
+                    self.force_close(j, s, pos, p, OrderKind::Liquidation, how, strat);
+                }
             }
             self.blow_up();
         }
@@ -94,12 +137,14 @@ impl Engine {
             .unwrap_or(self.config.liquidation_fee)
     }
 
-    /// Closes position `pos` of symbol `i` at `price` with an engine order of `kind`: a taker fill
-    /// (liquidations add the clearance fee; settlements do not) or a fee-free take-over at the
-    /// bankruptcy price.
+    /// Closes position `pos` of symbol `i` on `side` at `price` with an engine order of `kind`: a
+    /// taker fill (liquidations add the clearance fee; settlements do not) or a fee-free take-over
+    /// at the bankruptcy price.
+    #[allow(clippy::too_many_arguments)]
     fn force_close<S: Strategy>(
         &mut self,
         i: usize,
+        side: PositionSide,
         pos: f64,
         price: f64,
         kind: OrderKind,
@@ -110,7 +155,8 @@ impl Engine {
             (OrderKind::Liquidation, Liquidity::Taker) => self.clearance_rate(i, pos, price),
             _ => 0.0,
         };
-        let r = OrderRequest::new(i, Side::of(-pos), kind, pos.abs());
+        let mut r = OrderRequest::new(i, Side::of(-pos), kind, pos.abs());
+        r.position_side = side;
         let idx = self.new_order(&r);
         self.force_fill(idx, -pos, price, how, extra, strat);
     }
@@ -124,7 +170,12 @@ impl Engine {
         if m <= 0.0 {
             return NONE;
         }
-        let p = self.account.position(i);
+        // A falling price deleverages a short, a rising one a long (in hedge mode, that side).
+        let p = match (self.account.is_hedge(), down) {
+            (false, _) => self.account.position(i),
+            (true, true) => self.account.leg(i, PositionSide::Short),
+            (true, false) => self.account.leg(i, PositionSide::Long),
+        };
         let r = self.bar_ref[i];
         match (down, p.qty) {
             (true, q) if q < 0.0 && r * (1.0 - m) < p.entry => r * (1.0 - m),
@@ -133,12 +184,25 @@ impl Engine {
         }
     }
 
-    /// The auto-deleveraging model closes symbol `i`'s position at `price`, without fee.
-    pub(super) fn deleverage<S: Strategy>(&mut self, i: usize, price: f64, strat: &mut S) {
-        let pos = self.account.position(i).qty;
+    /// The auto-deleveraging model closes symbol `i`'s position at `price`, without fee (in hedge
+    /// mode the short when the price fell, `down`, else the long).
+    pub(super) fn deleverage<S: Strategy>(
+        &mut self,
+        i: usize,
+        price: f64,
+        down: bool,
+        strat: &mut S,
+    ) {
+        let side = match (self.account.is_hedge(), down) {
+            (false, _) => PositionSide::Both,
+            (true, true) => PositionSide::Short,
+            (true, false) => PositionSide::Long,
+        };
+        let pos = self.account.leg(i, side).qty;
         if pos != 0.0 {
             self.force_close(
                 i,
+                side,
                 pos,
                 price,
                 OrderKind::Deleverage,
@@ -169,10 +233,10 @@ impl Engine {
         self.expired[i] = true;
         self.cur[i] = price;
         self.account.mark(i, price)?;
-        let pos = self.account.position(i).qty;
-        if pos != 0.0 {
+        for (side, pos) in self.open_sides(i) {
             self.force_close(
                 i,
+                side,
                 pos,
                 price,
                 OrderKind::Settlement,

@@ -42,9 +42,10 @@ impl Engine {
     /// Funding on symbol `i` at `ts`: the position's notional at `mark` × `rate` (longs pay when
     /// positive). Recorded when a position is open.
     pub fn funding(&mut self, i: usize, ts: i64, rate: f64, mark: f64) -> Result<f64, LedgerError> {
-        let position = self.account.position(i).qty;
+        let position = self.account.net_qty(i);
+        let open = !self.account.is_flat(i);
         let paid = self.account.apply_funding(i, rate, mark)?;
-        if position != 0.0 {
+        if open {
             self.funding_rows.push(FundingRow {
                 ts,
                 symbol: i,

@@ -83,6 +83,118 @@ pub fn bankruptcy_price(inst: &Instrument, inp: &LiquidationInput) -> Option<f64
     (bp.is_finite() && bp > 0.0).then_some(bp)
 }
 
+/// The inputs of the hedge-mode cross liquidation price of one symbol's long and short.
+#[derive(Clone, Copy, Debug)]
+pub struct HedgeInput {
+    /// Long quantity (≥ 0).
+    pub long_qty: f64,
+    /// Long entry price (any value when flat).
+    pub long_entry: f64,
+    /// Short quantity as a magnitude (≥ 0).
+    pub short_qty: f64,
+    /// Short entry price (any value when flat).
+    pub short_entry: f64,
+    /// The cross wallet balance (less the isolated margins).
+    pub wallet: f64,
+    /// Maintenance margin of the other cross positions.
+    pub mm_other: f64,
+    /// Unrealized PnL of the other cross positions.
+    pub upnl_other: f64,
+}
+
+/// Hedge mode, cross margin: the one price at which a symbol's long and short, moving together,
+/// bring the cross margin balance down to the maintenance margin (`maintenance`; each side in the
+/// bracket tier of its own notional there), or to zero (the bankruptcy price, without
+/// maintenance), and whether a falling price reaches it (`true`) or a rising one.
+///
+/// Linear: `LP = (WB − TMM_other + UPNL_other + cum_L + cum_S − Q_L·EP_L + Q_S·EP_S) /
+/// (Q_L·MMR_L + Q_S·MMR_S − Q_L + Q_S)`, reached falling when the denominator is negative;
+/// inverse: `LP = (Q_L·(MMR_L + 1) + Q_S·(MMR_S − 1)) / (WB − TMM_other + UPNL_other + cum_L +
+/// cum_S + Q_L/EP_L − Q_S/EP_S)`, reached falling when the numerator is positive
+/// (docs/accounting.md, "Hedge mode"). With one side flat these are the one-way formulas.
+pub fn hedge_liquidation_price(
+    inst: &Instrument,
+    h: &HedgeInput,
+    maintenance: bool,
+) -> Option<(f64, bool)> {
+    if inst.kind == ContractKind::Spot || (h.long_qty == 0.0 && h.short_qty == 0.0) {
+        return None;
+    }
+    let (ql, qs) = (
+        h.long_qty * inst.contract_size,
+        h.short_qty * inst.contract_size,
+    );
+    let wb = h.wallet - h.mm_other + h.upnl_other;
+    let b: &Brackets = &inst.brackets;
+    // (mmr, cum) of a side in tier `t` (nothing for a flat side or for the bankruptcy price).
+    let rate = |q: f64, t: usize| {
+        if q == 0.0 || !maintenance {
+            (0.0, 0.0)
+        } else {
+            (b.tiers()[t].mmr, b.tiers()[t].cum)
+        }
+    };
+    // The two sides' exposures are netted first (exactly, for equal sizes), then the rest added.
+    let solve = |tl: usize, ts: usize| -> (f64, bool) {
+        let ((ml, cl), (ms, cs)) = (rate(ql, tl), rate(qs, ts));
+        let mm = ql * ml + qs * ms;
+        match inst.kind {
+            ContractKind::Inverse => {
+                let long = if ql != 0.0 { ql / h.long_entry } else { 0.0 };
+                let short = if qs != 0.0 { qs / h.short_entry } else { 0.0 };
+                let den = (long - short) + (wb + cl + cs);
+                let num = (ql - qs) + mm;
+                (num / den, num > 0.0)
+            }
+            _ => {
+                let long = if ql != 0.0 { ql * h.long_entry } else { 0.0 };
+                let short = if qs != 0.0 { qs * h.short_entry } else { 0.0 };
+                let num = (short - long) + (wb + cl + cs);
+                let den = (qs - ql) + mm;
+                (num / den, den < 0.0)
+            }
+        }
+    };
+    let notional_at = |q: f64, p: f64| match inst.kind {
+        ContractKind::Inverse => q / p,
+        _ => q * p,
+    };
+    let fits = |q: f64, t: usize, p: f64| {
+        q == 0.0 || !maintenance || {
+            let x = notional_at(q, p);
+            x >= b.tiers()[t].floor && x < b.ceiling(t)
+        }
+    };
+    let n = |q: f64| {
+        if q == 0.0 || !maintenance {
+            1
+        } else {
+            b.tiers().len()
+        }
+    };
+    let mut chosen = None;
+    'search: for tl in 0..n(ql) {
+        for ts in 0..n(qs) {
+            let (lp, down) = solve(tl, ts);
+            if lp.is_finite() && lp > 0.0 && fits(ql, tl, lp) && fits(qs, ts, lp) {
+                chosen = Some((lp, down));
+                break 'search;
+            }
+        }
+    }
+    let (lp, down) = chosen.unwrap_or_else(|| {
+        let at_entry = |q: f64, e: f64| {
+            if q == 0.0 || !maintenance {
+                0
+            } else {
+                b.tier_index(notional_at(q, e))
+            }
+        };
+        solve(at_entry(ql, h.long_entry), at_entry(qs, h.short_entry))
+    });
+    (lp.is_finite() && lp > 0.0).then_some((lp, down))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -22,12 +22,13 @@ pub enum Event {
     Trailing(u32),
     /// A resting limit fills.
     Limit(u32),
-    /// The position is liquidated.
-    Liquidation,
+    /// The position is liquidated, by a falling price (`true`) or a rising one.
+    Liquidation(bool),
     /// The strategy's watched level is reached.
     Watch,
-    /// The auto-deleveraging model closes the position.
-    Deleverage,
+    /// The auto-deleveraging model closes the position in profit on a falling price (`true`: a
+    /// short) or a rising one.
+    Deleverage(bool),
 }
 
 /// What the chooser needs besides the book.
@@ -130,13 +131,13 @@ pub fn next_event<const DOWN: bool>(
         }
     }
     if !r.liquidation.is_nan() {
-        consider(r.liquidation, 3, 0, Event::Liquidation);
+        consider(r.liquidation, 3, 0, Event::Liquidation(DOWN));
     }
     if !r.watch.is_nan() {
         consider(r.watch, 4, 0, Event::Watch);
     }
     if !r.adl.is_nan() {
-        consider(r.adl, 5, 0, Event::Deleverage);
+        consider(r.adl, 5, 0, Event::Deleverage(DOWN));
     }
     ev.map(|e| (lvl, e))
 }
@@ -230,7 +231,7 @@ mod tests {
         r.liquidation = 98.0;
         assert_eq!(
             next_event::<true>(oo.book(0), oo.log(), &r),
-            Some((98.0, Event::Liquidation))
+            Some((98.0, Event::Liquidation(true)))
         );
         // Without touch fills a limit is reached one tick through.
         let mut r = reach(90.0);

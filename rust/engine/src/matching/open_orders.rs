@@ -129,6 +129,7 @@ impl OpenOrders {
             tag: r.tag,
             fill_reason: r.reason.unwrap_or(r.kind.fill_reason()),
             working_type: r.working_type,
+            position_side: r.position_side,
         });
         self.counted.push([f64::NAN; 2]);
         idx
@@ -290,7 +291,8 @@ impl OpenOrders {
 
     /// Margin needed by symbol `i`'s open orders (plus an `extra` order (side, qty, price)): per
     /// side, the notional of what would open exposure beyond the opposite position `position`, the
-    /// larger side, over `leverage`.
+    /// larger side, over `leverage`. In `hedge` mode the counted orders all open a side (closing
+    /// ones are reduce-only): the buys' and the sells' notional both count, over `leverage`.
     pub fn margin(
         &self,
         i: usize,
@@ -298,6 +300,7 @@ impl OpenOrders {
         position: f64,
         leverage: f64,
         extra: Option<(Side, f64, f64)>,
+        hedge: bool,
     ) -> f64 {
         let mut s = self.sums[i];
         if let Some((side, qty, price)) = extra {
@@ -312,6 +315,9 @@ impl OpenOrders {
                 n * ((q - against).max(0.0) / q)
             }
         };
+        if hedge {
+            return (s[1] + s[3]) / leverage;
+        }
         let b = excess(s[0], s[1], (-position).max(0.0));
         let a = excess(s[2], s[3], position.max(0.0));
         b.max(a) / leverage

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::ledger::PositionSide;
 use crate::record::FillReason;
 
 /// Buy or sell.
@@ -213,6 +214,9 @@ pub struct Order {
     /// Which price fires its trigger (stops, stop-limits, TP, SL).
     #[serde(default)]
     pub working_type: WorkingType,
+    /// The position it trades: `Both` in one-way mode, `Long` or `Short` in hedge mode.
+    #[serde(default)]
+    pub position_side: PositionSide,
 }
 
 impl Order {
@@ -264,6 +268,8 @@ pub struct OrderRequest {
     pub reason: Option<FillReason>,
     /// Which price fires its trigger.
     pub working_type: WorkingType,
+    /// The position it trades (`Both` in one-way mode; `Long` or `Short` in hedge mode).
+    pub position_side: PositionSide,
 }
 
 impl OrderRequest {
@@ -284,6 +290,7 @@ impl OrderRequest {
             tag: 0,
             reason: None,
             working_type: WorkingType::Last,
+            position_side: PositionSide::Both,
         }
     }
 

@@ -58,6 +58,13 @@ impl Strategy for BuiltIn {
     }
 
     fn check_inputs(&self, e: &mut Engine, inputs: &Inputs<'_, '_>) -> Result<(), LedgerError> {
+        if e.account().is_hedge() && !matches!(self, BuiltIn::Grid(_)) {
+            return Err(LedgerError::invalid(
+                "position_mode",
+                "this strategy trades one net position per symbol: of the built-in strategies \
+                 only the grid runs in hedge mode (a Python strategy names each order's side)",
+            ));
+        }
         match self {
             BuiltIn::Grid(s) => s.check_inputs(e, inputs),
             BuiltIn::Rebalance(s) => s.check_inputs(e, inputs),

@@ -1,7 +1,7 @@
 //! `Exchange` construction, its properties and settings, and pickling.
 
 use perpsim_engine::ledger::FeeTiers;
-use perpsim_engine::{Account, Engine, Instrument, MarginMode};
+use perpsim_engine::{Account, Engine, Instrument, MarginMode, Named, PositionMode, PositionSide};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString};
 
@@ -15,7 +15,7 @@ use crate::records::{PyAccountInfo, PyPosition};
 impl PyExchange {
     #[new]
     #[pyo3(signature = (contracts=None, initial_balance=None, leverage=None, maker_fee=None, taker_fee=None,
-        margin_mode=None, *, fee_tiers=None, _state=None, **options))]
+        margin_mode=None, *, position_mode=None, fee_tiers=None, _state=None, **options))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -25,6 +25,7 @@ impl PyExchange {
         maker_fee: Option<&Bound<'_, PyAny>>,
         taker_fee: Option<&Bound<'_, PyAny>>,
         margin_mode: Option<Choice<MarginMode>>,
+        position_mode: Option<Choice<PositionMode>>,
         fee_tiers: Option<&Bound<'_, PyAny>>,
         _state: Option<&[u8]>,
         options: Option<&Bound<'_, PyDict>>,
@@ -72,6 +73,9 @@ impl PyExchange {
         for (i, &lev) in levs.iter().enumerate() {
             acc.set_leverage(i, lev).py(py)?;
             acc.set_margin_mode(i, mode).py(py)?;
+        }
+        if let Some(m) = position_mode {
+            acc.set_position_mode(m.0).py(py)?;
         }
         if let Some(t) = fee_tiers.filter(|t| !t.is_none()) {
             acc.set_fee_tiers(Some(fee_tiers_of(py, t)?));
@@ -129,14 +133,26 @@ impl PyExchange {
         Ok(self.eng(py)?.history().len())
     }
 
-    /// A snapshot of `symbol`'s position.
-    fn position(&self, py: Python<'_>, symbol: &Bound<'_, PyAny>) -> PyResult<PyPosition> {
+    /// A snapshot of `symbol`'s position (in hedge mode, of its `position_side`: "long" or
+    /// "short").
+    #[pyo3(signature = (symbol, position_side=None))]
+    fn position(
+        &self,
+        py: Python<'_>,
+        symbol: &Bound<'_, PyAny>,
+        position_side: Option<Choice<PositionSide>>,
+    ) -> PyResult<PyPosition> {
         let i = self.lookup(py, symbol)?;
-        Ok(PyPosition::new(
-            self.names[i].clone_ref(py),
-            self.acc(py)?,
-            i,
-        ))
+        let side = position_side.map_or(PositionSide::Both, |s| s.0);
+        let acc = self.acc(py)?;
+        acc.check_side(side).py(py)?;
+        Ok(PyPosition::new(self.names[i].clone_ref(py), acc, i, side))
+    }
+
+    /// "one_way" or "hedge".
+    #[getter]
+    fn position_mode(&self, py: Python<'_>) -> PyResult<&'static str> {
+        Ok(self.acc(py)?.position_mode().name())
     }
 
     /// Whether `symbol` has no bar at the current step of a run: it is not tradable (orders on it
@@ -146,10 +162,20 @@ impl PyExchange {
         Ok(self.eng(py)?.is_stale(i))
     }
 
-    /// Liquidation price of `symbol`'s position (NaN when flat or when no price liquidates it).
-    fn liquidation_price(&self, py: Python<'_>, symbol: &Bound<'_, PyAny>) -> PyResult<f64> {
+    /// Liquidation price of `symbol`'s position (in hedge mode, of its `position_side`; NaN when
+    /// flat or when no price liquidates it).
+    #[pyo3(signature = (symbol, position_side=None))]
+    fn liquidation_price(
+        &self,
+        py: Python<'_>,
+        symbol: &Bound<'_, PyAny>,
+        position_side: Option<Choice<PositionSide>>,
+    ) -> PyResult<f64> {
         let i = self.lookup(py, symbol)?;
-        Ok(self.acc(py)?.liquidation_price(i).unwrap_or(f64::NAN))
+        let side = position_side.map_or(PositionSide::Both, |s| s.0);
+        let acc = self.acc(py)?;
+        acc.check_side(side).py(py)?;
+        Ok(acc.liquidation_price_of(i, side).unwrap_or(f64::NAN))
     }
 
     /// Sets the leverage of `symbol`.

@@ -60,9 +60,19 @@ impl PyExchange {
     /// The history's column names.
     fn history_names(&self, py: Python<'_>) -> PyResult<Vec<String>> {
         let mut names: Vec<String> = ACCOUNT_COLUMNS.iter().map(|s| s.to_string()).collect();
-        for s in self.acc(py)?.instruments() {
-            names.push(format!("position_{}", s.symbol));
-            names.push(format!("entry_{}", s.symbol));
+        let acc = self.acc(py)?;
+        if acc.is_hedge() {
+            for side in ["long", "short"] {
+                for s in acc.instruments() {
+                    names.push(format!("position_{}_{side}", s.symbol));
+                    names.push(format!("entry_{}_{side}", s.symbol));
+                }
+            }
+        } else {
+            for s in acc.instruments() {
+                names.push(format!("position_{}", s.symbol));
+                names.push(format!("entry_{}", s.symbol));
+            }
         }
         names.push(QUOTE_COLUMN.to_string());
         Ok(names)
@@ -95,6 +105,11 @@ impl PyExchange {
         c.num("position", f.iter().map(|r| r.position))?;
         c.num("entry_price", f.iter().map(|r| r.entry))?;
         c.cat("reason", f.iter().map(|r| r.reason.name()))?;
+        if acc.is_hedge() {
+            let orders = self.eng(py)?.orders();
+            let side = |r: &perpsim_engine::FillRow| orders[r.order_id as usize - 1].position_side;
+            c.cat("position_side", f.iter().map(|r| side(r).name()))?;
+        }
         Ok(c.into_dict())
     }
 
@@ -124,6 +139,9 @@ impl PyExchange {
             o.iter()
                 .map(|r| perpsim_engine::Named::name(r.working_type)),
         )?;
+        if acc.is_hedge() {
+            c.cat("position_side", o.iter().map(|r| r.position_side.name()))?;
+        }
         Ok(c.into_dict())
     }
 

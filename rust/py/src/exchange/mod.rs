@@ -12,7 +12,7 @@ mod step;
 use std::ptr::NonNull;
 
 use perpsim_engine::{
-    Account, Engine, LedgerError, NoStrategy, OrderKind, OrderRequest, WorkingType,
+    Account, Engine, LedgerError, NoStrategy, OrderKind, OrderRequest, PositionSide, WorkingType,
 };
 use pyo3::prelude::*;
 use pyo3::types::PyString;
@@ -164,6 +164,7 @@ impl PyExchange {
         price: f64,
         qty: f64,
         sign: f64,
+        side: PositionSide,
     ) -> PyResult<PyFill> {
         let i = self.lookup(py, symbol)?;
         if !(qty.is_finite() && qty > 0.0) {
@@ -176,7 +177,7 @@ impl PyExchange {
         let eng = self.eng_mut(py)?;
         let before = eng.fills().len();
         let id = eng
-            .fill_at(i, sign * qty, price, true, &mut NoStrategy)
+            .fill_at_side(i, side, sign * qty, price, true, None, &mut NoStrategy)
             .py(py)?;
         self.fill_result(py, id, before)?
             .ok_or_else(|| invalid(py, "qty", "the market order did not fill"))
@@ -199,10 +200,12 @@ impl PyExchange {
         self.eng_mut(py)?.place(&r, &mut NoStrategy).py(py)
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn protect(
         &mut self,
         py: Python<'_>,
         symbol: &Bound<'_, PyAny>,
+        side: PositionSide,
         trigger: f64,
         qty: Option<f64>,
         kind: OrderKind,
@@ -210,7 +213,7 @@ impl PyExchange {
     ) -> PyResult<u64> {
         let i = self.lookup(py, symbol)?;
         self.eng_mut(py)?
-            .protect(i, kind, trigger, qty, working_type, &mut NoStrategy)
+            .protect_side(i, side, kind, trigger, qty, working_type, &mut NoStrategy)
             .py(py)
     }
 }

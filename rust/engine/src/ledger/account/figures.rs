@@ -2,49 +2,50 @@
 //! and in total (equity, margins, notional, effective leverage, available balance), and the
 //! liquidation price of a position in its margin mode.
 
-use super::{Account, MarginMode};
-use crate::ledger::margin::{bankruptcy_price, liquidation_price, LiquidationInput};
+use super::{Account, MarginMode, PositionSide};
+use crate::ledger::margin::{
+    bankruptcy_price, hedge_liquidation_price, liquidation_price, HedgeInput, LiquidationInput,
+};
 
 impl Account {
-    /// Unrealized PnL of symbol `i` at its mark.
+    /// Unrealized PnL of symbol `i` at its mark (both sides in hedge mode).
     #[inline]
     pub fn position_unrealized(&self, i: usize) -> f64 {
-        let p = &self.positions[i];
-        if p.qty == 0.0 {
-            0.0
-        } else {
-            p.unrealized(&self.instruments[i], self.mark_or(i, p.entry))
-        }
+        let inst = &self.instruments[i];
+        self.legs(i)
+            .map(|p| p.unrealized(inst, self.mark_or(i, p.entry)))
+            .sum()
     }
 
-    /// Notional of symbol `i` at its mark.
+    /// Notional of symbol `i` at its mark (both sides in hedge mode).
     #[inline]
     pub fn position_notional(&self, i: usize) -> f64 {
-        let p = &self.positions[i];
-        if p.qty == 0.0 {
-            0.0
-        } else {
-            self.instruments[i].notional(p.qty, self.mark_or(i, p.entry))
-        }
+        let inst = &self.instruments[i];
+        self.legs(i)
+            .map(|p| inst.notional(p.qty, self.mark_or(i, p.entry)))
+            .sum()
     }
 
     /// Initial margin of symbol `i`: notional at entry / leverage (for an isolated position this is
-    /// its isolated margin).
+    /// its isolated margin; both sides in hedge mode).
     #[inline]
     pub fn position_margin(&self, i: usize) -> f64 {
-        let p = &self.positions[i];
-        if p.qty == 0.0 {
-            0.0
-        } else {
-            self.instruments[i].notional(p.qty, p.entry) / self.leverage[i]
-        }
+        let inst = &self.instruments[i];
+        self.legs(i)
+            .map(|p| inst.notional(p.qty, p.entry) / self.leverage[i])
+            .sum()
     }
 
-    /// Maintenance margin of symbol `i` at its mark: `notional·MMR − cum` of its tier.
+    /// Maintenance margin of symbol `i` at its mark: `notional·MMR − cum` of its tier (in hedge
+    /// mode each side in the tier of its own notional).
     pub fn position_maintenance_margin(&self, i: usize) -> f64 {
-        self.instruments[i]
-            .brackets
-            .maintenance_margin(self.position_notional(i))
+        let inst = &self.instruments[i];
+        self.legs(i)
+            .map(|p| {
+                let n = inst.notional(p.qty, self.mark_or(i, p.entry));
+                inst.brackets.maintenance_margin(n)
+            })
+            .sum()
     }
 
     /// Σ unrealized PnL at the marks.
@@ -111,25 +112,96 @@ impl Account {
     /// Liquidation price of symbol `i` (one-way mode), or `None` (flat, spot, or no positive
     /// price liquidates it). Isolated: backed by its isolated margin only. Cross: by the wallet
     /// less the isolated margins, with the other cross positions' maintenance margin and
-    /// unrealized PnL at their marks.
+    /// unrealized PnL at their marks. In hedge mode: [`Account::liquidation_price_of`].
     pub fn liquidation_price(&self, i: usize) -> Option<f64> {
-        if self.positions[i].qty == 0.0 {
-            return None;
-        }
-        liquidation_price(&self.instruments[i], &self.liquidation_input(i))
+        self.liquidation_price_of(i, PositionSide::Both)
     }
 
-    /// Bankruptcy price of symbol `i`'s position, where the wallet backing it is used up (the
-    /// isolated margin; for cross, the wallet less the isolated margins plus the other cross
-    /// positions' unrealized PnL), or `None` when flat or when there is none.
-    pub fn bankruptcy_price(&self, i: usize) -> Option<f64> {
-        if self.positions[i].qty == 0.0 {
-            return None;
-        }
-        bankruptcy_price(&self.instruments[i], &self.liquidation_input(i))
+    /// Liquidation price of symbol `i`'s position on `side`: in hedge mode an isolated side's own,
+    /// and under cross margin the one price at which the symbol's long and short, moving
+    /// together, leave the account at its maintenance margin (the same for both sides).
+    pub fn liquidation_price_of(&self, i: usize, side: PositionSide) -> Option<f64> {
+        self.price_of(i, side, true)
     }
 
-    /// The inputs of the liquidation and bankruptcy prices of symbol `i`'s position.
+    /// Bankruptcy price of symbol `i`'s position (on `side` in hedge mode), where the wallet
+    /// backing it is used up (the isolated margin; for cross, the wallet less the isolated margins
+    /// plus the other cross positions' unrealized PnL), or `None` when flat or when there is none.
+    pub fn bankruptcy_price(&self, i: usize, side: PositionSide) -> Option<f64> {
+        self.price_of(i, side, false)
+    }
+
+    /// The liquidation levels of symbol `i` as `(down, up)`: the price at or under which a
+    /// falling price liquidates, and at or over which a rising one does (`None`: none that way).
+    /// One-way: a long's below, a short's above. Hedge mode: isolated, the long side's below and
+    /// the short side's above; cross, the symbol's one price on the side its net exposure to
+    /// the price (with the maintenance margin) points to.
+    pub fn liquidation_levels(&self, i: usize) -> (Option<f64>, Option<f64>) {
+        if !self.is_hedge() {
+            let q = self.positions[i].qty;
+            let lp = self.liquidation_price(i);
+            return if q > 0.0 { (lp, None) } else { (None, lp) };
+        }
+        match self.modes[i] {
+            MarginMode::Isolated => (
+                self.liquidation_price_of(i, PositionSide::Long),
+                self.liquidation_price_of(i, PositionSide::Short),
+            ),
+            MarginMode::Cross => match self.cross_hedge(i, true) {
+                Some((lp, true)) => (Some(lp), None),
+                Some((lp, false)) => (None, Some(lp)),
+                None => (None, None),
+            },
+        }
+    }
+
+    /// The liquidation (`maintenance`) or bankruptcy price of symbol `i` on `side`.
+    fn price_of(&self, i: usize, side: PositionSide, maintenance: bool) -> Option<f64> {
+        self.check_side(side).ok()?;
+        let p = *self.leg(i, side);
+        if p.qty == 0.0 {
+            return None;
+        }
+        let inst = &self.instruments[i];
+        let inp = match (self.is_hedge(), self.modes[i]) {
+            (true, MarginMode::Cross) => return self.cross_hedge(i, maintenance).map(|(x, _)| x),
+            // A hedge-mode isolated side is backed by its own margin only.
+            (true, MarginMode::Isolated) => LiquidationInput {
+                side: p.side(),
+                qty: p.qty.abs(),
+                entry: p.entry,
+                wallet: inst.notional(p.qty, p.entry) / self.leverage[i],
+                mm_other: 0.0,
+                upnl_other: 0.0,
+            },
+            (false, _) => self.liquidation_input(i),
+        };
+        if maintenance {
+            liquidation_price(inst, &inp)
+        } else {
+            bankruptcy_price(inst, &inp)
+        }
+    }
+
+    /// Hedge mode, cross margin: symbol `i`'s one liquidation (or bankruptcy) price with both
+    /// sides moving together, and whether a falling price reaches it.
+    fn cross_hedge(&self, i: usize, maintenance: bool) -> Option<(f64, bool)> {
+        let inp = self.liquidation_input(i);
+        let (l, s) = (&self.positions[i], &self.shorts[i]);
+        let h = HedgeInput {
+            long_qty: l.qty,
+            long_entry: l.entry,
+            short_qty: -s.qty,
+            short_entry: s.entry,
+            wallet: inp.wallet,
+            mm_other: if maintenance { inp.mm_other } else { 0.0 },
+            upnl_other: inp.upnl_other,
+        };
+        hedge_liquidation_price(&self.instruments[i], &h, maintenance)
+    }
+
+    /// The inputs of the liquidation and bankruptcy prices of symbol `i`'s position (one-way; in
+    /// hedge mode the caller puts in the side's own quantity and backing).
     fn liquidation_input(&self, i: usize) -> LiquidationInput {
         let p = &self.positions[i];
         match self.modes[i] {

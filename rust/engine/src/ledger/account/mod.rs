@@ -10,6 +10,8 @@ use super::position::Position;
 use crate::error::{finite, positive, LedgerError};
 use crate::instrument::{ContractKind, Instrument};
 
+pub use hedge::{LegFigures, PositionMode, PositionSide};
+
 /// Maker (resting order) or taker (market, stop, liquidation) side of a fill.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Liquidity {
@@ -62,7 +64,11 @@ pub struct Fill {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Account {
     instruments: Vec<Instrument>,
+    /// The position of each symbol (the long one in hedge mode).
     positions: Vec<Position>,
+    /// Hedge mode only: the short position of each symbol (empty in one-way mode).
+    #[serde(default)]
+    shorts: Vec<Position>,
     marks: Vec<Option<f64>>,
     leverage: Vec<f64>,
     modes: Vec<MarginMode>,
@@ -130,6 +136,7 @@ impl Account {
         let n = instruments.len();
         let mut acc = Self {
             positions: vec![Position::default(); n],
+            shorts: Vec::new(),
             marks: vec![None; n],
             leverage: vec![1.0; n],
             modes: vec![MarginMode::Cross; n],
@@ -179,7 +186,7 @@ impl Account {
         &self.instruments
     }
 
-    /// The position of symbol `i`.
+    /// The position of symbol `i` (in hedge mode its long position: see [`Account::leg`]).
     pub fn position(&self, i: usize) -> &Position {
         &self.positions[i]
     }
@@ -202,66 +209,6 @@ impl Account {
     /// Kind of the account's contracts' settlement (that of the first instrument).
     pub fn is_inverse(&self) -> bool {
         self.instruments[0].kind == ContractKind::Inverse
-    }
-
-    // ----- settings -----------------------------------------------------------------------
-
-    fn check_leverage(&self, i: usize, leverage: f64) -> Result<f64, LedgerError> {
-        positive("leverage", leverage)?;
-        let inst = &self.instruments[i];
-        if inst.kind == ContractKind::Spot {
-            if leverage != 1.0 {
-                return Err(LedgerError::invalid(
-                    "leverage",
-                    format!("spot {} trades at leverage 1, got {leverage}", inst.symbol),
-                ));
-            }
-            return Ok(1.0);
-        }
-        let max = inst.brackets.max_leverage();
-        if leverage > max {
-            return Err(LedgerError::invalid(
-                "leverage",
-                format!("{leverage} is above {}'s maximum of {max}", inst.symbol),
-            ));
-        }
-        Ok(leverage)
-    }
-
-    /// Sets the leverage of symbol `i`. Rejected (account unchanged) when above the bracket maximum
-    /// for the position's notional, or when the open positions' initial margin would exceed equity.
-    pub fn set_leverage(&mut self, i: usize, leverage: f64) -> Result<(), LedgerError> {
-        let lev = self.check_leverage(i, leverage)?;
-        let p = self.positions[i];
-        if p.qty != 0.0 {
-            let inst = &self.instruments[i];
-            let notional = inst.notional(p.qty, p.entry);
-            let tier_max = inst.brackets.tier(notional).max_leverage;
-            if lev > tier_max {
-                return Err(LedgerError::rejected(
-                    "leverage",
-                    format!("{lev} is above the {tier_max}x allowed for the position's notional"),
-                ));
-            }
-            let im = self.initial_margin() - notional / self.leverage[i] + notional / lev;
-            if im > self.equity() {
-                return Err(LedgerError::rejected("leverage", "insufficient margin"));
-            }
-        }
-        self.leverage[i] = lev;
-        Ok(())
-    }
-
-    /// Sets the margin mode of symbol `i` (only while its position is flat, as on the exchanges).
-    pub fn set_margin_mode(&mut self, i: usize, mode: MarginMode) -> Result<(), LedgerError> {
-        if self.positions[i].qty != 0.0 && self.modes[i] != mode {
-            return Err(LedgerError::rejected(
-                "margin_mode",
-                "the margin mode can change only while the position is flat",
-            ));
-        }
-        self.modes[i] = mode;
-        Ok(())
     }
 
     // ----- market data --------------------------------------------------------------------
@@ -364,7 +311,21 @@ impl Account {
         self.fill(i, q.copysign(qty), price, Liquidity::Taker)
     }
 
-    /// Fills signed `dq` of symbol `i` at `price` with the maker or taker fee.
+    /// Fills signed `dq` of symbol `i` at `price` with the maker or taker fee (one-way mode).
+    #[inline]
+    pub fn fill(
+        &mut self,
+        i: usize,
+        dq: f64,
+        price: f64,
+        liquidity: Liquidity,
+    ) -> Result<Fill, LedgerError> {
+        self.fill_leg(i, PositionSide::Both, dq, price, liquidity)
+    }
+
+    /// Fills signed `dq` of symbol `i`'s position on `side` at `price` with the maker or taker
+    /// fee (`both` in one-way mode; `long` or `short` in hedge mode, where a sell on the long
+    /// side or a buy on the short side may close at most that position).
     ///
     /// A fill that opens exposure (adds, opens or flips) is rejected with "insufficient margin" when
     /// the initial margin of all positions afterwards would exceed the equity afterwards, and when
@@ -372,9 +333,10 @@ impl Account {
     /// leverage. A spot instrument cannot go short unless `allow_short` is set. Reducing fills are
     /// always accepted. On error nothing changes.
     #[inline]
-    pub fn fill(
+    pub fn fill_leg(
         &mut self,
         i: usize,
+        side: PositionSide,
         dq: f64,
         price: f64,
         liquidity: Liquidity,
@@ -386,9 +348,21 @@ impl Account {
                 format!("must be a finite non-zero number, got {dq}"),
             ));
         }
+        let short = self.check_side(side)?;
         let inst = &self.instruments[i];
-        let pos = self.positions[i];
+        let pos = *self.leg(i, side);
         let eff = pos.fill_effect(inst, dq, price);
+        if side != PositionSide::Both && (eff.qty < 0.0) != short && eff.qty != 0.0 {
+            return Err(LedgerError::rejected(
+                "qty",
+                format!(
+                    "a {} on the {} side closes at most that position ({})",
+                    if dq > 0.0 { "buy" } else { "sell" },
+                    if short { "short" } else { "long" },
+                    pos.qty.abs()
+                ),
+            ));
+        }
         let rate = self.fee_rate(i, liquidity);
         let notional = inst.notional(dq, price);
         let fee = rate * notional;
@@ -411,11 +385,15 @@ impl Account {
                 ));
             }
             let mark = self.mark_or(i, price);
-            // One pass over the other symbols for their margin and unrealized PnL.
+            // One pass over the other positions for their margin and unrealized PnL.
             let (mut im_other, mut upnl_other) = (0.0, 0.0);
             for j in (0..self.len()).filter(|&j| j != i) {
                 im_other += self.position_margin(j);
                 upnl_other += self.position_unrealized(j);
+            }
+            if let Some(o) = self.other_leg(i, short).filter(|o| o.qty != 0.0) {
+                im_other += inst.notional(o.qty, o.entry) / lev;
+                upnl_other += o.unrealized(inst, mark);
             }
             let im_after = im_other + new_notional / lev;
             let new_pos = Position {
@@ -435,7 +413,7 @@ impl Account {
             }
         }
         // Commit.
-        let p = &mut self.positions[i];
+        let p = self.leg_mut(i, short);
         p.qty = eff.qty;
         p.entry = eff.entry;
         p.realized += eff.realized;
@@ -475,20 +453,24 @@ impl Account {
         finite("rate", rate)?;
         positive("mark_price", mark_price)?;
         let inst = &self.instruments[i];
-        let p = &mut self.positions[i];
-        if p.qty == 0.0 {
-            return Ok(0.0);
+        let mut received = 0.0;
+        for p in std::iter::once(&mut self.positions[i]).chain(self.shorts.get_mut(i)) {
+            if p.qty != 0.0 {
+                let r = inst.funding_received(p.qty, mark_price, rate);
+                p.funding += r;
+                received += r;
+            }
         }
-        let received = inst.funding_received(p.qty, mark_price, rate);
-        p.funding += received;
         self.wallet += received;
         self.funding += received;
         Ok(received)
     }
 
-    /// Charges an extra fee on symbol `i` (e.g. the liquidation fee), from the wallet.
-    pub fn charge_fee(&mut self, i: usize, fee: f64) {
-        self.positions[i].fees += fee;
+    /// Charges an extra fee on symbol `i`'s position on `side` (e.g. the liquidation fee), from
+    /// the wallet.
+    pub fn charge_fee(&mut self, i: usize, side: PositionSide, fee: f64) {
+        let short = side == PositionSide::Short && self.is_hedge();
+        self.leg_mut(i, short).fees += fee;
         self.fees += fee;
         self.wallet += -fee;
     }
@@ -584,6 +566,8 @@ impl Account {
 }
 
 mod figures;
+mod hedge;
+mod settings;
 
 #[cfg(test)]
 mod tests;

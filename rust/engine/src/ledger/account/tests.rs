@@ -139,3 +139,68 @@ fn transfers_fund_an_empty_account_and_never_take_the_margin() {
     assert!(a.transfer(f64::NAN).is_err());
     assert!(Account::new(vec![presets::btcusdt()], -1.0, 1.0).is_err());
 }
+
+fn hedge_account(mode: MarginMode, balance: f64, leverage: f64) -> Account {
+    let mut inst = Instrument::plain_linear("X", 0.0, 0.0);
+    inst.brackets = crate::instrument::Brackets::flat(0.004, 125.0).unwrap();
+    let mut a = Account::new(vec![inst], balance, leverage).unwrap();
+    a.set_margin_mode(0, mode).unwrap();
+    a.set_position_mode(PositionMode::Hedge).unwrap();
+    a
+}
+
+#[test]
+fn hedge_cross_liquidation_price_example() {
+    // long 1 and short 0.5 at 50,000, wallet 10,000: LP = −15,000 / −0.494, reached falling.
+    let mut a = hedge_account(MarginMode::Cross, 10_000.0, 10.0);
+    a.fill_leg(0, PositionSide::Long, 1.0, 50_000.0, Liquidity::Taker)
+        .unwrap();
+    a.fill_leg(0, PositionSide::Short, -0.5, 50_000.0, Liquidity::Taker)
+        .unwrap();
+    let (down, up) = a.liquidation_levels(0);
+    assert!((down.unwrap() - 15_000.0 / 0.494).abs() < 1e-6);
+    assert_eq!(up, None);
+    assert_eq!(a.net_qty(0), 0.5);
+    assert_eq!(a.initial_margin(), 7_500.0);
+    assert_eq!(a.maintenance_margin(), 300.0);
+}
+
+#[test]
+fn hedge_fully_hedged_is_liquidated_by_a_rise() {
+    let mut a = hedge_account(MarginMode::Cross, 1_000.0, 125.0);
+    a.fill_leg(0, PositionSide::Long, 1.0, 50_000.0, Liquidity::Taker)
+        .unwrap();
+    a.fill_leg(0, PositionSide::Short, -1.0, 50_000.0, Liquidity::Taker)
+        .unwrap();
+    assert_eq!(a.liquidation_levels(0), (None, Some(125_000.0)));
+}
+
+#[test]
+fn hedge_isolated_sides_and_rules() {
+    let mut a = hedge_account(MarginMode::Isolated, 10_000.0, 10.0);
+    a.fill_leg(0, PositionSide::Long, 1.0, 50_000.0, Liquidity::Taker)
+        .unwrap();
+    a.fill_leg(0, PositionSide::Short, -1.0, 50_000.0, Liquidity::Taker)
+        .unwrap();
+    let (d, u) = a.liquidation_levels(0);
+    assert_eq!(
+        ((d.unwrap() * 100.0).round(), (u.unwrap() * 100.0).round()),
+        (4_518_072.0, 5_478_088.0)
+    );
+    // a sell on the long side closes at most the long; one-way orders are refused
+    let before = a.clone();
+    let e = a.fill_leg(0, PositionSide::Long, -2.0, 50_000.0, Liquidity::Taker);
+    assert_eq!(e.unwrap_err().field, "qty");
+    assert_eq!(
+        a.fill(0, 1.0, 50_000.0, Liquidity::Taker)
+            .unwrap_err()
+            .field,
+        "position_side"
+    );
+    assert_eq!(a, before);
+    // the position mode changes only while flat
+    assert!(a.set_position_mode(PositionMode::OneWay).is_err());
+    // funding on each side: hedged, the payments cancel
+    assert_eq!(a.apply_funding(0, 0.001, 50_000.0).unwrap(), 0.0);
+    assert_eq!(a.leg(0, PositionSide::Long).funding, -50.0);
+}

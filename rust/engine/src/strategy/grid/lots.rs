@@ -55,4 +55,11 @@ impl Lots {
     pub fn clear(&mut self) {
         self.levels.clear();
     }
+
+    /// Keeps the lots for which `keep` holds.
+    pub fn retain(&mut self, mut keep: impl FnMut(&Lot) -> bool) {
+        for l in &mut self.levels {
+            l.retain(&mut keep);
+        }
+    }
 }

@@ -9,6 +9,7 @@
 use crate::engine::{Engine, Strategy};
 use crate::error::LedgerError;
 use crate::instrument::{ContractKind, Instrument};
+use crate::ledger::PositionSide;
 use crate::matching::{OrderRequest, Side};
 use crate::record::{FillReason, FillRow};
 use crate::stats::{RunStats, Stat};
@@ -207,8 +208,11 @@ impl Grid {
     fn place(&mut self, e: &mut Engine, k: i64, side: Side, qty: f64, close: bool) {
         let tag =
             GRID_BIT | if close { CLOSE_BIT } else { 0 } | ((k + LEVEL_OFFSET) as u32 & LEVEL_MASK);
-        let r = OrderRequest::limit(self.cfg.symbol, side, self.level(k), qty)
+        let mut r = OrderRequest::limit(self.cfg.symbol, side, self.level(k), qty)
             .tagged(tag, FillReason::Grid);
+        // Hedge mode: opening buys and the sells closing them trade the long side, opening sells
+        // and the buys closing them the short side (Binance's neutral grid on both sides).
+        r.position_side = hedge_side(e, (side == Side::Buy) != close);
         let _ = e.place(&r, self);
     }
 
@@ -238,7 +242,8 @@ impl Grid {
         let open_qty = self.inst.round_qty(open_qty);
         if open_qty != 0.0 {
             let before = e.fills().len();
-            if e.market(self.cfg.symbol, open_qty, FillReason::Grid, self)
+            let ps = hedge_side(e, open_qty > 0.0);
+            if e.market_side(self.cfg.symbol, ps, open_qty, FillReason::Grid, self)
                 .is_err()
             {
                 self.state = GridState::Stopped;
@@ -276,6 +281,20 @@ impl Grid {
         self.lots.clear();
     }
 
+    /// The position of `sign` (+1 long, −1 short) closed at `price` with `fee`: in one-way mode
+    /// the whole inventory, in hedge mode that side's lots only.
+    fn realize_side(&mut self, hedge: bool, price: f64, fee: f64, sign: f64) {
+        if !hedge {
+            return self.realize_all(price, fee);
+        }
+        let mut v = -fee;
+        for lot in self.lots.iter().filter(|l| l.side == sign) {
+            v += self.inst.pnl(lot.side * lot.qty, lot.price, price) - lot.fee;
+        }
+        self.stop_pnl += v;
+        self.lots.retain(|l| l.side != sign);
+    }
+
     fn stop(&mut self, e: &mut Engine, price: f64) {
         self.state = GridState::Stopped;
         self.stopped_at = Some(e.now());
@@ -285,14 +304,21 @@ impl Grid {
                 let _ = e.cancel(id);
             }
         }
-        let q = e.account().position(i).qty;
-        if self.cfg.close_on_stop && q != 0.0 {
-            let before = e.fills().len();
-            if e.fill_at_as(i, -q, price, false, Some(FillReason::Grid), self)
-                .is_ok()
-            {
-                let fee = e.fills()[before].fee;
-                self.realize_all(price, fee);
+        if !self.cfg.close_on_stop {
+            return;
+        }
+        for long in [true, false] {
+            let ps = hedge_side(e, long);
+            let q = e.account().leg(i, ps).qty;
+            if q != 0.0 && (ps != PositionSide::Both || long) {
+                let before = e.fills().len();
+                let reason = Some(FillReason::Grid);
+                if e.fill_at_side(i, ps, -q, price, false, reason, self)
+                    .is_ok()
+                {
+                    let fee = e.fills()[before].fee;
+                    self.realize_side(e.account().is_hedge(), price, fee, q.signum());
+                }
             }
         }
     }
@@ -385,6 +411,15 @@ impl Grid {
     }
 }
 
+/// The position side of an order on the long (`long`) or short side: `Both` in one-way mode.
+fn hedge_side(e: &Engine, long: bool) -> PositionSide {
+    match (e.account().is_hedge(), long) {
+        (false, _) => PositionSide::Both,
+        (true, true) => PositionSide::Long,
+        (true, false) => PositionSide::Short,
+    }
+}
+
 impl Strategy for Grid {
     fn report(&self, e: &Engine, stats: &mut RunStats) {
         let mark = e.account().mark_price(self.cfg.symbol).unwrap_or(f64::NAN);
@@ -397,8 +432,9 @@ impl Strategy for Grid {
             return;
         }
         if matches!(f.reason, FillReason::Liquidation | FillReason::Settlement) {
-            // The whole position closed at f.price: the grid inventory is realized there.
-            self.realize_all(f.price, f.fee);
+            // The position (in hedge mode, the side) closed at f.price: the grid inventory of it
+            // is realized there.
+            self.realize_side(e.account().is_hedge(), f.price, f.fee, -(f.side as f64));
             if self.state == GridState::Running {
                 self.state = GridState::Stopped;
                 self.stopped_at = Some(e.now());
