@@ -276,6 +276,10 @@ def test_grid_in_hedge_mode_keeps_its_fills_and_matched_profit(mode):
     if mode == "neutral":
         assert (e["position_X_long"] > 0).any() and (e["position_X_short"] < 0).any()
     assert two.stats["final_equity"] == pytest.approx(one.stats["final_equity"], rel=1e-12)
+    # round trips per side: the same trades as the one-way grid's, each on its side
+    t1, t2 = one.trades, two.trades
+    assert len(t1) == len(t2) and t1["direction"].tolist() == t2["direction"].tolist()
+    assert t2["pnl"].tolist() == pytest.approx(t1["pnl"].tolist(), rel=1e-9, abs=1e-9)
 
 
 def test_other_builtin_strategies_are_refused_in_hedge_mode():

@@ -76,11 +76,17 @@ class Exchange(_core.Exchange):
     contract's step size and checked against its minimum quantity and notional.
     Market data: ``update(timestamp, prices)`` marks every symbol (NaN keeps the last price) and
     appends one row to :meth:`history`; ``apply_funding(symbol, rate, mark_price)``.
-    Figures: ``position(symbol)``, ``account``, ``liquidation_price(symbol)``, :meth:`history`.
+    Figures: ``position(symbol)``, ``positions()``, ``account``, ``liquidation_price(symbol)``, :meth:`history`.
 
     Every rejected call raises (a ``ValueError`` subclass for bad input) and leaves the account as
     it was. Objects are independent (no global state), print nothing and can be pickled.
     """
+
+    def positions(self) -> List[Any]:
+        """Every position: one per symbol, or in hedge mode each symbol's long and short (the
+        :meth:`position` snapshots, in symbol order)."""
+        sides = ("long", "short") if self.position_mode == "hedge" else (None,)
+        return [self.position(s, side) for s in self.symbols for side in sides]
 
     def history(self) -> pd.DataFrame:
         """One row per recorded step (every step by default; see the ``record`` option), indexed

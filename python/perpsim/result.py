@@ -113,7 +113,7 @@ class Result:
             eq = self.equity
             end = eq.index[-1] if len(eq) else pd.NaT
             spot = self.strategy_stats.get("spot_symbol")
-            held = [(end, self.exchange.position(s)) for s in self.exchange.symbols if s != spot]
+            held = [(end, p) for p in self.exchange.positions() if p.symbol != spot]
             return trades(self.fills, held)
 
         return self._get("trades", make)

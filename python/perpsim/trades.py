@@ -50,14 +50,15 @@ def trades(fills: pd.DataFrame, open_positions: Sequence[Any] = ()) -> pd.DataFr
     close); ``status``: ``"closed"``, or ``"open"`` for a position left open at the end.
     """
     rows: List[Dict[str, Any]] = []
-    state: Dict[str, Dict[str, Any]] = {}
+    state: Dict[Any, Dict[str, Any]] = {}  # per (symbol, position side): hedge mode's sides apart
     f = fills[fills["reason"] != "spot"] if len(fills) else fills
+    sides = f["position_side"].to_numpy() if "position_side" in f.columns else np.full(len(f), "both")
     cols = [f[c].to_numpy() for c in ("timestamp", "symbol", "side", "qty", "fee", "realized_pnl", "position")]
     entry = f["entry_price"].to_numpy() if len(f) else np.empty(0)
     price = f["price"].to_numpy() if len(f) else np.empty(0)
     reason = f["reason"].to_numpy() if len(f) else np.empty(0)
     for i, (ts, sym, side, qty, fee, realized, pos) in enumerate(zip(*cols)):
-        s = state.setdefault(sym, {"pos": 0.0, "entry": 0.0, "fees": 0.0, "opened": ts})
+        s = state.setdefault((sym, sides[i]), {"pos": 0.0, "entry": 0.0, "fees": 0.0, "opened": ts})
         before = s["pos"]
         signed = qty if side == "buy" else -qty
         reduces = before != 0.0 and (signed > 0) != (before > 0)
@@ -96,7 +97,7 @@ def trades(fills: pd.DataFrame, open_positions: Sequence[Any] = ()) -> pd.DataFr
     for ts, p in open_positions:
         if p.qty == 0.0:
             continue
-        s = state.get(p.symbol, {"fees": 0.0, "opened": ts})
+        s = state.get((p.symbol, getattr(p, "position_side", "both")), {"fees": 0.0, "opened": ts})
         rows.append(
             {
                 "symbol": p.symbol,

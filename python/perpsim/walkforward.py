@@ -187,7 +187,7 @@ def _scores(table: pd.DataFrame, objective: Objective) -> np.ndarray:
 def _open_notional(r: Result) -> float:
     """The notional of the positions left open at the end of a run, at the last mark, in the
     settlement currency (the engine's figure: coin for inverse contracts; 0 flat)."""
-    return float(sum(abs(r.exchange.position(s).notional) for s in r.exchange.symbols))
+    return float(sum(abs(p.notional) for p in r.exchange.positions()))
 
 
 def walk_forward(

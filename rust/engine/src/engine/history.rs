@@ -196,10 +196,9 @@ impl History {
         );
         let (mut unrealized, mut notional) = (0.0, 0.0);
         for i in 0..acc.len() {
-            if !acc.is_flat(i) {
-                unrealized += acc.position_unrealized(i);
-                notional += acc.position_notional(i);
-            }
+            let (u, x) = acc.position_marked(i);
+            unrealized += u;
+            notional += x;
         }
         let cap = self.capacity;
         let base = self.lean.as_mut_ptr();

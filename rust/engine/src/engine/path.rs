@@ -152,7 +152,7 @@ impl Engine {
         let tick = self.account.instruments()[i].tick_size;
         while !self.blown {
             // With the mark's own path the liquidation is the mark's (engine/mark_path.rs).
-            let liquidation = if self.own_mark || self.account.is_flat(i) {
+            let liquidation = if self.own_mark || !self.account.exposed(i, DOWN) {
                 NONE
             } else {
                 let (ld, lu) = self.liq_levels(i);

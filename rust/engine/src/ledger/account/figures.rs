@@ -6,24 +6,55 @@ use super::{Account, MarginMode, PositionSide};
 use crate::ledger::margin::{
     bankruptcy_price, hedge_liquidation_price, liquidation_price, HedgeInput, LiquidationInput,
 };
+use crate::ledger::position::Position;
 
 impl Account {
+    /// `f` summed over symbol `i`'s open positions (the one-way position; in hedge mode both
+    /// sides), written out for the one-way hot path.
+    #[inline(always)]
+    fn over_legs(&self, i: usize, f: impl Fn(&Position) -> f64) -> f64 {
+        let p = &self.positions[i];
+        let mut v = if p.qty == 0.0 { 0.0 } else { f(p) };
+        if self.is_hedge() && self.shorts[i].qty != 0.0 {
+            v += f(&self.shorts[i]);
+        }
+        v
+    }
+
+    /// Unrealized PnL and notional of symbol `i` at its mark in one pass (both sides in hedge
+    /// mode): [`Account::position_unrealized`] and [`Account::position_notional`] for the
+    /// per-step record.
+    #[inline(always)]
+    pub fn position_marked(&self, i: usize) -> (f64, f64) {
+        let inst = &self.instruments[i];
+        let p = &self.positions[i];
+        let (mut u, mut n) = (0.0, 0.0);
+        if p.qty != 0.0 {
+            let m = self.mark_or(i, p.entry);
+            u = p.unrealized(inst, m);
+            n = inst.notional(p.qty, m);
+        }
+        if self.is_hedge() && self.shorts[i].qty != 0.0 {
+            let s = &self.shorts[i];
+            let m = self.mark_or(i, s.entry);
+            u += s.unrealized(inst, m);
+            n += inst.notional(s.qty, m);
+        }
+        (u, n)
+    }
+
     /// Unrealized PnL of symbol `i` at its mark (both sides in hedge mode).
     #[inline]
     pub fn position_unrealized(&self, i: usize) -> f64 {
         let inst = &self.instruments[i];
-        self.legs(i)
-            .map(|p| p.unrealized(inst, self.mark_or(i, p.entry)))
-            .sum()
+        self.over_legs(i, |p| p.unrealized(inst, self.mark_or(i, p.entry)))
     }
 
     /// Notional of symbol `i` at its mark (both sides in hedge mode).
     #[inline]
     pub fn position_notional(&self, i: usize) -> f64 {
         let inst = &self.instruments[i];
-        self.legs(i)
-            .map(|p| inst.notional(p.qty, self.mark_or(i, p.entry)))
-            .sum()
+        self.over_legs(i, |p| inst.notional(p.qty, self.mark_or(i, p.entry)))
     }
 
     /// Initial margin of symbol `i`: notional at entry / leverage (for an isolated position this is
@@ -31,21 +62,17 @@ impl Account {
     #[inline]
     pub fn position_margin(&self, i: usize) -> f64 {
         let inst = &self.instruments[i];
-        self.legs(i)
-            .map(|p| inst.notional(p.qty, p.entry) / self.leverage[i])
-            .sum()
+        self.over_legs(i, |p| inst.notional(p.qty, p.entry) / self.leverage[i])
     }
 
     /// Maintenance margin of symbol `i` at its mark: `notional·MMR − cum` of its tier (in hedge
     /// mode each side in the tier of its own notional).
     pub fn position_maintenance_margin(&self, i: usize) -> f64 {
         let inst = &self.instruments[i];
-        self.legs(i)
-            .map(|p| {
-                let n = inst.notional(p.qty, self.mark_or(i, p.entry));
-                inst.brackets.maintenance_margin(n)
-            })
-            .sum()
+        self.over_legs(i, |p| {
+            let n = inst.notional(p.qty, self.mark_or(i, p.entry));
+            inst.brackets.maintenance_margin(n)
+        })
     }
 
     /// Σ unrealized PnL at the marks.
@@ -139,7 +166,10 @@ impl Account {
     pub fn liquidation_levels(&self, i: usize) -> (Option<f64>, Option<f64>) {
         if !self.is_hedge() {
             let q = self.positions[i].qty;
-            let lp = self.liquidation_price(i);
+            if q == 0.0 {
+                return (None, None);
+            }
+            let lp = liquidation_price(&self.instruments[i], &self.liquidation_input(i));
             return if q > 0.0 { (lp, None) } else { (None, lp) };
         }
         match self.modes[i] {

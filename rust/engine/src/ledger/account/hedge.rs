@@ -138,6 +138,22 @@ impl Account {
         self.positions[i].qty + self.shorts.get(i).map_or(0.0, |p| p.qty)
     }
 
+    /// Whether a falling (`down`) or rising price can bring symbol `i` to a liquidation: one-way,
+    /// a long falling or a short rising; hedge mode, any open side (under cross margin both sides
+    /// decide which way, so the level is looked up).
+    #[inline]
+    pub fn exposed(&self, i: usize, down: bool) -> bool {
+        if self.is_hedge() {
+            return !self.is_flat(i);
+        }
+        let q = self.positions[i].qty;
+        if down {
+            q > 0.0
+        } else {
+            q < 0.0
+        }
+    }
+
     /// Whether symbol `i` holds no position on any side.
     #[inline]
     pub fn is_flat(&self, i: usize) -> bool {
