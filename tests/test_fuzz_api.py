@@ -109,35 +109,38 @@ def test_backtest_with_hostile_inputs_gives_a_result_or_a_perpsim_error(df, grid
             st.one_of(st.just("X"), st.just("Y"), HOSTILE),
             NUMBER,
             NUMBER,
+            st.one_of(st.sampled_from([None, None, "long", "short", "both"]), HOSTILE),
         ),
         max_size=12,
     ),
     NUMBER,
+    st.one_of(st.sampled_from([None, "one_way", "hedge"]), HOSTILE),
 )
-def test_exchange_methods_with_hostile_arguments_give_a_result_or_a_perpsim_error(calls, balance):
-    ex = expect_result_or_perpsim_error(perpsim.Exchange, ["X"], initial_balance=balance)
+def test_exchange_methods_with_hostile_arguments_give_a_result_or_a_perpsim_error(calls, balance, mode):
+    ex = expect_result_or_perpsim_error(perpsim.Exchange, ["X"], initial_balance=balance, position_mode=mode)
     if ex is None:
         return
     t = pd.Timestamp("2024-01-01", tz="UTC")
-    for k, (what, sym, a, b) in enumerate(calls):
+    for k, (what, sym, a, b, side) in enumerate(calls):
+        ps = dict(position_side=side)
         if what == "buy":
-            expect_result_or_perpsim_error(ex.buy, sym, a, b)
+            expect_result_or_perpsim_error(ex.buy, sym, a, b, **ps)
         elif what == "sell":
-            expect_result_or_perpsim_error(ex.sell, sym, a, b)
+            expect_result_or_perpsim_error(ex.sell, sym, a, b, **ps)
         elif what == "limit":
-            expect_result_or_perpsim_error(ex.limit, sym, "buy", a, b)
+            expect_result_or_perpsim_error(ex.limit, sym, "buy", a, b, **ps)
         elif what == "stop":
-            expect_result_or_perpsim_error(ex.stop, sym, "sell", a, b)
+            expect_result_or_perpsim_error(ex.stop, sym, "sell", a, b, **ps)
         elif what == "take_profit":
-            expect_result_or_perpsim_error(ex.take_profit, sym, a)
+            expect_result_or_perpsim_error(ex.take_profit, sym, a, **ps)
         elif what == "trailing_stop":
-            expect_result_or_perpsim_error(ex.trailing_stop, sym, "sell", a, b)
+            expect_result_or_perpsim_error(ex.trailing_stop, sym, "sell", a, b, **ps)
         elif what == "cancel":
             expect_result_or_perpsim_error(ex.cancel, a)
         else:
             prices = ({sym: a} if isinstance(sym, (str, int, float, type(None))) else {"X": sym}) if k % 2 else a
             expect_result_or_perpsim_error(ex.update, t + pd.Timedelta(hours=k), prices)
-    ex.history(), ex.fills(), ex.orders(), ex.warnings()
+    ex.history(), ex.fills(), ex.orders(), ex.warnings(), ex.positions()
 
 
 @settings(deadline=None, max_examples=200)

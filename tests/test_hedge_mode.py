@@ -17,7 +17,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from perpsim import Contract, Exchange, Grid, InvalidInputError, OrderRejectedError, Rebalance, backtest
 from perpsim import reference as ref
-from test_matching_properties import T0, H, near, scenario
+from test_matching_properties import T0, H, compare_records, near, scenario
 
 FLAT = ((0, 125, 0.004),)
 LINEAR = Contract("X", brackets=FLAT, maker_fee=0, taker_fee=0)
@@ -204,25 +204,7 @@ def drive(c, kw, steps, sides):
         assert e == r, f"{op} on {side}: engine {e}, reference {r}"
         scale = max(scale, float(ex.account.volume))
         compare(ex, rx, scale)
-    fe, fr = ex.fills(), rx.fills()
-    assert len(fe) == len(fr)
-    if len(fe):
-        for col in ("order_id", "side", "liquidity", "reason"):
-            assert fe[col].tolist() == fr[col].tolist(), col
-        for col in ("qty", "price", "fee", "realized_pnl", "position"):
-            for x, y in zip(fe[col].tolist(), fr[col].tolist()):
-                near(x, y, scale, f"fills.{col}")
-    oe = ex.orders()
-    assert len(oe) == len(rx.orders)
-    for (oid, row), o in zip(oe.iterrows(), rx.orders):
-        assert (oid, row["type"], row["side"], row["status"]) == (o.id, o.kind, o.side, o.status), (row, o)
-        assert row["position_side"] == o.position_side
-        near(row["filled"], o.filled, 1.0, "orders.filled")
-    he, hr = ex.history(), rx.history()
-    assert len(he) == len(hr)
-    for col in ("equity", "wallet_balance", "realized_pnl", "fees"):
-        for x, y in zip(he[col].tolist(), hr[col].tolist()):
-            near(x, y, scale, f"history.{col}")
+    compare_records(ex, rx, scale)
 
 
 @st.composite
@@ -303,3 +285,24 @@ def test_grid_monte_carlo_in_hedge_mode_equals_one_way_path_by_path():
         assert a.paths[col].tolist() == b.paths[col].tolist(), col
     with pytest.raises(InvalidInputError, match="position_mode"):
         monte_carlo(Rebalance(target_ratio=0.5), Contract("X"), GBM(s0=100, volatility=0.5), position_mode="hedge")
+
+
+def test_a_python_strategy_trades_both_sides():
+    # a callback strategy names each order's side; the step-driven API is the one it gets
+    idx = pd.date_range("2024-01-01", periods=48, freq="h", tz="UTC")
+    close = 100 + 5 * np.sin(np.arange(48) / 6)
+    df = pd.DataFrame({"open": close, "high": close + 1, "low": close - 1, "close": close}, index=idx)
+
+    def on_bar(ex, ts, bars):
+        if ex.n_updates == 1:
+            ex.market("ASSET", "buy", 1, position_side="long")
+            ex.market("ASSET", "sell", 1, position_side="short")
+            ex.take_profit("ASSET", 104, position_side="long")
+            ex.take_profit("ASSET", 96, position_side="short")
+
+    r = backtest(df, on_bar, initial_balance=1_000, leverage=10, position_mode="hedge")
+    f = r.fills
+    assert f["position_side"].tolist() == ["long", "short", "long", "short"]
+    assert f["reason"].tolist() == ["user", "user", "tp", "tp"]
+    assert r.exchange.position("ASSET", "long").qty == 0 and r.exchange.position("ASSET", "short").qty == 0
+    assert r.trades["direction"].tolist() == ["long", "short"]

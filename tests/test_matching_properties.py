@@ -176,7 +176,11 @@ def drive(c, kw, steps):
         assert e == r, f"{op}: engine {e}, reference {r}"
         scale = max(scale, float(ex.account.volume))
         compare(ex, rx, scale)
-    # the records agree
+    compare_records(ex, rx, scale)
+
+
+def compare_records(ex, rx, scale):
+    """The records of a run agree: fills, the orders log, funding payments and the history."""
     fe, fr = ex.fills(), rx.fills()
     assert len(fe) == len(fr)
     if len(fe):
@@ -191,6 +195,7 @@ def drive(c, kw, steps):
     for (oid, row), o in zip(oe.iterrows(), rx.orders):
         assert (oid, row["type"], row["side"], row["status"]) == (o.id, o.kind, o.side, o.status), (row, o)
         assert row["reason"] == o.reason or o.status in ("rejected",), (row["reason"], o.reason)
+        assert row.get("position_side", "both") == o.position_side
         near(row["filled"], o.filled, 1.0, "orders.filled")
     pe = ex.funding_payments()
     assert len(pe) == len(rx.funding_rows)

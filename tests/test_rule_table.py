@@ -44,6 +44,7 @@ def make(impl, rule):
         maker_fee=s["maker_fee"],
         taker_fee=s["taker_fee"],
         margin_mode=s["margin_mode"],
+        position_mode=s.get("position_mode", "one_way"),
         **s["options"],
     )
 
@@ -100,9 +101,9 @@ def act(ex, op, args, kw):
         }
         return ex.run(frames(args[0]), funding=funding or None, settlement=kw.get("settlement"))
     if op in ("buy", "sell"):
-        return getattr(ex, op)(args[0], float(args[1]), float(args[2]))
+        return getattr(ex, op)(args[0], float(args[1]), float(args[2]), **kw)
     if op == "market":
-        return ex.market(args[0], args[1], float(args[2]))
+        return ex.market(args[0], args[1], float(args[2]), **kw)
     if op == "limit":
         return ex.limit(*args[:2], float(args[2]), float(args[3]), **kw)
     if op == "stop":
@@ -148,10 +149,10 @@ def check(ex, op, args):
         assert float(getattr(ex.account, args[0])) >= args[1]
     elif op == "account_below":
         assert float(getattr(ex.account, args[0])) < args[1]
-    elif op == "position":
-        near(ex.position(args[0]).qty, args[1])
+    elif op == "position":  # [symbol, qty] or, in hedge mode, [symbol, qty, side]
+        near(ex.position(args[0], *args[2:]).qty, args[1])
     elif op == "liquidation_price":
-        near(ex.liquidation_price(args[0]), args[1])
+        near(ex.liquidation_price(args[0], *args[2:]), args[1])
     elif op == "blown":
         assert ex.blown == args[0]
     elif op == "liquidated_at":

@@ -67,3 +67,4 @@ class ModelInputs(NamedTuple):
     funding_interval_ns: int = 0
     relative_bars: Optional[np.ndarray] = None
     s0: Optional[float] = None
+    expiry_ns: Optional[int] = None  # a basis model's delivery future: its premium converges there

@@ -43,14 +43,19 @@ __all__ = [
 _START = pd.Timestamp("2024-01-01", tz="UTC")
 
 
-def _model_inputs(model: Model, funding: Any, funding_interval_h: Optional[float], start: pd.Timestamp) -> ModelInputs:
+def _model_inputs(
+    model: Model, funding: Any, funding_interval_h: Optional[float], start: pd.Timestamp, contract: Any = None
+) -> ModelInputs:
     """What a run adds to ``model``: the start time and funding (a constant rate, or a Series of real
-    rates resampled at each funding time, every ``funding_interval_h`` hours, 8 by default)."""
+    rates resampled at each funding time, every ``funding_interval_h`` hours, 8 by default), and for
+    a basis model on a delivery ``contract`` its expiry."""
     if not isinstance(model, (GBM, JumpDiffusion, StudentT, Bootstrap, Basket, BasisSpread)):
         msg = "model: a perpsim GBM, JumpDiffusion, StudentT, Bootstrap, Basket or BasisSpread"
         raise InvalidInputError(msg, "model")
     hours = funding_interval_h if funding_interval_h else 8.0
     inputs = ModelInputs(start_ts=int(start.value), funding_interval_ns=int(hours * 3_600e9))
+    if isinstance(model, BasisSpread) and getattr(contract, "expiry", None) is not None:
+        inputs = inputs._replace(expiry_ns=int(contract.expiry.value))
     if isinstance(funding, pd.Series):
         inputs = inputs._replace(funding_history=np.ascontiguousarray(funding.to_numpy(dtype=float)))
     elif funding is not None:
@@ -112,8 +117,8 @@ def _account(
     c = _contracts(contract, model)
     if not isinstance(model, BasisSpread):
         return c, float(initial_balance), leverage, None
-    if c.expiry is not None or c.kind == "spot":
-        raise InvalidInputError("contract: a perpetual future (BasisSpread models a perpetual's premium)", "contract")
+    if c.kind == "spot":
+        raise InvalidInputError("contract: a future (BasisSpread models a future's premium over its spot)", "contract")
     balance, lev, cash = Basis._capital(c.kind == "inverse", initial_balance, leverage)
     return c, balance, lev, StrategyInputs(spot=np.full(n_bars, np.nan), spot_fee=None, initial_cash=cash)
 
@@ -330,7 +335,7 @@ def monte_carlo(
     ex = _exchange(c, balance, lev, options)
     t0 = _START if start is None else pd.Timestamp(start)
     t0 = t0.tz_localize("UTC") if t0.tzinfo is None else t0
-    inputs = _model_inputs(model, funding, (c[0] if isinstance(c, list) else c).funding_interval_hours, t0)
+    inputs = _model_inputs(model, funding, (c[0] if isinstance(c, list) else c).funding_interval_hours, t0, c)
     strategy = _mc_strategy(strategy, model)
     curve_every = int(math.ceil(n_paths / keep_curves)) if keep_curves else 0
     payload = dict(
@@ -387,14 +392,18 @@ def simulate_paths(
     funding_interval_hours: float = 8.0,
     start: Any = None,
     first_path: int = 0,
+    contract: Any = None,
 ) -> pd.DataFrame:
     """The bars :func:`monte_carlo` would run (paths ``first_path`` … ``first_path + n_paths − 1``
     of ``seed``): one row per bar, indexed by (path, timestamp), columns open, high, low, close and
     funding (the rate paid at that bar's open; NaN when none); for a :class:`Basket`, indexed by
-    (path, symbol, timestamp). For inspection: a Monte Carlo run never builds this table."""
+    (path, symbol, timestamp). ``contract``: for a :class:`BasisSpread`, the future (a delivery
+    contract's premium converges at its expiry). For inspection: a Monte Carlo run never builds this
+    table."""
     t0 = _START if start is None else pd.Timestamp(start)
     t0 = t0.tz_localize("UTC") if t0.tzinfo is None else t0
-    inputs = _model_inputs(model, funding, funding_interval_hours, t0)
+    c = named(contract) if isinstance(contract, str) else contract
+    inputs = _model_inputs(model, funding, funding_interval_hours, t0, c)
     first = _whole(first_path, "first_path", least=0)
     cols = _core._mc_paths(
         model,

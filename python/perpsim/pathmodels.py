@@ -1,6 +1,6 @@
 """Price-path models for Monte Carlo (docs/montecarlo.md): :class:`GBM`, :class:`JumpDiffusion`,
 :class:`StudentT`, :class:`Bootstrap` (one symbol), :class:`Basket` (correlated symbols) and
-:class:`BasisSpread` (a spot and a perpetual's premium). Each is a frozen dataclass whose fields the
+:class:`BasisSpread` (a spot and a future's premium). Each is a frozen dataclass whose fields the
 engine reads (``_core.check_model`` checks them when it is built); the paths are generated inside
 the compiled core, path by path."""
 
@@ -205,13 +205,15 @@ class Basket:
 
 @dataclass(frozen=True)
 class BasisSpread:
-    """A spot price and a perpetual future's premium over it, for the basis (cash-and-carry)
-    strategy in :func:`monte_carlo` (docs/montecarlo.md, "The basis trade"): the spot follows
-    ``spot`` (a :class:`GBM`); the premium ``(F − S) / S`` reverts to ``premium`` at the rate
-    ``reversion`` per year (half-life ``ln 2 / reversion`` years) with the absolute annual
-    volatility ``premium_vol`` (an Ornstein–Uhlenbeck process), starting at ``premium0`` (default:
-    ``premium``). The future's bar is the spot's times ``1 + premium``; funding (``funding=`` of
-    :func:`monte_carlo`) is paid on the future."""
+    """A spot price and a future's premium over it, for the basis (cash-and-carry) strategy in
+    :func:`monte_carlo` (docs/montecarlo.md, "The basis trade"): the spot follows ``spot`` (a
+    :class:`GBM`); the premium ``(F − S) / S`` reverts to ``premium`` at the rate ``reversion`` per
+    year (half-life ``ln 2 / reversion`` years) with the absolute annual volatility ``premium_vol``
+    (an Ornstein–Uhlenbeck process), starting at ``premium0`` (default: ``premium``). The future's
+    bar is the spot's times ``1 + premium``; funding (``funding=`` of :func:`monte_carlo`) is paid on
+    a perpetual. For a delivery contract the premium is that process times the time left to expiry
+    over the time left at the start: it shrinks with the carry and is zero at expiry, where the
+    future settles (no funding)."""
 
     spot: GBM
     premium: float = 0.0003

@@ -201,7 +201,7 @@ def _model_sweep(
 ) -> pd.DataFrame:
     c, balance, lev, strategy_inputs = _account(contract, model, initial_balance, leverage, n_bars)
     ex = _exchange(c, balance, lev, options)
-    inputs = _model_inputs(model, funding, (c[0] if isinstance(c, list) else c).funding_interval_hours, _START)
+    inputs = _model_inputs(model, funding, (c[0] if isinstance(c, list) else c).funding_interval_hours, _START, c)
     sets = [_mc_strategy(s, model) for s in strategies]
     payload = dict(
         exchange=ex,

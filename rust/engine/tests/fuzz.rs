@@ -12,8 +12,8 @@ use perpsim_engine::strategy::{
     Rebalance, TargetPositions, TargetUnit,
 };
 use perpsim_engine::{
-    presets, Account, Config, ContractKind, Engine, Instrument, LiquidationClose, NoStrategy,
-    OrderKind, OrderRequest, PathModel, Record, Side,
+    presets, Account, Config, ContractKind, Engine, Instrument, LiquidationClose, MarginMode,
+    NoStrategy, OrderKind, OrderRequest, PathModel, PositionMode, PositionSide, Record, Side,
 };
 use proptest::prelude::*;
 
@@ -251,8 +251,9 @@ fn order() -> impl Strategy<Value = (OrderRequest, u64, Option<f64>)> {
         any::<(bool, bool, bool)>(),
         0u64..20,
         num(),
+        0usize..3,
     )
-        .prop_map(|(sym, buy, k, qty, p, t, cb, (ro, po, cp), id, np)| {
+        .prop_map(|(sym, buy, k, qty, p, t, cb, (ro, po, cp), id, np, ps)| {
             let kind = [
                 OrderKind::Market,
                 OrderKind::Limit,
@@ -271,6 +272,7 @@ fn order() -> impl Strategy<Value = (OrderRequest, u64, Option<f64>)> {
             r.reduce_only = ro;
             r.post_only = po;
             r.close_position = cp;
+            r.position_side = [PositionSide::Both, PositionSide::Long, PositionSide::Short][ps];
             (r, id, Some(np))
         })
 }
@@ -379,13 +381,22 @@ proptest! {
         strat in strategy(),
         orders in proptest::collection::vec(order(), 0..12),
         clock in proptest::collection::vec(0i64..40, 0..4),
+        (hedge, isolated) in (any::<bool>(), any::<bool>()),
     ) {
         let n = insts.len();
         let mut insts = insts;
         for (k, i) in insts.iter_mut().enumerate() {
             i.symbol = format!("S{k}");
         }
-        let Ok(account) = Account::new(insts.clone(), balance * 100.0, leverage) else { return Ok(()) };
+        let Ok(mut account) = Account::new(insts.clone(), balance * 100.0, leverage) else { return Ok(()) };
+        if hedge {
+            account.set_position_mode(PositionMode::Hedge).expect("flat");
+        }
+        if isolated {
+            for i in 0..n {
+                account.set_margin_mode(i, MarginMode::Isolated).expect("flat");
+            }
+        }
         let Ok(mut engine) = Engine::new(account, cfg) else { return Ok(()) };
         let funding = funding.map(|f| {
             let mut f = f;
@@ -399,8 +410,21 @@ proptest! {
         clock.sort_unstable();
         clock.dedup();
         let steps: Vec<i64> = data.iter().flat_map(|d| d.ts.iter().copied()).collect();
-        for (r, _, _) in orders.iter().take(orders.len() / 2) {
+        // One-way orders name no side; in hedge mode a drawn `both` becomes the side the order
+        // opens (the drawn long and short ones close or are refused).
+        let sided = |r: &OrderRequest| {
             let mut r = *r;
+            if !hedge {
+                r.position_side = PositionSide::Both;
+            } else if r.position_side == PositionSide::Both {
+                r.position_side = if r.side == Side::Buy { PositionSide::Long } else { PositionSide::Short };
+                r.reduce_only = false;
+                r.close_position = false;
+            }
+            r
+        };
+        for (r, _, _) in orders.iter().take(orders.len() / 2) {
+            let mut r = sided(r);
             r.symbol %= n + 1; // sometimes a symbol the account does not hold
             let _ = engine.place(&r, &mut NoStrategy);
         }
@@ -414,12 +438,12 @@ proptest! {
             }
         }
         for (r, id, p) in orders.iter().skip(orders.len() / 2) {
-            let mut r = *r;
+            let mut r = sided(r);
             r.symbol %= n + 1;
             let _ = engine.place(&r, &mut NoStrategy);
             let _ = engine.amend(*id, *p, Some(r.qty), &mut NoStrategy);
             let _ = engine.cancel(*id);
-            let _ = engine.fill_at(r.symbol.min(n - 1), r.qty, r.price, r.reduce_only, &mut NoStrategy);
+            let _ = engine.fill_at_side(r.symbol.min(n - 1), r.position_side, r.qty, r.price, r.reduce_only, None, &mut NoStrategy);
         }
         let _ = engine.warnings();
         let _ = engine.warning_messages();

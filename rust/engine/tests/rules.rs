@@ -6,7 +6,8 @@ use perpsim_engine::engine::{run, SymbolInput};
 use perpsim_engine::market::{BarSeries, Series};
 use perpsim_engine::{
     Account, Bar, Brackets, Config, Engine, ErrorKind, Instrument, LedgerError, LiquidationClose,
-    MarginMode, Named, NoStrategy, OrderKind, OrderRequest, PathModel, Side, WorkingType,
+    MarginMode, Named, NoStrategy, OrderKind, OrderRequest, PathModel, PositionMode, PositionSide,
+    Side, WorkingType,
 };
 use serde_json::{Map, Value};
 
@@ -86,6 +87,10 @@ fn setup(defaults: &Map<String, Value>, rule: &Value) -> (Engine, Vec<String>) {
     for i in 0..n {
         acc.set_leverage(i, num(&s["leverage"])).expect("leverage");
         acc.set_margin_mode(i, mode).expect("mode");
+    }
+    if let Some(m) = s.get("position_mode") {
+        let m = PositionMode::parse(m.as_str().expect("position_mode")).expect("position_mode");
+        acc.set_position_mode(m).expect("flat");
     }
     let mut cfg = Config::default();
     for (k, v) in s["options"].as_object().expect("options") {
@@ -215,6 +220,9 @@ fn act(
     };
     let side = |v: &Value| Side::parse(v.as_str().expect("a side")).expect("a side");
     let flag = |k: &str| kw.get(k).and_then(Value::as_bool).unwrap_or(false);
+    let ps = kw.get("position_side").map_or(PositionSide::Both, |v| {
+        PositionSide::parse(v.as_str().expect("a side")).expect("a position side")
+    });
     let s = &mut NoStrategy;
     match op {
         "update" => step_bars(e, names, at(&args[0]), &args[1], true),
@@ -226,15 +234,16 @@ fn act(
             } else {
                 -num(&args[2])
             };
-            e.fill_at(sym(&args[0]), q, num(&args[1]), true, s)?;
+            e.fill_at_side(sym(&args[0]), ps, q, num(&args[1]), true, None, s)?;
         }
         "market" => {
-            let r = OrderRequest::new(
+            let mut r = OrderRequest::new(
                 sym(&args[0]),
                 side(&args[1]),
                 OrderKind::Market,
                 num(&args[2]),
             );
+            r.position_side = ps;
             e.place(&r, s)?;
         }
         "limit" => {
@@ -242,6 +251,7 @@ fn act(
                 OrderRequest::limit(sym(&args[0]), side(&args[1]), num(&args[2]), num(&args[3]));
             r.post_only = flag("post_only");
             r.reduce_only = flag("reduce_only");
+            r.position_side = ps;
             e.place(&r, s)?;
         }
         "stop" => {
@@ -253,6 +263,7 @@ fn act(
             }
             r.reduce_only = flag("reduce_only");
             r.working_type = working_type(kw);
+            r.position_side = ps;
             e.place(&r, s)?;
         }
         "take_profit" | "stop_loss" => {
@@ -261,8 +272,9 @@ fn act(
             } else {
                 OrderKind::StopLoss
             };
-            e.protect(
+            e.protect_side(
                 sym(&args[0]),
+                ps,
                 kind,
                 num(&args[1]),
                 kw.get("qty").map(num),
@@ -280,6 +292,7 @@ fn act(
             r.callback = num(&args[3]);
             r.activation = kw.get("activation").map_or(f64::NAN, num);
             r.reduce_only = flag("reduce_only");
+            r.position_side = ps;
             e.place(&r, s)?;
         }
         "cancel" => e.cancel(args[0].as_u64().expect("an order id"))?,
@@ -377,9 +390,11 @@ fn check(e: &Engine, names: &[String], op: &str, a: &[Value], rule: &str) -> boo
         "account" => near(account(a[0].as_str().unwrap()), num(&a[1]), rule),
         "account_at_least" => assert!(account(a[0].as_str().unwrap()) >= num(&a[1]), "{rule}"),
         "account_below" => assert!(account(a[0].as_str().unwrap()) < num(&a[1]), "{rule}"),
-        "position" => near(acc.position(sym(&a[0])).qty, num(&a[1]), rule),
+        // [symbol, qty] or, in hedge mode, [symbol, qty, side]
+        "position" => near(acc.leg(sym(&a[0]), side_of(a)).qty, num(&a[1]), rule),
         "liquidation_price" => near(
-            acc.liquidation_price(sym(&a[0])).unwrap_or(f64::NAN),
+            acc.liquidation_price_of(sym(&a[0]), side_of(a))
+                .unwrap_or(f64::NAN),
             num(&a[1]),
             rule,
         ),
@@ -415,6 +430,13 @@ fn check(e: &Engine, names: &[String], op: &str, a: &[Value], rule: &str) -> boo
         _ => return false,
     }
     true
+}
+
+/// The position side a check names as its third argument (`both` when none).
+fn side_of(a: &[Value]) -> PositionSide {
+    a.get(2).map_or(PositionSide::Both, |v| {
+        PositionSide::parse(v.as_str().expect("a side")).expect("a position side")
+    })
 }
 
 fn play(defaults: &Map<String, Value>, rule: &Value) {

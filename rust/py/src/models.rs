@@ -85,6 +85,7 @@ pub struct ModelInputs<'py> {
     funding_interval_ns: i64,
     relative_bars: Option<PyReadonlyArray2<'py, f64>>,
     s0: Option<f64>,
+    expiry_ns: Option<i64>,
 }
 
 /// The field names read here per class (for the test that they match the dataclasses).
@@ -277,6 +278,7 @@ pub fn built_of(
             reversion: a.reversion.0,
             premium_vol: a.premium_vol.0,
             premium0: a.premium0.map_or(a.premium.0, |p| p.0),
+            expiry_ns: inputs.and_then(|i| i.expiry_ns),
         };
         s.validate().py(py)?;
         return Ok(Built::Spread(s));

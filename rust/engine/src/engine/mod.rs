@@ -323,7 +323,7 @@ impl Engine {
 
     /// Whether nothing can change any more: the account is blown and holds no position.
     pub fn is_finished(&self) -> bool {
-        self.blown && (0..self.account.len()).all(|i| self.account.position(i).qty == 0.0)
+        self.blown && (0..self.account.len()).all(|i| self.account.is_flat(i))
     }
 
     /// When the account was liquidated (cross) or first had a position liquidated (isolated).

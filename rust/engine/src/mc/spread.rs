@@ -1,9 +1,12 @@
-//! A spot price and a perpetual future's premium over it, for running the basis (cash-and-carry)
-//! strategy in Monte Carlo (docs/montecarlo.md, "The basis trade"): the spot follows a GBM with
-//! Brownian-bridge extremes; the premium `(F − S) / S` follows an Ornstein–Uhlenbeck process
-//! (exact discretisation) around its long-run level; the future's bar is the spot's bar times
+//! A spot price and a future's premium over it, for running the basis (cash-and-carry) strategy in
+//! Monte Carlo (docs/montecarlo.md, "The basis trade"): the spot follows a GBM with Brownian-bridge
+//! extremes; the premium `(F − S) / S` follows an Ornstein–Uhlenbeck process (exact
+//! discretisation) around its long-run level; the future's bar is the spot's bar times
 //! `1 + premium` (its high and low at the larger and smaller premium of the bar's two ends).
-//! Funding is paid on the future. One random stream per path, drawn in a fixed order.
+//! A delivery future's premium is that process scaled by the time left to expiry over the time
+//! left at the start (the carry shrinks with the time to expiry), so it converges to zero at
+//! expiry; after it the future is the spot. Funding is paid on the future (a perpetual's).
+//! One random stream per path, drawn in a fixed order.
 
 use super::models::{FundingClock, ModelSpec, PathBuf, PriceModel};
 use super::rng::Rng;
@@ -23,6 +26,8 @@ pub struct SpreadSpec {
     pub premium_vol: f64,
     /// The premium at the start.
     pub premium0: f64,
+    /// A delivery future's expiry (ns; `None`: a perpetual): the premium converges to zero there.
+    pub expiry_ns: Option<i64>,
 }
 
 impl SpreadSpec {
@@ -47,6 +52,12 @@ impl SpreadSpec {
         }
         if !(self.premium_vol.is_finite() && self.premium_vol >= 0.0) {
             return bad("premium_vol", "must be >= 0");
+        }
+        if self.expiry_ns.is_some_and(|e| e <= self.spot.start_ts) {
+            return bad(
+                "expiry",
+                "the delivery contract expires before the paths start (give start= before it)",
+            );
         }
         // The premium's stationary spread: beyond ±50 % the future is not a future of this spot.
         if self.premium_vol / (2.0 * self.reversion).sqrt() > 0.1 {
@@ -81,21 +92,30 @@ impl SpreadSpec {
             b.funding_rate.clear();
         }
         let (mut prev, mut x) = (s.s0, self.premium0);
+        // The premium's scale at time `t`: 1 for a perpetual; for a delivery future the time left
+        // to expiry over the time left at the start (0 from expiry on).
+        let scale = |t: i64| match self.expiry_ns {
+            None => 1.0,
+            Some(e) => (e - t).max(0) as f64 / (e - s.start_ts) as f64,
+        };
         for k in 0..n {
             let ts = s.start_ts + k as i64 * s.interval_ns;
             let r = (drift - 0.5 * vol * vol) * dt + vol * dt.sqrt() * rng.normal();
             let (o, h, l, c) = s.bar_from(rng, prev, r, vol, dt);
             prev = c;
-            let x0 = x;
+            let x_open = x;
             x = self.premium + (x - self.premium) * a + sd * rng.normal();
-            let (lo, hi) = (x0.min(x), x0.max(x));
+            // The premium at the bar's open and close (× 1 exactly for a perpetual).
+            let (p0, p1) = (x_open * scale(ts), x * scale(ts + s.interval_ns));
+            let (lo, hi) = (p0.min(p1), p0.max(p1));
             let future = (
-                o * (1.0 + x0),
+                o * (1.0 + p0),
                 h * (1.0 + hi),
                 l * (1.0 + lo),
-                c * (1.0 + x),
+                c * (1.0 + p1),
             );
-            let funding = if clock.due(ts) {
+            // A delivery future pays no funding.
+            let funding = if self.expiry_ns.is_none() && clock.due(ts) {
                 s.funding.draw(rng)
             } else {
                 f64::NAN
@@ -129,6 +149,7 @@ mod tests {
             reversion: 1_000.0,
             premium_vol,
             premium0: 0.002,
+            expiry_ns: None,
         }
     }
 
