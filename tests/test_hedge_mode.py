@@ -13,10 +13,11 @@ from fractions import Fraction as F
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from perpsim import Contract, Exchange, Grid, InvalidInputError, OrderRejectedError, Rebalance, backtest
 from perpsim import reference as ref
+from test_mark_price import frame, marked_scenario
 from test_matching_properties import T0, H, compare_records, near, scenario
 
 FLAT = ((0, 125, 0.004),)
@@ -306,3 +307,54 @@ def test_a_python_strategy_trades_both_sides():
     assert f["reason"].tolist() == ["user", "user", "tp", "tp"]
     assert r.exchange.position("ASSET", "long").qty == 0 and r.exchange.position("ASSET", "short").qty == 0
     assert r.trades["direction"].tolist() == ["long", "short"]
+
+
+# -- both sides on the mark's own path ---------------------------------------------------------
+
+
+def _drive_marked(ex, base, side, qty, orders, df, funding, sides):
+    ex.update(T0 - H, base)
+    for ps, q in (("long", qty), ("short", qty / 2 if side == "buy" else qty * 2)):
+        try:
+            (ex.buy if ps == "long" else ex.sell)("X", base, q, position_side=ps)
+        except (InvalidInputError, OrderRejectedError):
+            pass
+    for (kind, s, lvl, q), ps in zip(orders, sides):
+        kw = dict(position_side=ps)
+        try:
+            if kind == "limit":
+                ex.limit("X", s, lvl, q, **kw)
+            elif kind == "stop":
+                ex.stop("X", s, lvl, q, **kw)
+            elif kind == "stop_mark":
+                ex.stop("X", s, lvl, q, price=lvl if s == "buy" else None, working_type="mark", **kw)
+            else:
+                (ex.stop_loss if kind == "sl_mark" else ex.take_profit)("X", lvl, working_type="mark", **kw)
+        except (InvalidInputError, OrderRejectedError):
+            pass
+    fi = df.index[[0, -1]].unique()
+    f = None if funding is None else pd.Series([funding] * len(fi), index=fi)
+    ex.run(df, funding=f)
+
+
+@st.composite
+def marked_hedge_scenario(draw):
+    sc = draw(marked_scenario())
+    return sc, [draw(st.sampled_from(["long", "short"])) for _ in sc[5]]
+
+
+@settings(max_examples=150, deadline=None)
+@given(marked_hedge_scenario())
+def test_hedge_mode_on_the_marks_path_matches_the_reference(sc):
+    # both sides open, liquidation and triggers on the mark's own path (isolated: a level each
+    # way; cross: the symbol's one level), engine against the reference
+    (c, kw, base, side, qty, orders, trade, mark, funding), sides = sc
+    kw = dict(kw, position_mode="hedge")
+    idx = pd.DatetimeIndex(pd.to_datetime(np.arange(T0, T0 + len(trade) * H, H)))
+    df = frame(trade, mark, idx)
+    ex, rx = Exchange(c, **kw), ref.Exchange(c, **kw)
+    _drive_marked(ex, base, side, qty, orders, df, funding, sides)
+    _drive_marked(rx, base, side, qty, orders, df, funding, sides)
+    scale = max(float(kw["initial_balance"]) * 100, float(ex.account.volume))
+    compare(ex, rx, scale)
+    compare_records(ex, rx, scale)
