@@ -17,7 +17,7 @@ from .api import OrderApi
 from .fees import RefFeeTiers
 from .ledger import _num, _round_to, exact
 from .loop import replay
-from .orders import FILL_REASON, STALE, TRIGGER_KINDS, RefOrder, _Config, _v, triggers_rising
+from .orders import FILL_REASON, STALE, TRIGGER_KINDS, RefOrder, _Config, _v, closes, triggers_rising
 from .path import PathWalk
 from .rebates import count as count_rebate
 from .risk import deleverage, liquidate
@@ -180,11 +180,11 @@ class Exchange(OrderApi, PathWalk):
             raise InvalidInputError("working_type: only trigger orders fire on the mark", "working_type")
         self._side(symbol, position_side)
         if position_side != "both":
-            closes = (position_side == "long") == (side == "sell")
-            if (reduce_only or close_position) and not closes:
+            closing = closes(position_side, side)
+            if (reduce_only or close_position) and not closing:
                 f = "reduce_only" if reduce_only else "close_position"
                 raise InvalidInputError(f"{f}: in hedge mode only the closing side is reduce-only", f)
-            reduce_only = closes
+            reduce_only = closing
         o = self._new_order(
             symbol,
             side,
@@ -343,8 +343,12 @@ class Exchange(OrderApi, PathWalk):
     def _hedge_excess(self, o: RefOrder, pos: F) -> bool:
         """Hedge mode: a market order closing more than its side holds (refused; a resting closing
         order is capped at the side when it fills instead)."""
-        closes = o.position_side != "both" and (o.position_side == "long") == (o.side == "sell")
-        return closes and o.kind == "market" and not o.close_position and o.qty > abs(pos) * (1 + F(1, 10**9))
+        return (
+            closes(o.position_side, o.side)
+            and o.kind == "market"
+            and not o.close_position
+            and o.qty > abs(pos) * (1 + F(1, 10**9))
+        )
 
     def _fill_at(
         self,
@@ -361,9 +365,14 @@ class Exchange(OrderApi, PathWalk):
         qn = qty if exact_qty else _num("qty", qty, positive=True)
         self._side(symbol, position_side)
         q = qn if exact_qty else _round_to(qn, sp.step)
-        closes = position_side != "both" and (position_side == "long") == (side == "sell")
         o = self._new_order(
-            symbol, side, "market", q, fill_reason=reason, position_side=position_side, reduce_only=closes
+            symbol,
+            side,
+            "market",
+            q,
+            fill_reason=reason,
+            position_side=position_side,
+            reduce_only=closes(position_side, side),
         )
         if self.blown:
             raise self._reject(o, "order", "account liquidated")

@@ -42,6 +42,12 @@ def _v(x: Optional[F]) -> F:
     return x
 
 
+def closes(position_side: str, side: str) -> bool:
+    """Hedge mode: an order of ``side`` on ``position_side`` only closes (a sell on the long side,
+    a buy on the short side); never in one-way mode ("both")."""
+    return position_side != "both" and (position_side == "long") == (side == "sell")
+
+
 @dataclass
 class RefOrder:
     """One order of the reference engine (the orders log is the list of these)."""

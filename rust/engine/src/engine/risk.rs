@@ -30,14 +30,8 @@ impl Engine {
     /// one-way, the position; hedge mode, isolated, the long (falling) or the short (rising);
     /// cross, every side (named by its open long, else its short).
     fn liquidated_side(&self, i: usize, down: bool) -> PositionSide {
-        if !self.account.is_hedge() {
-            PositionSide::Both
-        } else if self.account.margin_mode(i) == MarginMode::Isolated {
-            if down {
-                PositionSide::Long
-            } else {
-                PositionSide::Short
-            }
+        if !self.account.is_hedge() || self.account.margin_mode(i) == MarginMode::Isolated {
+            self.account.side_of(down)
         } else if self.account.leg(i, PositionSide::Long).qty != 0.0 {
             PositionSide::Long
         } else {
@@ -45,19 +39,19 @@ impl Engine {
         }
     }
 
-    /// The open sides of symbol `i` (one-way: its position).
-    fn open_sides(&self, i: usize) -> impl Iterator<Item = (PositionSide, f64)> + use<> {
+    /// The open sides of symbol `i` with their quantities (one-way: its position), taken before
+    /// any of them closes.
+    fn open_sides(&self, i: usize) -> Vec<(PositionSide, f64)> {
         let sides: &[PositionSide] = if self.account.is_hedge() {
             &[PositionSide::Long, PositionSide::Short]
         } else {
             &[PositionSide::Both]
         };
-        let v: Vec<(PositionSide, f64)> = sides
+        sides
             .iter()
             .map(|&s| (s, self.account.leg(i, s).qty))
             .filter(|&(_, q)| q != 0.0)
-            .collect();
-        v.into_iter()
+            .collect()
     }
 
     /// Liquidates at `price`, reached falling (`down`) or rising: an isolated position alone (its
@@ -171,11 +165,7 @@ impl Engine {
             return NONE;
         }
         // A falling price deleverages a short, a rising one a long (in hedge mode, that side).
-        let p = match (self.account.is_hedge(), down) {
-            (false, _) => self.account.position(i),
-            (true, true) => self.account.leg(i, PositionSide::Short),
-            (true, false) => self.account.leg(i, PositionSide::Long),
-        };
+        let p = self.account.leg(i, self.account.side_of(!down));
         let r = self.bar_ref[i];
         match (down, p.qty) {
             (true, q) if q < 0.0 && r * (1.0 - m) < p.entry => r * (1.0 - m),
@@ -193,11 +183,7 @@ impl Engine {
         down: bool,
         strat: &mut S,
     ) {
-        let side = match (self.account.is_hedge(), down) {
-            (false, _) => PositionSide::Both,
-            (true, true) => PositionSide::Short,
-            (true, false) => PositionSide::Long,
-        };
+        let side = self.account.side_of(!down);
         let pos = self.account.leg(i, side).qty;
         if pos != 0.0 {
             self.force_close(

@@ -94,6 +94,16 @@ impl Account {
         }
     }
 
+    /// The side holding a long (`long`) or a short position: `Both` in one-way mode.
+    #[inline]
+    pub fn side_of(&self, long: bool) -> PositionSide {
+        match (self.is_hedge(), long) {
+            (false, _) => PositionSide::Both,
+            (true, true) => PositionSide::Long,
+            (true, false) => PositionSide::Short,
+        }
+    }
+
     /// The position of symbol `i` on `side` (the one-way position for `both`; a side that does
     /// not fit the mode reads the long or one-way slot: check it first with
     /// [`Account::check_side`]).

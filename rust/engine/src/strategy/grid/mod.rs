@@ -413,11 +413,7 @@ impl Grid {
 
 /// The position side of an order on the long (`long`) or short side: `Both` in one-way mode.
 fn hedge_side(e: &Engine, long: bool) -> PositionSide {
-    match (e.account().is_hedge(), long) {
-        (false, _) => PositionSide::Both,
-        (true, true) => PositionSide::Long,
-        (true, false) => PositionSide::Short,
-    }
+    e.account().side_of(long)
 }
 
 impl Strategy for Grid {
