@@ -158,6 +158,18 @@ fn main() {
         "compiled floor, no path".into(),
     ));
 
+    // The bars' validation alone (every run does it before its first step).
+    let t = best(|| {
+        let t0 = Instant::now();
+        black_box(series.validate()).unwrap();
+        t0.elapsed().as_secs_f64()
+    });
+    rows.push((
+        "validate the bars (prices, order, timestamps)".into(),
+        t,
+        "part of every run".into(),
+    ));
+
     // The engine: 100 resting limits outside the year's range, a long position, funding; with and
     // without the per-step equity row.
     for record in [true, false] {

@@ -66,7 +66,7 @@ impl CurveStats {
     }
 
     /// Adds the value `v` at the end of the step at `ts`.
-    #[inline]
+    #[inline(always)]
     pub fn push(&mut self, ts: i64, v: f64) {
         if self.steps == 0 {
             self.first_ts = ts;
@@ -116,6 +116,18 @@ impl CurveStats {
         if v < self.min {
             self.min = v;
         }
+    }
+
+    /// [`CurveStats::push`] of each value `vs[k]` at `ts[k]` in turn: the same fold, in the same
+    /// order (the same bits), with its state held in registers for the block (the quiet stretch
+    /// folds its bars in blocks).
+    #[inline(never)]
+    pub fn push_all(&mut self, ts: &[i64], vs: &[f64]) {
+        let mut c = std::mem::take(self);
+        for (&t, &v) in ts.iter().zip(vs) {
+            c.push(t, v);
+        }
+        *self = c;
     }
 
     /// More steps, the last at `last_ts`, at which the value does not change (a run that has

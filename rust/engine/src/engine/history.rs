@@ -187,37 +187,32 @@ impl History {
     /// (bumped by every fill, funding payment or change to the account's settings).
     #[inline]
     pub fn push(&mut self, timestamp: i64, acc: &Account, epoch: u64) {
-        let n = self.rows;
-        if n == self.capacity {
-            self.grow(n.max(64));
-        }
-        debug_assert!(
-            slots(acc) == self.symbols && self.lean.len() >= self.lean_width() * self.capacity
-        );
+        debug_assert!(slots(acc) == self.symbols);
         let (mut unrealized, mut notional) = (0.0, 0.0);
         for i in 0..acc.len() {
             let (u, x) = acc.position_marked(i);
             unrealized += u;
             notional += x;
         }
-        let cap = self.capacity;
-        let base = self.lean.as_mut_ptr();
-        // SAFETY: `grow` keeps `lean` at `lean_width * capacity` floats and `n < capacity` here;
-        // every offset is (column < lean_width) · capacity + n, inside the buffer.
-        unsafe {
-            *base.add(TIME * cap + n) = MaybeUninit::new(f64::from_bits(timestamp as u64));
-            *base.add(UNREALIZED * cap + n) = MaybeUninit::new(unrealized);
-            *base.add(NOTIONAL * cap + n) = MaybeUninit::new(notional);
-            if self.inverse {
-                let mark = acc.mark_price(0).unwrap_or(f64::NAN);
-                *base.add(MARK * cap + n) = MaybeUninit::new(mark);
-            }
-        }
-        self.rows = n + 1;
+        let mark = if self.inverse {
+            acc.mark_price(0).unwrap_or(f64::NAN)
+        } else {
+            f64::NAN
+        };
+        self.sync(acc, epoch);
+        self.push_marked(timestamp, unrealized, notional, mark);
+    }
+
+    /// Brings the state rows up to the account's state as of the next row (a state row when it
+    /// changed since the last one). [`History::push`] does it for each row; a stretch of rows
+    /// over which only the marks move does it once and writes them with
+    /// [`History::push_marked`].
+    #[inline]
+    pub fn sync(&mut self, acc: &Account, epoch: u64) {
         if epoch != self.seen || self.key.is_empty() {
             self.seen = epoch;
             if self.state_changed(acc) {
-                self.write_state(n, acc);
+                self.write_state(self.rows, acc);
             }
         } else {
             // The counter's promise, checked in every debug run (the cargo tests).
@@ -229,6 +224,31 @@ impl History {
         if self.full.get().is_some() {
             self.full = OnceLock::new();
         }
+    }
+
+    /// Appends a row of the figures that move with the marks (Σ unrealized PnL and Σ notional
+    /// over the account's positions, and in an inverse account the first symbol's mark), the
+    /// account's state being the one last brought in by [`History::sync`].
+    #[inline(always)]
+    pub fn push_marked(&mut self, timestamp: i64, unrealized: f64, notional: f64, mark: f64) {
+        let n = self.rows;
+        if n == self.capacity {
+            self.grow(n.max(64));
+        }
+        debug_assert!(self.lean.len() >= self.lean_width() * self.capacity);
+        let cap = self.capacity;
+        let base = self.lean.as_mut_ptr();
+        // SAFETY: `grow` keeps `lean` at `lean_width * capacity` floats and `n < capacity` here;
+        // every offset is (column < lean_width) · capacity + n, inside the buffer.
+        unsafe {
+            *base.add(TIME * cap + n) = MaybeUninit::new(f64::from_bits(timestamp as u64));
+            *base.add(UNREALIZED * cap + n) = MaybeUninit::new(unrealized);
+            *base.add(NOTIONAL * cap + n) = MaybeUninit::new(notional);
+            if self.inverse {
+                *base.add(MARK * cap + n) = MaybeUninit::new(mark);
+            }
+        }
+        self.rows = n + 1;
     }
 
     /// Whether the state differs from the last one written (branch-free over the key).

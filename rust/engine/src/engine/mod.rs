@@ -237,19 +237,7 @@ impl Engine {
 
     /// The fold of the equity curve so far (every step, whatever is recorded).
     pub fn curve(&self) -> CurveStats {
-        if !self.folds_history() || self.curve.steps > 0 {
-            return self.curve.clone();
-        }
-        let mut c = self.curve.clone();
-        self.history.for_each_equity(|t, v| c.push(t, v));
-        c
-    }
-
-    /// Whether the statistics fold the recorded equity column when read (every step recorded)
-    /// instead of following each step (see [`Engine::end_step`]).
-    #[inline]
-    fn folds_history(&self) -> bool {
-        self.every_step
+        self.curve.clone()
     }
 
     /// The recorded columns, handed out for a view without a copy (see

@@ -71,17 +71,9 @@ impl Engine {
         if record {
             self.history.push(self.now, &self.account, self.epoch);
         }
-        // The statistics fold: every step's value, online; with every step recorded and the
-        // account's equity as the value, the recorded column is that curve and is folded when the
-        // figures are read (the same fold, in the same order).
-        match strat.value(self) {
-            Some(v) => self.curve.push(self.now, v),
-            None if self.folds_history() => {}
-            None => {
-                let eq = self.account.equity();
-                self.curve.push(self.now, eq);
-            }
-        }
+        // The statistics fold: every step's value, online.
+        let v = strat.value(self).unwrap_or_else(|| self.account.equity());
+        self.curve.push(self.now, v);
         self.recorded = record;
     }
 

@@ -5,7 +5,9 @@ pub mod fee_tiers;
 pub mod margin;
 pub mod position;
 
-pub use account::{Account, Fill, LegFigures, Liquidity, MarginMode, PositionMode, PositionSide};
+pub use account::{
+    Account, Fill, LegFigures, Liquidity, MarginMode, Marker, PositionMode, PositionSide,
+};
 pub use fee_tiers::FeeTiers;
 pub use margin::{hedge_liquidation_price, liquidation_price, HedgeInput, LiquidationInput};
 pub use position::{FillEffect, Position, DUST};

@@ -3,6 +3,7 @@
 //! liquidation price of a position in its margin mode.
 
 use super::{Account, MarginMode, PositionSide};
+use crate::instrument::Instrument;
 use crate::ledger::margin::{
     bankruptcy_price, hedge_liquidation_price, liquidation_price, HedgeInput, LiquidationInput,
 };
@@ -26,21 +27,28 @@ impl Account {
     /// per-step record.
     #[inline(always)]
     pub fn position_marked(&self, i: usize) -> (f64, f64) {
-        let inst = &self.instruments[i];
-        let p = &self.positions[i];
-        let (mut u, mut n) = (0.0, 0.0);
-        if p.qty != 0.0 {
-            let m = self.mark_or(i, p.entry);
-            u = p.unrealized(inst, m);
-            n = inst.notional(p.qty, m);
+        let m = self.marker(i);
+        m.marked_legs(
+            self.mark_or(i, m.long.entry),
+            self.mark_or(i, m.short.entry),
+        )
+    }
+
+    /// Symbol `i`'s legs and the wallet as they stand, to be marked at any price
+    /// ([`Marker`]).
+    #[inline(always)]
+    pub fn marker(&self, i: usize) -> Marker<'_> {
+        let short = if self.is_hedge() {
+            self.shorts[i]
+        } else {
+            Position::default()
+        };
+        Marker {
+            inst: &self.instruments[i],
+            long: self.positions[i],
+            short,
+            wallet: self.wallet,
         }
-        if self.is_hedge() && self.shorts[i].qty != 0.0 {
-            let s = &self.shorts[i];
-            let m = self.mark_or(i, s.entry);
-            u += s.unrealized(inst, m);
-            n += inst.notional(s.qty, m);
-        }
-        (u, n)
     }
 
     /// Unrealized PnL of symbol `i` at its mark (both sides in hedge mode).
@@ -269,5 +277,48 @@ impl Account {
                 }
             }
         }
+    }
+}
+
+/// One symbol's legs (the one-way position, or both sides in hedge mode) and the wallet, frozen:
+/// the figures that move with the mark alone, for a stretch of bars in which nothing else changes.
+/// [`Account::position_marked`] is this at the account's mark, and [`Marker::equity`] is
+/// [`Account::equity`] of a one-symbol account, with the same arithmetic (the same bits).
+#[derive(Clone, Copy, Debug)]
+pub struct Marker<'a> {
+    inst: &'a Instrument,
+    long: Position,
+    short: Position,
+    wallet: f64,
+}
+
+impl Marker<'_> {
+    /// (Σ unrealized PnL, Σ notional) of the legs, each at its own mark.
+    #[inline(always)]
+    fn marked_legs(&self, long_mark: f64, short_mark: f64) -> (f64, f64) {
+        let (inst, p, s) = (self.inst, &self.long, &self.short);
+        let (mut u, mut n) = (0.0, 0.0);
+        if p.qty != 0.0 {
+            u = p.unrealized(inst, long_mark);
+            n = inst.notional(p.qty, long_mark);
+        }
+        if s.qty != 0.0 {
+            u += s.unrealized(inst, short_mark);
+            n += inst.notional(s.qty, short_mark);
+        }
+        (u, n)
+    }
+
+    /// (Σ unrealized PnL, Σ notional) of the legs at the mark `m`.
+    #[inline(always)]
+    pub fn marked(&self, m: f64) -> (f64, f64) {
+        self.marked_legs(m, m)
+    }
+
+    /// The equity of a one-symbol account whose legs' unrealized PnL is `unrealized`
+    /// ([`Marker::marked`]): the wallet plus the sum over its one symbol.
+    #[inline(always)]
+    pub fn equity(&self, unrealized: f64) -> f64 {
+        self.wallet + std::iter::once(unrealized).sum::<f64>()
     }
 }

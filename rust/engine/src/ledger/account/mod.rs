@@ -10,6 +10,7 @@ use super::position::Position;
 use crate::error::{finite, positive, LedgerError};
 use crate::instrument::{ContractKind, Instrument};
 
+pub use figures::Marker;
 pub use hedge::{LegFigures, PositionMode, PositionSide};
 
 /// Maker (resting order) or taker (market, stop, liquidation) side of a fill.
