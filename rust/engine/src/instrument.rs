@@ -8,6 +8,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::LedgerError;
+use crate::rounding::tidy;
+pub use crate::rounding::{round_half_away, round_to};
 
 /// How a contract settles.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -400,104 +402,9 @@ impl Instrument {
     }
 }
 
-/// Rounds `x` to the nearest multiple of `inc` (no-op for `inc == 0`), cleaning the binary noise
-/// so that `round_to(0.1 + 0.2, 0.1) == 0.3`.
-#[inline]
-pub fn round_to(x: f64, inc: f64) -> f64 {
-    if inc > 0.0 {
-        // Halves round away from zero as in decimal arithmetic: the nudge keeps 0.0025 / 0.001 =
-        // 2.4999999999999996 rounding to 3 like the decimal 2.5 it stands for.
-        let n = x / inc;
-        tidy(round_half_away(n + 1e-9_f64.copysign(n)) * inc, inc)
-    } else {
-        x
-    }
-}
-
-/// Removes binary noise from a multiple of `inc` by rounding to the decimals of `inc`.
-#[inline]
-fn tidy(x: f64, inc: f64) -> f64 {
-    let scale = tidy_scale(inc);
-    round_half_away(x * scale) / scale
-}
-
-/// `x.round()` (halves away from zero) without the libm call: through the integer conversion,
-/// which truncates exactly, for |x| < 2^52 (beyond that every float is an integer already).
-#[inline]
-pub fn round_half_away(x: f64) -> f64 {
-    if x.abs() < 4_503_599_627_370_496.0 {
-        let t = (x as i64) as f64;
-        let d = x - t; // exact: t is x with its fraction dropped
-        if d >= 0.5 {
-            t + 1.0
-        } else if d <= -0.5 {
-            t - 1.0
-        } else {
-            t.copysign(x) // -0.3 rounds to -0.0, as f64::round does
-        }
-    } else {
-        x
-    }
-}
-
-/// 10^(decimals of `inc` + 1), cached per thread for the last two increments seen (an instrument
-/// alternates between its tick and its step; the logarithm costs more than the rounding).
-#[inline]
-fn tidy_scale(inc: f64) -> f64 {
-    thread_local! {
-        static LAST: std::cell::Cell<[(u64, f64); 2]> =
-            const { std::cell::Cell::new([(0, 1.0), (0, 1.0)]) };
-    }
-    LAST.with(|c| {
-        let mut cache = c.get();
-        let bits = inc.to_bits();
-        if cache[0].0 == bits {
-            return cache[0].1;
-        }
-        if cache[1].0 == bits {
-            return cache[1].1;
-        }
-        let decimals = (-libm::log10(inc)).ceil().clamp(0.0, 15.0) as i32 + 1;
-        let scale = 10f64.powi(decimals);
-        cache[1] = cache[0];
-        cache[0] = (bits, scale);
-        c.set(cache);
-        scale
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn round_half_away_is_f64_round() {
-        let mut x = 1.0e-6_f64;
-        let samples = [
-            0.5,
-            1.5,
-            2.5,
-            -0.5,
-            -2.5,
-            0.49999999999999994,
-            -0.49999999999999994,
-            4.5e15,
-            -7.0e18,
-            f64::NAN,
-        ];
-        for v in samples {
-            assert!(
-                round_half_away(v) == v.round() || (v.is_nan() && round_half_away(v).is_nan()),
-                "{v}"
-            );
-        }
-        for _ in 0..200_000 {
-            x = (x * 1.618_033_988_7 + 0.123_456_7) % 1.0e7 - 5.0e6 * (x > 2.5e6) as i32 as f64;
-            assert_eq!(round_half_away(x).to_bits(), x.round().to_bits(), "{x}");
-            let h = x.trunc() + 0.5f64.copysign(x);
-            assert_eq!(round_half_away(h), h.round(), "{h}");
-        }
-    }
 
     #[test]
     fn bracket_cum_follows_exchange_rule() {

@@ -17,6 +17,7 @@ pub mod memory;
 pub mod names;
 pub mod presets;
 pub mod record;
+mod rounding;
 pub mod stats;
 pub mod strategy;
 pub mod warnings;

@@ -8,7 +8,8 @@
 //! as a state row only when it changed since the last row (a fill, funding, a transfer). The
 //! full columns are built from these in one pass the first time they are read, with the same
 //! arithmetic a full row would have used (the same bits), and kept until the next row. The
-//! statistics fold reads the equity from the lean rows without building them.
+//! equity of each row is readable from the lean rows without building them
+//! ([`History::for_each_equity`]).
 //!
 //! The lean columns live in one column-major buffer, each `capacity` long (a run reserves its steps
 //! up front; the room is left uninitialised, never read). The built columns are one buffer handed

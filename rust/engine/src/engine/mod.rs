@@ -73,8 +73,7 @@ pub struct Engine {
     steps: u64,
     /// Whether the current step's row has been recorded.
     recorded: bool,
-    /// `record` is `Every(1)` (the common case, decided once): every step is recorded and the
-    /// statistics fold the recorded equity column when read.
+    /// `record` is `Every(1)` (the common case, decided once): every step is recorded.
     every_step: bool,
     /// Fills at the start of the current step (the `fills` recording mode).
     step_fills: usize,
