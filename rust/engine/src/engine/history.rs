@@ -24,6 +24,8 @@ use crate::error::LedgerError;
 use crate::ledger::{Account, Position, PositionSide};
 use crate::memory::Pooled;
 
+mod build;
+
 /// The account's position slots: one per symbol, two in hedge mode (the longs, then the shorts).
 pub fn slots(acc: &Account) -> usize {
     acc.len() * if acc.is_hedge() { 2 } else { 1 }
@@ -414,57 +416,6 @@ impl History {
     /// The built columns (on first read after a row).
     fn full(&self) -> &Arc<Pooled> {
         self.full.get_or_init(|| Arc::new(self.build()))
-    }
-
-    /// Builds the full columns from the lean rows and the states: each value as a full row would
-    /// have computed it. Column by column over each stretch of rows with one state (the constant
-    /// columns are fills, the others one tight loop each).
-    fn build(&self) -> Pooled {
-        let (n, w) = (self.rows, self.width());
-        let mut out = Pooled::new((w + 1) * n);
-        let times = self.lean_column(TIME);
-        for (o, &t) in out[w * n..].iter_mut().zip(times) {
-            *o = MaybeUninit::new(t);
-        }
-        let (u, no) = (self.lean_column(UNREALIZED), self.lean_column(NOTIONAL));
-        let mark = self.inverse.then(|| self.lean_column(MARK));
-        let states: Vec<(usize, &[f64])> = self.state_rows().collect();
-        for (j, &(from, st)) in states.iter().enumerate() {
-            let to = states.get(j + 1).map_or(n, |s| s.0).min(n);
-            if from >= to {
-                continue;
-            }
-            let col = |k: usize| k * n + from..k * n + to;
-            let wallet = st[0];
-            // equity, then the columns that follow from it and the lean rows
-            for (o, &x) in out[col(0)].iter_mut().zip(&u[from..to]) {
-                *o = MaybeUninit::new(wallet + x);
-            }
-            for (o, &x) in out[col(4)].iter_mut().zip(&u[from..to]) {
-                *o = MaybeUninit::new(x);
-            }
-            for (k, v) in [(1, st[0]), (2, st[1]), (3, st[2]), (5, st[3]), (6, st[4])] {
-                out[col(k)].fill(MaybeUninit::new(v));
-            }
-            for j in 0..2 * self.symbols {
-                out[col(A + j)].fill(MaybeUninit::new(st[5 + j]));
-            }
-            for (r, o) in (from..to).zip(out[col(7)].iter_mut()) {
-                let equity = wallet + u[r];
-                *o = MaybeUninit::new(if no[r] == 0.0 {
-                    0.0
-                } else if equity > 0.0 {
-                    no[r] / equity
-                } else {
-                    f64::INFINITY
-                });
-            }
-            for (r, o) in (from..to).zip(out[col(w - 1)].iter_mut()) {
-                let equity = wallet + u[r];
-                *o = MaybeUninit::new(mark.map_or(equity, |m| equity * m[r]));
-            }
-        }
-        out
     }
 
     /// Float column `k` ([`ACCOUNT_COLUMNS`], position and entry per symbol, [`QUOTE_COLUMN`]).

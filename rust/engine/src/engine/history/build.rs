@@ -1,0 +1,138 @@
+//! Building the full columns from the lean rows and the state rows (see the parent module): each
+//! value as a full row would have computed it, column by column over each stretch of rows with one
+//! state (the constant columns are fills, the others one tight loop each). A long history's columns
+//! are built on the cores in parallel: each column is written by one thread with the same
+//! arithmetic, so the bits do not depend on the thread count.
+
+use std::mem::MaybeUninit;
+
+use rayon::prelude::*;
+
+use super::{History, A, MARK, NOTIONAL, TIME, UNREALIZED};
+use crate::memory::Pooled;
+
+/// Values (rows × columns) from which the columns are built in parallel.
+const PARALLEL_FROM: usize = 1 << 20;
+
+impl History {
+    /// Builds the full columns: `width` float columns of `rows` each, then the step times' bits.
+    pub(super) fn build(&self) -> Pooled {
+        let (n, w) = (self.rows, self.width());
+        self.build_on(n * (w + 1) >= PARALLEL_FROM && !crate::mc::is_forked())
+    }
+
+    /// [`History::build`], on the cores in parallel or not.
+    fn build_on(&self, parallel: bool) -> Pooled {
+        let (n, w) = (self.rows, self.width());
+        let mut out = Pooled::new((w + 1) * n);
+        if n == 0 {
+            return out;
+        }
+        let states: Vec<(usize, &[f64])> = self.state_rows().collect();
+        let column =
+            |(k, col): (usize, &mut [MaybeUninit<f64>])| self.build_column(k, col, &states);
+        if parallel {
+            out.par_chunks_mut(n).enumerate().for_each(column);
+        } else {
+            out.chunks_mut(n).enumerate().for_each(column);
+        }
+        out
+    }
+
+    /// Column `k` of the full columns (`width`: the step times) into `col`.
+    fn build_column(&self, k: usize, col: &mut [MaybeUninit<f64>], states: &[(usize, &[f64])]) {
+        let (n, w) = (self.rows, self.width());
+        if k == w {
+            for (o, &t) in col.iter_mut().zip(self.lean_column(TIME)) {
+                *o = MaybeUninit::new(t);
+            }
+            return;
+        }
+        let (u, no) = (self.lean_column(UNREALIZED), self.lean_column(NOTIONAL));
+        let mark = self.inverse.then(|| self.lean_column(MARK));
+        for (j, &(from, st)) in states.iter().enumerate() {
+            let to = states.get(j + 1).map_or(n, |s| s.0).min(n);
+            if from >= to {
+                continue;
+            }
+            let (out, u, no) = (&mut col[from..to], &u[from..to], &no[from..to]);
+            let wallet = st[0];
+            match k {
+                // equity, then the columns that follow from it and the lean rows
+                0 => {
+                    for (o, &x) in out.iter_mut().zip(u) {
+                        *o = MaybeUninit::new(wallet + x);
+                    }
+                }
+                4 => {
+                    for (o, &x) in out.iter_mut().zip(u) {
+                        *o = MaybeUninit::new(x);
+                    }
+                }
+                7 => {
+                    for ((o, &x), &nr) in out.iter_mut().zip(u).zip(no) {
+                        let equity = wallet + x;
+                        *o = MaybeUninit::new(if nr == 0.0 {
+                            0.0
+                        } else if equity > 0.0 {
+                            nr / equity
+                        } else {
+                            f64::INFINITY
+                        });
+                    }
+                }
+                k if k == w - 1 => {
+                    for (r, (o, &x)) in out.iter_mut().zip(u).enumerate() {
+                        let equity = wallet + x;
+                        *o = MaybeUninit::new(mark.map_or(equity, |m| equity * m[from + r]));
+                    }
+                }
+                // wallet, margin, realized PnL, fees, funding; then position and entry per slot
+                1..=3 => out.fill(MaybeUninit::new(st[k - 1])),
+                5 | 6 => out.fill(MaybeUninit::new(st[k - 2])),
+                k => out.fill(MaybeUninit::new(st[5 + (k - A)])),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ledger::{Account, Liquidity, PositionSide};
+    use crate::Instrument;
+
+    #[test]
+    fn the_parallel_build_has_the_bits_of_the_sequential_one() {
+        for inverse in [false, true] {
+            let mut inst = Instrument::plain_linear("X", 0.0002, 0.0005);
+            if inverse {
+                inst.kind = crate::instrument::ContractKind::Inverse;
+            }
+            let balance = if inverse { 100.0 } else { 1e6 };
+            let mut acc = Account::new(vec![inst], balance, 10.0).unwrap();
+            let mut h = History::new(1, inverse);
+            let rows = PARALLEL_FROM / h.width() + 1_000;
+            let mut epoch = 0;
+            for r in 0..rows {
+                let p = 100.0 + (r as f64 * 0.013).sin() * 5.0;
+                acc.set_mark(0, p);
+                if r % 997 == 0 {
+                    let dq = if r % 2 == 0 { 1.0 } else { -0.5 };
+                    acc.fill_leg(0, PositionSide::Both, dq, p, Liquidity::Maker)
+                        .unwrap();
+                    epoch += 1;
+                }
+                h.push(r as i64, &acc, epoch);
+            }
+            let bits = |b: &Pooled| -> Vec<u64> {
+                b.iter()
+                    .map(|v| unsafe { v.assume_init() }.to_bits())
+                    .collect()
+            };
+            let (par, seq) = (h.build_on(true), h.build_on(false));
+            assert_eq!(bits(&par), bits(&seq), "inverse: {inverse}");
+            assert_eq!(h.column(0).len(), rows);
+        }
+    }
+}
