@@ -149,3 +149,28 @@ def test_duplicate_and_text_values_are_named(real, tmp_path):
     df.to_csv(p, index=False)
     with pytest.raises(InvalidInputError, match="column 'open', row 2"):
         load_bars(p)
+
+
+@pytest.mark.parametrize("unit", ["s", "ms", "us"])
+def test_an_index_in_any_unit_gives_the_run_of_its_nanoseconds(real, unit):
+    """pandas indexes in seconds, milliseconds or microseconds are converted to nanoseconds by the
+    engine (one checked pass): the same steps, fills and figures as the nanosecond index."""
+    grid = perpsim.Grid(float(real["low"].min()), float(real["high"].max()), 20, qty=0.01)
+    kw = dict(contract="BTCUSDT", initial_balance=10_000, leverage=5)
+    ns = perpsim.backtest(real, grid, **kw)
+    other = real.copy()
+    other.index = other.index.as_unit(unit)
+    got = perpsim.backtest(other, grid, **kw)
+    assert got.equity.index.equals(ns.equity.index)
+    pd.testing.assert_frame_equal(got.fills, ns.fills)
+    pd.testing.assert_series_equal(got.stats, ns.stats)
+
+
+def test_a_time_beyond_int64_nanoseconds_is_refused_naming_the_field(real):
+    far = real.iloc[:3].copy()
+    far.index = pd.DatetimeIndex(
+        np.array(["2024-01-01T00:00", "2024-01-01T00:01", "2300-01-01T00:00"], dtype="datetime64[us]"), tz="UTC"
+    )
+    with pytest.raises(InvalidInputError, match=r"row 2.*beyond") as e:
+        perpsim.backtest(far, perpsim.Grid(1.0, 2.0, 5, qty=1.0), contract=perpsim.Contract("X"))
+    assert e.value.field == "data[X]"

@@ -9,6 +9,7 @@ from typing import Optional, Tuple
 import numpy as np
 import pandas as pd
 
+from . import _core
 from .download import download
 from .errors import InvalidInputError
 from .loaders import align, load_bars, load_funding, resample, validate_bars
@@ -70,11 +71,14 @@ def index_ns(index: pd.Index, field: str) -> np.ndarray:
     unit; anything but a DatetimeIndex is refused naming ``field``."""
     if not isinstance(index, pd.DatetimeIndex):
         raise InvalidInputError(f"{field}: the index must be a DatetimeIndex (bar open times)", field)
-    if getattr(index, "unit", "ns") == "ns":
-        # asi8 is the UTC instant in ns whatever the timezone (naive: taken as UTC)
+    # asi8 is the UTC instant in the index's unit whatever the timezone (naive: taken as UTC)
+    unit = getattr(index, "unit", "ns")
+    if unit == "ns":
         return np.ascontiguousarray(index.asi8, dtype=np.int64)
-    idx = index.tz_convert("UTC") if index.tz is not None else index
-    return np.ascontiguousarray(idx.as_unit("ns").asi8, dtype=np.int64)
+    return _core._ns_from_unit(index.asi8, _UNIT_NS[unit], field)
+
+
+_UNIT_NS = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000}
 
 
 def _column(df: pd.DataFrame, name: str, field: str, required: bool = True) -> Optional[np.ndarray]:

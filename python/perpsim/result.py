@@ -43,8 +43,8 @@ class Result:
         self.strategy_stats = strategy_stats
         self.data = dict(data or {})
         self.meta: Dict[str, Any] = {}
-        self._stats = pd.Series(dict(stats), dtype=object)
-        self.initial_balance = float(self._stats["initial_balance"])
+        self._figures = dict(stats)
+        self.initial_balance = float(self._figures["initial_balance"])
         self._cache: Dict[str, Any] = {}
 
     def _get(self, key: str, make: Any) -> Any:
@@ -140,7 +140,7 @@ class Result:
         time_under_water, steps, fills, turnover, fees, funding, rebates, liquidated, liquidated_at, then the
         strategy's own (grid_matched_profit, grid_unmatched_pnl; basis spot_fees and counts). Counts
         are ints, times UTC Timestamps."""
-        return self._stats
+        return self._get("stats", lambda: pd.Series(self._figures, dtype=object))
 
     @property
     def warnings(self) -> list[RunWarning]:

@@ -155,3 +155,23 @@ pub fn timestamp_ns(py: Python<'_>, obj: &Bound<'_, PyAny>, field: &str) -> PyRe
         _ => Err(invalid(py, field, "not a valid timestamp (NaT?)")),
     }
 }
+
+/// Times counted in units of `per` nanoseconds (a pandas index in seconds, milliseconds or
+/// microseconds) as int64 nanoseconds, in one checked pass with the GIL released
+/// ([`perpsim_engine::market::ns_from_unit`]); a time that does not fit is refused naming `field`.
+#[pyfunction]
+pub fn _ns_from_unit<'py>(
+    py: Python<'py>,
+    values: numpy::PyReadonlyArray1<'py, i64>,
+    per: i64,
+    field: &str,
+) -> PyResult<Bound<'py, numpy::PyArray1<i64>>> {
+    use crate::errors::IntoPyResult;
+    use numpy::IntoPyArray;
+    let v = values.as_array();
+    let out = match v.as_slice() {
+        Some(s) => py.detach(|| perpsim_engine::market::ns_from_unit(s, per, field)),
+        None => perpsim_engine::market::ns_from_unit(&v.to_vec(), per, field),
+    };
+    Ok(out.py(py)?.into_pyarray(py))
+}

@@ -146,6 +146,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(strategies::check_strategy, m)?)?;
     m.add_function(wrap_pyfunction!(strategies::basis_default_leverage, m)?)?;
     m.add_function(wrap_pyfunction!(convert::check_contract, m)?)?;
+    m.add_function(wrap_pyfunction!(convert::_ns_from_unit, m)?)?;
     m.add_function(wrap_pyfunction!(exchange::construct::check_fee_tiers, m)?)?;
     m.add_function(wrap_pyfunction!(calc::calc_grid_levels, m)?)?;
     m.add_function(wrap_pyfunction!(calc::calc_round_price, m)?)?;

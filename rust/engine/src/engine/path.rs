@@ -149,6 +149,9 @@ impl Engine {
         strat: &mut S,
     ) {
         self.cur[i] = a;
+        if self.nothing_reached::<DOWN, S>(i, b, strat) {
+            return;
+        }
         let tick = self.account.instruments()[i].tick_size;
         while !self.blown {
             // With the mark's own path the liquidation is the mark's (engine/mark_path.rs).
@@ -182,6 +185,32 @@ impl Engine {
                 lvl.max(self.cur[i])
             };
             self.process(i, e, at, strat);
+        }
+    }
+
+    /// Whether a walk of symbol `i` towards `b` (down when `DOWN`) cannot reach any event: `b`
+    /// stops short of the quiet bar's thresholds (the nearest resting trigger and limit, at its
+    /// own price, and the liquidation levels; [`Engine::thresholds`]) and of the strategy's
+    /// watched level. Those levels are at or beyond every event the walk's chooser would take, so
+    /// the walk is skipped only when it would find nothing. Trailing stops and the deleveraging
+    /// level are not in the thresholds: with either, the walk looks.
+    #[inline(always)]
+    fn nothing_reached<const DOWN: bool, S: Strategy>(
+        &mut self,
+        i: usize,
+        b: f64,
+        strat: &S,
+    ) -> bool {
+        if self.config.adl_move > 0.0 || !self.book.book(i).trailing.is_empty() {
+            return false;
+        }
+        let (down, up) = self.thresholds(i);
+        let (wd, wu) = strat.watch(i);
+        // A watched level of NaN is none.
+        if DOWN {
+            down < b && (wd.is_nan() || wd < b)
+        } else {
+            up > b && (wu.is_nan() || wu > b)
         }
     }
 

@@ -3,6 +3,8 @@
 pub mod bars;
 pub mod path;
 pub mod premium;
+pub mod times;
 
 pub use bars::{Bar, BarSeries, Series};
 pub use path::PathModel;
+pub use times::ns_from_unit;

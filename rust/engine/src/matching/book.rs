@@ -122,8 +122,15 @@ impl Book {
         list.insert(pos, idx);
     }
 
-    /// Removes order `idx` from whichever list holds it (no-op if none).
-    pub fn remove(&mut self, idx: u32) {
+    /// Takes order `idx` out of the book (no-op if it does not rest here). Its list is the one
+    /// its kind and side put it in ([`slot_of`]), looked at first from the end (the order about
+    /// to fire is last); the others only if it is not there.
+    pub fn remove(&mut self, orders: &[Order], idx: u32) {
+        let first = self.list(slot_of(&orders[idx as usize]));
+        if let Some(p) = first.iter().rposition(|&j| j == idx) {
+            first.remove(p);
+            return;
+        }
         for list in [
             &mut self.buy_limits,
             &mut self.sell_limits,

@@ -149,7 +149,7 @@ impl OpenOrders {
     pub fn unrest(&mut self, idx: u32) {
         self.version += 1;
         let i = self.orders[idx as usize].symbol;
-        self.books[i].remove(idx);
+        self.books[i].remove(&self.orders, idx);
         self.uncount(idx);
     }
 
