@@ -13,13 +13,16 @@ pub fn ns_from_unit(values: &[i64], per: i64, field: &str) -> Result<Vec<i64>, L
             format!("a time unit of {per} ns"),
         ));
     }
-    let mut out = Vec::with_capacity(values.len());
+    // v · per fits exactly when MIN / per ≤ v ≤ MAX / per (division truncates towards zero).
+    let (lo, hi) = (i64::MIN / per, i64::MAX / per);
     let mut overflow = false;
-    for &v in values {
-        let (ns, o) = v.overflowing_mul(per);
-        overflow |= o;
-        out.push(ns);
-    }
+    let out: Vec<i64> = values
+        .iter()
+        .map(|&v| {
+            overflow |= (v < lo) | (v > hi);
+            v.wrapping_mul(per)
+        })
+        .collect();
     if overflow {
         let r = values
             .iter()

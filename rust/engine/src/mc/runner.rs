@@ -395,14 +395,46 @@ pub fn with_threads<T: Send>(
     };
     match threads {
         None => Ok(f()),
-        Some(n) => {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(n.max(1))
-                .build()
-                .map_err(|e| LedgerError::invalid("threads", e.to_string()))?;
-            Ok(pool.install(f))
-        }
+        Some(n) => Ok(pool_of(n.max(1))?.install(f)),
     }
+}
+
+/// A pool of `n` threads, kept for the next call (building one starts its threads: ~0.5 ms, as
+/// much as a one-set sweep's Python side). Keyed by the process too: a pool built before a `fork`
+/// has no threads in the child, which builds its own (the parent's is forgotten there, never
+/// dropped: its threads' state was not copied). The last few sizes are kept.
+fn pool_of(n: usize) -> Result<std::sync::Arc<rayon::ThreadPool>, LedgerError> {
+    use std::sync::{Arc, Mutex};
+    type Kept = Vec<(u32, usize, Arc<rayon::ThreadPool>)>;
+    static POOLS: Mutex<Kept> = Mutex::new(Vec::new());
+    const KEEP: usize = 4;
+    let build = || {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build()
+            .map(Arc::new)
+            .map_err(|e| LedgerError::invalid("threads", e.to_string()))
+    };
+    // Never waits for the lock (a child forked while another thread held it would wait for
+    // ever): busy or poisoned, the call builds a pool of its own.
+    let Ok(mut pools) = POOLS.try_lock() else {
+        return build();
+    };
+    let pid = std::process::id();
+    if pools.iter().any(|p| p.0 != pid) {
+        let (here, stale): (Kept, Kept) = pools.drain(..).partition(|p| p.0 == pid);
+        stale.into_iter().for_each(std::mem::forget);
+        *pools = here;
+    }
+    if let Some(p) = pools.iter().find(|p| p.1 == n) {
+        return Ok(Arc::clone(&p.2));
+    }
+    let pool = build()?;
+    if pools.len() == KEEP {
+        pools.remove(0);
+    }
+    pools.push((pid, n, Arc::clone(&pool)));
+    Ok(pool)
 }
 
 /// Runs each strategy over the checked historical `inputs` in parallel (a parameter sweep on
