@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Type, TypeVar, Union
 
 import numpy as np
@@ -28,7 +29,17 @@ def _utc_index(ts: np.ndarray) -> pd.DatetimeIndex:
 def _labels(cols: Dict[str, Any]) -> Dict[str, Any]:
     """The engine's dictionary-encoded label columns ``(codes, categories)`` as pandas
     Categoricals (one small list of strings instead of a string per row)."""
-    return {k: pd.Categorical.from_codes(v[0], categories=v[1]) if isinstance(v, tuple) else v for k, v in cols.items()}
+    return {
+        k: pd.Categorical.from_codes(v[0], dtype=_label_dtype(tuple(v[1]))) if isinstance(v, tuple) else v
+        for k, v in cols.items()
+    }
+
+
+@functools.lru_cache(maxsize=256)
+def _label_dtype(categories: Tuple[str, ...]) -> pd.CategoricalDtype:
+    """The categorical dtype of a label column (built once per set of labels: its categories are
+    a string array, which costs more to build than the column's codes)."""
+    return pd.CategoricalDtype(list(categories))
 
 
 def _per_symbol(symbols: Sequence[str], value: Any, field: str, optional: bool = False) -> Dict[str, Any]:
@@ -115,10 +126,8 @@ class Exchange(_core.Exchange):
         ``mark``: which price fires a trigger)."""
         cols = _labels(self._order_columns())
         for c in ("placed", "updated"):
-            v = cols[c]
-            cols[c] = pd.to_datetime(
-                np.where(v == np.iinfo(np.int64).min, np.iinfo(np.int64).min, v), unit="ns", utc=True
-            )
+            # int64 ns as UTC times (a view; the engine's int64 minimum is NaT, "not yet")
+            cols[c] = pd.DatetimeIndex(cols[c].view("datetime64[ns]"), dtype="datetime64[ns, UTC]")
         return pd.DataFrame(cols).set_index("order_id")
 
     def funding_payments(self) -> pd.DataFrame:
