@@ -9,10 +9,10 @@
 
 use super::config::Record;
 use super::{Engine, Strategy};
+use crate::market::BarSeries;
 
 /// Bars folded into the statistics at a time by a quiet stretch.
 const BLOCK: usize = 256;
-use crate::market::BarSeries;
 
 impl Engine {
     /// Runs the quiet bars of symbol 0 from row `r` of `bars` whose times are before `limit_ts`;
@@ -66,8 +66,8 @@ impl Engine {
             &bars.high[..n],
             &bars.close[..n],
         );
-        let mut k = r;
-        if !(low[k] > lo && high[k] < hi && ts[k] < limit_ts) {
+        let quiet = |k: usize| low[k] > lo && high[k] < hi && ts[k] < limit_ts;
+        if !quiet(r) {
             return 0;
         }
         // Nothing but the mark changes over the stretch: the legs and the wallet are read once,
@@ -81,19 +81,21 @@ impl Engine {
         let history = &mut self.history;
         // The equity of each bar, folded a block at a time (the fold's state in registers).
         let mut values = [0.0f64; BLOCK];
-        'stretch: while k < n {
-            let (start, end) = (k, n.min(k + BLOCK));
+        let mut k = r;
+        let mut open = true;
+        while open && k < n {
+            let start = k;
+            let end = n.min(k + BLOCK);
             while k < end {
-                let t = ts[k];
-                if !(low[k] > lo && high[k] < hi && t < limit_ts) {
-                    self.curve.push_all(&ts[start..k], &values[..k - start]);
-                    break 'stretch;
+                if !quiet(k) {
+                    open = false;
+                    break;
                 }
                 // The full step of a quiet bar, less what cannot happen in it.
                 let c = close[k];
                 let (u, x) = marker.marked(c);
                 if record {
-                    history.push_marked(t, u, x, c);
+                    history.push_marked(ts[k], u, x, c);
                 }
                 values[k - start] = marker.equity(u);
                 k += 1;
