@@ -285,8 +285,31 @@ impl OpenOrders {
         } else {
             sums[2 * k] -= q;
             sums[2 * k + 1] -= n;
+            // Taking out an order a million times larger than what is left loses the rest to
+            // rounding (1e300 + 0.4 − 1e300 = 0): the side is summed again from its orders.
+            if q.abs() > RECOUNT * sums[2 * k].abs() || n.abs() > RECOUNT * sums[2 * k + 1].abs() {
+                self.counted[idx as usize] = [f64::NAN; 2];
+                self.resum(o.symbol, o.side);
+                return;
+            }
         }
         self.counted[idx as usize] = [f64::NAN; 2];
+    }
+
+    /// Symbol `i`'s running sums on `side`, added up again from its counted orders (in order).
+    #[cold]
+    fn resum(&mut self, i: usize, side: Side) {
+        let k = side_index(side);
+        let mut s = [0.0; 2];
+        for (j, &[q, n]) in self.counted.iter().enumerate() {
+            let o = &self.orders[j];
+            if !q.is_nan() && o.symbol == i && side_index(o.side) == k {
+                s[0] += q;
+                s[1] += n;
+            }
+        }
+        self.sums[i][2 * k] = s[0];
+        self.sums[i][2 * k + 1] = s[1];
     }
 
     /// Margin needed by symbol `i`'s open orders (plus an `extra` order (side, qty, price)): per
@@ -372,6 +395,10 @@ impl OpenOrders {
     }
 }
 
+/// How much larger than what is left of a running sum an order taken out of it may be before the
+/// sum is added up again ([`OpenOrders::uncount`]).
+const RECOUNT: f64 = 1e6;
+
 /// 0 for buys, 1 for sells.
 #[inline]
 fn side_index(side: Side) -> usize {
@@ -389,5 +416,26 @@ fn margin_price(o: &Order) -> f64 {
         o.price
     } else {
         o.trigger
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_huge_order_taken_out_leaves_the_others_in_the_sums() {
+        // Found by the fuzzer: 1e300 + 0.43 − 1e300 is 0 in a running sum.
+        let inst = Instrument::plain_linear("X", 0.0002, 0.0005);
+        let mut book = OpenOrders::new(1);
+        let small = book.open(&OrderRequest::limit(0, Side::Buy, 100.0, 0.43), 1);
+        let huge = book.open(&OrderRequest::limit(0, Side::Buy, 5e-309, 1e300), 1);
+        book.rest(small, &inst);
+        book.rest(huge, &inst);
+        book.unrest(huge);
+        assert_eq!(book.sums[0][0], 0.43);
+        assert_eq!(book.sums[0][1], inst.notional(0.43, 100.0));
+        #[cfg(debug_assertions)]
+        book.check_sums();
     }
 }
