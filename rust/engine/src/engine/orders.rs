@@ -175,6 +175,44 @@ impl Engine {
         strat: &mut S,
     ) -> Result<u64, LedgerError> {
         let r = self.normalize(req)?;
+        self.judge(r, req.qty, strat)
+    }
+
+    /// [`Engine::place`] of a one-way limit order that is normal already: its price on the tick
+    /// and its quantity on the step, as a built-in strategy's precomputed levels and filled
+    /// quantities are (what [`Engine::normalize`] would give back unchanged; debug builds check
+    /// that it does). Everything else is judged as for any order. Other requests go through
+    /// `place`.
+    pub(crate) fn place_normal<S: Strategy>(
+        &mut self,
+        r: &OrderRequest,
+        strat: &mut S,
+    ) -> Result<u64, LedgerError> {
+        let plain = r.kind == OrderKind::Limit
+            && r.position_side == PositionSide::Both
+            && r.working_type == WorkingType::Last
+            && !self.account.is_hedge()
+            && r.symbol < self.account.len();
+        let finite = r.qty.is_finite() && r.qty > 0.0 && r.price.is_finite() && r.price > 0.0;
+        if !(plain && finite) {
+            return self.place(r, strat);
+        }
+        debug_assert!(
+            self.normalize(r)
+                .is_ok_and(|n| n.qty.to_bits() == r.qty.to_bits() && n.price == r.price),
+            "not a normal order: {r:?}"
+        );
+        self.judge(*r, r.qty, strat)
+    }
+
+    /// The judging of a normal request `r` (asked for `asked` before rounding) and what follows:
+    /// [`Engine::place`] after the request's checks and rounding.
+    fn judge<S: Strategy>(
+        &mut self,
+        r: OrderRequest,
+        asked: f64,
+        strat: &mut S,
+    ) -> Result<u64, LedgerError> {
         let i = r.symbol;
         let idx = self.new_order(&r);
         let id = idx as u64 + 1;
@@ -194,7 +232,7 @@ impl Engine {
             if r.qty <= 0.0 || r.qty < inst.min_qty {
                 let m = format!(
                     "quantity {} is under the minimum quantity {}",
-                    req.qty, inst.min_qty
+                    asked, inst.min_qty
                 );
                 return Err(self.reject(idx, "qty", m));
             }

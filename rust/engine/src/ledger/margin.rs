@@ -34,15 +34,23 @@ pub fn liquidation_price(inst: &Instrument, inp: &LiquidationInput) -> Option<f6
     let q = inp.qty * inst.contract_size;
     let wb = inp.wallet - inp.mm_other + inp.upnl_other;
     let b: &Brackets = &inst.brackets;
-    let lp_for = |i: usize| -> f64 {
+    // The formula of tier `i` as a quotient (numerator, denominator).
+    let parts = |i: usize| -> (f64, f64) {
         let t = &b.tiers()[i];
         match inst.kind {
-            ContractKind::Inverse => {
-                let den = wb + t.cum + inp.side * q / inp.entry;
-                q * (t.mmr + inp.side) / den
-            }
-            _ => (wb + t.cum - inp.side * q * inp.entry) / (q * t.mmr - inp.side * q),
+            ContractKind::Inverse => (
+                q * (t.mmr + inp.side),
+                wb + t.cum + inp.side * q / inp.entry,
+            ),
+            _ => (
+                wb + t.cum - inp.side * q * inp.entry,
+                q * t.mmr - inp.side * q,
+            ),
         }
+    };
+    let lp_for = |i: usize| -> f64 {
+        let (num, den) = parts(i);
+        num / den
     };
     let notional_at = |p: f64| match inst.kind {
         ContractKind::Inverse => q / p,
@@ -51,7 +59,13 @@ pub fn liquidation_price(inst: &Instrument, inp: &LiquidationInput) -> Option<f6
     let n = b.tiers().len();
     let mut chosen = None;
     for i in 0..n {
-        let lp = lp_for(i);
+        // A quotient of opposite signs (or with a zero or NaN part) is no positive price: the
+        // division is left out (a fully backed position has none in any tier).
+        let (num, den) = parts(i);
+        if !((num > 0.0 && den > 0.0) || (num < 0.0 && den < 0.0)) {
+            continue;
+        }
+        let lp = num / den;
         if lp.is_finite() && lp > 0.0 {
             let x = notional_at(lp);
             if x >= b.tiers()[i].floor && x < b.ceiling(i) {

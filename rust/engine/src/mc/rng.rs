@@ -66,17 +66,26 @@ impl Rng {
     }
 
     /// Standard normal (256-layer ziggurat: one draw and a table lookup nearly always).
-    #[inline]
+    #[inline(always)]
     pub fn normal(&mut self) -> f64 {
         let t = fastmath::tables();
+        let b = self.next_u64();
+        let i = (b & 0xff) as usize;
+        let u = 2.0 * ((b >> 11) as f64 * (1.0 / (1u64 << 53) as f64)) - 1.0;
+        let x = u * t.xn[i];
+        if x.abs() < t.xn[i + 1] {
+            return x;
+        }
+        self.normal_rest(i, u, x)
+    }
+
+    /// The rest of [`Rng::normal`] after a first draw (`i`, `u`, `x`) outside its layer's core:
+    /// the tail, or the wedge test, and further draws until one is accepted.
+    #[cold]
+    #[inline(never)]
+    fn normal_rest(&mut self, mut i: usize, mut u: f64, mut x: f64) -> f64 {
+        let t = fastmath::tables();
         loop {
-            let b = self.next_u64();
-            let i = (b & 0xff) as usize;
-            let u = 2.0 * ((b >> 11) as f64 * (1.0 / (1u64 << 53) as f64)) - 1.0;
-            let x = u * t.xn[i];
-            if x.abs() < t.xn[i + 1] {
-                return x;
-            }
             if i == 0 {
                 // The tail beyond R (Marsaglia): R + a, with a accepted against exp(−a²/2)…
                 loop {
@@ -95,26 +104,47 @@ impl Rng {
             if y < fastmath::exp(-0.5 * x * x) {
                 return x;
             }
+            let b = self.next_u64();
+            i = (b & 0xff) as usize;
+            u = 2.0 * ((b >> 11) as f64 * (1.0 / (1u64 << 53) as f64)) - 1.0;
+            x = u * t.xn[i];
+            if x.abs() < t.xn[i + 1] {
+                return x;
+            }
         }
     }
 
     /// Standard exponential (mean 1; 256-layer ziggurat): what −ln U is, in a few ns.
-    #[inline]
+    #[inline(always)]
     pub fn exponential(&mut self) -> f64 {
         let t = fastmath::tables();
+        let b = self.next_u64();
+        let i = (b & 0xff) as usize;
+        let x = (b >> 11) as f64 * (1.0 / (1u64 << 53) as f64) * t.xe[i];
+        if x < t.xe[i + 1] {
+            return x;
+        }
+        self.exponential_rest(i, x)
+    }
+
+    /// The rest of [`Rng::exponential`] after a first draw (`i`, `x`) outside its layer's core.
+    #[cold]
+    #[inline(never)]
+    fn exponential_rest(&mut self, mut i: usize, mut x: f64) -> f64 {
+        let t = fastmath::tables();
         loop {
-            let b = self.next_u64();
-            let i = (b & 0xff) as usize;
-            let x = (b >> 11) as f64 * (1.0 / (1u64 << 53) as f64) * t.xe[i];
-            if x < t.xe[i + 1] {
-                return x;
-            }
             if i == 0 {
                 // Memoryless: beyond R it is R plus a fresh exponential.
                 return fastmath::EXP_R - ln(self.uniform());
             }
             let y = t.fexp[i] + (t.fexp[i + 1] - t.fexp[i]) * self.uniform();
             if y < fastmath::exp(-x) {
+                return x;
+            }
+            let b = self.next_u64();
+            i = (b & 0xff) as usize;
+            x = (b >> 11) as f64 * (1.0 / (1u64 << 53) as f64) * t.xe[i];
+            if x < t.xe[i + 1] {
                 return x;
             }
         }

@@ -205,7 +205,21 @@ impl Grid {
         v
     }
 
+    /// Places the grid's order at level `k`. `normal`: `qty` is on the step already (a level's
+    /// quantity, or an order's whole quantity filled), so only the order's judging is left.
     fn place(&mut self, e: &mut Engine, k: i64, side: Side, qty: f64, close: bool) {
+        self.place_as(e, k, side, qty, close, true);
+    }
+
+    fn place_as(
+        &mut self,
+        e: &mut Engine,
+        k: i64,
+        side: Side,
+        qty: f64,
+        close: bool,
+        normal: bool,
+    ) {
         let tag =
             GRID_BIT | if close { CLOSE_BIT } else { 0 } | ((k + LEVEL_OFFSET) as u32 & LEVEL_MASK);
         let mut r = OrderRequest::limit(self.cfg.symbol, side, self.level(k), qty)
@@ -213,7 +227,12 @@ impl Grid {
         // Hedge mode: opening buys and the sells closing them trade the long side, opening sells
         // and the buys closing them the short side (Binance's neutral grid on both sides).
         r.position_side = hedge_side(e, (side == Side::Buy) != close);
-        let _ = e.place(&r, self);
+        // The levels are on the tick already.
+        let _ = if normal {
+            e.place_normal(&r, self)
+        } else {
+            e.place(&r, self)
+        };
     }
 
     fn start(&mut self, e: &mut Engine, p0: f64) {
@@ -440,7 +459,10 @@ impl Strategy for Grid {
         if self.state != GridState::Running || f.reason != FillReason::Grid {
             return;
         }
-        let Some(tag) = e.order(f.order_id).map(|o| o.tag) else {
+        let Some((tag, whole)) = e
+            .order(f.order_id)
+            .map(|o| (o.tag, o.qty.to_bits() == f.qty.to_bits()))
+        else {
             return;
         };
         if tag & GRID_BIT == 0 {
@@ -456,10 +478,11 @@ impl Strategy for Grid {
                 qty: f.qty,
                 fee: f.fee,
             });
+            // A part of an order may be off the step (what was left of it, less the part).
             if f.side > 0 && k < hi {
-                self.place(e, k + 1, Side::Sell, f.qty, true);
+                self.place_as(e, k + 1, Side::Sell, f.qty, true, whole);
             } else if f.side < 0 && k > lo {
-                self.place(e, k - 1, Side::Buy, f.qty, true);
+                self.place_as(e, k - 1, Side::Buy, f.qty, true, whole);
             }
         } else {
             self.matched_fill(f, k);
