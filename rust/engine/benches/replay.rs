@@ -11,6 +11,7 @@ use std::time::Instant;
 
 use perpsim_engine::engine::{run, SymbolInput};
 use perpsim_engine::market::{BarSeries, Series};
+use perpsim_engine::stats::CurveStats;
 use perpsim_engine::strategy::{
     BuiltIn, Grid as GridStrategy, GridConfig, GridQty, Rebalance, TargetKind,
 };
@@ -287,6 +288,42 @@ fn main() {
                 "no equity rows"
             };
             rows.push((name.into(), t, format!("{fills} {unit}, {note}")));
+        }
+        // The statistics fold alone over the run's own equity curve (each run folds it once):
+        // one value at a time, and in the quiet stretch's blocks of 256.
+        let mut e = engine(fee, fee, true);
+        run(&mut e, &input, &mut strategy.clone()).unwrap();
+        let (eq, ets) = (
+            e.history().equity().to_vec(),
+            e.history().timestamps().to_vec(),
+        );
+        let initial = e.curve().initial;
+        for blocks in [false, true] {
+            let t = best(|| {
+                let mut c = CurveStats::new(initial);
+                let t0 = Instant::now();
+                if blocks {
+                    for (tk, vk) in ets.chunks(256).zip(eq.chunks(256)) {
+                        c.push_all(tk, vk);
+                    }
+                } else {
+                    for (&tk, &vk) in ets.iter().zip(&eq) {
+                        c.push(tk, vk);
+                    }
+                }
+                black_box(&c);
+                t0.elapsed().as_secs_f64()
+            });
+            let how = if blocks {
+                "blocks of 256"
+            } else {
+                "one by one"
+            };
+            rows.push((
+                format!("{name}: statistics fold of its equity curve alone"),
+                t,
+                format!("{} values, {how}", eq.len()),
+            ));
         }
     }
 

@@ -16,6 +16,15 @@ use serde::{Deserialize, Serialize};
 /// Nanoseconds in a year of 365 days (crypto trades every day).
 pub const YEAR_NS: f64 = 365.0 * 86_400e9;
 
+/// Partial sums of the returns' fold (see [`CurveStats::sum`]).
+pub const LANES: usize = 4;
+
+/// The total of a fold's partial sums, added in one fixed order.
+#[inline]
+pub fn lanes_total(l: &[f64; LANES]) -> f64 {
+    (l[0] + l[1]) + (l[2] + l[3])
+}
+
 /// An online fold of an equity curve (see the module doc).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct CurveStats {
@@ -43,12 +52,13 @@ pub struct CurveStats {
     pub drawdown_end: i64,
     /// Steps that ended below the running peak.
     pub under_water: u64,
-    /// Σ r.
-    pub sum: f64,
-    /// Σ r².
-    pub sum2: f64,
-    /// Σ r² over r < 0.
-    pub down2: f64,
+    /// Σ r, in [`LANES`] partial sums: return number `j` (from 0) adds to lane `j % LANES`, so
+    /// that a block of returns folds in vector lanes with the bits of one-by-one pushes.
+    pub sum: [f64; LANES],
+    /// Σ r², in lanes as `sum`.
+    pub sum2: [f64; LANES],
+    /// Σ r² over r < 0, in lanes as `sum`.
+    pub down2: [f64; LANES],
     /// Number of returns.
     pub n: u64,
 }
@@ -88,13 +98,7 @@ impl CurveStats {
         }
         if self.last > 0.0 {
             let r = v / self.last - 1.0;
-            self.sum += r;
-            self.sum2 += r * r;
-            // Branch-free (a return's sign is a coin toss: a branch here mispredicts half the
-            // time); adding 0 to a sum of squares leaves it as it was.
-            let neg = r.min(0.0);
-            self.down2 += neg * neg;
-            self.n += 1;
+            self.add_return(r);
         }
         self.last = v;
         if v > self.peak {
@@ -104,13 +108,8 @@ impl CurveStats {
             self.under_water += 1;
             // Only a value near or below the worst level so far can deepen the drawdown (the
             // guard is a superset of those: the division decides).
-            if self.peak > 0.0 && v < self.peak * (1.0 + self.max_drawdown) * (1.0 + 1e-12) {
-                let dd = v / self.peak - 1.0;
-                if dd < self.max_drawdown {
-                    self.max_drawdown = dd;
-                    self.drawdown_start = self.peak_ts;
-                    self.drawdown_end = ts;
-                }
+            if v < self.guard() {
+                self.deepen(ts, v);
             }
         }
         if v < self.min {
@@ -118,16 +117,157 @@ impl CurveStats {
         }
     }
 
-    /// [`CurveStats::push`] of each value `vs[k]` at `ts[k]` in turn: the same fold, in the same
-    /// order (the same bits), with its state held in registers for the block (the quiet stretch
-    /// folds its bars in blocks).
+    /// Adds return `r` to the lane of its number.
+    #[inline(always)]
+    fn add_return(&mut self, r: f64) {
+        let j = self.n as usize % LANES;
+        self.sum[j] += r;
+        self.sum2[j] += r * r;
+        // Branch-free (a return's sign is a coin toss: a branch here mispredicts half the time);
+        // adding 0 to a sum of squares leaves it as it was.
+        let neg = r.min(0.0);
+        self.down2[j] += neg * neg;
+        self.n += 1;
+    }
+
+    /// [`CurveStats::push`] of each value `vs[k]` at `ts[k]` in turn, with the same bits: a block
+    /// of positive values at once ([`CurveStats::fold_block`]), anything else one by one.
     #[inline(never)]
     pub fn push_all(&mut self, ts: &[i64], vs: &[f64]) {
+        let m = vs.len().min(ts.len());
+        let (ts, vs) = (&ts[..m], &vs[..m]);
+        if m >= 4 * LANES && self.steps > 0 && self.last > 0.0 {
+            let before = self.clone();
+            if self.fold_block(ts, vs) {
+                return;
+            }
+            *self = before;
+        }
         let mut c = std::mem::take(self);
         for (&t, &v) in ts.iter().zip(vs) {
             c.push(t, v);
         }
         *self = c;
+    }
+
+    /// Folds a block whose values are all positive and finite after a positive last value (so
+    /// that every step has a return), as `push` would: the returns in the lanes, a chunk of
+    /// [`LANES`] at a time; the lowest value and the highest from the same pass; the peak and the
+    /// drawdown value by value only when the block reaches a new peak or the drawdown's guard.
+    /// Returns false, with the fold left half done, when a value is not positive and finite.
+    #[inline(always)]
+    fn fold_block(&mut self, ts: &[i64], vs: &[f64]) -> bool {
+        let n0 = self.n as usize;
+        // Slot `j` of a chunk holds the lane of return `n0 + j`.
+        let rot = |l: &[f64; LANES]| std::array::from_fn::<f64, LANES, _>(|j| l[(n0 + j) % LANES]);
+        let (mut a, mut b, mut c) = (rot(&self.sum), rot(&self.sum2), rot(&self.down2));
+        let (mut lo, mut hi) = ([f64::INFINITY; LANES], [0.0f64; LANES]);
+        let chunks = vs.len() / LANES;
+        let mut prev = self.last;
+        for q in 0..chunks {
+            let x: &[f64; LANES] = vs[q * LANES..(q + 1) * LANES].try_into().expect("a chunk");
+            let den: [f64; LANES] = std::array::from_fn(|j| if j == 0 { prev } else { x[j - 1] });
+            for j in 0..LANES {
+                let r = x[j] / den[j] - 1.0;
+                a[j] += r;
+                b[j] += r * r;
+                let neg = r.min(0.0);
+                c[j] += neg * neg;
+                lo[j] = if x[j] < lo[j] { x[j] } else { lo[j] };
+                hi[j] = if x[j] > hi[j] { x[j] } else { hi[j] };
+            }
+            prev = x[LANES - 1];
+        }
+        for j in 0..LANES {
+            let lane = (n0 + j) % LANES;
+            (self.sum[lane], self.sum2[lane], self.down2[lane]) = (a[j], b[j], c[j]);
+        }
+        self.n += (chunks * LANES) as u64;
+        let (mut low, mut high) = (lo[0].min(lo[1]).min(lo[2]).min(lo[3]), hi[0].max(hi[1]));
+        high = high.max(hi[2]).max(hi[3]);
+        for &v in &vs[chunks * LANES..] {
+            self.add_return(v / prev - 1.0);
+            prev = v;
+            low = if v < low { v } else { low };
+            high = if v > high { v } else { high };
+        }
+        // A NaN value leaves the lowest and highest as they were but not the sums.
+        let sums_finite =
+            (self.sum.iter().chain(&self.sum2).chain(&self.down2)).all(|s| s.is_finite());
+        if !(low > 0.0 && high.is_finite() && sums_finite) {
+            return false;
+        }
+        // Positive values: the lowest is the same whatever the order.
+        if low < self.min {
+            self.min = low;
+        }
+        if high > self.peak {
+            self.fold_levels(ts, vs);
+        } else {
+            // No new peak: a value is under water when under the peak, and only a value under
+            // the guard can deepen the drawdown.
+            let peak = self.peak;
+            self.under_water += vs.iter().map(|&v| (v < peak) as u64).sum::<u64>();
+            if low < self.guard() {
+                self.fold_levels_at_peak(ts, vs);
+            }
+        }
+        self.steps += vs.len() as u64;
+        self.last_ts = ts[ts.len() - 1];
+        self.last = vs[vs.len() - 1];
+        true
+    }
+
+    /// The level under which a value may deepen the drawdown (`push`'s guard; none without a
+    /// positive peak).
+    #[inline(always)]
+    fn guard(&self) -> f64 {
+        if self.peak > 0.0 {
+            self.peak * (1.0 + self.max_drawdown) * (1.0 + 1e-12)
+        } else {
+            f64::NEG_INFINITY
+        }
+    }
+
+    /// `push`'s peak, under-water count and drawdown for each value of a block, in turn.
+    fn fold_levels(&mut self, ts: &[i64], vs: &[f64]) {
+        let mut below = self.guard();
+        for (&t, &v) in ts.iter().zip(vs) {
+            if v > self.peak {
+                self.peak = v;
+                self.peak_ts = t;
+                below = self.guard();
+            } else if v < self.peak {
+                self.under_water += 1;
+                if v < below {
+                    self.deepen(t, v);
+                    below = self.guard();
+                }
+            }
+        }
+    }
+
+    /// `push`'s drawdown for each value of a block that reaches no new peak (the under-water
+    /// count is done).
+    fn fold_levels_at_peak(&mut self, ts: &[i64], vs: &[f64]) {
+        let mut below = self.guard();
+        for (&t, &v) in ts.iter().zip(vs) {
+            if v < below && v < self.peak {
+                self.deepen(t, v);
+                below = self.guard();
+            }
+        }
+    }
+
+    /// Value `v` at `ts`, under the guard: the largest drawdown if it is deeper.
+    #[inline(always)]
+    fn deepen(&mut self, ts: i64, v: f64) {
+        let dd = v / self.peak - 1.0;
+        if dd < self.max_drawdown {
+            self.max_drawdown = dd;
+            self.drawdown_start = self.peak_ts;
+            self.drawdown_end = ts;
+        }
     }
 
     /// More steps, the last at `last_ts`, at which the value does not change (a run that has
@@ -255,10 +395,11 @@ impl RunStats {
         };
         let n = c.n as f64;
         let (sharpe, sortino) = if c.n > 1 {
-            let mean = c.sum / n;
-            let var = ((c.sum2 - c.sum * mean) / (n - 1.0)).max(0.0);
+            let (sum, sum2) = (lanes_total(&c.sum), lanes_total(&c.sum2));
+            let mean = sum / n;
+            let var = ((sum2 - sum * mean) / (n - 1.0)).max(0.0);
             let sd = var.sqrt();
-            let down = (c.down2 / n).sqrt();
+            let down = (lanes_total(&c.down2) / n).sqrt();
             let a = ppy.sqrt();
             (
                 if sd > 0.0 { mean / sd * a } else { f64::NAN },
@@ -368,8 +509,71 @@ mod tests {
             120.0 / 105.0 - 1.0,
             -0.5,
         ];
-        assert!((s.sum - r.iter().sum::<f64>()).abs() < 1e-12);
+        assert!((lanes_total(&s.sum) - r.iter().sum::<f64>()).abs() < 1e-12);
         assert_eq!(s.mean_step(), 10.0);
+    }
+
+    #[test]
+    fn a_block_folds_with_the_bits_of_one_by_one_pushes() {
+        // Curves with runs of new peaks, deep falls, repeated values, a zero, a negative, an
+        // infinity and a NaN, folded in blocks of every size from several lane offsets: the same
+        // state, bit for bit, as pushing each value.
+        let mut x = 0.5_f64;
+        let mut curve: Vec<f64> = Vec::new();
+        let mut level = 1_000.0;
+        for k in 0..6_000 {
+            x = (x * 3.9 + 0.07).fract();
+            // Up-trends, down-trends and chop, so that blocks reach new peaks or do not.
+            level *= 1.0 + 0.004 * (x - 0.5) + if (k / 500) % 3 == 0 { 0.002 } else { -0.0005 };
+            let v = match k {
+                1_700 => 0.0,
+                2_300 => -5.0,
+                3_100 => f64::NAN,
+                3_900 => f64::INFINITY,
+                _ if k % 7 == 3 => curve.last().copied().unwrap_or(1.0),
+                // Back at the peak exactly (neither a new peak nor under water).
+                _ if k % 97 == 50 => curve.iter().copied().fold(1_000.0, f64::max),
+                _ => level,
+            };
+            curve.push(v);
+        }
+        let ts: Vec<i64> = (0..curve.len() as i64).map(|k| k * 60).collect();
+        let bits = |c: &CurveStats| {
+            let mut v: Vec<u64> = [c.last, c.peak, c.min, c.max_drawdown]
+                .iter()
+                .chain(c.sum.iter().chain(&c.sum2).chain(&c.down2))
+                .map(|f| f.to_bits())
+                .collect();
+            v.extend([c.steps, c.n, c.under_water]);
+            v.extend([c.peak_ts, c.drawdown_start, c.drawdown_end, c.last_ts].map(|t| t as u64));
+            v
+        };
+        for start in [0usize, 1, 2, 3, 5] {
+            for size in [1usize, 3, 16, 17, 31, 256] {
+                let mut a = CurveStats::new(1_000.0);
+                let mut b = CurveStats::new(1_000.0);
+                for k in 0..start {
+                    a.push(ts[k], curve[k]);
+                    b.push(ts[k], curve[k]);
+                }
+                // Compared after every block (the end alone hides a drawdown that a later,
+                // deeper one replaces).
+                let mut k = start;
+                while k < curve.len() {
+                    let e = curve.len().min(k + size);
+                    for j in k..e {
+                        a.push(ts[j], curve[j]);
+                    }
+                    b.push_all(&ts[k..e], &curve[k..e]);
+                    assert_eq!(
+                        bits(&a),
+                        bits(&b),
+                        "start {start}, blocks of {size}, at {e}"
+                    );
+                    k = e;
+                }
+            }
+        }
     }
 
     #[test]
