@@ -121,8 +121,31 @@ pub struct BarSeries<'a> {
     pub index: Option<&'a [f64]>,
 }
 
+/// Rows from which a series' all-is-well passes read its halves on two threads (8 MB of prices).
+const PARALLEL_ROWS: usize = 1 << 18;
+
+/// Whether `ok` holds over the rows `0..n`, asked of two halves at once for a long series (rayon's
+/// pool of the caller, or its global one; on the calling thread in a forked child). `ok` only
+/// reads, so the answer is the one of a single pass; where a row fails, the caller looks for the
+/// first one on one thread.
+fn all_rows(n: usize, ok: impl Fn(std::ops::Range<usize>) -> bool + Sync) -> bool {
+    if n >= PARALLEL_ROWS && !crate::mc::is_forked() {
+        let mid = n / 2;
+        let (a, b) = rayon::join(|| ok(0..mid), || ok(mid..n));
+        a && b
+    } else {
+        ok(0..n)
+    }
+}
+
 fn check_increasing(ts: &[i64], column: &str) -> Result<(), LedgerError> {
-    if ts.windows(2).all(|w| w[1] > w[0]) {
+    // Each range checks its rows against the row before (the second half from its first row's).
+    let increasing = |r: std::ops::Range<usize>| {
+        ts[r.start.saturating_sub(1)..r.end]
+            .windows(2)
+            .all(|w| w[1] > w[0])
+    };
+    if all_rows(ts.len(), increasing) {
         return Ok(());
     }
     for r in 1..ts.len() {
@@ -248,21 +271,22 @@ impl<'a> BarSeries<'a> {
         };
         // The same rule in six comparisons (each of the other four follows from them, NaN
         // included), over the columns cut to `n`: no bounds checks, and it vectorises.
-        let all_ok = {
+        let rows_ok = |rows: std::ops::Range<usize>| {
             let (o, h, l, c) = (
-                &self.open[..n],
-                &self.high[..n],
-                &self.low[..n],
-                &self.close[..n],
+                &self.open[rows.clone()],
+                &self.high[rows.clone()],
+                &self.low[rows.clone()],
+                &self.close[rows],
             );
             let mut bad = false;
-            for r in 0..n {
+            for r in 0..o.len().min(h.len()).min(l.len()).min(c.len()) {
                 let (o, h, l, c) = (o[r], h[r], l[r], c[r]);
                 bad |=
                     !((l > 0.0) & (h < f64::INFINITY) & (h >= o) & (h >= c) & (l <= o) & (l <= c));
             }
             !bad
         };
+        let all_ok = all_rows(n, rows_ok);
         let bad_price = |name: &str, r: usize, v: f64| {
             LedgerError::bad_row(name, r, format!("price must be finite and > 0, got {v}"))
         };
@@ -398,6 +422,30 @@ impl<'a> BarSeries<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_long_series_checked_in_halves_reports_its_first_bad_row() {
+        // Long enough for the two-thread pass: a bad row in either half, in both, and a
+        // timestamp out of order right at the halves' boundary are found at their first row.
+        let n = PARALLEL_ROWS * 2 + 10;
+        let mid = n / 2;
+        let ts: Vec<i64> = (0..n as i64).collect();
+        let p = vec![10.0; n];
+        let check = |ts: &[i64], low: &[f64]| BarSeries::ohlc(ts, &p, &p, low, &p).validate();
+        assert!(check(&ts, &p).is_ok());
+        for bad in [vec![mid + 3], vec![7, mid + 3], vec![mid], vec![mid - 1]] {
+            let mut low = p.clone();
+            for &r in &bad {
+                low[r] = 11.0;
+            }
+            let e = check(&ts, &low).unwrap_err();
+            assert_eq!((e.field.as_str(), e.row), ("low", Some(bad[0])), "{bad:?}");
+        }
+        let mut t = ts.clone();
+        t.swap(mid - 1, mid);
+        let e = check(&t, &p).unwrap_err();
+        assert_eq!((e.field.as_str(), e.row), ("timestamp", Some(mid)));
+    }
 
     #[test]
     fn validation_names_column_and_first_bad_row() {
