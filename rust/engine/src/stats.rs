@@ -101,17 +101,7 @@ impl CurveStats {
             self.add_return(r);
         }
         self.last = v;
-        if v > self.peak {
-            self.peak = v;
-            self.peak_ts = ts;
-        } else if v < self.peak {
-            self.under_water += 1;
-            // Only a value near or below the worst level so far can deepen the drawdown (the
-            // guard is a superset of those: the division decides).
-            if v < self.guard() {
-                self.deepen(ts, v);
-            }
-        }
+        self.level(ts, v, &mut self.guard());
         if v < self.min {
             self.min = v;
         }
@@ -229,21 +219,30 @@ impl CurveStats {
         }
     }
 
-    /// `push`'s peak, under-water count and drawdown for each value of a block, in turn.
+    /// The peak, the under-water count and the drawdown after value `v` at `ts`, with `below`
+    /// the drawdown's guard, kept up to date.
+    #[inline(always)]
+    fn level(&mut self, ts: i64, v: f64, below: &mut f64) {
+        if v > self.peak {
+            self.peak = v;
+            self.peak_ts = ts;
+            *below = self.guard();
+        } else if v < self.peak {
+            self.under_water += 1;
+            // Only a value near or below the worst level so far can deepen the drawdown (the
+            // guard is a superset of those: the division decides).
+            if v < *below {
+                self.deepen(ts, v);
+                *below = self.guard();
+            }
+        }
+    }
+
+    /// [`CurveStats::level`] for each value of a block, in turn.
     fn fold_levels(&mut self, ts: &[i64], vs: &[f64]) {
         let mut below = self.guard();
         for (&t, &v) in ts.iter().zip(vs) {
-            if v > self.peak {
-                self.peak = v;
-                self.peak_ts = t;
-                below = self.guard();
-            } else if v < self.peak {
-                self.under_water += 1;
-                if v < below {
-                    self.deepen(t, v);
-                    below = self.guard();
-                }
-            }
+            self.level(t, v, &mut below);
         }
     }
 
