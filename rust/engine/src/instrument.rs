@@ -11,6 +11,36 @@ use crate::error::LedgerError;
 use crate::rounding::tidy;
 pub use crate::rounding::{round_half_away, round_to};
 
+/// What values a position: the contract's kind and size, copied out of its [`Instrument`] so that
+/// a hot loop holds them in registers. [`Instrument::notional`] and [`Instrument::pnl`] are these
+/// methods.
+#[derive(Clone, Copy, Debug)]
+pub struct Valuation {
+    kind: ContractKind,
+    contract_size: f64,
+}
+
+impl Valuation {
+    /// Notional (value) of `qty` (unsigned) at `price`, in the settlement currency.
+    #[inline(always)]
+    pub fn notional(self, qty: f64, price: f64) -> f64 {
+        match self.kind {
+            ContractKind::Linear | ContractKind::Spot => qty.abs() * self.contract_size * price,
+            ContractKind::Inverse => qty.abs() * self.contract_size / price,
+        }
+    }
+
+    /// PnL of `qty` (signed: positive long) entered at `entry` and valued at `price`, in the
+    /// settlement currency.
+    #[inline(always)]
+    pub fn pnl(self, qty: f64, entry: f64, price: f64) -> f64 {
+        match self.kind {
+            ContractKind::Linear | ContractKind::Spot => qty * self.contract_size * (price - entry),
+            ContractKind::Inverse => qty * self.contract_size * (1.0 / entry - 1.0 / price),
+        }
+    }
+}
+
 /// How a contract settles.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ContractKind {
@@ -319,9 +349,15 @@ impl Instrument {
     /// Notional (value) of `qty` (unsigned) at `price`, in the settlement currency.
     #[inline]
     pub fn notional(&self, qty: f64, price: f64) -> f64 {
-        match self.kind {
-            ContractKind::Linear | ContractKind::Spot => qty.abs() * self.contract_size * price,
-            ContractKind::Inverse => qty.abs() * self.contract_size / price,
+        self.valuation().notional(qty, price)
+    }
+
+    /// The kind and contract size, which value a position ([`Valuation`]).
+    #[inline(always)]
+    pub fn valuation(&self) -> Valuation {
+        Valuation {
+            kind: self.kind,
+            contract_size: self.contract_size,
         }
     }
 
@@ -345,10 +381,7 @@ impl Instrument {
     /// settlement currency.
     #[inline]
     pub fn pnl(&self, qty: f64, entry: f64, price: f64) -> f64 {
-        match self.kind {
-            ContractKind::Linear | ContractKind::Spot => qty * self.contract_size * (price - entry),
-            ContractKind::Inverse => qty * self.contract_size * (1.0 / entry - 1.0 / price),
-        }
+        self.valuation().pnl(qty, entry, price)
     }
 
     /// Average entry after adding `add` (unsigned) at `price` to `held` (unsigned) at `entry`:

@@ -13,6 +13,9 @@
 
 use serde::{Deserialize, Serialize};
 
+mod lanes;
+use lanes::Lanes;
+
 /// Nanoseconds in a year of 365 days (crypto trades every day).
 pub const YEAR_NS: f64 = 365.0 * 86_400e9;
 
@@ -150,29 +153,26 @@ impl CurveStats {
         let n0 = self.n as usize;
         // Slot `j` of a chunk holds the lane of return `n0 + j`.
         let rot = |l: &[f64; LANES]| std::array::from_fn::<f64, LANES, _>(|j| l[(n0 + j) % LANES]);
-        let (mut a, mut b, mut c) = (rot(&self.sum), rot(&self.sum2), rot(&self.down2));
-        let (mut lo, mut hi) = ([f64::INFINITY; LANES], [0.0f64; LANES]);
+        let mut l = Lanes {
+            sum: rot(&self.sum),
+            sum2: rot(&self.sum2),
+            down2: rot(&self.down2),
+            lo: [f64::INFINITY; LANES],
+            hi: [0.0; LANES],
+        };
         let chunks = vs.len() / LANES;
-        let mut prev = self.last;
-        for q in 0..chunks {
-            let x: &[f64; LANES] = vs[q * LANES..(q + 1) * LANES].try_into().expect("a chunk");
-            let den: [f64; LANES] = std::array::from_fn(|j| if j == 0 { prev } else { x[j - 1] });
-            for j in 0..LANES {
-                let r = x[j] / den[j] - 1.0;
-                a[j] += r;
-                b[j] += r * r;
-                let neg = r.min(0.0);
-                c[j] += neg * neg;
-                lo[j] = if x[j] < lo[j] { x[j] } else { lo[j] };
-                hi[j] = if x[j] > hi[j] { x[j] } else { hi[j] };
-            }
-            prev = x[LANES - 1];
-        }
+        lanes::fold(&mut l, self.last, vs);
+        let mut prev = if chunks > 0 {
+            vs[chunks * LANES - 1]
+        } else {
+            self.last
+        };
         for j in 0..LANES {
             let lane = (n0 + j) % LANES;
-            (self.sum[lane], self.sum2[lane], self.down2[lane]) = (a[j], b[j], c[j]);
+            (self.sum[lane], self.sum2[lane], self.down2[lane]) = (l.sum[j], l.sum2[j], l.down2[j]);
         }
         self.n += (chunks * LANES) as u64;
+        let (lo, hi) = (l.lo, l.hi);
         let (mut low, mut high) = (lo[0].min(lo[1]).min(lo[2]).min(lo[3]), hi[0].max(hi[1]));
         high = high.max(hi[2]).max(hi[3]);
         for &v in &vs[chunks * LANES..] {

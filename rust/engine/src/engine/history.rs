@@ -98,6 +98,19 @@ pub struct History {
     full: OnceLock<Arc<Pooled>>,
 }
 
+/// Free rows of the lean columns ([`History::room`]), each slice as long as the room asked for:
+/// the step time's bits, Σ unrealized, Σ notional and (inverse accounts) the first symbol's mark.
+pub struct Room<'a> {
+    /// The step times' bits.
+    pub time: &'a mut [MaybeUninit<f64>],
+    /// Σ unrealized PnL.
+    pub unrealized: &'a mut [MaybeUninit<f64>],
+    /// Σ notional.
+    pub notional: &'a mut [MaybeUninit<f64>],
+    /// The first symbol's mark (inverse accounts only).
+    pub mark: Option<&'a mut [MaybeUninit<f64>]>,
+}
+
 /// A history as stored (pickled): its lean rows.
 #[derive(Clone, Serialize, Deserialize)]
 struct Recorded {
@@ -252,6 +265,45 @@ impl History {
             }
         }
         self.rows = n + 1;
+    }
+
+    /// Room for `n` more rows in the lean columns, grown if needed: a stretch of rows over which
+    /// only the marks move writes them here ([`Room`]) and counts them with
+    /// [`History::commit`]. Writing through the room's own slices lets the compiler keep the
+    /// stretch's figures in registers (a write through the buffer's pointer may alias them).
+    #[inline]
+    pub fn room(&mut self, n: usize) -> Room<'_> {
+        let rows = self.rows;
+        if rows + n > self.capacity {
+            self.grow(n.max(64));
+        }
+        let cap = self.capacity;
+        let inverse = self.inverse;
+        let (time, rest) = self.lean.split_at_mut(cap);
+        let (unrealized, rest) = rest.split_at_mut(cap);
+        let (notional, rest) = rest.split_at_mut(cap);
+        let end = rows + n;
+        Room {
+            time: &mut time[rows..end],
+            unrealized: &mut unrealized[rows..end],
+            notional: &mut notional[rows..end],
+            mark: if inverse {
+                Some(&mut rest[rows..end])
+            } else {
+                None
+            },
+        }
+    }
+
+    /// Counts `m` rows written in the last [`History::room`].
+    ///
+    /// # Safety
+    /// The first `m` rows of each column of that room were written (they are read as floats
+    /// from now on), and no row was pushed since the room was taken.
+    #[inline]
+    pub unsafe fn commit(&mut self, m: usize) {
+        debug_assert!(self.rows + m <= self.capacity);
+        self.rows += m;
     }
 
     /// Whether the state differs from the last one written (branch-free over the key).

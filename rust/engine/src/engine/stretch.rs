@@ -7,8 +7,12 @@
 //! equity values are folded a block at a time. The rule table, the reference property tests and
 //! tests/stretch.rs hold the full step and this one to the same fills and figures, bit for bit.
 
+use std::mem::MaybeUninit;
+
 use super::config::Record;
+use super::history::Room;
 use super::{Engine, Strategy};
+use crate::ledger::Marker;
 use crate::market::BarSeries;
 
 /// Bars folded into the statistics at a time by a quiet stretch.
@@ -82,25 +86,30 @@ impl Engine {
         // The equity of each bar, folded a block at a time (the fold's state in registers).
         let mut values = [0.0f64; BLOCK];
         let mut k = r;
-        let mut open = true;
-        while open && k < n {
-            let start = k;
+        while k < n {
             let end = n.min(k + BLOCK);
-            while k < end {
-                if !quiet(k) {
-                    open = false;
-                    break;
-                }
-                // The full step of a quiet bar, less what cannot happen in it.
-                let c = close[k];
-                let (u, x) = marker.marked(c);
-                if record {
-                    history.push_marked(ts[k], u, x, c);
-                }
-                values[k - start] = marker.equity(u);
-                k += 1;
+            let rows = Rows {
+                ts: &ts[k..end],
+                low: &low[k..end],
+                high: &high[k..end],
+                close: &close[k..end],
+            };
+            let band = (lo, hi, limit_ts);
+            let values = &mut values[..end - k];
+            let m = if record {
+                let mut room = history.room(end - k);
+                let m = rows.run(band, &marker, Some(&mut room), values);
+                // SAFETY: `run` wrote the room's first `m` rows of every column.
+                unsafe { history.commit(m) };
+                m
+            } else {
+                rows.run(band, &marker, None, values)
+            };
+            self.curve.push_all(rows.ts_to(m), &values[..m]);
+            k += m;
+            if k < end {
+                break;
             }
-            self.curve.push_all(&ts[start..k], &values[..k - start]);
         }
         let c = close[k - 1];
         self.now = ts[k - 1];
@@ -112,5 +121,78 @@ impl Engine {
         self.recorded = record;
         self.step_fills = self.fills.len();
         k - r
+    }
+}
+
+/// A block of a stretch's bars.
+struct Rows<'a> {
+    ts: &'a [i64],
+    low: &'a [f64],
+    high: &'a [f64],
+    close: &'a [f64],
+}
+
+impl Rows<'_> {
+    /// The first `m` times.
+    #[inline(always)]
+    fn ts_to(&self, m: usize) -> &[i64] {
+        &self.ts[..m]
+    }
+
+    /// Runs the block's bars while they stay inside the band `(lo, hi)` before `limit_ts`:
+    /// each bar's marked figures go into `room` (when recording) and its equity into `values`.
+    /// Returns how many bars it ran. The figures are the full step's ([`Marker::marked`],
+    /// [`Marker::equity`]); written through the room's own slices, the position, the wallet and
+    /// the band stay in registers. The loop is compiled on its own, away from the step's
+    /// register pressure.
+    #[inline(never)]
+    fn run(
+        &self,
+        (lo, hi, limit_ts): (f64, f64, i64),
+        marker: &Marker,
+        room: Option<&mut Room<'_>>,
+        values: &mut [f64],
+    ) -> usize {
+        let len = values.len();
+        let (ts, low, high, close) = (
+            &self.ts[..len],
+            &self.low[..len],
+            &self.high[..len],
+            &self.close[..len],
+        );
+        let marker = *marker;
+        let quiet = |i: usize| low[i] > lo && high[i] < hi && ts[i] < limit_ts;
+        match room {
+            Some(room) => {
+                let time: &mut [MaybeUninit<f64>] = &mut room.time[..len];
+                let unrealized: &mut [MaybeUninit<f64>] = &mut room.unrealized[..len];
+                let notional: &mut [MaybeUninit<f64>] = &mut room.notional[..len];
+                let mut mark = room.mark.as_deref_mut().map(|m| &mut m[..len]);
+                for i in 0..len {
+                    if !quiet(i) {
+                        return i;
+                    }
+                    let c = close[i];
+                    let (u, x) = marker.marked(c);
+                    time[i].write(f64::from_bits(ts[i] as u64));
+                    unrealized[i].write(u);
+                    notional[i].write(x);
+                    if let Some(m) = mark.as_deref_mut() {
+                        m[i].write(c);
+                    }
+                    values[i] = marker.equity(u);
+                }
+            }
+            None => {
+                for i in 0..len {
+                    if !quiet(i) {
+                        return i;
+                    }
+                    let (u, _) = marker.marked(close[i]);
+                    values[i] = marker.equity(u);
+                }
+            }
+        }
+        len
     }
 }

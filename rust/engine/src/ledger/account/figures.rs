@@ -3,7 +3,7 @@
 //! liquidation price of a position in its margin mode.
 
 use super::{Account, MarginMode, PositionSide};
-use crate::instrument::Instrument;
+use crate::instrument::Valuation;
 use crate::ledger::margin::{
     bankruptcy_price, hedge_liquidation_price, liquidation_price, HedgeInput, LiquidationInput,
 };
@@ -37,14 +37,14 @@ impl Account {
     /// Symbol `i`'s legs and the wallet as they stand, to be marked at any price
     /// ([`Marker`]).
     #[inline(always)]
-    pub fn marker(&self, i: usize) -> Marker<'_> {
+    pub fn marker(&self, i: usize) -> Marker {
         let short = if self.is_hedge() {
             self.shorts[i]
         } else {
             Position::default()
         };
         Marker {
-            inst: &self.instruments[i],
+            val: self.instruments[i].valuation(),
             long: self.positions[i],
             short,
             wallet: self.wallet,
@@ -285,26 +285,27 @@ impl Account {
 /// [`Account::position_marked`] is this at the account's mark, and [`Marker::equity`] is
 /// [`Account::equity`] of a one-symbol account, with the same arithmetic (the same bits).
 #[derive(Clone, Copy, Debug)]
-pub struct Marker<'a> {
-    inst: &'a Instrument,
+pub struct Marker {
+    val: Valuation,
     long: Position,
     short: Position,
     wallet: f64,
 }
 
-impl Marker<'_> {
+impl Marker {
     /// (Σ unrealized PnL, Σ notional) of the legs, each at its own mark.
     #[inline(always)]
     fn marked_legs(&self, long_mark: f64, short_mark: f64) -> (f64, f64) {
-        let (inst, p, s) = (self.inst, &self.long, &self.short);
+        let (val, p, s) = (self.val, &self.long, &self.short);
         let (mut u, mut n) = (0.0, 0.0);
+        // `Position::unrealized` is `pnl` for a leg that is not flat.
         if p.qty != 0.0 {
-            u = p.unrealized(inst, long_mark);
-            n = inst.notional(p.qty, long_mark);
+            u = val.pnl(p.qty, p.entry, long_mark);
+            n = val.notional(p.qty, long_mark);
         }
         if s.qty != 0.0 {
-            u += s.unrealized(inst, short_mark);
-            n += inst.notional(s.qty, short_mark);
+            u += val.pnl(s.qty, s.entry, short_mark);
+            n += val.notional(s.qty, short_mark);
         }
         (u, n)
     }
