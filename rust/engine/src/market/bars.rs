@@ -122,7 +122,7 @@ pub struct BarSeries<'a> {
 }
 
 /// Rows from which a series' all-is-well passes read its halves on two threads (8 MB of prices).
-const PARALLEL_ROWS: usize = 1 << 18;
+pub(super) const PARALLEL_ROWS: usize = 1 << 18;
 
 /// Whether `ok` holds over the rows `0..n`, asked of two halves at once for a long series (rayon's
 /// pool of the caller, or its global one; on the calling thread in a forked child). `ok` only
