@@ -4,7 +4,7 @@
 //! bad input must come back as an error. `PERPSIM_FUZZ_CASES` sets the number of cases per target
 //! (default 300; CI runs the default, a bounded few seconds).
 
-use perpsim_engine::engine::{run_clocked, SymbolInput};
+use perpsim_engine::engine::{run_checked, run_clocked, Inputs, SymbolInput};
 use perpsim_engine::market::{BarSeries, Series};
 use perpsim_engine::mc::{FundingModel, McRun, ModelSpec, PriceModel};
 use perpsim_engine::strategy::{
@@ -428,13 +428,35 @@ proptest! {
             r.symbol %= n + 1; // sometimes a symbol the account does not hold
             let _ = engine.place(&r, &mut NoStrategy);
         }
-        match build(&strat, &insts[0], n, &steps) {
+        let pre = engine.clone();
+        let first = match build(&strat, &insts[0], n, &steps) {
             Some(mut s) => {
-                let _ = run_clocked(&mut engine, &inputs, &clock, &mut s);
+                let r = run_clocked(&mut engine, &inputs, &clock, &mut s);
                 let _ = engine.stats(&s);
+                r
             }
-            None => {
-                let _ = run_clocked(&mut engine, &inputs, &clock, &mut NoStrategy);
+            None => run_clocked(&mut engine, &inputs, &clock, &mut NoStrategy),
+        };
+        // The same run with the bars' rows checked by the run (one symbol, no clock): the same
+        // outcome, and a refused input leaves the engine as it was.
+        if n == 1 && clock.is_empty() {
+            let mut d = pre.clone();
+            let second = Inputs::check_deferring(d.account(), &inputs, &[]).and_then(|i| {
+                match build(&strat, &insts[0], n, &steps) {
+                    Some(mut s) => run_checked(&mut d, &i, &mut s),
+                    None => run_checked(&mut d, &i, &mut NoStrategy),
+                }
+            });
+            let json = |e: &Engine| serde_json::to_value(e).unwrap();
+            match (&first, &second) {
+                (Ok(()), Ok(())) => prop_assert_eq!(json(&engine), json(&d)),
+                (Err(a), Err(b)) => {
+                    prop_assert_eq!((&a.field, a.row, &a.message), (&b.field, b.row, &b.message));
+                    if Inputs::check(pre.account(), &inputs, &[]).is_err() {
+                        prop_assert_eq!(json(&d), json(&pre));
+                    }
+                }
+                _ => prop_assert!(false, "{:?} against {:?}", first, second),
             }
         }
         for (r, id, p) in orders.iter().skip(orders.len() / 2) {

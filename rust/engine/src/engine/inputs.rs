@@ -27,6 +27,8 @@ pub struct SymbolInput<'a> {
 pub struct Inputs<'s, 'a> {
     pub(super) symbols: &'s [SymbolInput<'a>],
     pub(super) clock: &'s [i64],
+    /// The bars' rows are left to the run ([`Inputs::check_deferring`]).
+    pub(super) deferred: bool,
 }
 
 impl<'s, 'a> Inputs<'s, 'a> {
@@ -52,31 +54,52 @@ impl<'s, 'a> Inputs<'s, 'a> {
                 format!("{} symbols of data for an account of {n}", symbols.len()),
             ));
         }
-        for (k, inp) in symbols.iter().enumerate() {
-            let sym = &account.instruments()[k].symbol;
-            inp.bars.validate().map_err(|mut e| {
-                e.message = format!("{sym}: {}", e.message);
-                e
-            })?;
-            if let Some(f) = inp.funding {
-                f.validate("funding_rate")?;
-            }
-            if let Some(p) = inp.settlement_price {
-                crate::error::positive("settlement_price", p)?;
-            }
-            if let Some(r) = &inp.rebates {
-                r.validate().map_err(|mut e| {
-                    e.message = format!("{sym}: rebates: {}", e.message);
-                    e
-                })?;
-            }
+        for k in 0..n {
+            check_bars(account, symbols, k)?;
+            check_rest(account, symbols, k)?;
         }
-        Ok(Self { symbols, clock })
+        Ok(Self {
+            symbols,
+            clock,
+            deferred: false,
+        })
+    }
+
+    /// [`Inputs::check`], except that the rows of a one-symbol run's bars (with no extra step
+    /// times) are checked by the run itself, a block at a time just ahead of the rows it runs,
+    /// while they are in the cache (`run_checked`): here only their shape is. The first bad
+    /// row stops the run with the error `check` would have given, and a run that began on a
+    /// fresh engine (no step yet) leaves it as it was. The strategy has then seen rows before
+    /// the bad one: this is for strategies that act on nothing but the engine (the built-in
+    /// ones), dropped after a failed run. Anything else is checked as `check` does.
+    pub fn check_deferring(
+        account: &Account,
+        symbols: &'s [SymbolInput<'a>],
+        clock: &'s [i64],
+    ) -> Result<Self, LedgerError> {
+        let one = account.len() == 1 && symbols.len() == 1 && clock.is_empty();
+        if !(one && symbols[0].bars.lengths_match() && check_rest(account, symbols, 0).is_ok()) {
+            return Self::check(account, symbols, clock);
+        }
+        Ok(Self {
+            symbols,
+            clock,
+            deferred: true,
+        })
+    }
+
+    /// The check of symbol `k`'s bars, row by row (the error `check` gives).
+    pub(super) fn check_bars(&self, account: &Account, k: usize) -> Result<(), LedgerError> {
+        check_bars(account, self.symbols, k)
     }
 
     /// Inputs the engine made itself and knows to be valid (Monte Carlo paths).
     pub(crate) fn trusted(symbols: &'s [SymbolInput<'a>], clock: &'s [i64]) -> Self {
-        Self { symbols, clock }
+        Self {
+            symbols,
+            clock,
+            deferred: false,
+        }
     }
 
     /// Each symbol's input, in the account's order.
@@ -207,4 +230,31 @@ impl<'s, 'a> Inputs<'s, 'a> {
             engine.push_warning(w);
         }
     }
+}
+
+/// Symbol `k`'s bars, by the data rules; the error names the symbol.
+fn check_bars(account: &Account, symbols: &[SymbolInput<'_>], k: usize) -> Result<(), LedgerError> {
+    let sym = &account.instruments()[k].symbol;
+    symbols[k].bars.validate().map_err(|mut e| {
+        e.message = format!("{sym}: {}", e.message);
+        e
+    })
+}
+
+/// Symbol `k`'s funding, settlement price and rebates.
+fn check_rest(account: &Account, symbols: &[SymbolInput<'_>], k: usize) -> Result<(), LedgerError> {
+    let (sym, inp) = (&account.instruments()[k].symbol, &symbols[k]);
+    if let Some(f) = inp.funding {
+        f.validate("funding_rate")?;
+    }
+    if let Some(p) = inp.settlement_price {
+        crate::error::positive("settlement_price", p)?;
+    }
+    if let Some(r) = &inp.rebates {
+        r.validate().map_err(|mut e| {
+            e.message = format!("{sym}: rebates: {}", e.message);
+            e
+        })?;
+    }
+    Ok(())
 }

@@ -10,6 +10,7 @@
 //! [`path`] (the walk along the path), [`risk`] (liquidation and settlement), [`history`]
 //! (what is recorded), [`strategy`] (the trait the engine calls), [`run`] (the event loop).
 
+mod ahead;
 pub mod config;
 mod fills;
 pub mod history;
@@ -28,6 +29,7 @@ mod warn;
 
 use serde::{Deserialize, Serialize};
 
+pub use ahead::CHECK_ROWS;
 pub use config::{Config, LiquidationClose, Record};
 pub use history::History;
 pub use inputs::{Inputs, SymbolInput};

@@ -3,6 +3,7 @@
 //! times in (previous step, this step], at the bar's open. Backtests with built-in or Python
 //! strategies, sweeps and Monte Carlo paths all run through [`run_checked`]. No allocation per bar.
 
+use super::ahead::{Ahead, CHECK_ROWS};
 use super::inputs::{Inputs, SymbolInput};
 use super::{Engine, Strategy};
 use crate::error::LedgerError;
@@ -35,10 +36,63 @@ pub fn run_clocked<S: Strategy>(
 /// [`Strategy::keep_going`] turns false stops the run with an `Interrupted` error. When nothing
 /// can change any more (a blown, flat account whose value is its equity) and only the final
 /// figures are recorded, the remaining steps of a one-symbol run are counted, not run.
+///
+/// Inputs whose bars' rows are left to the run ([`Inputs::check_deferring`]) have them checked
+/// [`CHECK_ROWS`] at a time just before they run. On an error, the whole check decides which
+/// error the run gives: the bars' own when they have a bad row (and a run that began on a fresh
+/// engine puts it back as it was), else the run's.
 pub fn run_checked<S: Strategy>(
     engine: &mut Engine,
     inputs: &Inputs<'_, '_>,
     strategy: &mut S,
+) -> Result<(), LedgerError> {
+    if !inputs.deferred {
+        return run_rows(engine, inputs, strategy, None);
+    }
+    if engine.steps() > 0 {
+        inputs.check_bars(engine.account(), 0)?;
+        return run_rows(engine, inputs, strategy, None);
+    }
+    let before = engine.clone();
+    let ahead = Ahead::default();
+    let bars = inputs.symbols[0].bars;
+    let mut run = |engine: &mut Engine| {
+        let out = run_rows(engine, inputs, strategy, Some(&ahead));
+        ahead.stop();
+        out
+    };
+    // The checker on a thread of its own while the run goes, where there is a second core.
+    let parallel = bars.len() > CHECK_ROWS
+        && !crate::mc::is_forked()
+        && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
+    let out = if parallel {
+        std::thread::scope(|sc| {
+            sc.spawn(|| ahead.check(&bars));
+            run(engine)
+        })
+    } else {
+        ahead.check(&bars);
+        run(engine)
+    };
+    let Err(e) = out else {
+        return Ok(());
+    };
+    match inputs.check_bars(engine.account(), 0) {
+        Err(bad) => {
+            *engine = before;
+            Err(bad)
+        }
+        Ok(()) => Err(e),
+    }
+}
+
+/// [`run_checked`]; `ahead`: the bars' rows are being checked ([`Ahead`]), and no row is run
+/// before the checker has passed it.
+fn run_rows<S: Strategy>(
+    engine: &mut Engine,
+    inputs: &Inputs<'_, '_>,
+    strategy: &mut S,
+    ahead: Option<&Ahead>,
 ) -> Result<(), LedgerError> {
     let (symbols, clock) = (inputs.symbols, inputs.clock);
     let n = symbols.len();
@@ -72,8 +126,15 @@ pub fn run_checked<S: Strategy>(
         let (s, expiry) = (&symbols[0], expiries[0]);
         let can_skip = engine.config().record == super::Record::Final && s.rebates.is_none();
         let n_bars = s.bars.len();
+        // Rows checked so far, and the bars cut to them (a quiet stretch stops there).
+        let mut checked = if ahead.is_some() { 0 } else { n_bars };
+        let mut head = s.bars;
         let mut r = 0;
         while r < n_bars {
+            if let (true, Some(a)) = (r >= checked, ahead) {
+                checked = a.past(r).ok_or_else(bad_rows)?;
+                head = s.bars.rows(0..checked);
+            }
             // Quiet bars up to the next event (funding, expiry) run without the step frame.
             let next_funding = s.funding.map_or(i64::MAX, |f| {
                 f.ts.get(fcursor[0]).copied().unwrap_or(i64::MAX)
@@ -81,7 +142,7 @@ pub fn run_checked<S: Strategy>(
             let limit = next_funding
                 .min(expiry.unwrap_or(i64::MAX))
                 .min(engine.next_rebate(0));
-            let quiet = engine.quiet_stretch(&s.bars, r, limit, strategy);
+            let quiet = engine.quiet_stretch(&head, r, limit, strategy);
             if quiet > 0 {
                 r += quiet;
                 check_stop(engine)?;
@@ -93,6 +154,9 @@ pub fn run_checked<S: Strategy>(
             path(engine, 0, s, r, strategy);
             end_step(engine, strategy)?;
             if can_skip && engine.is_finished() && strategy.value(engine).is_none() {
+                if let (true, Some(a)) = (checked < n_bars, ahead) {
+                    a.past(n_bars - 1).ok_or_else(bad_rows)?;
+                }
                 engine.skip_steps(&s.bars.ts[r + 1..]);
                 break;
             }
@@ -262,4 +326,9 @@ fn check_stop(engine: &Engine) -> Result<(), LedgerError> {
     } else {
         LedgerError::interrupted(engine.steps() as usize, "interrupted by the user")
     })
+}
+
+/// The checker's finding (replaced by the whole check's error in [`run_checked`]).
+fn bad_rows() -> LedgerError {
+    LedgerError::invalid("data", "a bar breaks the data rules")
 }

@@ -140,11 +140,8 @@ fn all_rows(n: usize, ok: impl Fn(std::ops::Range<usize>) -> bool + Sync) -> boo
 
 fn check_increasing(ts: &[i64], column: &str) -> Result<(), LedgerError> {
     // Each range checks its rows against the row before (the second half from its first row's).
-    let increasing = |r: std::ops::Range<usize>| {
-        ts[r.start.saturating_sub(1)..r.end]
-            .windows(2)
-            .all(|w| w[1] > w[0])
-    };
+    let increasing =
+        |r: std::ops::Range<usize>| super::scan::increasing(&ts[r.start.saturating_sub(1)..r.end]);
     if all_rows(ts.len(), increasing) {
         return Ok(());
     }
@@ -191,6 +188,36 @@ impl<'a> BarSeries<'a> {
     /// Whether there is no bar.
     pub fn is_empty(&self) -> bool {
         self.ts.is_empty()
+    }
+
+    /// Whether every column is as long as the times (and a mark path has its close): the
+    /// shape [`BarSeries::validate`] checks besides the rows.
+    pub fn lengths_match(&self) -> bool {
+        let n = self.ts.len();
+        let price = [self.open, self.high, self.low, self.close];
+        let optional = [self.volume, self.mark, self.index];
+        price.iter().all(|c| c.len() == n)
+            && optional.iter().flatten().all(|c| c.len() == n)
+            && self
+                .mark_ohl
+                .is_none_or(|cols| self.mark.is_some() && cols.iter().all(|c| c.len() == n))
+    }
+
+    /// Rows `range` of every column; the columns must be as long as the times
+    /// ([`BarSeries::lengths_match`]).
+    pub fn rows(&self, range: std::ops::Range<usize>) -> Self {
+        let cut = |c: &'a [f64]| &c[range.clone()];
+        Self {
+            ts: &self.ts[range.clone()],
+            open: cut(self.open),
+            high: cut(self.high),
+            low: cut(self.low),
+            close: cut(self.close),
+            volume: self.volume.map(cut),
+            mark: self.mark.map(cut),
+            mark_ohl: self.mark_ohl.map(|cols| cols.map(cut)),
+            index: self.index.map(cut),
+        }
     }
 
     /// The mean of the index closes of the bars opening in `[from, to)` (NaN ones left out); None
@@ -269,22 +296,14 @@ impl<'a> BarSeries<'a> {
                 & (l <= o)
                 & (l <= c)
         };
-        // The same rule in six comparisons (each of the other four follows from them, NaN
-        // included), over the columns cut to `n`: no bounds checks, and it vectorises.
+        // The same rule in six comparisons over the rows' columns (market/scan.rs).
         let rows_ok = |rows: std::ops::Range<usize>| {
-            let (o, h, l, c) = (
+            super::scan::prices_ok(
                 &self.open[rows.clone()],
                 &self.high[rows.clone()],
                 &self.low[rows.clone()],
                 &self.close[rows],
-            );
-            let mut bad = false;
-            for r in 0..o.len().min(h.len()).min(l.len()).min(c.len()) {
-                let (o, h, l, c) = (o[r], h[r], l[r], c[r]);
-                bad |=
-                    !((l > 0.0) & (h < f64::INFINITY) & (h >= o) & (h >= c) & (l <= o) & (l <= c));
-            }
-            !bad
+            )
         };
         let all_ok = all_rows(n, rows_ok);
         let bad_price = |name: &str, r: usize, v: f64| {

@@ -3,6 +3,7 @@
 pub mod bars;
 pub mod path;
 pub mod premium;
+mod scan;
 pub mod times;
 
 pub use bars::{Bar, BarSeries, Series};

@@ -274,7 +274,14 @@ impl PyExchange {
         let last = self.last_ts;
         let engine = self.own_engine(py)?;
         let inputs = inputs_of(py, engine.account().len(), data)?;
-        let inputs = Inputs::check(engine.account(), &inputs, clock).py(py)?;
+        // The strategy here acts on the engine alone (a built-in one, or none): a fresh engine's
+        // run checks its bars' rows as it goes (`Inputs::check_deferring`).
+        let inputs = if engine.steps() == 0 {
+            Inputs::check_deferring(engine.account(), &inputs, clock)
+        } else {
+            Inputs::check(engine.account(), &inputs, clock)
+        }
+        .py(py)?;
         check_start(py, last, &inputs)?;
         let watch = worth_watching(inputs.step_count_hint());
         detach_watched(py, watch, || run_checked(engine, &inputs, strat))?.py(py)?;
