@@ -140,7 +140,14 @@ pub fn _sweep_data<'py>(
     let engine = ex.engine(py)?;
     let columns = inputs_of(py, engine.account().len(), &data)?;
     let strats = strategies_of(py, &ex, strategies, Some(&inputs))?;
-    let checked = Inputs::check(engine.account(), &columns, &[]).py(py)?;
+    // One set is one backtest: its rows are checked as it runs, as `backtest`'s are
+    // (`Inputs::check_deferring`). Several sets share one check before they start.
+    let checked = if strats.len() == 1 {
+        Inputs::check_deferring(engine.account(), &columns, &[])
+    } else {
+        Inputs::check(engine.account(), &columns, &[])
+    }
+    .py(py)?;
     let r = detach_watched(py, true, || {
         with_threads(threads, || {
             sweep_data(engine.account(), engine.config(), &checked, &strats)
