@@ -4,9 +4,8 @@ one-set sweep or an exchange's run, and the exchange is left as it was."""
 
 import numpy as np
 import pandas as pd
-import pytest
-
 import perpsim
+import pytest
 from perpsim import InvalidInputError
 
 N = 30_000  # several of the checker's blocks of 8,192 rows
