@@ -2,7 +2,7 @@
 //! core): the same figures as bars checked before the run, and for bad data the same error as
 //! the whole check gives, with a fresh engine left as it was.
 
-use perpsim_engine::engine::{run_checked, Inputs, SymbolInput, CHECK_ROWS};
+use perpsim_engine::engine::{run_checked, Inputs, SymbolInput, AHEAD_ROWS, CHECK_ROWS};
 use perpsim_engine::market::BarSeries;
 use perpsim_engine::strategy::{BuiltIn, Grid, GridConfig, GridQty, Rebalance, TargetKind};
 use perpsim_engine::{
@@ -101,7 +101,7 @@ fn run<S: Strategy>(e: &mut Engine, bars: &Bars, s: &mut S, deferred: bool) -> R
 
 #[test]
 fn good_bars_give_the_same_run_either_way() {
-    let bars = Bars::zigzag(3 * CHECK_ROWS + 100);
+    let bars = Bars::zigzag(AHEAD_ROWS + 100);
     for s in strategies() {
         for record in [Record::Every(1), Record::Final] {
             let (mut a, mut b) = (engine(record, 10.0), engine(record, 10.0));
@@ -116,7 +116,7 @@ fn good_bars_give_the_same_run_either_way() {
 
 #[test]
 fn a_bad_row_anywhere_gives_the_whole_checks_error_and_leaves_the_engine() {
-    let n = 3 * CHECK_ROWS + 100;
+    let n = AHEAD_ROWS + 100;
     let good = Bars::zigzag(n);
     // (what is wrong, the rows it is wrong at)
     type Spoil = fn(&mut Bars, usize);
@@ -175,7 +175,7 @@ fn a_bad_row_anywhere_gives_the_whole_checks_error_and_leaves_the_engine() {
 /// remaining steps) still refuses a bad row after that point.
 #[test]
 fn a_run_that_stops_early_still_checks_the_rest() {
-    let n = 3 * CHECK_ROWS + 100;
+    let n = AHEAD_ROWS + 100;
     let mut bars = Bars {
         ts: Vec::new(),
         o: Vec::new(),

@@ -29,7 +29,7 @@ mod warn;
 
 use serde::{Deserialize, Serialize};
 
-pub use ahead::CHECK_ROWS;
+pub use ahead::{AHEAD_ROWS, CHECK_ROWS};
 pub use config::{Config, LiquidationClose, Record};
 pub use history::History;
 pub use inputs::{Inputs, SymbolInput};

@@ -3,7 +3,7 @@
 //! times in (previous step, this step], at the bar's open. Backtests with built-in or Python
 //! strategies, sweeps and Monte Carlo paths all run through [`run_checked`]. No allocation per bar.
 
-use super::ahead::{Ahead, CHECK_ROWS};
+use super::ahead::{Ahead, AHEAD_ROWS};
 use super::inputs::{Inputs, SymbolInput};
 use super::{Engine, Strategy};
 use crate::error::LedgerError;
@@ -38,7 +38,7 @@ pub fn run_clocked<S: Strategy>(
 /// figures are recorded, the remaining steps of a one-symbol run are counted, not run.
 ///
 /// Inputs whose bars' rows are left to the run ([`Inputs::check_deferring`]) have them checked
-/// [`CHECK_ROWS`] at a time just before they run. On an error, the whole check decides which
+/// on another core while it runs ([`Ahead`]), from [`AHEAD_ROWS`] bars. On an error, the whole check decides which
 /// error the run gives: the bars' own when they have a bad row (and a run that began on a fresh
 /// engine puts it back as it was), else the run's.
 pub fn run_checked<S: Strategy>(
@@ -49,31 +49,25 @@ pub fn run_checked<S: Strategy>(
     if !inputs.deferred {
         return run_rows(engine, inputs, strategy, None);
     }
-    if engine.steps() > 0 {
+    let bars = inputs.symbols[0].bars;
+    // The checker on a thread of its own while the run goes: for a long series, where there is
+    // a second core, on an engine that can be put back as it was. Else the checks come first.
+    let parallel = bars.len() >= AHEAD_ROWS
+        && engine.steps() == 0
+        && !crate::mc::is_forked()
+        && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
+    if !parallel {
         inputs.check_bars(engine.account(), 0)?;
         return run_rows(engine, inputs, strategy, None);
     }
     let before = engine.clone();
     let ahead = Ahead::default();
-    let bars = inputs.symbols[0].bars;
-    let mut run = |engine: &mut Engine| {
+    let out = std::thread::scope(|sc| {
+        sc.spawn(|| ahead.check(&bars));
         let out = run_rows(engine, inputs, strategy, Some(&ahead));
         ahead.stop();
         out
-    };
-    // The checker on a thread of its own while the run goes, where there is a second core.
-    let parallel = bars.len() > CHECK_ROWS
-        && !crate::mc::is_forked()
-        && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
-    let out = if parallel {
-        std::thread::scope(|sc| {
-            sc.spawn(|| ahead.check(&bars));
-            run(engine)
-        })
-    } else {
-        ahead.check(&bars);
-        run(engine)
-    };
+    });
     let Err(e) = out else {
         return Ok(());
     };
