@@ -2,8 +2,7 @@
 //! core): the same figures as bars checked before the run, and for bad data the same error as
 //! the whole check gives, with a fresh engine left as it was.
 
-use perpsim_engine::engine::{run_checked, Inputs, SymbolInput, AHEAD_ROWS, CHECK_ROWS};
-use perpsim_engine::market::BarSeries;
+use perpsim_engine::engine::{run_checked, Inputs, AHEAD_ROWS, CHECK_ROWS};
 use perpsim_engine::strategy::{BuiltIn, Grid, GridConfig, GridQty, Rebalance, TargetKind};
 use perpsim_engine::{
     Account, Config, Engine, Instrument, NoStrategy, OrderRequest, Record, Side, Strategy,
@@ -11,52 +10,28 @@ use perpsim_engine::{
 
 const M: i64 = 60_000_000_000;
 
-#[derive(Clone)]
-struct Bars {
-    ts: Vec<i64>,
-    o: Vec<f64>,
-    h: Vec<f64>,
-    l: Vec<f64>,
-    c: Vec<f64>,
-}
+mod common;
+use common::Bars;
 
-impl Bars {
-    /// `n` one-minute bars of a fixed zigzag around 100 that crosses grid levels, over several
-    /// check blocks.
-    fn zigzag(n: usize) -> Self {
-        let mut b = Bars {
-            ts: Vec::new(),
-            o: Vec::new(),
-            h: Vec::new(),
-            l: Vec::new(),
-            c: Vec::new(),
-        };
-        let mut p = 100.0;
-        for k in 0..n {
+/// `n` one-minute bars of a fixed zigzag around 100 that crosses grid levels, over several
+/// check blocks.
+fn zigzag(n: usize) -> Bars {
+    let mut p = 100.0;
+    let rows: Vec<(f64, f64, f64, f64)> = (0..n)
+        .map(|k| {
             let c =
                 100.0 + 6.0 * ((k as f64) / 700.0).sin() + 0.3 * ((k * 7 % 11) as f64 - 5.0) / 5.0;
-            b.push(k, p, c);
+            let row = wicked(p, c);
             p = c;
-        }
-        b
-    }
+            row
+        })
+        .collect();
+    Bars::every(&rows, M)
+}
 
-    fn push(&mut self, k: usize, o: f64, c: f64) {
-        self.ts.push(k as i64 * M);
-        self.o.push(o);
-        self.h.push(o.max(c) + 0.05);
-        self.l.push(o.min(c) - 0.05);
-        self.c.push(c);
-    }
-
-    fn input(&self) -> [SymbolInput<'_>; 1] {
-        [SymbolInput {
-            bars: BarSeries::ohlc(&self.ts, &self.o, &self.h, &self.l, &self.c),
-            funding: None,
-            settlement_price: None,
-            rebates: None,
-        }]
-    }
+/// A bar from `o` to `c` with a small wick either side.
+fn wicked(o: f64, c: f64) -> (f64, f64, f64, f64) {
+    (o, o.max(c) + 0.05, o.min(c) - 0.05, c)
 }
 
 fn inst() -> Instrument {
@@ -89,7 +64,7 @@ fn state(e: &Engine) -> serde_json::Value {
 
 /// Runs `bars` on `e` with the rows checked first (`Inputs::check`) or by the run.
 fn run<S: Strategy>(e: &mut Engine, bars: &Bars, s: &mut S, deferred: bool) -> Result<(), String> {
-    let input = bars.input();
+    let input = [bars.input()];
     let checked = if deferred {
         Inputs::check_deferring(e.account(), &input, &[])
     } else {
@@ -101,7 +76,7 @@ fn run<S: Strategy>(e: &mut Engine, bars: &Bars, s: &mut S, deferred: bool) -> R
 
 #[test]
 fn good_bars_give_the_same_run_either_way() {
-    let bars = Bars::zigzag(AHEAD_ROWS + 100);
+    let bars = zigzag(AHEAD_ROWS + 100);
     for s in strategies() {
         for record in [Record::Every(1), Record::Final] {
             let (mut a, mut b) = (engine(record, 10.0), engine(record, 10.0));
@@ -117,7 +92,7 @@ fn good_bars_give_the_same_run_either_way() {
 #[test]
 fn a_bad_row_anywhere_gives_the_whole_checks_error_and_leaves_the_engine() {
     let n = AHEAD_ROWS + 100;
-    let good = Bars::zigzag(n);
+    let good = zigzag(n);
     // (what is wrong, the rows it is wrong at)
     type Spoil = fn(&mut Bars, usize);
     let dup: Spoil = |b, r| b.ts[r] = b.ts[r - 1];
@@ -176,18 +151,14 @@ fn a_bad_row_anywhere_gives_the_whole_checks_error_and_leaves_the_engine() {
 #[test]
 fn a_run_that_stops_early_still_checks_the_rest() {
     let n = AHEAD_ROWS + 100;
-    let mut bars = Bars {
-        ts: Vec::new(),
-        o: Vec::new(),
-        h: Vec::new(),
-        l: Vec::new(),
-        c: Vec::new(),
-    };
     // Flat at 100, then a gap down to 40 in the second block: a long at 50x is blown.
-    for k in 0..n {
-        let p = if k < CHECK_ROWS + 10 { 100.0 } else { 40.0 };
-        bars.push(k, p, p);
-    }
+    let rows: Vec<(f64, f64, f64, f64)> = (0..n)
+        .map(|k| {
+            let p = if k < CHECK_ROWS + 10 { 100.0 } else { 40.0 };
+            wicked(p, p)
+        })
+        .collect();
+    let bars = Bars::every(&rows, M);
     let long = |e: &mut Engine| {
         e.place(
             &OrderRequest::limit(0, Side::Buy, 100.0, 2_000.0),

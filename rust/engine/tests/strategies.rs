@@ -10,50 +10,8 @@ use perpsim_engine::strategy::{
 };
 use perpsim_engine::{Account, Config, Engine, FillReason, Instrument, Strategy};
 
-const H: i64 = 3_600_000_000_000;
-
-/// One symbol's bars as owned columns.
-struct Bars {
-    ts: Vec<i64>,
-    o: Vec<f64>,
-    h: Vec<f64>,
-    l: Vec<f64>,
-    c: Vec<f64>,
-}
-
-impl Bars {
-    fn new(rows: &[(f64, f64, f64, f64)]) -> Self {
-        Self {
-            ts: (0..rows.len() as i64).map(|k| k * H).collect(),
-            o: rows.iter().map(|r| r.0).collect(),
-            h: rows.iter().map(|r| r.1).collect(),
-            l: rows.iter().map(|r| r.2).collect(),
-            c: rows.iter().map(|r| r.3).collect(),
-        }
-    }
-
-    /// Bars that open at the previous close and span it and the next.
-    fn closes(closes: &[f64]) -> Self {
-        let rows: Vec<(f64, f64, f64, f64)> = closes
-            .iter()
-            .enumerate()
-            .map(|(k, &c)| {
-                let o = if k == 0 { c } else { closes[k - 1] };
-                (o, o.max(c), o.min(c), c)
-            })
-            .collect();
-        Self::new(&rows)
-    }
-
-    fn input(&self) -> SymbolInput<'_> {
-        SymbolInput {
-            bars: BarSeries::ohlc(&self.ts, &self.o, &self.h, &self.l, &self.c),
-            funding: None,
-            settlement_price: None,
-            rebates: None,
-        }
-    }
-}
+mod common;
+use common::{Bars, H};
 
 fn engine(symbols: &[&str], balance: f64, leverage: f64) -> Engine {
     let insts = symbols
