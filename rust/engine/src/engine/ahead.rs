@@ -27,8 +27,18 @@ pub(super) struct Ahead {
 }
 
 impl Ahead {
-    /// Checks `bars`, a block at a time, until the end, a bad block or [`Ahead::stop`].
+    /// Checks `bars`, a block at a time, until the end, a bad block or [`Ahead::stop`]. A check
+    /// that failed in any way (a panic included) is a bad block: the run never waits for a
+    /// checker that stopped.
     pub(super) fn check(&self, bars: &BarSeries<'_>) {
+        let all = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.blocks(bars)));
+        if all.is_err() {
+            self.failed.store(true, Ordering::Release);
+        }
+    }
+
+    /// [`Ahead::check`]'s blocks.
+    fn blocks(&self, bars: &BarSeries<'_>) {
         let n = bars.len();
         let mut r = 0;
         while r < n && !self.stop.load(Ordering::Relaxed) {

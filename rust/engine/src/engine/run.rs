@@ -38,9 +38,9 @@ pub fn run_clocked<S: Strategy>(
 /// figures are recorded, the remaining steps of a one-symbol run are counted, not run.
 ///
 /// Inputs whose bars' rows are left to the run ([`Inputs::check_deferring`]) have them checked
-/// on another core while it runs ([`Ahead`]), from [`AHEAD_ROWS`] bars. On an error, the whole check decides which
-/// error the run gives: the bars' own when they have a bad row (and a run that began on a fresh
-/// engine puts it back as it was), else the run's.
+/// on another core while it runs ([`Ahead`]), from [`AHEAD_ROWS`] bars. On an error, the whole
+/// check decides which error the run gives: the bars' own when they have a bad row (and the
+/// engine, fresh when the run began, is put back as it was), else the run's.
 pub fn run_checked<S: Strategy>(
     engine: &mut Engine,
     inputs: &Inputs<'_, '_>,
@@ -63,7 +63,11 @@ pub fn run_checked<S: Strategy>(
     let before = engine.clone();
     let ahead = Ahead::default();
     let out = std::thread::scope(|sc| {
-        sc.spawn(|| ahead.check(&bars));
+        let checker = std::thread::Builder::new().name("perpsim-check".into());
+        if checker.spawn_scoped(sc, || ahead.check(&bars)).is_err() {
+            // No thread to be had: the checks come first, here.
+            ahead.check(&bars);
+        }
         let out = run_rows(engine, inputs, strategy, Some(&ahead));
         ahead.stop();
         out
