@@ -154,6 +154,32 @@ def test_sweep_on_data_equals_each_backtest():
         assert row["grid_matched_profit"] == pytest.approx(s["grid_matched_profit"], rel=1e-12)
 
 
+def test_a_parameter_named_like_a_figure_is_refused_not_hidden():
+    def factory(fills, **kw):  # a user's factory whose parameter shares a figure's name
+        return Grid(**kw)
+
+    with pytest.raises(perpsim.InvalidInputError, match="fills") as e:
+        perpsim.sweep(
+            factory,
+            {"fills": [1, 2]},
+            data=BARS.iloc[:200],
+            fixed=dict(lower=38_000, upper=50_000, grid_count=10, qty=0.003),
+            contract=perpsim.BTCUSDT,
+        )
+    assert e.value.field == "fills"
+
+
+def test_a_one_set_sweep_is_the_backtest_row_with_its_parameters_first():
+    data = BARS.iloc[:3_000]
+    kw = dict(contract=perpsim.BTCUSDT, leverage=5)
+    fixed = dict(lower=38_000, upper=50_000, qty=0.003)
+    df = perpsim.sweep(Grid, {"grid_count": [25]}, data=data, fixed=fixed, threads=1, **kw)
+    s = perpsim.backtest(data, Grid(grid_count=25, **fixed), **kw).stats
+    assert list(df.columns)[: len(s) + 1] == ["grid_count", *s.index] and list(df.index) == [0]
+    assert df["grid_count"].dtype == np.int64 and str(df["max_drawdown_start"].dtype) == "datetime64[ns, UTC]"
+    assert df.loc[0, "final_equity"] == s["final_equity"] and df.loc[0, "fills"] == s["fills"]
+
+
 def test_sweep_on_a_model_uses_the_same_paths_for_every_set():
     kw = dict(model=MODEL, n_paths=50, n_bars=300, seed=2, contract=perpsim.BTCUSDT, leverage=5, funding=0.0001)
     df = perpsim.sweep(Rebalance, {"target_value": [5_000, 20_000]}, per_path=True, fixed=dict(adjust_ratio=0.02), **kw)

@@ -161,16 +161,23 @@ def _run_batches(
     return cols, curves
 
 
-def _frame(cols: Mapping[str, np.ndarray]) -> pd.DataFrame:
+def _frame(
+    cols: Mapping[str, np.ndarray], lead: Optional[Mapping[str, Any]] = None, by_path: bool = True
+) -> pd.DataFrame:
     """The engine's per-run figures (one row per path or set, the same figures as a backtest's
-    ``stats``) as a DataFrame indexed by path; times as UTC timestamps."""
-    data = {}
+    ``stats``) as a DataFrame indexed by path (``by_path=False``: numbered rows), after the
+    ``lead`` columns (a sweep's parameters); times as UTC timestamps. One constructor call over
+    the engine's own arrays, without copies (they belong to this table alone)."""
+    data: Dict[str, Any] = dict(lead or {})
     for k, v in cols.items():
         if k in ("path", "set"):
             continue
-        # times localised as arrays before the frame is built (a column at a time is slower)
-        data[k] = pd.DatetimeIndex(v).tz_localize("UTC").array if v.dtype.kind == "M" else v
-    return pd.DataFrame(data, index=pd.Index(np.asarray(cols["path"]), name="path"))
+        if k in data:  # a parameter would hide a figure of the same name
+            raise InvalidInputError(f"params: {k!r} is also the name of a figure of the table", k)
+        data[k] = pd.DatetimeIndex(v, tz="UTC").array if v.dtype.kind == "M" else v
+    if not by_path:
+        return pd.DataFrame(data, copy=False)
+    return pd.DataFrame(data, index=pd.Index(np.asarray(cols["path"]), name="path"), copy=False)
 
 
 def expected_shortfall(returns: np.ndarray, level: float = 0.05) -> float:

@@ -177,8 +177,8 @@ def sweep(
         _core._sweep_data(ex, columns, strategies[:1], StrategyInputs(), threads=threads)
     payload = dict(exchange=ex, columns=columns, strategies=strategies, threads=threads)
     cols = _batched(_data_batch, payload, len(strategies), executor, batch_size, progress)
-    rows = _frame(cols).reset_index(drop=True)
-    return pd.concat([pd.DataFrame(combos), rows], axis=1)
+    # one table in one constructor call: the parameters, then the figures (no concat)
+    return _frame(cols, {k: [c[k] for c in combos] for k in combos[0]}, by_path=False)
 
 
 def _model_sweep(

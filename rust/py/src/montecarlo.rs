@@ -148,13 +148,14 @@ pub fn _sweep_data<'py>(
         Inputs::check(engine.account(), &columns, &[])
     }
     .py(py)?;
-    let r = detach_watched(py, true, || {
-        with_threads(threads, || {
-            sweep_data(engine.account(), engine.config(), &checked, &strats)
-        })
-    })?
-    .py(py)?
-    .py(py)?;
+    let run = || sweep_data(engine.account(), engine.config(), &checked, &strats);
+    let r = if strats.len() == 1 {
+        detach_watched(py, true, run)?.py(py)? // here, as a backtest runs: no pool to wake
+    } else {
+        detach_watched(py, true, || with_threads(threads, run))?
+            .py(py)?
+            .py(py)?
+    };
     stats_columns(py, &r)
 }
 

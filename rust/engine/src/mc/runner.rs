@@ -438,25 +438,26 @@ fn pool_of(n: usize) -> Result<std::sync::Arc<rayon::ThreadPool>, LedgerError> {
 }
 
 /// Runs each strategy over the checked historical `inputs` in parallel (a parameter sweep on
-/// data): each set is the backtest of that strategy, keeping only its figures.
+/// data): each set is the backtest of that strategy, keeping only its figures. One set runs on
+/// the calling thread, as a backtest does (no pool to wake for a single task).
 pub fn sweep_data(
     account: &Account,
     config: &Config,
     inputs: &Inputs<'_, '_>,
     strategies: &[BuiltIn],
 ) -> Result<Vec<PathStats>, LedgerError> {
-    strategies
-        .par_iter()
-        .enumerate()
-        .map(|(set, s)| {
-            let mut e = Engine::new(account.clone(), config.summary_only())?;
-            let mut s = s.clone();
-            run_checked(&mut e, inputs, &mut s)?;
-            Ok(PathStats {
-                path: 0,
-                set: set as u64,
-                stats: e.stats(&s),
-            })
+    let one = |(set, s): (usize, &BuiltIn)| -> Result<PathStats, LedgerError> {
+        let mut e = Engine::new(account.clone(), config.summary_only())?;
+        let mut s = s.clone();
+        run_checked(&mut e, inputs, &mut s)?;
+        Ok(PathStats {
+            path: 0,
+            set: set as u64,
+            stats: e.stats(&s),
         })
-        .collect()
+    };
+    if let [s] = strategies {
+        return Ok(vec![one((0, s))?]);
+    }
+    strategies.par_iter().enumerate().map(one).collect()
 }
