@@ -248,6 +248,15 @@ def test_bad_construction_names_the_argument():
         assert info.value.field == field, (kw, info.value)
 
 
+def test_a_funding_rate_that_is_not_a_series_is_refused_naming_it():
+    """A constant rate is a Monte Carlo input; a backtest wants the rates by funding time."""
+    idx = pd.date_range("2024-01-01", periods=3, freq="1h", tz="UTC")
+    bars = pd.DataFrame({"open": 1.5, "high": 1.6, "low": 1.4, "close": 1.5}, index=idx)
+    with pytest.raises(InvalidInputError, match="Series indexed by time, not float") as info:
+        perpsim.backtest(bars, perpsim.Grid(1.0, 2.0, 5, qty=1.0), contract=Contract("X"), funding=0.0001)
+    assert info.value.field == "funding[X]"
+
+
 def test_contract_validation_names_the_field():
     for field, kw in [
         ("contract_size", dict(contract_size=0)),

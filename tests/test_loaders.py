@@ -171,6 +171,6 @@ def test_a_time_beyond_int64_nanoseconds_is_refused_naming_the_field(real):
     far.index = pd.DatetimeIndex(
         np.array(["2024-01-01T00:00", "2024-01-01T00:01", "2300-01-01T00:00"], dtype="datetime64[us]"), tz="UTC"
     )
-    with pytest.raises(InvalidInputError, match=r"row 2.*beyond") as e:
+    with pytest.raises(InvalidInputError, match=r"X: row 2.*beyond") as e:
         perpsim.backtest(far, perpsim.Grid(1.0, 2.0, 5, qty=1.0), contract=perpsim.Contract("X"))
-    assert e.value.field == "data[X]"
+    assert e.value.field == "timestamp"

@@ -19,7 +19,8 @@ __all__ = ["SymbolColumns", "StrategyInputs", "ModelInputs"]
 
 
 class SymbolColumns(NamedTuple):
-    """One symbol's columns for a run: contiguous int64 ns times and float64 prices."""
+    """One symbol's columns for a run: contiguous int64 times in units of ``ts_per`` ns (the
+    index's own unit, borrowed without conversion) and float64 prices."""
 
     ts: np.ndarray
     open: np.ndarray
@@ -39,6 +40,7 @@ class SymbolColumns(NamedTuple):
     rebate_end: Optional[np.ndarray] = None
     rebate_market_volume: Optional[np.ndarray] = None
     rebate_reward: Optional[np.ndarray] = None
+    ts_per: int = 1
 
 
 class StrategyInputs(NamedTuple):

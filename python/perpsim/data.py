@@ -69,16 +69,22 @@ def sample_funding(symbol: str = "BTCUSDT") -> pd.Series:
 def index_ns(index: pd.Index, field: str) -> np.ndarray:
     """The UTC instants of a DatetimeIndex as int64 nanoseconds (naive: taken as UTC), whatever its
     unit; anything but a DatetimeIndex is refused naming ``field``."""
+    raw, per = index_units(index, field)
+    return raw if per == 1 else _core._ns_from_unit(raw, per, field)
+
+
+def index_units(index: pd.Index, field: str) -> Tuple[np.ndarray, int]:
+    """The UTC instants of a DatetimeIndex as it holds them: int64 counts of its unit (naive:
+    taken as UTC) and the nanoseconds per unit (1 for ns, 1,000 for pandas 3's default µs), for
+    the engine to borrow without a copy; anything but a DatetimeIndex is refused naming ``field``."""
     if not isinstance(index, pd.DatetimeIndex):
         raise InvalidInputError(f"{field}: the index must be a DatetimeIndex (bar open times)", field)
     # asi8 is the UTC instant in the index's unit whatever the timezone (naive: taken as UTC)
     unit = getattr(index, "unit", "ns")
-    if unit == "ns":
-        return np.ascontiguousarray(index.asi8, dtype=np.int64)
-    return _core._ns_from_unit(index.asi8, _UNIT_NS[unit], field)
+    return np.ascontiguousarray(index.asi8, dtype=np.int64), _UNIT_NS[unit]
 
 
-_UNIT_NS = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000}
+_UNIT_NS = {"ns": 1, "s": 1_000_000_000, "ms": 1_000_000, "us": 1_000}
 
 
 def _column(df: pd.DataFrame, name: str, field: str, required: bool = True) -> Optional[np.ndarray]:
@@ -152,10 +158,23 @@ def bars_to_arrays(df: pd.DataFrame, symbol: str = "") -> BarArrays:
     mark|None, (mark_open, mark_high, mark_low)|None, index|None) for the engine; the engine
     validates the values (naming column and row). A frame with a ``price`` column and no ``open``
     holds ticks: each is a bar of one point."""
+    arrays, per = bar_columns(df, symbol)
+    if per == 1:
+        return arrays
+    return (_core._ns_from_unit(arrays[0], per, f"data[{symbol}]" if symbol else "data"), *arrays[1:])
+
+
+def bar_columns(df: pd.DataFrame, symbol: str = "") -> Tuple[BarArrays, int]:
+    """:func:`bars_to_arrays` with the times as the index holds them: the arrays (times in the
+    index's unit, borrowed) and the nanoseconds per unit, for the engine."""
     if not isinstance(df, pd.DataFrame):
         raise InvalidInputError(f"data: bars of {symbol} must be a DataFrame", "data")
     field = f"data[{symbol}]" if symbol else "data"
-    ts = index_ns(df.index, field)
+    ts, per = index_units(df.index, field)
+    return _bar_arrays(df, field, ts), per
+
+
+def _bar_arrays(df: pd.DataFrame, field: str, ts: np.ndarray) -> BarArrays:
     if "price" in df.columns and "open" not in df.columns:  # ticks: a path of one point each
         p = _required(df, "price", field)
         return ts, p, p, p, p, _column(df, "volume", field, False), None, None, _index(df, field)
@@ -210,6 +229,8 @@ def series_to_arrays(s: pd.Series, field: str) -> Tuple[np.ndarray, np.ndarray]:
         if s.shape[1] != 1:
             raise InvalidInputError(f"{field}: pass a Series of rates", field)
         s = s.iloc[:, 0]
+    if not isinstance(s, pd.Series):
+        raise InvalidInputError(f"{field}: pass a Series indexed by time, not {type(s).__name__}", field)
     return index_ns(s.index, field), np.ascontiguousarray(s.to_numpy(dtype=np.float64))
 
 

@@ -188,7 +188,7 @@ class Exchange(_core.Exchange):
         return report, stats
 
     def _columns(self, data: Any, funding: Any, settlement: Any, rebates: Any = None) -> List[SymbolColumns]:
-        from .data import bars_to_arrays, rebates_to_arrays, series_to_arrays
+        from .data import bar_columns, rebates_to_arrays, series_to_arrays
 
         frames = _per_symbol(self.symbols, data, "data")
         fund = _per_symbol(self.symbols, funding, "funding", optional=True) if funding is not None else {}
@@ -196,12 +196,12 @@ class Exchange(_core.Exchange):
         reb = _per_symbol(self.symbols, rebates, "rebates", optional=True) if rebates is not None else {}
         cols = []
         for s in self.symbols:
-            ts, o, h, lo, c, v, m, mohl, ix = bars_to_arrays(frames[s], s)
+            (ts, o, h, lo, c, v, m, mohl, ix), per = bar_columns(frames[s], s)  # times borrowed in their unit
             mo, mh, ml = mohl if mohl is not None else (None, None, None)
             ft, fr = series_to_arrays(fund[s], f"funding[{s}]") if fund.get(s) is not None else (None, None)
             st = None if sett.get(s) is None else float(sett[s])
-            rb = rebates_to_arrays(reb[s], f"rebates[{s}]") if reb.get(s) is not None else (None,) * 4
-            cols.append(SymbolColumns(ts, o, h, lo, c, v, m, mo, mh, ml, ix, ft, fr, st, *rb))
+            rs, re, rv, rr = rebates_to_arrays(reb[s], f"rebates[{s}]") if reb.get(s) is not None else (None,) * 4
+            cols.append(SymbolColumns(ts, o, h, lo, c, v, m, mo, mh, ml, ix, ft, fr, st, rs, re, rv, rr, per))
         return cols
 
     def __reduce__(self) -> Any:

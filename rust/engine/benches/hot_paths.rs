@@ -82,7 +82,7 @@ fn quiet_bar(c: &mut Criterion) {
                 let [all] = bars.input();
                 let cut = |from: usize, to: usize| SymbolInput {
                     bars: BarSeries::ohlc(
-                        &all.bars.ts[from..to],
+                        &all.bars.ts.raw()[from..to],
                         &all.bars.open[from..to],
                         &all.bars.high[from..to],
                         &all.bars.low[from..to],

@@ -10,7 +10,7 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use perpsim_engine::engine::{run, SymbolInput};
-use perpsim_engine::market::{BarSeries, Series};
+use perpsim_engine::market::{BarSeries, Series, Times};
 use perpsim_engine::stats::CurveStats;
 use perpsim_engine::strategy::{
     BuiltIn, Grid as GridStrategy, GridConfig, GridQty, Rebalance, TargetKind,
@@ -304,7 +304,7 @@ fn main() {
                 let t0 = Instant::now();
                 if blocks {
                     for (tk, vk) in ets.chunks(256).zip(eq.chunks(256)) {
-                        c.push_all(tk, vk);
+                        c.push_all(Times::ns(tk), vk);
                     }
                 } else {
                     for (&tk, &vk) in ets.iter().zip(&eq) {

@@ -5,7 +5,7 @@
 //! (default 300; CI runs the default, a bounded few seconds).
 
 use perpsim_engine::engine::{run_checked, run_clocked, Inputs, SymbolInput};
-use perpsim_engine::market::{BarSeries, Series};
+use perpsim_engine::market::{BarSeries, Series, Times};
 use perpsim_engine::mc::{FundingModel, McRun, ModelSpec, PriceModel};
 use perpsim_engine::strategy::{
     Basis, BasisConfig, BasisSize, BuiltIn, Grid, GridConfig, GridMode, GridQty, IndexDeviation,
@@ -74,7 +74,7 @@ impl Columns {
     ) -> SymbolInput<'a> {
         SymbolInput {
             bars: BarSeries {
-                ts: &self.ts,
+                ts: Times::ns(&self.ts),
                 open: &self.o,
                 high: &self.h,
                 low: &self.l,

@@ -3,7 +3,7 @@
 //! twin on the exact reference, on random data; these tests let the crate prove itself.
 
 use perpsim_engine::engine::{run, run_clocked, SymbolInput};
-use perpsim_engine::market::BarSeries;
+use perpsim_engine::market::{BarSeries, Times};
 use perpsim_engine::strategy::{
     Basis, BasisConfig, BasisSize, BuiltIn, Grid, GridConfig, GridMode, GridQty, IndexDeviation,
     Rebalance, TargetKind, TargetPositions, TargetUnit,
@@ -64,7 +64,7 @@ fn grid_starts_around_the_empty_level_and_matches_each_counter_fill() {
     more_ts[0] = 2 * H;
     let input = SymbolInput {
         bars: BarSeries {
-            ts: &more_ts,
+            ts: Times::ns(&more_ts),
             ..more.input().bars
         },
         ..more.input()

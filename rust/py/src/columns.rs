@@ -4,17 +4,17 @@
 
 use numpy::{IntoPyArray, PyReadonlyArray1};
 use perpsim_engine::engine::{RebateSchedule, SymbolInput};
-use perpsim_engine::market::{BarSeries, Series};
+use perpsim_engine::market::{BarSeries, Series, Times};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 
-use crate::errors::invalid;
+use crate::errors::{invalid, IntoPyResult};
 
 /// One symbol's input columns: `perpsim._protocol.SymbolColumns` (the one declaration of this
 /// protocol on the Python side; the field names here mirror it, a test checks they agree).
 #[derive(FromPyObject)]
 pub struct SymbolColumns<'py> {
-    /// Bar open times (int64 ns).
+    /// Bar open times (int64, in units of `ts_per` ns: borrowed as the index holds them).
     pub ts: PyReadonlyArray1<'py, i64>,
     /// Opens.
     pub open: PyReadonlyArray1<'py, f64>,
@@ -50,10 +50,12 @@ pub struct SymbolColumns<'py> {
     pub rebate_market_volume: Option<PyReadonlyArray1<'py, f64>>,
     /// The reward per rebate period.
     pub rebate_reward: Option<PyReadonlyArray1<'py, f64>>,
+    /// Nanoseconds per unit of `ts` (1 for a nanosecond index, 1,000 for microseconds).
+    pub ts_per: i64,
 }
 
 /// The names of [`SymbolColumns`]' fields, in order (checked against the Python declaration).
-pub const SYMBOL_COLUMNS: [&str; 18] = [
+pub const SYMBOL_COLUMNS: [&str; 19] = [
     "ts",
     "open",
     "high",
@@ -72,6 +74,7 @@ pub const SYMBOL_COLUMNS: [&str; 18] = [
     "rebate_end",
     "rebate_market_volume",
     "rebate_reward",
+    "ts_per",
 ];
 
 /// Borrows the columns of `data` as engine inputs (no copy); `n`: the account's symbols.
@@ -102,7 +105,7 @@ pub fn inputs_of<'a>(
         };
         inputs.push(SymbolInput {
             bars: BarSeries {
-                ts: d.ts.as_slice().map_err(err)?,
+                ts: Times::in_units(d.ts.as_slice().map_err(err)?, d.ts_per, "timestamp").py(py)?,
                 open: d.open.as_slice().map_err(err)?,
                 high: d.high.as_slice().map_err(err)?,
                 low: d.low.as_slice().map_err(err)?,

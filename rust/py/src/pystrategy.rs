@@ -118,11 +118,11 @@ impl<'i, 'a> PyStrategy<'i, 'a> {
         for (k, s) in self.inputs.symbols().iter().enumerate() {
             let b = &s.bars;
             let mut r = self.cursor[k];
-            while r < b.len() && b.ts[r] < now {
+            while r < b.len() && b.ts.at(r) < now {
                 r += 1;
             }
             self.cursor[k] = r;
-            if r < b.len() && b.ts[r] == now {
+            if r < b.len() && b.ts.at(r) == now {
                 let bar = (b.open[r], b.high[r], b.low[r], b.close[r]);
                 d.set_item(self.names[k].bind(py), bar)?;
             }

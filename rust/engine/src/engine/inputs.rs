@@ -78,7 +78,13 @@ impl<'s, 'a> Inputs<'s, 'a> {
         clock: &'s [i64],
     ) -> Result<Self, LedgerError> {
         let one = account.len() == 1 && symbols.len() == 1 && clock.is_empty();
-        if !(one && symbols[0].bars.lengths_match() && check_rest(account, symbols, 0).is_ok()) {
+        // The first and last times are read before the checker passes them: they must be
+        // nanoseconds already (then so is every time between, once the checker finds them in order).
+        if !(one
+            && symbols[0].bars.lengths_match()
+            && symbols[0].bars.ts.check_range("timestamp").is_ok()
+            && check_rest(account, symbols, 0).is_ok())
+        {
             return Self::check(account, symbols, clock);
         }
         Ok(Self {
@@ -112,9 +118,8 @@ impl<'s, 'a> Inputs<'s, 'a> {
         self.symbols
             .iter()
             .filter_map(|s| s.bars.ts.first())
-            .chain(self.clock.first())
+            .chain(self.clock.first().copied())
             .min()
-            .copied()
     }
 
     /// The number of steps the run will have at most (for reserving).
@@ -142,7 +147,7 @@ impl<'s, 'a> Inputs<'s, 'a> {
         let mut t: Vec<i64> = self
             .symbols
             .iter()
-            .flat_map(|s| s.bars.ts.iter().copied())
+            .flat_map(|s| s.bars.ts.iter())
             .chain(self.clock.iter().copied())
             .collect();
         t.sort_unstable();
@@ -153,7 +158,7 @@ impl<'s, 'a> Inputs<'s, 'a> {
     /// The first and last bar times of symbol `k` (None: no bars).
     pub fn span(&self, k: usize) -> Option<(i64, i64)> {
         let ts = self.symbols[k].bars.ts;
-        Some((*ts.first()?, *ts.last()?))
+        Some((ts.first()?, ts.last()?))
     }
 
     /// The rule for runs on several symbols (the default of [`super::Strategy::check_inputs`]):

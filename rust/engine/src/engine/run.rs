@@ -146,7 +146,7 @@ fn run_rows<S: Strategy>(
                 check_stop(engine)?;
                 continue;
             }
-            let ts = s.bars.ts[r];
+            let ts = s.bars.ts.at(r);
             engine.begin_step(ts, strategy);
             before_path(engine, 0, s, Some(r), ts, &mut fcursor[0], expiry, strategy)?;
             path(engine, 0, s, r, strategy);
@@ -155,7 +155,7 @@ fn run_rows<S: Strategy>(
                 if let (true, Some(a)) = (checked < n_bars, ahead) {
                     a.past(n_bars - 1).ok_or_else(bad_rows)?;
                 }
-                engine.skip_steps(&s.bars.ts[r + 1..]);
+                engine.skip_steps(s.bars.ts.slice(r + 1..n_bars));
                 break;
             }
             r += 1;
@@ -173,7 +173,7 @@ fn run_rows<S: Strategy>(
         let mut ts = clock.get(ccursor).copied().unwrap_or(i64::MAX);
         for k in 0..n {
             if cursor[k] < symbols[k].bars.len() {
-                ts = ts.min(symbols[k].bars.ts[cursor[k]]);
+                ts = ts.min(symbols[k].bars.ts.at(cursor[k]));
             }
         }
         if ts == i64::MAX {
@@ -184,7 +184,7 @@ fn run_rows<S: Strategy>(
         }
         for k in 0..n {
             let r = cursor[k];
-            row[k] = (r < symbols[k].bars.len() && symbols[k].bars.ts[r] == ts).then_some(r);
+            row[k] = (r < symbols[k].bars.len() && symbols[k].bars.ts.at(r) == ts).then_some(r);
             engine.set_has_bar(k, row[k].is_some(), ts);
         }
         engine.begin_step(ts, strategy);

@@ -5,6 +5,7 @@ use super::config::Record;
 use super::{Engine, Strategy};
 use crate::error::LedgerError;
 use crate::ledger::Liquidity;
+use crate::market::Times;
 use crate::matching::{OrderKind, Status};
 use crate::record::FundingRow;
 
@@ -102,8 +103,8 @@ impl Engine {
 
     /// The run has nothing left to do ([`Engine::is_finished`]): the statistics take the steps
     /// at times `ts` at the final value, as if they had been run.
-    pub fn skip_steps(&mut self, ts: &[i64]) {
-        if let Some(&t) = ts.last() {
+    pub fn skip_steps(&mut self, ts: Times<'_>) {
+        if let Some(t) = ts.last() {
             self.curve.repeat(ts.len() as u64, t);
             self.steps += ts.len() as u64;
             self.now = t;

@@ -13,7 +13,7 @@ use super::config::Record;
 use super::history::Room;
 use super::{Engine, Strategy};
 use crate::ledger::Marker;
-use crate::market::BarSeries;
+use crate::market::{BarSeries, Times};
 
 /// Bars folded into the statistics at a time by a quiet stretch.
 const BLOCK: usize = 256;
@@ -64,13 +64,16 @@ impl Engine {
             return 0;
         }
         let n = bars.len();
+        // Times as given (any unit): "before the limit" is one comparison with a bound in that
+        // unit ([`Times::before`]); a time is made nanoseconds only where it is written.
+        let (times, before) = (bars.ts.slice(0..n), bars.ts.before(limit_ts));
         let (ts, low, high, close) = (
-            &bars.ts[..n],
+            &bars.ts.raw()[..n],
             &bars.low[..n],
             &bars.high[..n],
             &bars.close[..n],
         );
-        let quiet = |k: usize| low[k] > lo && high[k] < hi && ts[k] < limit_ts;
+        let quiet = |k: usize| low[k] > lo && high[k] < hi && ts[k] < before;
         if !quiet(r) {
             return 0;
         }
@@ -89,12 +92,12 @@ impl Engine {
         while k < n {
             let end = n.min(k + BLOCK);
             let rows = Rows {
-                ts: &ts[k..end],
+                ts: times.slice(k..end),
                 low: &low[k..end],
                 high: &high[k..end],
                 close: &close[k..end],
             };
-            let band = (lo, hi, limit_ts);
+            let band = (lo, hi, before);
             let values = &mut values[..end - k];
             let m = if record {
                 let mut room = history.room(end - k);
@@ -112,7 +115,7 @@ impl Engine {
             }
         }
         let c = close[k - 1];
-        self.now = ts[k - 1];
+        self.now = bars.ts.at(k - 1);
         self.steps += (k - r) as u64;
         self.cur[0] = c;
         self.account.set_mark(0, c);
@@ -126,7 +129,7 @@ impl Engine {
 
 /// A block of a stretch's bars.
 struct Rows<'a> {
-    ts: &'a [i64],
+    ts: Times<'a>,
     low: &'a [f64],
     high: &'a [f64],
     close: &'a [f64],
@@ -135,11 +138,12 @@ struct Rows<'a> {
 impl Rows<'_> {
     /// The first `m` times.
     #[inline(always)]
-    fn ts_to(&self, m: usize) -> &[i64] {
-        &self.ts[..m]
+    fn ts_to(&self, m: usize) -> Times<'_> {
+        self.ts.slice(0..m)
     }
 
-    /// Runs the block's bars while they stay inside the band `(lo, hi)` before `limit_ts`:
+    /// Runs the block's bars while they stay inside the band `(lo, hi)` with times before
+    /// `before` (in the times' unit, [`Times::before`]):
     /// each bar's marked figures go into `room` (when recording) and its equity into `values`.
     /// Returns how many bars it ran. The figures are the full step's ([`Marker::marked`],
     /// [`Marker::equity`]); written through the room's own slices, the position, the wallet and
@@ -148,20 +152,21 @@ impl Rows<'_> {
     #[inline(never)]
     fn run(
         &self,
-        (lo, hi, limit_ts): (f64, f64, i64),
+        (lo, hi, before): (f64, f64, i64),
         marker: &Marker,
         room: Option<&mut Room<'_>>,
         values: &mut [f64],
     ) -> usize {
         let len = values.len();
         let (ts, low, high, close) = (
-            &self.ts[..len],
+            &self.ts.raw()[..len],
             &self.low[..len],
             &self.high[..len],
             &self.close[..len],
         );
         let marker = *marker;
-        let quiet = |i: usize| low[i] > lo && high[i] < hi && ts[i] < limit_ts;
+        let per = self.ts.per();
+        let quiet = |i: usize| low[i] > lo && high[i] < hi && ts[i] < before;
         match room {
             Some(room) => {
                 let time: &mut [MaybeUninit<f64>] = &mut room.time[..len];
@@ -174,7 +179,7 @@ impl Rows<'_> {
                     }
                     let c = close[i];
                     let (u, x) = marker.marked(c);
-                    time[i].write(f64::from_bits(ts[i] as u64));
+                    time[i].write(f64::from_bits(ts[i].wrapping_mul(per) as u64));
                     unrealized[i].write(u);
                     notional[i].write(x);
                     if let Some(m) = mark.as_deref_mut() {

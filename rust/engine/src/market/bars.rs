@@ -2,6 +2,7 @@
 //!
 //! Ticks are bars whose open, high, low and close are the tick price: a path of one point.
 
+use super::times::Times;
 use crate::error::LedgerError;
 
 /// One bar of one symbol: open time and prices. `volume`, `mark` are NaN when absent.
@@ -100,8 +101,8 @@ impl<'a> Series<'a> {
 /// One symbol's bars as borrowed columns.
 #[derive(Clone, Copy, Debug)]
 pub struct BarSeries<'a> {
-    /// Open times, ns, strictly increasing.
-    pub ts: &'a [i64],
+    /// Open times (read as ns; any unit, borrowed), strictly increasing.
+    pub ts: Times<'a>,
     /// Opens.
     pub open: &'a [f64],
     /// Highs.
@@ -138,7 +139,7 @@ fn all_rows(n: usize, ok: impl Fn(std::ops::Range<usize>) -> bool + Sync) -> boo
     }
 }
 
-fn check_increasing(ts: &[i64], column: &str) -> Result<(), LedgerError> {
+pub(super) fn check_increasing(ts: &[i64], column: &str) -> Result<(), LedgerError> {
     // Each range checks its rows against the row before (the second half from its first row's).
     let increasing =
         |r: std::ops::Range<usize>| super::scan::increasing(&ts[r.start.saturating_sub(1)..r.end]);
@@ -168,7 +169,7 @@ impl<'a> BarSeries<'a> {
         close: &'a [f64],
     ) -> Self {
         Self {
-            ts,
+            ts: Times::ns(ts),
             open,
             high,
             low,
@@ -208,7 +209,7 @@ impl<'a> BarSeries<'a> {
     pub fn rows(&self, range: std::ops::Range<usize>) -> Self {
         let cut = |c: &'a [f64]| &c[range.clone()];
         Self {
-            ts: &self.ts[range.clone()],
+            ts: self.ts.slice(range.clone()),
             open: cut(self.open),
             high: cut(self.high),
             low: cut(self.low),
@@ -224,8 +225,8 @@ impl<'a> BarSeries<'a> {
     /// without an index column or without a value there.
     pub fn index_average(&self, from: i64, to: i64) -> Option<f64> {
         let index = self.index?;
-        let a = self.ts.partition_point(|&t| t < from);
-        let b = self.ts.partition_point(|&t| t < to);
+        let a = self.ts.partition_point(|t| t < from);
+        let b = self.ts.partition_point(|t| t < to);
         let (mut sum, mut n) = (0.0, 0u32);
         for &v in index.get(a..b)?.iter().filter(|v| !v.is_nan()) {
             sum += v;
@@ -238,7 +239,7 @@ impl<'a> BarSeries<'a> {
     #[inline]
     pub fn bar(&self, r: usize) -> Bar {
         Bar {
-            ts: self.ts[r],
+            ts: self.ts.at(r),
             open: self.open[r],
             high: self.high[r],
             low: self.low[r],
@@ -280,7 +281,7 @@ impl<'a> BarSeries<'a> {
                 }
             }
         }
-        check_increasing(self.ts, "timestamp")?;
+        self.ts.check("timestamp")?;
         // A branch-free pass first (it vectorises); only a failing series looks for its first bad
         // row, reported with the columns in the order below.
         let row_ok = |r: usize| {
@@ -471,7 +472,7 @@ mod tests {
         let ts = [1, 2, 2, 4];
         let p = [10.0, 10.0, 10.0, 10.0];
         let s = BarSeries {
-            ts: &ts,
+            ts: Times::ns(&ts),
             open: &p,
             high: &p,
             low: &p,
@@ -486,7 +487,7 @@ mod tests {
         let ts = [1, 2, 3, 4];
         let h = [10.0, 9.0, 10.0, 10.0];
         let s = BarSeries {
-            ts: &ts,
+            ts: Times::ns(&ts),
             high: &h,
             ..s
         };

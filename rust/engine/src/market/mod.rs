@@ -8,4 +8,4 @@ pub mod times;
 
 pub use bars::{Bar, BarSeries, Series};
 pub use path::PathModel;
-pub use times::ns_from_unit;
+pub use times::{ns_from_unit, Times};

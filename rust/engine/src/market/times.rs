@@ -1,5 +1,7 @@
 //! Times in another unit than the engine's nanoseconds (seconds, milliseconds, microseconds:
-//! pandas indexes in those units are common) converted in one checked pass.
+//! pandas indexes in those units are common, microseconds by default from pandas 3): bars'
+//! times borrowed as they are and read as nanoseconds ([`Times`]), other series converted in
+//! one checked pass ([`ns_from_unit`]).
 
 use std::mem::MaybeUninit;
 
@@ -60,6 +62,140 @@ pub fn ns_from_unit(values: &[i64], per: i64, field: &str) -> Result<Vec<i64>, L
     Ok(out)
 }
 
+/// Bar open times as the caller holds them, borrowed: integers counted in units of `per`
+/// nanoseconds (1 for nanoseconds, 1,000 for microseconds), read as nanoseconds. A series is
+/// checked ([`Times::check`]) before its rows are read: strictly increasing, and its first and
+/// last times inside what int64 nanoseconds hold (so every time between them is).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Times<'a> {
+    raw: &'a [i64],
+    per: i64,
+}
+
+impl<'a> Times<'a> {
+    /// Times in nanoseconds.
+    pub const fn ns(raw: &'a [i64]) -> Self {
+        Self { raw, per: 1 }
+    }
+
+    /// Times counted in units of `per` nanoseconds; a unit below one nanosecond is refused
+    /// naming `field`.
+    pub fn in_units(raw: &'a [i64], per: i64, field: &str) -> Result<Self, LedgerError> {
+        if per <= 0 {
+            return Err(LedgerError::invalid(
+                field,
+                format!("a time unit of {per} ns"),
+            ));
+        }
+        Ok(Self { raw, per })
+    }
+
+    /// The times as given.
+    pub fn raw(&self) -> &'a [i64] {
+        self.raw
+    }
+
+    /// Nanoseconds per unit of [`Times::raw`].
+    pub fn per(&self) -> i64 {
+        self.per
+    }
+
+    /// Number of times.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.raw.len()
+    }
+
+    /// Whether there is no time.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.raw.is_empty()
+    }
+
+    /// Time `i` in nanoseconds (exact for a checked series).
+    #[inline(always)]
+    pub fn at(&self, i: usize) -> i64 {
+        self.raw[i].wrapping_mul(self.per)
+    }
+
+    /// Time `i` in nanoseconds, None past the end.
+    #[inline]
+    pub fn get(&self, i: usize) -> Option<i64> {
+        (i < self.raw.len()).then(|| self.at(i))
+    }
+
+    /// The first time.
+    pub fn first(&self) -> Option<i64> {
+        self.get(0)
+    }
+
+    /// The last time.
+    pub fn last(&self) -> Option<i64> {
+        self.len().checked_sub(1).map(|i| self.at(i))
+    }
+
+    /// Times `range`.
+    #[inline]
+    pub fn slice(&self, range: std::ops::Range<usize>) -> Self {
+        Self {
+            raw: &self.raw[range],
+            per: self.per,
+        }
+    }
+
+    /// The times in nanoseconds.
+    pub fn iter(&self) -> impl Iterator<Item = i64> + 'a {
+        let per = self.per;
+        self.raw.iter().map(move |&t| t.wrapping_mul(per))
+    }
+
+    /// The number of leading times for which `pred` (on nanoseconds) holds, `pred` true then
+    /// false along the series (as `slice::partition_point`).
+    pub fn partition_point(&self, mut pred: impl FnMut(i64) -> bool) -> usize {
+        let per = self.per;
+        self.raw.partition_point(|&t| pred(t.wrapping_mul(per)))
+    }
+
+    /// The bound in the series' own units under which a time is before `limit` ns: for a checked
+    /// series, `raw[i] < before(limit)` exactly when `at(i) < limit` (no product in a loop).
+    #[inline]
+    pub fn before(&self, limit: i64) -> i64 {
+        // The least whole number of units at or after `limit`: ceil(limit / per).
+        let q = limit.div_euclid(self.per);
+        q + i64::from(limit.rem_euclid(self.per) != 0)
+    }
+
+    /// Checks the series: strictly increasing (the error names `column` and the first row that
+    /// is not), and its first and last times held by int64 nanoseconds.
+    pub fn check(&self, column: &str) -> Result<(), LedgerError> {
+        super::bars::check_increasing(self.raw, column)?;
+        self.check_range(column)
+    }
+
+    /// Whether an increasing series' first and last times (so every time between them) are held
+    /// by int64 nanoseconds; the error names `column` and the row.
+    pub fn check_range(&self, column: &str) -> Result<(), LedgerError> {
+        let (lo, hi) = (i64::MIN / self.per, i64::MAX / self.per);
+        let n = self.raw.len();
+        for r in [0, n.saturating_sub(1)] {
+            match self.raw.get(r) {
+                Some(&v) if v < lo || v > hi => {
+                    return Err(LedgerError::bad_row(
+                        column,
+                        r,
+                        format!(
+                            "time {v} (units of {} ns) is beyond what int64 nanoseconds hold",
+                            self.per
+                        ),
+                    ))
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -95,5 +231,60 @@ mod tests {
             let e = ns_from_unit(&v, 1_000, "t").unwrap_err();
             assert_eq!(e.row, Some(bad[0]));
         }
+    }
+
+    /// A series in microseconds reads as nanoseconds; the bound for "before a limit" agrees
+    /// with the product for limits on, between and around the times, negative ones included.
+    #[test]
+    fn times_in_units_read_as_nanoseconds_and_bound_exactly() {
+        let raw = [-3, -1, 0, 2, 5];
+        let t = Times::in_units(&raw, 1_000, "t").unwrap();
+        assert_eq!(
+            t.iter().collect::<Vec<_>>(),
+            vec![-3_000, -1_000, 0, 2_000, 5_000]
+        );
+        assert_eq!(
+            (t.first(), t.last(), t.get(5)),
+            (Some(-3_000), Some(5_000), None)
+        );
+        assert_eq!(t.partition_point(|x| x <= 0), 3);
+        for limit in [
+            -3_001,
+            -3_000,
+            -2_999,
+            -1,
+            0,
+            1,
+            1_999,
+            2_000,
+            2_001,
+            i64::MAX,
+            i64::MIN,
+        ] {
+            let b = t.before(limit);
+            for (i, &r) in raw.iter().enumerate() {
+                assert_eq!(r < b, t.at(i) < limit, "limit {limit}, row {i}");
+            }
+        }
+        assert!(Times::in_units(&raw, 0, "t").is_err());
+        assert!(t.check("t").is_ok());
+    }
+
+    /// A series whose first or last time does not fit in int64 nanoseconds is refused at that
+    /// row; an unsorted one at its first unsorted row.
+    #[test]
+    fn a_series_beyond_nanoseconds_or_unsorted_is_refused_at_its_row() {
+        let far = [0, 1, i64::MAX / 999];
+        let e = Times::in_units(&far, 1_000, "timestamp")
+            .unwrap()
+            .check("timestamp");
+        assert_eq!(e.unwrap_err().row, Some(2));
+        let early = [i64::MIN / 999, 0];
+        let e = Times::in_units(&early, 1_000, "t").unwrap().check("t");
+        assert_eq!(e.unwrap_err().row, Some(0));
+        let unsorted = [0, 2, 1];
+        let e = Times::in_units(&unsorted, 1_000, "t").unwrap().check("t");
+        assert_eq!(e.unwrap_err().row, Some(2));
+        assert!(Times::ns(&[i64::MIN, i64::MAX]).check("t").is_ok());
     }
 }
