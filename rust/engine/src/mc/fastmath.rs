@@ -95,15 +95,24 @@ pub fn exp(x: f64) -> f64 {
     if x.is_nan() || x.abs() >= 700.0 {
         return libm::exp(x);
     }
-    let t = tables();
-    // x = k · ln2/64 + r with |r| ≤ ln2/128; eˣ = 2^(k div 64) · 2^((k mod 64)/64) · eʳ.
-    let kf = (x * (64.0 / std::f64::consts::LN_2) + ROUND) - ROUND;
-    let k = kf as i64;
+    exp_core(tables(), x)
+}
+
+/// [`exp`] for |x| < 700 (not NaN), without a branch, so that a loop of them runs in vector
+/// lanes: x = k · ln2/64 + r with |r| ≤ ln2/128, eˣ = 2^(k div 64) · 2^((k mod 64)/64) · eʳ.
+/// `k` is read from the bits of `x · 64/ln2 + 1.5·2⁵²` (the integer the addition rounded to, in
+/// the low bits), and biased by 1023 · 64 so that its shifts are of a non-negative number.
+#[inline(always)]
+pub fn exp_core(t: &Tables, x: f64) -> f64 {
+    let y = x * (64.0 / std::f64::consts::LN_2) + ROUND;
+    let kf = y - ROUND;
     let r = (x - kf * LN2_64_HI) - kf * LN2_64_LO;
     let p =
         1.0 + r * (1.0 + r * (1.0 / 2.0 + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0)))));
-    let scale = f64::from_bits(((k >> 6) + 1023) as u64 * (1u64 << 52));
-    t.exp2[(k & 63) as usize] * p * scale
+    // k + 1023·64 ≥ 0 for |x| < 700 (|k| < 64,630).
+    let b = (y.to_bits().wrapping_sub(ROUND.to_bits())).wrapping_add(1023 * 64);
+    let scale = f64::from_bits((b >> 6) << 52);
+    t.exp2[(b & 63) as usize] * p * scale
 }
 
 #[cfg(test)]

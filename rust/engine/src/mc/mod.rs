@@ -4,6 +4,7 @@
 
 pub mod basket;
 pub mod fastmath;
+mod gbm;
 pub mod given;
 pub mod meaning;
 pub mod models;

@@ -67,8 +67,16 @@ impl PathBuf {
         self.close[k] = c;
         self.funding[k] = funding;
         if funding.is_finite() {
+            self.push_funding(ts, funding);
+        }
+    }
+
+    /// Lists a funding time and its rate (a NaN rate, no funding, is left out).
+    #[inline]
+    pub(crate) fn push_funding(&mut self, ts: i64, rate: f64) {
+        if rate.is_finite() {
             self.funding_ts.push(ts);
-            self.funding_rate.push(funding);
+            self.funding_rate.push(rate);
         }
     }
 }
@@ -271,8 +279,19 @@ impl ModelSpec {
         Ok(())
     }
 
-    /// Writes path `rng`'s bars into `out` (all of its length).
+    /// Writes path `rng`'s bars into `out` (all of its length). GBM bars with bridge extremes
+    /// go by blocks ([`super::gbm`]), with the bits of [`ModelSpec::generate_bar_by_bar`].
     pub fn generate(&self, rng: &mut Rng, out: &mut PathBuf) {
+        match self.model {
+            PriceModel::Gbm { drift, vol } if self.substeps == 0 => {
+                super::gbm::generate(self, drift, vol, rng, out)
+            }
+            _ => self.generate_bar_by_bar(rng, out),
+        }
+    }
+
+    /// [`ModelSpec::generate`] one bar after another: every model's definition.
+    pub fn generate_bar_by_bar(&self, rng: &mut Rng, out: &mut PathBuf) {
         let n = out.len();
         out.funding_ts.clear();
         out.funding_rate.clear();

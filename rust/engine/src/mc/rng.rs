@@ -68,7 +68,12 @@ impl Rng {
     /// Standard normal (256-layer ziggurat: one draw and a table lookup nearly always).
     #[inline(always)]
     pub fn normal(&mut self) -> f64 {
-        let t = fastmath::tables();
+        self.normal_in(fastmath::tables())
+    }
+
+    /// [`Rng::normal`] with the tables at hand (a loop of draws looks them up once).
+    #[inline(always)]
+    pub fn normal_in(&mut self, t: &fastmath::Tables) -> f64 {
         let b = self.next_u64();
         let i = (b & 0xff) as usize;
         let u = 2.0 * ((b >> 11) as f64 * (1.0 / (1u64 << 53) as f64)) - 1.0;
@@ -117,7 +122,12 @@ impl Rng {
     /// Standard exponential (mean 1; 256-layer ziggurat): what −ln U is, in a few ns.
     #[inline(always)]
     pub fn exponential(&mut self) -> f64 {
-        let t = fastmath::tables();
+        self.exponential_in(fastmath::tables())
+    }
+
+    /// [`Rng::exponential`] with the tables at hand.
+    #[inline(always)]
+    pub fn exponential_in(&mut self, t: &fastmath::Tables) -> f64 {
         let b = self.next_u64();
         let i = (b & 0xff) as usize;
         let x = (b >> 11) as f64 * (1.0 / (1u64 << 53) as f64) * t.xe[i];
