@@ -76,8 +76,25 @@ pub struct Bracket {
 
 /// A margin bracket table, tiers sorted by floor, first floor 0.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(from = "BracketTiers")]
 pub struct Brackets {
     tiers: Vec<Bracket>,
+    /// The least `cum` of the tiers (0 unless a rate falls from one tier to the next): what the
+    /// liquidation price's quick test of a fully backed long reads.
+    #[serde(skip_serializing)]
+    min_cum: f64,
+}
+
+/// A bracket table as it is stored (its tiers).
+#[derive(Deserialize)]
+struct BracketTiers {
+    tiers: Vec<Bracket>,
+}
+
+impl From<BracketTiers> for Brackets {
+    fn from(b: BracketTiers) -> Self {
+        Self::of_tiers(b.tiers)
+    }
 }
 
 impl Brackets {
@@ -121,7 +138,18 @@ impl Brackets {
                 cum,
             });
         }
-        Ok(Self { tiers: out })
+        Ok(Self::of_tiers(out))
+    }
+
+    fn of_tiers(tiers: Vec<Bracket>) -> Self {
+        let min_cum = tiers.iter().map(|t| t.cum).fold(f64::INFINITY, f64::min);
+        Self { tiers, min_cum }
+    }
+
+    /// The least maintenance amount (`cum`) of the tiers.
+    #[inline]
+    pub fn min_cum(&self) -> f64 {
+        self.min_cum
     }
 
     /// A single tier: one maintenance margin rate for every notional.

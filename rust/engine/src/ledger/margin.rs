@@ -34,6 +34,15 @@ pub fn liquidation_price(inst: &Instrument, inp: &LiquidationInput) -> Option<f6
     let q = inp.qty * inst.contract_size;
     let wb = inp.wallet - inp.mm_other + inp.upnl_other;
     let b: &Brackets = &inst.brackets;
+    // A linear long's denominator is negative in every tier (MMR < 1), and its numerator is
+    // least in the tier of least `cum` (the sums round monotonically): when that one is not
+    // negative, no tier gives a positive price, nor does the fallback below.
+    if inst.kind != ContractKind::Inverse
+        && inp.side > 0.0
+        && wb + b.min_cum() - inp.side * q * inp.entry >= 0.0
+    {
+        return None;
+    }
     // The formula of tier `i` as a quotient (numerator, denominator).
     let parts = |i: usize| -> (f64, f64) {
         let t = &b.tiers()[i];
@@ -257,6 +266,26 @@ mod tests {
         i.brackets = t;
         let lp = liquidation_price(&i, &iso(1.0, 3_683.979, 1_456.84, 1_535_443.01)).unwrap();
         assert_eq!(r2(lp), 1_114.78);
+    }
+
+    #[test]
+    fn a_long_backed_in_one_tier_is_judged_in_every_tier() {
+        // The rate falls from 5 % to 1 % at 10,000: the second tier's cum is −400. A long of 1
+        // at 50,000 backed by 50,200 has no liquidation price in the first tier (numerator
+        // +200) but has one in the second (−200 over −0.99), the tier of its entry notional.
+        let mut i = inst(ContractKind::Linear, 0.05, None);
+        i.brackets = Brackets::new(&[(0.0, 20.0, 0.05), (10_000.0, 20.0, 0.01)]).unwrap();
+        assert_eq!(i.brackets.min_cum(), -400.0);
+        let lp = liquidation_price(&i, &iso(1.0, 1.0, 50_000.0, 50_200.0)).unwrap();
+        assert_eq!(lp, (50_200.0 - 400.0 - 50_000.0) / (0.01 - 1.0));
+        // Backed beyond that tier too: none.
+        assert!(liquidation_price(&i, &iso(1.0, 1.0, 50_000.0, 50_400.0)).is_none());
+        // The table's least cum survives a round trip through its stored form (its tiers).
+        let json = serde_json::to_string(&i.brackets).unwrap();
+        assert!(!json.contains("min_cum"), "{json}");
+        let back: Brackets = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, i.brackets);
+        assert_eq!(back.min_cum(), -400.0);
     }
 
     #[test]
