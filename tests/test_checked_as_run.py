@@ -7,24 +7,13 @@ import pandas as pd
 import perpsim
 import pytest
 from perpsim import InvalidInputError
+from random_bars import wobble_bars
 
 N = 70_000  # over 65,536 rows (checked on a second core), several blocks of 8,192
 
 
 def bars() -> pd.DataFrame:
-    k = np.arange(N)
-    close = 100.0 + 6.0 * np.sin(k / 700.0) + 0.3 * ((k * 7 % 11) - 5) / 5.0
-    open_ = np.concatenate([[100.0], close[:-1]])
-    idx = pd.date_range("2024-01-01", periods=N, freq="1min", tz="UTC")
-    return pd.DataFrame(
-        {
-            "open": open_,
-            "high": np.maximum(open_, close) + 0.05,
-            "low": np.minimum(open_, close) - 0.05,
-            "close": close,
-        },
-        index=idx,
-    )
+    return wobble_bars(N)
 
 
 def spoil(df: pd.DataFrame, column: str, row: int) -> pd.DataFrame:

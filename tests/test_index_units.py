@@ -3,28 +3,16 @@ is read by the engine in its own unit, not converted (docs/decisions.md, 119): o
 (checked on a second core, quiet stretches, blocks of statistics) a backtest, a one-set sweep
 and a Python strategy give the same steps, fills, funding and figures as the nanosecond index."""
 
-import numpy as np
 import pandas as pd
 import perpsim
 import pytest
+from random_bars import wobble_bars
 
 N = 70_000  # over 65,536 rows: the deferred check, several blocks of 8,192
 
 
 def bars(unit: str) -> pd.DataFrame:
-    k = np.arange(N)
-    close = 100.0 + 6.0 * np.sin(k / 700.0) + 0.3 * ((k * 7 % 11) - 5) / 5.0
-    open_ = np.concatenate([[100.0], close[:-1]])
-    idx = pd.date_range("2024-01-01", periods=N, freq="1min", tz="UTC").as_unit(unit)
-    return pd.DataFrame(
-        {
-            "open": open_,
-            "high": np.maximum(open_, close) + 0.05,
-            "low": np.minimum(open_, close) - 0.05,
-            "close": close,
-        },
-        index=idx,
-    )
+    return wobble_bars(N, unit)
 
 
 CONTRACT = perpsim.Contract("X", maker_fee=0.0002, taker_fee=0.0005, funding_interval_hours=8)
