@@ -128,7 +128,9 @@ class Exchange(_core.Exchange):
         for c in ("placed", "updated"):
             # int64 ns as UTC times (a view; the engine's int64 minimum is NaT, "not yet")
             cols[c] = pd.DatetimeIndex(cols[c].view("datetime64[ns]"), dtype="datetime64[ns, UTC]")
-        return pd.DataFrame(cols).set_index("order_id")
+        # The ids become the index as the frame is built (``set_index`` would copy every column).
+        ids = cols.pop("order_id")
+        return pd.DataFrame(cols, index=pd.Index(ids, name="order_id"))
 
     def funding_payments(self) -> pd.DataFrame:
         """Every funding payment on an open position: timestamp, symbol, rate, mark_price,
