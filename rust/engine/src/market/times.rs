@@ -12,12 +12,7 @@ use crate::error::LedgerError;
 /// A time that int64 nanoseconds cannot hold (beyond the years 1677–2262) is refused naming
 /// `field` and its row, never wrapped.
 pub fn ns_from_unit(values: &[i64], per: i64, field: &str) -> Result<Vec<i64>, LedgerError> {
-    if per <= 0 {
-        return Err(LedgerError::invalid(
-            field,
-            format!("a time unit of {per} ns"),
-        ));
-    }
+    Times::in_units(values, per, field)?;
     // v · per fits exactly when MIN / per ≤ v ≤ MAX / per (division truncates towards zero).
     let (lo, hi) = (i64::MIN / per, i64::MAX / per);
     // Converts `src` into `dst` (as long); whether a value did not fit.
