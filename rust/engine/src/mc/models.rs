@@ -66,9 +66,7 @@ impl PathBuf {
         self.low[k] = l.min(o).min(c);
         self.close[k] = c;
         self.funding[k] = funding;
-        if funding.is_finite() {
-            self.push_funding(ts, funding);
-        }
+        self.push_funding(ts, funding);
     }
 
     /// Lists a funding time and its rate (a NaN rate, no funding, is left out).
