@@ -44,40 +44,53 @@ pub(super) fn generate(spec: &ModelSpec, drift: f64, vol: f64, rng: &mut Rng, ou
     // The generator is a local copy, so that its state stays in registers.
     let mut g = rng.clone();
     let mut clock = FundingClock::new(spec.start_ts, spec.funding_interval_ns);
-    // A resampled rate takes a draw: it is drawn in the stream's order, after its bar's draws.
     let draws_funding = matches!(spec.funding, FundingModel::Resample(_));
-    out.funding[..n].fill(f64::NAN);
     let mut prev = spec.s0;
     let mut start = 0;
     while start < n {
         let m = BLOCK.min(n - start);
-        let end = start + m;
-        // Pass 1: the block's draws, and its funding rates.
+        // Pass 1: the block's draws (and funding rates, in the stream's order).
+        let first_rate = out.funding_ts.len();
         let mut d = Block::default();
-        let mut funded = 0;
-        for j in 0..m {
-            d.close[j] = g.normal_in(t);
-            d.high[j] = g.exponential_in(t);
-            d.low[j] = g.exponential_in(t);
-            if draws_funding {
-                funded = fund(spec, &mut clock, &mut g, out, start, funded, j + 1);
+        if draws_funding {
+            for j in 0..m {
+                d.close[j] = g.normal_in(t);
+                d.high[j] = g.exponential_in(t);
+                d.low[j] = g.exponential_in(t);
+                let ts = spec.start_ts + (start + j) as i64 * spec.interval_ns;
+                if clock.due(ts) {
+                    out.push_funding(ts, spec.funding.draw(&mut g));
+                }
+            }
+        } else {
+            // The funding rates take no draw: the draws alone in this loop.
+            for j in 0..m {
+                d.close[j] = g.normal_in(t);
+                d.high[j] = g.exponential_in(t);
+                d.low[j] = g.exponential_in(t);
+            }
+            for j in 0..m {
+                let ts = spec.start_ts + (start + j) as i64 * spec.interval_ns;
+                if clock.due(ts) {
+                    out.push_funding(ts, spec.funding.draw(&mut g));
+                }
             }
         }
-        // Rates that take no draw are set apart from the draws' loop (fewer live registers).
-        fund(spec, &mut clock, &mut g, out, start, funded, m);
         // Pass 2: the growths of the close, the high and the low from the open.
         if !growths(t, coef, &mut d, m) {
             growths_one_by_one(coef, &mut d, m);
         }
         // Pass 3: the prices, chained.
+        let end = start + m;
         let cols = (
             &mut out.ts[start..end],
             &mut out.open[start..end],
             &mut out.high[start..end],
             &mut out.low[start..end],
             &mut out.close[start..end],
+            &mut out.funding[start..end],
         );
-        let (tss, op, hi, lo, cl) = cols;
+        let (tss, op, hi, lo, cl, fu) = cols;
         for j in 0..m {
             let (gc, gu, gd) = (d.close[j], d.high[j], d.low[j]);
             let c = prev * gc;
@@ -87,34 +100,19 @@ pub(super) fn generate(spec: &ModelSpec, drift: f64, vol: f64, rng: &mut Rng, ou
             hi[j] = up.max(prev).max(c);
             lo[j] = down.min(prev).min(c);
             cl[j] = c;
+            fu[j] = f64::NAN;
             prev = c;
+        }
+        for (&ts, &f) in out.funding_ts[first_rate..]
+            .iter()
+            .zip(&out.funding_rate[first_rate..])
+        {
+            let j = ((ts - spec.start_ts) / spec.interval_ns) as usize - start;
+            fu[j] = f;
         }
         start = end;
     }
     *rng = g;
-}
-
-/// The funding times among the block's bars `from..to` (the block starting at bar `start`):
-/// each rate drawn and written into `out`. Returns `to`, where the next call goes on.
-#[inline(always)]
-fn fund(
-    spec: &ModelSpec,
-    clock: &mut FundingClock,
-    g: &mut Rng,
-    out: &mut PathBuf,
-    start: usize,
-    from: usize,
-    to: usize,
-) -> usize {
-    for j in from..to {
-        let ts = spec.start_ts + (start + j) as i64 * spec.interval_ns;
-        if clock.due(ts) {
-            let f = spec.funding.draw(g);
-            out.funding[start + j] = f;
-            out.push_funding(ts, f);
-        }
-    }
-    to
 }
 
 /// A block's columns: its draws (the close's normal, the high's and the low's exponentials),
