@@ -10,6 +10,7 @@ pub mod engine;
 pub mod error;
 pub mod instrument;
 pub mod ledger;
+pub mod machine;
 pub mod market;
 pub mod matching;
 pub mod mc;

@@ -83,7 +83,7 @@ pub fn _mc_run<'py>(
     let run = run_of(py, &ex, &model, n_bars, seed, curve_every)?;
     run.model.check_strategy(&strat).py(py)?;
     if let Some(n) = total {
-        let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
+        let cores = perpsim_engine::machine::cores();
         run.check_memory(n, 1, threads.unwrap_or(cores)).py(py)?;
     }
     let (r, curves) = detach_watched(py, true, || {

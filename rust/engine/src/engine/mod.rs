@@ -35,7 +35,7 @@ pub use history::History;
 pub use inputs::{Inputs, SymbolInput};
 pub use rebates::{rebate_share, RebateRow, RebateSchedule};
 pub use run::{run, run_checked, run_clocked};
-pub use strategy::{NoStrategy, Strategy};
+pub use strategy::{NoStrategy, QuietBand, Strategy};
 
 use crate::error::LedgerError;
 use crate::ledger::Account;

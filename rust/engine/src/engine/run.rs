@@ -55,7 +55,7 @@ pub fn run_checked<S: Strategy>(
     let parallel = bars.len() >= AHEAD_ROWS
         && engine.steps() == 0
         && !crate::mc::is_forked()
-        && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
+        && crate::machine::cores() > 1;
     if !parallel {
         inputs.check_bars(engine.account(), 0)?;
         return run_rows(engine, inputs, strategy, None);

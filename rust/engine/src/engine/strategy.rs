@@ -24,11 +24,11 @@ pub trait Strategy {
     fn watch(&self, _symbol: usize) -> (f64, f64) {
         (f64::NAN, f64::NAN)
     }
-    /// The band of prices of `symbol` inside which the strategy's close (and after-close) does
-    /// nothing: while every bar of a one-symbol run stays strictly inside it and nothing else
-    /// happens, the engine may run the bars without calling the strategy (a quiet stretch).
-    /// `None` (the default): call it at every step.
-    fn quiet_band(&self, _engine: &Engine, _symbol: usize) -> Option<(f64, f64)> {
+    /// The prices of `symbol` at which the strategy's close (and after-close) does nothing: while
+    /// every bar of a one-symbol run stays strictly inside the band ([`QuietBand`]: its path and
+    /// its close) and nothing else happens, the engine may run the bars without calling the
+    /// strategy (a quiet stretch). `None` (the default): call it at every step.
+    fn quiet_band(&self, _engine: &Engine, _symbol: usize) -> Option<QuietBand> {
         None
     }
     /// The path reached a watched level of `symbol` at `price`.
@@ -58,12 +58,49 @@ pub trait Strategy {
     fn report(&self, _engine: &Engine, _stats: &mut RunStats) {}
 }
 
+/// Where a strategy does nothing at a step's close ([`Strategy::quiet_band`]): a bar whose path
+/// stays strictly inside `path` (its low above the first, its high below the second) and whose
+/// close stays strictly inside `close`. A strategy that decides on the close alone (a balance
+/// strategy trading at the close) gives a band of closes, so that a bar's wicks need not be read;
+/// one that reacts to any price of the bar (a grid's stops) gives a band of the path.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct QuietBand {
+    /// The prices the bar's path may reach.
+    pub path: (f64, f64),
+    /// The closes.
+    pub close: (f64, f64),
+}
+
+impl QuietBand {
+    /// Every price: the strategy does nothing whatever the bar.
+    pub const ALL: QuietBand = QuietBand {
+        path: (f64::NEG_INFINITY, f64::INFINITY),
+        close: (f64::NEG_INFINITY, f64::INFINITY),
+    };
+
+    /// A band of the path: every price of the bar strictly inside `(lo, hi)`.
+    pub const fn of_path(lo: f64, hi: f64) -> Self {
+        QuietBand {
+            path: (lo, hi),
+            ..Self::ALL
+        }
+    }
+
+    /// A band of the closes: the bar's close strictly inside `(lo, hi)`, its path anywhere.
+    pub const fn of_close(lo: f64, hi: f64) -> Self {
+        QuietBand {
+            close: (lo, hi),
+            ..Self::ALL
+        }
+    }
+}
+
 /// No strategy: resting orders only.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct NoStrategy;
 
 impl Strategy for NoStrategy {
-    fn quiet_band(&self, _engine: &Engine, _symbol: usize) -> Option<(f64, f64)> {
-        Some((f64::NEG_INFINITY, f64::INFINITY))
+    fn quiet_band(&self, _engine: &Engine, _symbol: usize) -> Option<QuietBand> {
+        Some(QuietBand::ALL)
     }
 }

@@ -46,7 +46,7 @@ impl Engine {
             return 0;
         }
         // A strategy that values itself (outside the account) takes the full step.
-        let Some((band_lo, band_hi)) = strat.quiet_band(self, 0) else {
+        let Some(band) = strat.quiet_band(self, 0) else {
             return 0;
         };
         if strat.value(self).is_some() {
@@ -55,14 +55,15 @@ impl Engine {
         let (down, up) = self.thresholds(0);
         let (wd, wu) = strat.watch(0);
         let lo = down
-            .max(band_lo)
+            .max(band.path.0)
             .max(if wd.is_nan() { f64::NEG_INFINITY } else { wd });
         let hi = up
-            .min(band_hi)
+            .min(band.path.1)
             .min(if wu.is_nan() { f64::INFINITY } else { wu });
         if !(prev > lo && prev < hi) {
             return 0;
         }
+        let (clo, chi) = band.close;
         let n = bars.len();
         // Times as given (any unit): "before the limit" is one comparison with a bound in that
         // unit ([`Times::before`]); a time is made nanoseconds only where it is written.
@@ -73,10 +74,17 @@ impl Engine {
             &bars.high[..n],
             &bars.close[..n],
         );
-        let quiet = |k: usize| low[k] > lo && high[k] < hi && ts[k] < before;
+        let quiet = |k: usize| {
+            low[k] > lo && high[k] < hi && close[k] > clo && close[k] < chi && ts[k] < before
+        };
         if !quiet(r) {
             return 0;
         }
+        // Nothing on the path can be reached (no order rests, no liquidation, no watched level,
+        // a band of closes only): the bars' lows and highs are not read.
+        let path = !(lo == f64::NEG_INFINITY && hi == f64::INFINITY);
+        // No event ahead (no funding, expiry or rebate to stop at): the times are not compared.
+        let timed = limit_ts != i64::MAX;
         // Nothing but the mark changes over the stretch: the legs and the wallet are read once,
         // the state rows brought up to date once, and each bar writes its marked figures (or
         // folds its equity) with the statistics fold held in registers.
@@ -86,8 +94,9 @@ impl Engine {
         }
         let marker = self.account.marker(0);
         let history = &mut self.history;
-        // The equity of each bar, folded a block at a time (the fold's state in registers).
-        let mut values = [0.0f64; BLOCK];
+        // The equity of each bar, folded a block at a time (the fold's state in registers); the
+        // room is left uninitialised (a stretch that ends at once would clear it for nothing).
+        let mut values = [MaybeUninit::<f64>::uninit(); BLOCK];
         let mut k = r;
         while k < n {
             let end = n.min(k + BLOCK);
@@ -98,18 +107,25 @@ impl Engine {
                 high: &high[k..end],
                 close: &close[k..end],
             };
-            let band = (lo, hi, before);
+            let band = Band {
+                path: (lo, hi),
+                close: (clo, chi),
+                before: timed.then_some(before),
+            };
             let values = &mut values[..end - k];
             let m = if record {
                 let mut room = history.room(end - k);
-                let m = rows.run(band, &marker, Some(&mut room), values);
+                let m = rows.run_any(path, band, &marker, Some(&mut room), values);
                 // SAFETY: `run` wrote the room's first `m` rows of every column.
                 unsafe { history.commit(m) };
                 m
             } else {
-                rows.run(band, &marker, None, values)
+                rows.run_any(path, band, &marker, None, values)
             };
-            self.curve.push_all(rows.ts_to(m), &values[..m]);
+            // SAFETY: `run` wrote the first `m` values (it writes each bar's before it counts
+            // it), and `MaybeUninit<f64>` has the layout of `f64`.
+            let ran = unsafe { std::slice::from_raw_parts(values.as_ptr().cast::<f64>(), m) };
+            self.curve.push_all(rows.ts_to(m), ran);
             k += m;
             if k < end {
                 break;
@@ -142,6 +158,18 @@ fn prefetch(xs: &[f64]) {
     let _ = xs;
 }
 
+/// What keeps a stretch's bars quiet.
+#[derive(Clone, Copy)]
+struct Band {
+    /// Each bar's low above the first and its high below the second.
+    path: (f64, f64),
+    /// Each bar's close strictly inside.
+    close: (f64, f64),
+    /// Each bar's time under this bound, in the times' unit ([`Times::before`]); `None`: no event
+    /// is ahead.
+    before: Option<i64>,
+}
+
 /// A block of a stretch's bars.
 struct Rows<'a> {
     ts: Times<'a>,
@@ -158,20 +186,39 @@ impl Rows<'_> {
         self.ts.slice(0..m)
     }
 
-    /// Runs the block's bars while they stay inside the band `(lo, hi)` with times before
-    /// `before` (in the times' unit, [`Times::before`]):
+    /// [`Rows::run`] compiled for the band: `path` false when the band of the path is every
+    /// price (the lows and highs are not read), the times compared only when an event is ahead.
+    #[inline(always)]
+    fn run_any(
+        &self,
+        path: bool,
+        band: Band,
+        marker: &Marker,
+        room: Option<&mut Room<'_>>,
+        values: &mut [MaybeUninit<f64>],
+    ) -> usize {
+        match (path, band.before.is_some()) {
+            (true, true) => self.run::<true, true>(band, marker, room, values),
+            (true, false) => self.run::<true, false>(band, marker, room, values),
+            (false, true) => self.run::<false, true>(band, marker, room, values),
+            (false, false) => self.run::<false, false>(band, marker, room, values),
+        }
+    }
+
+    /// Runs the block's bars while they stay inside `band` (`PATH`: the lows and highs are
+    /// compared; `TIMED`: the times are):
     /// each bar's marked figures go into `room` (when recording) and its equity into `values`.
     /// Returns how many bars it ran. The figures are the full step's ([`Marker::marked`],
     /// [`Marker::equity`]); written through the room's own slices, the position, the wallet and
     /// the band stay in registers. The loop is compiled on its own, away from the step's
     /// register pressure.
     #[inline(never)]
-    fn run(
+    fn run<const PATH: bool, const TIMED: bool>(
         &self,
-        (lo, hi, before): (f64, f64, i64),
+        band: Band,
         marker: &Marker,
         room: Option<&mut Room<'_>>,
-        values: &mut [f64],
+        values: &mut [MaybeUninit<f64>],
     ) -> usize {
         let len = values.len();
         let (ts, low, high, close) = (
@@ -182,12 +229,23 @@ impl Rows<'_> {
         );
         let marker = *marker;
         let per = self.ts.per();
-        let quiet = |i: usize| low[i] > lo && high[i] < hi && ts[i] < before;
+        let ((lo, hi), (clo, chi)) = (band.path, band.close);
+        let before = band.before.unwrap_or(i64::MAX);
+        let quiet = |i: usize| {
+            let c = close[i];
+            (!PATH || (low[i] > lo && high[i] < hi))
+                && c > clo
+                && c < chi
+                && (!TIMED || ts[i] < before)
+        };
         // The bar that ends the stretch is walked from its open, a column the stretch does not
         // read: the block's opens are asked for first, so that the walk does not wait on memory
-        // for its open (a cache miss at nearly every walked bar otherwise).
-        for line in self.open[..len].chunks(8) {
-            prefetch(line);
+        // for its open (a cache miss at nearly every walked bar otherwise). Without a band of
+        // the path nothing on the path can be reached: no walk.
+        if PATH {
+            for line in self.open[..len].chunks(8) {
+                prefetch(line);
+            }
         }
         match room {
             Some(room) => {
@@ -207,7 +265,7 @@ impl Rows<'_> {
                     if let Some(m) = mark.as_deref_mut() {
                         m[i].write(c);
                     }
-                    values[i] = marker.equity(u);
+                    values[i].write(marker.equity(u));
                 }
             }
             None => {
@@ -216,7 +274,7 @@ impl Rows<'_> {
                         return i;
                     }
                     let (u, _) = marker.marked(close[i]);
-                    values[i] = marker.equity(u);
+                    values[i].write(marker.equity(u));
                 }
             }
         }

@@ -386,11 +386,7 @@ pub fn with_threads<T: Send>(
     f: impl FnOnce() -> T + Send,
 ) -> Result<T, LedgerError> {
     let threads = match threads {
-        None if is_forked() => Some(
-            std::thread::available_parallelism()
-                .map(usize::from)
-                .unwrap_or(1),
-        ),
+        None if is_forked() => Some(crate::machine::cores()),
         t => t,
     };
     match threads {

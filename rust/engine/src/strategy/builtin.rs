@@ -7,7 +7,7 @@ use super::grid::Grid;
 use super::rebalance::Rebalance;
 use super::targets::TargetPositions;
 use super::Strategy;
-use crate::engine::{Engine, Inputs};
+use crate::engine::{Engine, Inputs, QuietBand};
 use crate::error::LedgerError;
 use crate::record::FillRow;
 use crate::stats::RunStats;
@@ -75,7 +75,7 @@ impl Strategy for BuiltIn {
     }
 
     #[inline]
-    fn quiet_band(&self, e: &Engine, symbol: usize) -> Option<(f64, f64)> {
+    fn quiet_band(&self, e: &Engine, symbol: usize) -> Option<QuietBand> {
         match self {
             BuiltIn::Grid(s) => s.quiet_band(e, symbol),
             BuiltIn::Rebalance(s) => s.quiet_band(e, symbol),

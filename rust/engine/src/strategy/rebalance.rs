@@ -1,7 +1,7 @@
 //! The balance strategy (docs/strategies.md): hold a position of a target value per symbol and
 //! trade back to it at the close when it drifted more than `adjust_ratio` away.
 
-use crate::engine::{Engine, Strategy};
+use crate::engine::{Engine, QuietBand, Strategy};
 use crate::error::LedgerError;
 use crate::instrument::ContractKind;
 use crate::record::FillReason;
@@ -201,12 +201,13 @@ impl Rebalance {
 }
 
 impl Strategy for Rebalance {
-    /// The closes at which no adjustment is due. With value targets the position's value is
-    /// monotone in the price (constant for inverse contracts), so they form a band: the one where
-    /// the drift stays within `adjust_ratio`, narrowed by a relative 1e-7 so that float noise at
-    /// its edges is left to the full step. Ratio targets move with the equity: no band.
-    fn quiet_band(&self, e: &Engine, i: usize) -> Option<(f64, f64)> {
-        const ALL: (f64, f64) = (f64::NEG_INFINITY, f64::INFINITY);
+    /// The closes at which no adjustment is due (a band of closes: the adjustment is decided on
+    /// the close alone). With value targets the position's value is monotone in the price
+    /// (constant for inverse contracts), so they form a band: the one where the drift stays
+    /// within `adjust_ratio`, narrowed by a relative 1e-7 so that float noise at its edges is
+    /// left to the full step. Ratio targets move with the equity: no band.
+    fn quiet_band(&self, e: &Engine, i: usize) -> Option<QuietBand> {
+        const ALL: QuietBand = QuietBand::ALL;
         if i >= self.targets.len() {
             return Some(ALL);
         }
@@ -232,7 +233,7 @@ impl Strategy for Rebalance {
         let (lo, hi) = if a < b { (a, b) } else { (b, a) };
         let lo = lo * (1.0 + 1e-7);
         let hi = hi * (1.0 - 1e-7);
-        (lo < price && price < hi).then_some((lo, hi))
+        (lo < price && price < hi).then_some(QuietBand::of_close(lo, hi))
     }
 
     fn on_fill(&mut self, e: &mut Engine, f: &crate::record::FillRow) {

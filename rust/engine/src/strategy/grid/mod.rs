@@ -6,7 +6,7 @@
 //! Trailing up/down move the whole grid one level at a time when the path reaches the level beyond
 //! its edge (the engine calls back through [`Strategy::watch`]).
 
-use crate::engine::{Engine, Strategy};
+use crate::engine::{Engine, QuietBand, Strategy};
 use crate::error::LedgerError;
 use crate::instrument::{ContractKind, Instrument};
 use crate::ledger::PositionSide;
@@ -524,15 +524,14 @@ impl Strategy for Grid {
         }
     }
 
-    fn quiet_band(&self, e: &Engine, symbol: usize) -> Option<(f64, f64)> {
-        const ALL: (f64, f64) = (f64::NEG_INFINITY, f64::INFINITY);
+    fn quiet_band(&self, e: &Engine, symbol: usize) -> Option<QuietBand> {
         if symbol != self.cfg.symbol {
-            return Some(ALL);
+            return Some(QuietBand::ALL);
         }
         match self.state {
-            GridState::Stopped => Some(ALL),
+            GridState::Stopped => Some(QuietBand::ALL),
             // The stops are checked on each bar's range.
-            GridState::Running => Some((
+            GridState::Running => Some(QuietBand::of_path(
                 self.stop_lower.unwrap_or(f64::NEG_INFINITY),
                 self.stop_upper.unwrap_or(f64::INFINITY),
             )),
@@ -540,9 +539,9 @@ impl Strategy for Grid {
             GridState::Waiting => {
                 let (t, p) = (self.cfg.trigger?, e.price(symbol));
                 if t < p {
-                    Some((t, f64::INFINITY))
+                    Some(QuietBand::of_path(t, f64::INFINITY))
                 } else if t > p {
-                    Some((f64::NEG_INFINITY, t))
+                    Some(QuietBand::of_path(f64::NEG_INFINITY, t))
                 } else {
                     None
                 }
