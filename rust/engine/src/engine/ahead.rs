@@ -1,6 +1,7 @@
 //! The bars' rows checked on another core while a run goes ([`super::Inputs::check_deferring`]):
-//! a checker thread validates [`CHECK_ROWS`] rows at a time and publishes how far it got; the run
-//! takes no row the checker has not passed. A bad row stops the run, and the run's caller then
+//! the first [`CHECK_ROWS`] rows on the run's own thread, then a checker thread validates
+//! [`CHECK_ROWS`] rows at a time and publishes how far it got; the run takes no row the checks
+//! have not passed. A bad row stops the run, and the run's caller then
 //! gives the error of the whole check (engine/run.rs).
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -27,21 +28,31 @@ pub(super) struct Ahead {
 }
 
 impl Ahead {
-    /// Checks `bars`, a block at a time, until the end, a bad block or [`Ahead::stop`]. A check
-    /// that failed in any way (a panic included) is a bad block: the run never waits for a
-    /// checker that stopped.
+    /// Checks `bars`, a block at a time from where the checks got, until the end, a bad block or
+    /// [`Ahead::stop`]. A check that failed in any way (a panic included) is a bad block: the
+    /// run never waits for a checker that stopped.
     pub(super) fn check(&self, bars: &BarSeries<'_>) {
-        let all = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.blocks(bars)));
+        self.check_to(bars, bars.len());
+    }
+
+    /// Checks the first block on the caller's thread, before the checker thread starts: starting
+    /// a thread takes longer than checking a block, and the run's first rows would wait for it.
+    pub(super) fn check_first(&self, bars: &BarSeries<'_>) {
+        self.check_to(bars, CHECK_ROWS.min(bars.len()));
+    }
+
+    /// [`Ahead::check`] of the rows before `end`.
+    fn check_to(&self, bars: &BarSeries<'_>, end: usize) {
+        let all = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.blocks(bars, end)));
         if all.is_err() {
             self.failed.store(true, Ordering::Release);
         }
     }
 
-    /// [`Ahead::check`]'s blocks.
-    fn blocks(&self, bars: &BarSeries<'_>) {
-        let n = bars.len();
-        let mut r = 0;
-        while r < n && !self.stop.load(Ordering::Relaxed) {
+    /// [`Ahead::check_to`]'s blocks.
+    fn blocks(&self, bars: &BarSeries<'_>, n: usize) {
+        let mut r = self.done.load(Ordering::Acquire);
+        while r < n && !self.stop.load(Ordering::Relaxed) && !self.failed.load(Ordering::Acquire) {
             let end = (r + CHECK_ROWS).min(n);
             // From the row before, for the order of the times.
             if bars.rows(r.saturating_sub(1)..end).validate().is_err() {

@@ -62,6 +62,7 @@ pub fn run_checked<S: Strategy>(
     }
     let before = engine.clone();
     let ahead = Ahead::default();
+    ahead.check_first(&bars);
     let out = std::thread::scope(|sc| {
         let checker = std::thread::Builder::new().name("perpsim-check".into());
         if checker.spawn_scoped(sc, || ahead.check(&bars)).is_err() {

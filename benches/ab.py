@@ -1,11 +1,16 @@
-"""A/B of two perpsim builds on the W2 grid year (525,600 one-minute bars, 100-level neutral grid,
-the workload of benches/bench_strategies.py): each build in its own Python (a venv where it is
-installed), interleaved rep by rep in one run, so that a change can be shown not to be slower.
+"""A/B of two perpsim builds on a year of one-minute bars (525,600; the workloads of
+benches/bench_strategies.py: W2, the 100-level neutral grid, or W1, the threshold rebalance): each
+build in its own Python (a venv where it is installed), interleaved rep by rep in one run, so that
+a change can be shown not to be slower.
 
-    python benches/ab_w2.py --a /path/to/old/venv/bin/python --b /path/to/new/venv/bin/python [--reps 7]
+    python benches/ab.py --a /path/to/old/venv/bin/python --b /path/to/new/venv/bin/python \
+        [--workload w2|w1] [--reps 7]
 
 Times per build: the backtest call alone (the engine run with one equity row per bar, no table
-built) and end to end (equity, fills, orders and stats read). Best and median of the reps.
+built) and end to end (equity, fills, orders and stats read). Best and median of the reps, and
+the paired ratio B / A of the calls (rep k of B over rep k of A, taken one after the other): on a
+shared machine whose speed drifts by tens of percent within a minute, its median and quartiles
+resolve a change of a few percent that the best and median of each build do not.
 """
 
 from __future__ import annotations
@@ -27,12 +32,15 @@ from bench_matching import year_of_bars
 np.seterr(all="ignore")
 bars = year_of_bars()
 o0 = float(bars["open"].iloc[0])
-grid = perpsim.Grid(0.7 * o0, 1.3 * o0, 100, qty=0.01)
 loose = perpsim.Contract("ASSET", brackets=((0, 1_000, 0.0001),))
-kw = dict(contract=loose, initial_balance=10_000, leverage=1_000, maker_fee=0.0002, taker_fee=0.0002, liquidation=False)
+if {workload!r} == "w2":
+    strategy, fee, cash = perpsim.Grid(0.7 * o0, 1.3 * o0, 100, qty=0.01), 0.0002, 10_000
+else:  # W1 with a cushion of 1,000,000 (as the shared harness): every adjustment is margined
+    strategy, fee, cash = perpsim.Rebalance(target_value=20_000, adjust_ratio=0.01), 0.0005, 1_010_000
+kw = dict(contract=loose, initial_balance=cash, leverage=1_000, maker_fee=fee, taker_fee=fee, liquidation=False)
 def once():
     t = time.perf_counter()
-    r = perpsim.backtest(bars, grid, **kw)
+    r = perpsim.backtest(bars, strategy, **kw)
     t1 = time.perf_counter()
     r.equity, r.fills, r.orders, r.stats
     t2 = time.perf_counter()
@@ -47,9 +55,10 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--a", required=True, help="python of build A (before)")
     ap.add_argument("--b", required=True, help="python of build B (after)")
+    ap.add_argument("--workload", choices=("w2", "w1"), default="w2")
     ap.add_argument("--reps", type=int, default=7)
     args = ap.parse_args()
-    code = WORKER.format(here=str(HERE))
+    code = WORKER.format(here=str(HERE), workload=args.workload)
     workers = {
         k: subprocess.Popen([py, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         for k, py in (("A", args.a), ("B", args.b))
@@ -79,7 +88,11 @@ def main() -> None:
             f"| {f} | {q:,.6f} |"
         )
     ratio = min(t[0] for t in times["B"]) / min(t[0] for t in times["A"])
-    print(f"\nbacktest call, best B / best A: {ratio:.3f}")
+    print(f"\n{args.workload}, backtest call, best B / best A: {ratio:.3f}")
+    paired = [b[0] / a[0] for a, b in zip(times["A"], times["B"])]
+    if len(paired) >= 4:
+        q1, q2, q3 = statistics.quantiles(paired, n=4)
+        print(f"paired B / A, median [quartiles]: {q2:.3f} [{q1:.3f}, {q3:.3f}] over {len(paired)} pairs")
 
 
 if __name__ == "__main__":
