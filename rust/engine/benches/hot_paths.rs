@@ -1,6 +1,7 @@
 //! Criterion benches of the engine's hot paths (issue 12), each per element:
 //! - the quiet bar: a bar that reaches no order, liquidation or funding, with a position open and
-//!   100 resting orders, by the quiet-stretch fast path and by the full step;
+//!   100 resting orders, by the quiet-stretch fast path and by the full step; and a balance
+//!   strategy's quiet bar, whose band is one of closes;
 //! - the grid fill: every bar crosses one level of a 100-level grid (one fill, its counter-order,
 //!   the liquidation price refreshed, the step recorded);
 //! - path generation: a GBM bar with its Brownian-bridge high and low;
@@ -13,7 +14,7 @@ use perpsim_engine::engine::{run, SymbolInput};
 use perpsim_engine::market::BarSeries;
 use perpsim_engine::mc::{FundingModel, ModelSpec, PathBuf, PriceModel, Rng};
 use perpsim_engine::stats::CurveStats;
-use perpsim_engine::strategy::{BuiltIn, Grid, GridConfig, GridQty};
+use perpsim_engine::strategy::{BuiltIn, Grid, GridConfig, GridQty, Rebalance, TargetKind};
 use perpsim_engine::{Account, Config, Engine, Instrument, NoStrategy, OrderRequest, Side};
 use std::hint::black_box;
 
@@ -106,6 +107,24 @@ fn quiet_bar(c: &mut Criterion) {
             })
         });
     }
+    // A balance strategy holding its target, nothing resting: its band is one of closes, so a
+    // stretch reads each bar's close and time, not its low and high (decision 122).
+    g.bench_function("quiet stretch, band of closes (balance)", |b| {
+        b.iter(|| {
+            let acc = Account::new(vec![inst()], 1e6, 10.0).unwrap();
+            let mut e = Engine::new(acc, Config::default()).unwrap();
+            let mut s = BuiltIn::Rebalance(Rebalance::new(
+                TargetKind::Value,
+                vec![10_000.0],
+                0.05,
+                false,
+            ));
+            run(&mut e, &bars.input(), &mut s).unwrap();
+            // One trade to the target at the first close, then every bar within 5 %.
+            assert_eq!(e.fills().len(), 1);
+            black_box(e.account().equity())
+        })
+    });
     g.finish();
 }
 
