@@ -63,28 +63,26 @@ impl Engine {
         if !(prev > lo && prev < hi) {
             return 0;
         }
-        let (clo, chi) = band.close;
         let n = bars.len();
         // Times as given (any unit): "before the limit" is one comparison with a bound in that
-        // unit ([`Times::before`]); a time is made nanoseconds only where it is written.
+        // unit ([`Times::before`]); a time is made nanoseconds only where it is written. With no
+        // event ahead (no funding, expiry or rebate to stop at) the times are not compared.
         let (times, before) = (bars.ts.slice(0..n), bars.ts.before(limit_ts));
+        let band = Band {
+            path: (lo, hi),
+            close: band.close,
+            before,
+            timed: limit_ts != i64::MAX,
+        };
         let (ts, low, high, close) = (
             &bars.ts.raw()[..n],
             &bars.low[..n],
             &bars.high[..n],
             &bars.close[..n],
         );
-        let quiet = |k: usize| {
-            low[k] > lo && high[k] < hi && close[k] > clo && close[k] < chi && ts[k] < before
-        };
-        if !quiet(r) {
+        if !band.admits(low[r], high[r], close[r], ts[r]) {
             return 0;
         }
-        // Nothing on the path can be reached (no order rests, no liquidation, no watched level,
-        // a band of closes only): the bars' lows and highs are not read.
-        let path = !(lo == f64::NEG_INFINITY && hi == f64::INFINITY);
-        // No event ahead (no funding, expiry or rebate to stop at): the times are not compared.
-        let timed = limit_ts != i64::MAX;
         // Nothing but the mark changes over the stretch: the legs and the wallet are read once,
         // the state rows brought up to date once, and each bar writes its marked figures (or
         // folds its equity) with the statistics fold held in registers.
@@ -107,20 +105,15 @@ impl Engine {
                 high: &high[k..end],
                 close: &close[k..end],
             };
-            let band = Band {
-                path: (lo, hi),
-                close: (clo, chi),
-                before: timed.then_some(before),
-            };
             let values = &mut values[..end - k];
             let m = if record {
                 let mut room = history.room(end - k);
-                let m = rows.run_any(path, band, &marker, Some(&mut room), values);
+                let m = rows.run_any(band, &marker, Some(&mut room), values);
                 // SAFETY: `run` wrote the room's first `m` rows of every column.
                 unsafe { history.commit(m) };
                 m
             } else {
-                rows.run_any(path, band, &marker, None, values)
+                rows.run_any(band, &marker, None, values)
             };
             // SAFETY: `run` wrote the first `m` values (it writes each bar's before it counts
             // it), and `MaybeUninit<f64>` has the layout of `f64`.
@@ -165,9 +158,47 @@ struct Band {
     path: (f64, f64),
     /// Each bar's close strictly inside.
     close: (f64, f64),
-    /// Each bar's time under this bound, in the times' unit ([`Times::before`]); `None`: no event
-    /// is ahead.
-    before: Option<i64>,
+    /// Each bar's time under this bound, in the times' unit ([`Times::before`]), when `timed`.
+    before: i64,
+    /// An event (funding, expiry, rebate) is ahead: the times are compared with `before`.
+    timed: bool,
+}
+
+impl Band {
+    /// Whether a bar of `low`, `high`, `close` at time `ts` stays quiet; `PATH`: its low and high
+    /// are compared (false only when the band of the path is every price), `TIMED`: its time is
+    /// (false only when no event is ahead).
+    #[inline(always)]
+    fn holds<const PATH: bool, const TIMED: bool>(
+        &self,
+        low: f64,
+        high: f64,
+        close: f64,
+        ts: i64,
+    ) -> bool {
+        let ((lo, hi), (clo, chi)) = (self.path, self.close);
+        (!PATH || (low > lo && high < hi))
+            && close > clo
+            && close < chi
+            && (!TIMED || ts < self.before)
+    }
+
+    /// [`Band::holds`] with every comparison the band asks for (the stretch's first bar).
+    fn admits(&self, low: f64, high: f64, close: f64, ts: i64) -> bool {
+        if self.timed {
+            self.holds::<true, true>(low, high, close, ts)
+        } else {
+            self.holds::<true, false>(low, high, close, ts)
+        }
+    }
+
+    /// Whether the path can reach something: a band of the path other than every price (else
+    /// nothing rests, no liquidation and no watched level is in play, and the lows and highs
+    /// need not be read).
+    #[inline(always)]
+    fn reaches_path(&self) -> bool {
+        !(self.path.0 == f64::NEG_INFINITY && self.path.1 == f64::INFINITY)
+    }
 }
 
 /// A block of a stretch's bars.
@@ -186,18 +217,17 @@ impl Rows<'_> {
         self.ts.slice(0..m)
     }
 
-    /// [`Rows::run`] compiled for the band: `path` false when the band of the path is every
-    /// price (the lows and highs are not read), the times compared only when an event is ahead.
+    /// [`Rows::run`] compiled for the band: the lows and highs read only when the path can reach
+    /// something ([`Band::reaches_path`]), the times compared only when an event is ahead.
     #[inline(always)]
     fn run_any(
         &self,
-        path: bool,
         band: Band,
         marker: &Marker,
         room: Option<&mut Room<'_>>,
         values: &mut [MaybeUninit<f64>],
     ) -> usize {
-        match (path, band.before.is_some()) {
+        match (band.reaches_path(), band.timed) {
             (true, true) => self.run::<true, true>(band, marker, room, values),
             (true, false) => self.run::<true, false>(band, marker, room, values),
             (false, true) => self.run::<false, true>(band, marker, room, values),
@@ -229,14 +259,13 @@ impl Rows<'_> {
         );
         let marker = *marker;
         let per = self.ts.per();
-        let ((lo, hi), (clo, chi)) = (band.path, band.close);
-        let before = band.before.unwrap_or(i64::MAX);
         let quiet = |i: usize| {
-            let c = close[i];
-            (!PATH || (low[i] > lo && high[i] < hi))
-                && c > clo
-                && c < chi
-                && (!TIMED || ts[i] < before)
+            band.holds::<PATH, TIMED>(
+                if PATH { low[i] } else { 0.0 },
+                if PATH { high[i] } else { 0.0 },
+                close[i],
+                if TIMED { ts[i] } else { 0 },
+            )
         };
         // The bar that ends the stretch is walked from its open, a column the stretch does not
         // read: the block's opens are asked for first, so that the walk does not wait on memory

@@ -13,7 +13,7 @@
 //! volatility) is done bar by bar with [`fastmath::exp`] instead, as the bar-by-bar loop does.
 
 use super::fastmath::{self, exp_core, Tables};
-use super::models::{FundingClock, FundingModel, ModelSpec, PathBuf};
+use super::models::{bridge_extremes, FundingClock, FundingModel, ModelSpec, PathBuf};
 use super::rng::Rng;
 
 /// Bars per block of the arithmetic pass.
@@ -26,6 +26,15 @@ struct Coef {
     c0: f64,
     c1: f64,
     v: f64,
+}
+
+impl Coef {
+    /// Bar `k`'s log return and bridge extremes from its draws in `d`.
+    #[inline(always)]
+    fn exponents(self, d: &Block, k: usize) -> (f64, (f64, f64)) {
+        let r = self.c0 + self.c1 * d.close[k];
+        (r, bridge_extremes(r, self.v, d.high[k], d.low[k]))
+    }
 }
 
 /// Writes a GBM path (annual `drift`, `vol`, no sub-steps) of `spec` into `out`.
@@ -157,9 +166,7 @@ fn growths_any(t: &Tables, c: Coef, d: &mut Block, m: usize) -> bool {
     let mut x = Block::default();
     let mut ok = true;
     for k in 0..m {
-        let r = c.c0 + c.c1 * d.close[k];
-        let u = 0.5 * (r + (r * r + c.v * d.high[k]).sqrt());
-        let w = 0.5 * (r - (r * r + c.v * d.low[k]).sqrt());
+        let (r, (u, w)) = c.exponents(d, k);
         // NaN compares false: a NaN exponent fails the range too.
         ok &= (r.abs() < 700.0) & (u.abs() < 700.0) & (w.abs() < 700.0);
         (x.close[k], x.high[k], x.low[k]) = (r, u, w);
@@ -179,9 +186,7 @@ fn growths_any(t: &Tables, c: Coef, d: &mut Block, m: usize) -> bool {
 #[cold]
 fn growths_one_by_one(c: Coef, d: &mut Block, m: usize) {
     for k in 0..m.min(BLOCK) {
-        let r = c.c0 + c.c1 * d.close[k];
-        let u = 0.5 * (r + (r * r + c.v * d.high[k]).sqrt());
-        let w = 0.5 * (r - (r * r + c.v * d.low[k]).sqrt());
+        let (r, (u, w)) = c.exponents(d, k);
         (d.close[k], d.high[k], d.low[k]) = (fastmath::exp(r), fastmath::exp(u), fastmath::exp(w));
     }
 }

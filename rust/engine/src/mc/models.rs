@@ -380,12 +380,9 @@ impl ModelSpec {
         if self.substeps > 0 {
             return self.substep_bar(rng, open, close, r, vol, dt);
         }
-        // Extremes of a Brownian bridge from 0 to r with variance vol²·dt over the bar:
-        // max = (r + sqrt(r² + 2·vol²·dt·E)) / 2, min = (r − sqrt(r² + 2·vol²·dt·E')) / 2 with
-        // E, E' standard exponentials (−ln U of a uniform U).
         let v = 2.0 * vol * vol * dt;
-        let up = 0.5 * (r + (r * r + v * rng.exponential()).sqrt());
-        let down = 0.5 * (r - (r * r + v * rng.exponential()).sqrt());
+        let e_up = rng.exponential();
+        let (up, down) = bridge_extremes(r, v, e_up, rng.exponential());
         (open, open * fast_exp(up), open * fast_exp(down), close)
     }
 
@@ -415,6 +412,17 @@ impl ModelSpec {
         lo = lo.min(r);
         (open, open * fast_exp(hi), open * fast_exp(lo), close)
     }
+}
+
+/// The log extremes of a Brownian bridge from 0 to `r` whose variance over the bar is `v / 2`
+/// (`v` = 2·vol²·dt), from two standard exponentials (−ln U of a uniform U), `e_up` for the
+/// maximum and `e_down` for the minimum: max = (r + √(r² + v·E)) / 2, min = (r − √(r² + v·E')) / 2.
+#[inline(always)]
+pub(super) fn bridge_extremes(r: f64, v: f64, e_up: f64, e_down: f64) -> (f64, f64) {
+    (
+        0.5 * (r + (r * r + v * e_up).sqrt()),
+        0.5 * (r - (r * r + v * e_down).sqrt()),
+    )
 }
 
 fn non_negative(field: &str, v: f64) -> Result<f64, LedgerError> {
