@@ -86,9 +86,7 @@ pub(super) fn generate(spec: &ModelSpec, drift: f64, vol: f64, rng: &mut Rng, ou
             }
         }
         // Pass 2: the growths of the close, the high and the low from the open.
-        if !growths(t, coef, &mut d, m) {
-            growths_one_by_one(coef, &mut d, m);
-        }
+        growths(t, coef, &mut d, m);
         // Pass 3: the prices, chained.
         let end = start + m;
         let cols = (
@@ -125,7 +123,7 @@ pub(super) fn generate(spec: &ModelSpec, drift: f64, vol: f64, rng: &mut Rng, ou
 }
 
 /// A block's columns: its draws (the close's normal, the high's and the low's exponentials),
-/// then their growths from the open.
+/// then their exponents, then their growths from the open.
 struct Block {
     close: [f64; BLOCK],
     high: [f64; BLOCK],
@@ -142,9 +140,10 @@ impl Default for Block {
     }
 }
 
-/// Pass 2 of a block's first `m` bars: their draws become their growths; false (and nothing
-/// written) when an exponent is outside the fast exponential's range.
-fn growths(t: &Tables, c: Coef, d: &mut Block, m: usize) -> bool {
+/// Pass 2 of a block's first `m` bars: their draws become their exponents, in place, then their
+/// growths: by the fast exponential in vector lanes, or bar by bar with the full exponential
+/// when an exponent is outside the fast one's range.
+fn growths(t: &Tables, c: Coef, d: &mut Block, m: usize) {
     #[cfg(target_arch = "x86_64")]
     if std::is_x86_feature_detected!("avx2") {
         // SAFETY: the machine has AVX2 (checked just above).
@@ -155,39 +154,40 @@ fn growths(t: &Tables, c: Coef, d: &mut Block, m: usize) -> bool {
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn growths_avx2(t: &Tables, c: Coef, d: &mut Block, m: usize) -> bool {
+unsafe fn growths_avx2(t: &Tables, c: Coef, d: &mut Block, m: usize) {
     growths_any(t, c, d, m)
 }
 
 /// [`growths`] for any machine (compiled again inside the AVX2 function: the same operations).
 #[inline(always)]
-fn growths_any(t: &Tables, c: Coef, d: &mut Block, m: usize) -> bool {
+fn growths_any(t: &Tables, c: Coef, d: &mut Block, m: usize) {
     let m = m.min(BLOCK);
-    let mut x = Block::default();
     let mut ok = true;
     for k in 0..m {
         let (r, (u, w)) = c.exponents(d, k);
         // NaN compares false: a NaN exponent fails the range too.
         ok &= (r.abs() < 700.0) & (u.abs() < 700.0) & (w.abs() < 700.0);
-        (x.close[k], x.high[k], x.low[k]) = (r, u, w);
+        (d.close[k], d.high[k], d.low[k]) = (r, u, w);
     }
-    if !ok {
-        return false;
+    let cols = [&mut d.close, &mut d.high, &mut d.low];
+    if ok {
+        for col in cols {
+            for x in &mut col[..m] {
+                *x = exp_core(t, *x);
+            }
+        }
+    } else {
+        exp_one_by_one(cols, m);
     }
-    for k in 0..m {
-        d.close[k] = exp_core(t, x.close[k]);
-        d.high[k] = exp_core(t, x.high[k]);
-        d.low[k] = exp_core(t, x.low[k]);
-    }
-    true
 }
 
-/// [`growths`] bar by bar with the full exponential (any exponent).
+/// The growths of a block whose exponents leave the fast exponential's range, with the full one.
 #[cold]
-fn growths_one_by_one(c: Coef, d: &mut Block, m: usize) {
-    for k in 0..m.min(BLOCK) {
-        let (r, (u, w)) = c.exponents(d, k);
-        (d.close[k], d.high[k], d.low[k]) = (fastmath::exp(r), fastmath::exp(u), fastmath::exp(w));
+fn exp_one_by_one(cols: [&mut [f64; BLOCK]; 3], m: usize) {
+    for col in cols {
+        for x in &mut col[..m] {
+            *x = fastmath::exp(*x);
+        }
     }
 }
 
