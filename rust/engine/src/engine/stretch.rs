@@ -260,12 +260,24 @@ impl Rows<'_> {
         let marker = *marker;
         let per = self.ts.per();
         let quiet = |i: usize| {
-            band.holds::<PATH, TIMED>(
+            let q = band.holds::<PATH, TIMED>(
                 if PATH { low[i] } else { 0.0 },
                 if PATH { high[i] } else { 0.0 },
                 close[i],
                 if TIMED { ts[i] } else { 0 },
-            )
+            );
+            if !PATH && !q {
+                // The bar that ends the stretch is walked, and the range of the bar before is
+                // kept: their lows and highs and the open, columns a band of closes does not
+                // read, are asked for now, to arrive while the block's values are folded.
+                let j = i.saturating_sub(1);
+                for col in [low, high] {
+                    prefetch(&col[j..]);
+                    prefetch(&col[i..]);
+                }
+                prefetch(&self.open[i..]);
+            }
+            q
         };
         // The bar that ends the stretch is walked from its open, a column the stretch does not
         // read: the block's opens are asked for first, so that the walk does not wait on memory
