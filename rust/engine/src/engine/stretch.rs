@@ -266,28 +266,22 @@ impl Rows<'_> {
                 close[i],
                 if TIMED { ts[i] } else { 0 },
             );
-            if !PATH && !q {
-                // The bar that ends the stretch is walked, and the range of the bar before is
-                // kept: their lows and highs and the open, columns a band of closes does not
-                // read, are asked for now, to arrive while the block's values are folded.
-                let j = i.saturating_sub(1);
-                for col in [low, high] {
-                    prefetch(&col[j..]);
-                    prefetch(&col[i..]);
+            if !q {
+                // The bar that ends the stretch is walked from its open, and the range of the bar
+                // before is kept: the columns the stretch did not read (the open; with a band of
+                // closes, the lows and highs too) are asked for now, to arrive while the block's
+                // values are folded, not when the walk reads them.
+                if !PATH {
+                    let j = i.saturating_sub(1);
+                    for col in [low, high] {
+                        prefetch(&col[j..]);
+                        prefetch(&col[i..]);
+                    }
                 }
                 prefetch(&self.open[i..]);
             }
             q
         };
-        // The bar that ends the stretch is walked from its open, a column the stretch does not
-        // read: the block's opens are asked for first, so that the walk does not wait on memory
-        // for its open (a cache miss at nearly every walked bar otherwise). Without a band of
-        // the path nothing on the path can be reached: no walk.
-        if PATH {
-            for line in self.open[..len].chunks(8) {
-                prefetch(line);
-            }
-        }
         match room {
             Some(room) => {
                 let time: &mut [MaybeUninit<f64>] = &mut room.time[..len];
