@@ -106,10 +106,9 @@ impl Rebalance {
     }
 
     fn target(&self, e: &Engine, i: usize, price: f64) -> f64 {
-        let equity_quote = e.account().equity_in_quote(price);
         match self.kind {
             TargetKind::Value => self.targets[i],
-            TargetKind::Ratio => self.targets[i] * equity_quote,
+            TargetKind::Ratio => self.targets[i] * e.account().equity_in_quote(price),
         }
     }
 
