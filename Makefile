@@ -1,5 +1,5 @@
 # Developer targets. The CI script (.ci/run) runs lint and the README's test command.
-.PHONY: build-dev install lint format test test-rust test-python bench clean
+.PHONY: build-dev install wheel lint format test test-rust test-python bench clean
 
 PY ?= python
 
@@ -10,6 +10,10 @@ build-dev:
 # A regular install with the test dependencies (builds the wheel from source).
 install:
 	$(PY) -m pip install ".[test]"
+
+# The release wheel in dist/, built from the profile of a training run (wheel.sh).
+wheel:
+	./wheel.sh dist
 
 lint:
 	cargo fmt --all -- --check

@@ -53,11 +53,33 @@ def test_every_platform_gets_a_wheel_and_the_sdist_is_built():
     assert _maturin(jobs["sdist"])[0]["with"]["command"] == "sdist"
 
 
+def test_the_x86_64_glibc_wheel_is_built_from_its_profile():
+    """The linux matrix leaves x86_64 glibc to linux-pgo, which builds an instrumented wheel, runs
+    the training, merges the counts and builds the wheel from them, then tests it."""
+    jobs = load()["jobs"]
+    assert {"target": "x86_64", "manylinux": "auto"} in jobs["linux"]["strategy"]["matrix"]["exclude"]
+    steps = jobs["linux-pgo"]["steps"]
+    inst, final = _maturin(jobs["linux-pgo"])
+    for step in (inst, final):
+        assert step["with"]["target"] == "x86_64" and step["with"]["manylinux"] == "auto"
+    assert "-Cprofile-generate=" in inst["env"]["RUSTFLAGS"]
+    assert "-Cprofile-use=" in final["env"]["RUSTFLAGS"] and "--out dist" in final["with"]["args"]
+    runs = [s["run"] for s in steps if "run" in s]
+    order = [
+        next(k for k, r in enumerate(runs) if needle in r)
+        for needle in ("llvm-tools", "benches/pgo_train.py", "llvm-profdata", "pytest")
+    ]
+    assert order == sorted(order)
+    assert steps.index(inst) < steps.index(next(s for s in steps if "pgo_train" in s.get("run", "")))
+    assert steps.index(final) > steps.index(next(s for s in steps if "merge" in s.get("run", "")))
+    assert (Path(__file__).resolve().parent.parent / "benches" / "pgo_train.py").is_file()
+
+
 def test_publishing_only_on_a_tag_after_every_build_without_a_token():
     jobs = load()["jobs"]
     pub = jobs["publish"]
     assert pub["if"] == "startsWith(github.ref, 'refs/tags/v')"
-    assert set(pub["needs"]) == {"linux", "macos", "windows", "sdist"}
+    assert set(pub["needs"]) == {"linux", "linux-pgo", "macos", "windows", "sdist"}
     assert pub["permissions"] == {"id-token": "write"}
     step = [s for s in pub["steps"] if s.get("uses", "").startswith("pypa/gh-action-pypi-publish@")]
     assert step and "password" not in step[0].get("with", {})
