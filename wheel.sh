@@ -20,7 +20,8 @@ plain() {
 host=$(rustc -vV | sed -n 's/^host: //p')
 profdata="$(rustc --print sysroot)/lib/rustlib/$host/bin/llvm-profdata"
 if [ ! -x "$profdata" ] && command -v rustup >/dev/null; then
-  rustup component add llvm-tools >/dev/null 2>&1 || true
+  # A machine without the network fails here (in at most five minutes): the plain wheel then.
+  timeout 300 rustup component add llvm-tools >/dev/null 2>&1 || true
 fi
 [ -x "$profdata" ] || plain "no llvm-profdata for this toolchain (rustup component add llvm-tools)"
 
