@@ -20,6 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import perpsim  # noqa: E402
+from bench_exchange import loop as exchange_loop  # noqa: E402
 from bench_matching import year_of_bars  # noqa: E402
 
 
@@ -48,13 +49,8 @@ def main() -> None:
         fixed=dict(lower=0.7 * o0, upper=1.3 * o0, qty=0.01),
         **w2,
     )
-    ex = perpsim.Exchange(["BTCUSDT", "ETHUSDT"], initial_balance=1e12, leverage=1)
-    for i in range(20_000):
-        p = 30_000.0 + (i % 101)
-        ex.buy("BTCUSDT", p, 0.01)
-        ex.update(2 * i, {"BTCUSDT": p, "ETHUSDT": 2_000.0 + (i % 7)})
-        ex.sell("ETHUSDT", 2_000.0, 0.1)
-        ex.update(2 * i + 1, {"BTCUSDT": p + 1.0, "ETHUSDT": 2_001.0})
+    # bench_exchange's loop: buy, update, sell, update on two symbols
+    exchange_loop(perpsim.Exchange(["BTCUSDT", "ETHUSDT"], initial_balance=1e12, leverage=1), 80_000)
     print("pgo_train: done")
 
 
