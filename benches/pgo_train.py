@@ -6,7 +6,7 @@ read (the run only has to take the paths users' runs take).
 - W2, the 100-level neutral grid, and W1, the threshold rebalance: the backtest call and its
   tables (equity, fills, orders, stats).
 - `monte_carlo` on the package's own GBM paths: the grid and the balance strategy, one thread.
-- `sweep` over grid counts, on the same year.
+- `sweep` on the same year: grid counts, and one set of the balance strategy at a time.
 - the step-driven `Exchange`: market orders and marks from Python.
 
     PYTHONPATH=<the instrumented package> python benches/pgo_train.py
@@ -41,6 +41,8 @@ def main() -> None:
     for strategy, args in ((grid, w2), (balance, w1)):
         mc = dict(model=model, n_paths=200, n_bars=8_760, seed=7, threads=1, progress=False)
         perpsim.monte_carlo(strategy, **mc, **args)
+    # a sweep on data: the grid and the balance strategy (each laid out where the sweep inlines
+    # the run, not only where the backtest does)
     perpsim.sweep(
         perpsim.Grid,
         {"grid_count": [50, 100]},
@@ -49,6 +51,8 @@ def main() -> None:
         fixed=dict(lower=0.7 * o0, upper=1.3 * o0, qty=0.01),
         **w2,
     )
+    for ratio in (0.01, 0.02):
+        perpsim.sweep(perpsim.Rebalance, {"adjust_ratio": [ratio]}, data=bars, fixed=dict(target_value=20_000), **w1)
     # bench_exchange's loop: buy, update, sell, update on two symbols
     exchange_loop(perpsim.Exchange(["BTCUSDT", "ETHUSDT"], initial_balance=1e12, leverage=1), 80_000)
     print("pgo_train: done")

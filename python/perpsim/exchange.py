@@ -5,11 +5,11 @@ from __future__ import annotations
 import functools
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Type, TypeVar, Union
 
-import numpy as np
 import pandas as pd
 
 from . import _core
 from ._protocol import StrategyInputs, SymbolColumns
+from ._times import utc_array, utc_index
 from .errors import InvalidInputError, RunWarning, UnknownSymbolError, run_warnings
 
 __all__ = ["Exchange"]
@@ -19,11 +19,6 @@ _E = TypeVar("_E", bound="Exchange")
 
 def _restore(cls: Type[_E], state: bytes) -> _E:
     return cls.__new__(cls, _state=state)  # type: ignore[return-value]  # __new__ of the compiled base
-
-
-def _utc_index(ts: np.ndarray) -> pd.DatetimeIndex:
-    """int64 ns since the epoch → a UTC DatetimeIndex named timestamp (a view, no conversion)."""
-    return pd.DatetimeIndex(ts.view("datetime64[ns]"), dtype="datetime64[ns, UTC]", name="timestamp")
 
 
 def _labels(cols: Dict[str, Any]) -> Dict[str, Any]:
@@ -106,7 +101,7 @@ class Exchange(_core.Exchange):
         entry_<symbol> (0 when flat) per symbol, and for inverse accounts equity_quote (equity in
         quote at the first symbol's mark). The table is a read-only view of the engine's columns."""
         ts, matrix, names = self._history_arrays()
-        index = _utc_index(ts)
+        index = utc_index(ts, "timestamp")
         if not self.is_inverse:  # equity_quote (the last column) is the equity: left out, as a view
             matrix, names = matrix[:-1], names[:-1]
         return pd.DataFrame(matrix.T, index=index, columns=names, copy=False)
@@ -116,7 +111,7 @@ class Exchange(_core.Exchange):
         (maker/taker), realized_pnl, position and entry_price (after), reason (user, stop, tp, sl, trailing,
         liquidation, settlement)."""
         cols = _labels(self._fill_columns())
-        cols["timestamp"] = _utc_index(cols["timestamp"])
+        cols["timestamp"] = utc_array(cols["timestamp"])
         return pd.DataFrame(cols)
 
     def orders(self) -> pd.DataFrame:
@@ -126,8 +121,7 @@ class Exchange(_core.Exchange):
         ``mark``: which price fires a trigger)."""
         cols = _labels(self._order_columns())
         for c in ("placed", "updated"):
-            # int64 ns as UTC times (a view; the engine's int64 minimum is NaT, "not yet")
-            cols[c] = pd.DatetimeIndex(cols[c].view("datetime64[ns]"), dtype="datetime64[ns, UTC]")
+            cols[c] = utc_array(cols[c])  # the engine's int64 minimum is NaT, "not yet"
         # The ids become the index as the frame is built (``set_index`` would copy every column).
         ids = cols.pop("order_id")
         return pd.DataFrame(cols, index=pd.Index(ids, name="order_id"))
@@ -136,7 +130,7 @@ class Exchange(_core.Exchange):
         """Every funding payment on an open position: timestamp, symbol, rate, mark_price,
         position, payment (received; negative when paid)."""
         cols = _labels(self._funding_columns())
-        cols["timestamp"] = _utc_index(cols["timestamp"])
+        cols["timestamp"] = utc_array(cols["timestamp"])
         return pd.DataFrame(cols)
 
     def rebates(self) -> pd.DataFrame:
@@ -144,7 +138,7 @@ class Exchange(_core.Exchange):
         symbol, volume (the account's, quote units), market_volume (the others'), reward, amount
         (credited: ``volume/(volume+market_volume)·reward``)."""
         cols = _labels(self._rebate_columns())
-        cols["timestamp"] = _utc_index(cols["timestamp"])
+        cols["timestamp"] = utc_array(cols["timestamp"])
         return pd.DataFrame(cols)
 
     def warnings(self) -> List[RunWarning]:

@@ -23,6 +23,7 @@ import pandas as pd
 from . import _core
 from ._batches import progress_bar, run_batches
 from ._protocol import ModelInputs, StrategyInputs
+from ._times import utc_array, utc_index
 from .contracts import Contract, named
 from .errors import InvalidInputError, whole_number
 from .pathmodels import GBM, BasisSpread, Basket, Bootstrap, JumpDiffusion, Model, StudentT
@@ -174,7 +175,7 @@ def _frame(
             continue
         if k in data:  # a parameter would hide a figure of the same name
             raise InvalidInputError(f"params: {k!r} is also the name of a figure of the table", k)
-        data[k] = pd.DatetimeIndex(v, tz="UTC").array if v.dtype.kind == "M" else v
+        data[k] = utc_array(v) if v.dtype.kind == "M" else v
     if not by_path:
         return pd.DataFrame(data, copy=False)
     return pd.DataFrame(data, index=pd.Index(np.asarray(cols["path"]), name="path"), copy=False)
@@ -421,7 +422,7 @@ def simulate_paths(
         first,
         first + _whole(n_paths, "n_paths"),
     )
-    ts = pd.to_datetime(np.asarray(cols.pop("timestamp")), unit="ns", utc=True)
+    ts = utc_index(np.asarray(cols.pop("timestamp"), dtype=np.int64))
     sym = np.asarray(cols.pop("symbol"))
     path = np.asarray(cols.pop("path"))
     if isinstance(model, (Basket, BasisSpread)):  # (path, symbol, timestamp): each symbol's bars

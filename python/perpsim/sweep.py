@@ -94,6 +94,8 @@ def _batched(
         size = n
     bar = progress_bar(n, progress and n >= 200, "sets", "set")
     parts = run_batches(fn, payload, n, size, executor, bar)
+    if len(parts) == 1:  # one batch: its columns are the table's (no copy)
+        return {k: np.asarray(v) for k, v in parts[0].items()}
     return {k: np.concatenate([np.asarray(p[k]) for p in parts]) for k in parts[0]}
 
 
