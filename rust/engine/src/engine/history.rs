@@ -460,6 +460,14 @@ impl History {
         A + 2 * self.symbols + 1
     }
 
+    /// Number of float columns the built buffer holds: all of them for an inverse account; a
+    /// linear account's [`QUOTE_COLUMN`] is its equity, so it is not built again (the last
+    /// column of a year of minutes is 4 MB written for nothing) and [`History::column`] gives
+    /// the equity for it.
+    pub fn built_width(&self) -> usize {
+        self.width() - !self.inverse as usize
+    }
+
     /// The distance between two built columns (for a strided view of them).
     pub fn stride(&self) -> usize {
         self.rows
@@ -475,8 +483,9 @@ impl History {
         if self.rows == 0 {
             return &[];
         }
+        let k = if k >= self.built_width() { 0 } else { k }; // a linear account's quote: its equity
         let c = &self.full()[k * self.rows..][..self.rows];
-        // SAFETY: `build` writes every one of the `(width + 1) · rows` entries; `MaybeUninit<f64>`
+        // SAFETY: `build` writes every one of the `(built_width + 1) · rows` entries; `MaybeUninit<f64>`
         // has `f64`'s layout.
         unsafe { std::slice::from_raw_parts(c.as_ptr().cast::<f64>(), c.len()) }
     }
@@ -496,7 +505,8 @@ impl History {
         self.column(A + 2 * i + 1)
     }
 
-    /// The built columns (`width` float columns `stride` apart, then the step times as i64 bits),
+    /// The built columns ([`History::built_width`] float columns `stride` apart, then the step
+    /// times as i64 bits),
     /// handed out without a copy: the history keeps reading them, and builds a fresh buffer after
     /// its next row.
     pub fn share(&mut self) -> Arc<Pooled> {

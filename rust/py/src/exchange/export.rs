@@ -20,7 +20,7 @@ struct SharedColumns(#[allow(dead_code)] Arc<perpsim_engine::memory::Pooled>);
 #[pymethods]
 impl PyExchange {
     /// The history as (timestamps int64 ns array, float64 matrix of shape (columns, rows), column
-    /// names). The matrix is a read-only view of the engine's own column buffer (no copy; pandas
+    /// names; a linear account's equity_quote, its equity, is left out). The matrix is a read-only view of the engine's own column buffer (no copy; pandas
     /// wraps its transpose as one block without copying either); a later step of this exchange
     /// writes to a fresh buffer, never to this one.
     fn _history_arrays<'py>(
@@ -28,11 +28,14 @@ impl PyExchange {
         py: Python<'py>,
     ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>, Vec<String>)> {
         let (shared, h) = self.eng_mut(py)?.share_history();
-        let (k, n, cap) = (h.width(), h.len(), h.stride());
+        let (k, n, cap) = (h.built_width(), h.len(), h.stride());
+        // The built columns' names: a linear account's equity_quote (its equity) is not built.
+        let mut names = self.history_names(py)?;
+        names.truncate(k);
         if n == 0 {
             let ts = Vec::<i64>::new().into_pyarray(py).into_any();
             let matrix = numpy::PyArray2::<f64>::zeros(py, (k, 0), false).into_any();
-            return Ok((ts, matrix, self.history_names(py)?));
+            return Ok((ts, matrix, names));
         }
         let ptr = shared.as_ptr().cast::<f64>();
         let owner = Bound::new(py, SharedColumns(shared))?.into_any();
@@ -52,7 +55,7 @@ impl PyExchange {
         };
         let matrix = matrix.readwrite().make_nonwriteable().as_any().clone();
         let ts = ts.readwrite().make_nonwriteable().as_any().clone();
-        Ok((ts, matrix, self.history_names(py)?))
+        Ok((ts, matrix, names))
     }
 }
 

@@ -15,15 +15,16 @@ use crate::memory::Pooled;
 const PARALLEL_FROM: usize = 1 << 20;
 
 impl History {
-    /// Builds the full columns: `width` float columns of `rows` each, then the step times' bits.
+    /// Builds the full columns: [`History::built_width`] float columns of `rows` each, then the
+    /// step times' bits.
     pub(super) fn build(&self) -> Pooled {
-        let (n, w) = (self.rows, self.width());
+        let (n, w) = (self.rows, self.built_width());
         self.build_on(n * (w + 1) >= PARALLEL_FROM && !crate::mc::is_forked())
     }
 
     /// [`History::build`], on the cores in parallel or not.
     fn build_on(&self, parallel: bool) -> Pooled {
-        let (n, w) = (self.rows, self.width());
+        let (n, w) = (self.rows, self.built_width());
         let mut out = Pooled::new((w + 1) * n);
         if n == 0 {
             return out;
@@ -39,10 +40,10 @@ impl History {
         out
     }
 
-    /// Column `k` of the full columns (`width`: the step times) into `col`.
+    /// Column `k` of the full columns (`built_width`: the step times) into `col`.
     fn build_column(&self, k: usize, col: &mut [MaybeUninit<f64>], states: &[(usize, &[f64])]) {
         let (n, w) = (self.rows, self.width());
-        if k == w {
+        if k == self.built_width() {
             for (o, &t) in col.iter_mut().zip(self.lean_column(TIME)) {
                 *o = MaybeUninit::new(t);
             }
