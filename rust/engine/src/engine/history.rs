@@ -483,7 +483,13 @@ impl History {
         if self.rows == 0 {
             return &[];
         }
-        let k = if k >= self.built_width() { 0 } else { k }; // a linear account's quote: its equity
+        // A linear account's quote column is its equity (not built); any other column past the
+        // last is out of range, as before.
+        let k = if k == self.built_width() && !self.inverse {
+            0
+        } else {
+            k
+        };
         let c = &self.full()[k * self.rows..][..self.rows];
         // SAFETY: `build` writes every one of the `(built_width + 1) · rows` entries; `MaybeUninit<f64>`
         // has `f64`'s layout.

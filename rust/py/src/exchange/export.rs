@@ -20,9 +20,10 @@ struct SharedColumns(#[allow(dead_code)] Arc<perpsim_engine::memory::Pooled>);
 #[pymethods]
 impl PyExchange {
     /// The history as (timestamps int64 ns array, float64 matrix of shape (columns, rows), column
-    /// names; a linear account's equity_quote, its equity, is left out). The matrix is a read-only view of the engine's own column buffer (no copy; pandas
-    /// wraps its transpose as one block without copying either); a later step of this exchange
-    /// writes to a fresh buffer, never to this one.
+    /// names; a linear account's equity_quote, its equity, is left out). The matrix is a
+    /// read-only view of the engine's own column buffer (no copy; pandas wraps its transpose as
+    /// one block without copying either); a later step of this exchange writes to a fresh
+    /// buffer, never to this one.
     fn _history_arrays<'py>(
         &mut self,
         py: Python<'py>,
