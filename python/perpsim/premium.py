@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from . import _core
+from ._times import utc_index
 from .contracts import Contract, named
 from .data import index_ns
 from .errors import InvalidInputError, PerpsimWarning
@@ -69,9 +70,8 @@ def funding_from_premium(
     interval = int(round(float(c.funding_interval_hours) * 3_600_000_000_000))
     cap = c.funding_cap if c.funding_cap is not None else float(c.brackets[0][2])
     out_t, rates, empty = _core._funding_from_premium(ts, values, t, interval, interest_rate, clamp, cap)
-    s = pd.Series(rates, index=pd.DatetimeIndex(out_t.astype("datetime64[ns]"), tz="UTC"), name="funding_rate")
-    s.index.name = "timestamp"
-    s.attrs["no_premium"] = list(pd.DatetimeIndex(empty.astype("datetime64[ns]"), tz="UTC"))
+    s = pd.Series(rates, index=utc_index(np.asarray(out_t, dtype=np.int64), "timestamp"), name="funding_rate")
+    s.attrs["no_premium"] = list(utc_index(np.asarray(empty, dtype=np.int64)))
     if len(empty):
         warnings.warn(
             f"{len(empty)} funding time(s) had no premium index sample in their interval "

@@ -9,6 +9,7 @@ from typing import Any, Dict, Mapping, Optional
 import numpy as np
 import pandas as pd
 
+from ._times import utc_array
 from .errors import RunWarning
 from .exchange import Exchange
 
@@ -85,7 +86,7 @@ class Result:
         held = np.where(side > 0, qty, 0.0)
         sf = pd.DataFrame(
             {
-                "timestamp": pd.to_datetime(np.asarray(spot["timestamp"], dtype=np.int64), unit="ns", utc=True),
+                "timestamp": utc_array(np.asarray(spot["timestamp"], dtype=np.int64)),
                 "symbol": self.strategy_stats.get("spot_symbol", "SPOT"),
                 "order_id": np.zeros(len(qty), dtype=np.uint64),
                 "side": np.where(side > 0, "buy", "sell"),
