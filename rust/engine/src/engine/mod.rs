@@ -13,6 +13,7 @@
 mod ahead;
 pub mod config;
 mod fills;
+mod fold;
 pub mod history;
 mod inputs;
 mod mark_path;
@@ -70,6 +71,9 @@ pub struct Engine {
 
     history: History,
     curve: CurveStats,
+    /// Where each step's value goes while the fold runs on another core (engine/fold.rs).
+    #[serde(skip)]
+    sink: fold::SinkSlot,
     now: i64,
     /// Steps begun so far.
     steps: u64,
@@ -156,6 +160,7 @@ impl Engine {
             bar_ref: vec![NONE; n],
             history,
             curve,
+            sink: fold::SinkSlot::default(),
             now: i64::MIN,
             steps: 0,
             recorded: false,
@@ -238,6 +243,7 @@ impl Engine {
 
     /// The fold of the equity curve so far (every step, whatever is recorded).
     pub fn curve(&self) -> CurveStats {
+        debug_assert!(self.sink.0.is_none(), "the fold is on another core");
         self.curve.clone()
     }
 

@@ -4,10 +4,12 @@
 //! strategies, sweeps and Monte Carlo paths all run through [`run_checked`]. No allocation per bar.
 
 use super::ahead::{Ahead, AHEAD_ROWS};
+use super::fold::Feed;
 use super::inputs::{Inputs, SymbolInput};
 use super::{Engine, Strategy};
 use crate::error::LedgerError;
 use crate::market::Series;
+use crate::memory::Pooled;
 
 /// Runs every bar of `inputs` (one per symbol of the engine's account, in its order) through the
 /// engine with `strategy`. Symbols with no bar at a step are skipped for that step.
@@ -47,7 +49,7 @@ pub fn run_checked<S: Strategy>(
     strategy: &mut S,
 ) -> Result<(), LedgerError> {
     if !inputs.deferred {
-        return run_rows(engine, inputs, strategy, None);
+        return run_rows(engine, inputs, strategy, None, None);
     }
     let bars = inputs.symbols[0].bars;
     // The checker on a thread of its own while the run goes: for a long series, where there is
@@ -58,20 +60,37 @@ pub fn run_checked<S: Strategy>(
         && crate::machine::cores() > 1;
     if !parallel {
         inputs.check_bars(engine.account(), 0)?;
-        return run_rows(engine, inputs, strategy, None);
+        return run_rows(engine, inputs, strategy, None, None);
     }
     let before = engine.clone();
     let ahead = Ahead::default();
     ahead.check_first(&bars);
+    // Once the checks are done, the same thread folds the statistics (engine/fold.rs), into a
+    // buffer of one value per bar; without the buffer, the run folds them itself.
+    let mut room = Pooled::try_new(bars.len()).ok();
+    let feed = room.as_mut().map(Feed::new);
     let out = std::thread::scope(|sc| {
         let checker = std::thread::Builder::new().name("perpsim-check".into());
-        if checker.spawn_scoped(sc, || ahead.check(&bars)).is_err() {
+        let work = || {
+            ahead.check(&bars);
+            feed.as_ref().and_then(|f| f.fold(bars.ts))
+        };
+        let Ok(second) = checker.spawn_scoped(sc, work) else {
             // No thread to be had: the checks come first, here.
             ahead.check(&bars);
-        }
-        let out = run_rows(engine, inputs, strategy, Some(&ahead));
+            return run_rows(engine, inputs, strategy, Some(&ahead), None);
+        };
+        let out = run_rows(engine, inputs, strategy, Some(&ahead), feed.as_ref());
         ahead.stop();
-        out
+        let Some(feed) = feed.as_ref() else {
+            let _ = second.join();
+            return out;
+        };
+        engine.flush_fold();
+        feed.close(second.thread());
+        let folded = second.join().ok().flatten();
+        let back = engine.detach_fold(feed, folded, bars.ts);
+        out.and(back)
     });
     let Err(e) = out else {
         return Ok(());
@@ -86,12 +105,14 @@ pub fn run_checked<S: Strategy>(
 }
 
 /// [`run_checked`]; `ahead`: the bars' rows are being checked ([`Ahead`]), and no row is run
-/// before the checker has passed it.
+/// before the checker has passed it; `feed`: a one-symbol run of a strategy that reads no
+/// figure as it goes puts its steps' values there, for the fold on another core.
 fn run_rows<S: Strategy>(
     engine: &mut Engine,
     inputs: &Inputs<'_, '_>,
     strategy: &mut S,
     ahead: Option<&Ahead>,
+    feed: Option<&Feed>,
 ) -> Result<(), LedgerError> {
     let (symbols, clock) = (inputs.symbols, inputs.clock);
     let n = symbols.len();
@@ -107,6 +128,9 @@ fn run_rows<S: Strategy>(
     if engine.steps() == 0 {
         if let Some(v) = strategy.value(engine) {
             engine.set_initial_value(v);
+        }
+        if let Some(f) = feed.filter(|_| n == 1 && clock.is_empty() && strategy.figures_unread()) {
+            engine.attach_fold(f);
         }
     }
     let expiries: Vec<Option<i64>> = engine

@@ -74,7 +74,10 @@ impl Engine {
         }
         // The statistics fold: every step's value, online.
         let v = strat.value(self).unwrap_or_else(|| self.account.equity());
-        self.curve.push(self.now, v);
+        match self.sink.0.as_mut() {
+            Some(s) => s.put(self.steps as usize - 1, v),
+            None => self.curve.push(self.now, v),
+        }
         self.recorded = record;
     }
 
@@ -105,7 +108,11 @@ impl Engine {
     /// at times `ts` at the final value, as if they had been run.
     pub fn skip_steps(&mut self, ts: Times<'_>) {
         if let Some(t) = ts.last() {
-            self.curve.repeat(ts.len() as u64, t);
+            let k = ts.len() as u64;
+            match self.sink.0.as_mut() {
+                Some(s) => s.repeat = Some((s.repeat.map_or(0, |r| r.0) + k, t)),
+                None => self.curve.repeat(k, t),
+            }
             self.steps += ts.len() as u64;
             self.now = t;
             self.recorded = false;

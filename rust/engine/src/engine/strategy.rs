@@ -56,6 +56,12 @@ pub trait Strategy {
     /// Adds the strategy's own figures to the run's statistics (and corrects the common ones
     /// for what it trades outside the account).
     fn report(&self, _engine: &Engine, _stats: &mut RunStats) {}
+    /// Whether the strategy reads none of the run's figures ([`Engine::stats`],
+    /// [`Engine::curve`]) while the run goes (its report, after the run, may): then the
+    /// statistics fold may run on another core. False unless a strategy says so.
+    fn figures_unread(&self) -> bool {
+        false
+    }
 }
 
 /// Where a strategy does nothing at a step's close ([`Strategy::quiet_band`]): a bar whose path
@@ -102,5 +108,8 @@ pub struct NoStrategy;
 impl Strategy for NoStrategy {
     fn quiet_band(&self, _engine: &Engine, _symbol: usize) -> Option<QuietBand> {
         Some(QuietBand::ALL)
+    }
+    fn figures_unread(&self) -> bool {
+        true
     }
 }

@@ -92,9 +92,12 @@ impl Engine {
         }
         let marker = self.account.marker(0);
         let history = &mut self.history;
-        // The equity of each bar, folded a block at a time (the fold's state in registers); the
-        // room is left uninitialised (a stretch that ends at once would clear it for nothing).
-        let mut values = [MaybeUninit::<f64>::uninit(); BLOCK];
+        // The equity of each bar, folded a block at a time (the fold's state in registers), or
+        // handed to the fold on another core (engine/fold.rs); the room is left uninitialised (a
+        // stretch that ends at once would clear it for nothing).
+        let mut block = [MaybeUninit::<f64>::uninit(); BLOCK];
+        // The step number (from 0) of row `r`'s bar.
+        let step0 = self.steps as usize;
         let mut k = r;
         while k < n {
             let end = n.min(k + BLOCK);
@@ -105,7 +108,13 @@ impl Engine {
                 high: &high[k..end],
                 close: &close[k..end],
             };
-            let values = &mut values[..end - k];
+            let at = step0 + (k - r);
+            let sunk = self.sink.0.as_mut().and_then(|s| s.room(at, end - k));
+            let to_sink = sunk.is_some();
+            let values = match sunk {
+                Some(v) => v,
+                None => &mut block[..end - k],
+            };
             let m = if record {
                 let mut room = history.room(end - k);
                 let m = rows.run_any(band, &marker, Some(&mut room), values);
@@ -118,7 +127,11 @@ impl Engine {
             // SAFETY: `run` wrote the first `m` values (it writes each bar's before it counts
             // it), and `MaybeUninit<f64>` has the layout of `f64`.
             let ran = unsafe { std::slice::from_raw_parts(values.as_ptr().cast::<f64>(), m) };
-            self.curve.push_all(rows.ts_to(m), ran);
+            match self.sink.0.as_mut() {
+                Some(s) if to_sink => s.publish(at + m),
+                Some(_) => {} // a value out of order: the run ends with an error
+                None => self.curve.push_all(rows.ts_to(m), ran),
+            }
             k += m;
             if k < end {
                 break;

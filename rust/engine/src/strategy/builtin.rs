@@ -28,6 +28,10 @@ pub enum BuiltIn {
 }
 
 impl Strategy for BuiltIn {
+    /// None of the built-in strategies reads the run's figures before its report.
+    fn figures_unread(&self) -> bool {
+        true
+    }
     #[inline]
     fn on_fill(&mut self, e: &mut Engine, f: &FillRow) {
         match self {

@@ -1,0 +1,173 @@
+//! The statistics fold on the second core (engine/fold.rs): a one-symbol run whose rows are
+//! checked by the run hands each step's value to the checker's thread, which folds them. The
+//! figures are those of the fold on the run's own thread, bit for bit, whatever the recording
+//! mode, with quiet stretches or one full step per bar, and for a run that ends early. A strategy
+//! that reads the figures as it goes keeps the fold on its own thread.
+
+use perpsim_engine::engine::{run_checked, Inputs, AHEAD_ROWS};
+use perpsim_engine::strategy::{BuiltIn, Grid, GridConfig, GridQty, Rebalance, TargetKind};
+use perpsim_engine::{
+    Account, Config, CurveStats, Engine, Instrument, NoStrategy, OrderRequest, Record, Side,
+    Strategy,
+};
+
+const M: i64 = 60_000_000_000;
+
+mod common;
+use common::Bars;
+
+/// `n` one-minute bars swinging around 100 (they cross the grid's levels and the rebalance
+/// band many times).
+fn swings(n: usize) -> Bars {
+    let mut p: f64 = 100.0;
+    let rows: Vec<(f64, f64, f64, f64)> = (0..n)
+        .map(|k| {
+            let c: f64 =
+                100.0 + 7.0 * ((k as f64) / 900.0).sin() + 0.4 * ((k * 13 % 17) as f64 - 8.0) / 8.0;
+            let row = (p, p.max(c) + 0.04, p.min(c) - 0.04, c);
+            p = c;
+            row
+        })
+        .collect();
+    Bars::every(&rows, M)
+}
+
+fn inst() -> Instrument {
+    Instrument::plain_linear("X", 0.0002, 0.0005)
+}
+
+fn engine(record: Record, leverage: f64, stretches: bool) -> Engine {
+    let config = Config {
+        record,
+        ..Config::default()
+    };
+    let mut e = Engine::new(
+        Account::new(vec![inst()], 5_000.0, leverage).unwrap(),
+        config,
+    )
+    .unwrap();
+    e.set_quiet_stretches(stretches);
+    e
+}
+
+/// Runs `bars` on `e`, the rows checked first (the fold on this thread) or by the run (the fold
+/// on the checker's thread, where there is a second core).
+fn run<S: Strategy>(e: &mut Engine, bars: &Bars, s: &mut S, by_the_run: bool) {
+    let input = [bars.input()];
+    let inputs = if by_the_run {
+        Inputs::check_deferring(e.account(), &input, &[])
+    } else {
+        Inputs::check(e.account(), &input, &[])
+    }
+    .unwrap();
+    run_checked(e, &inputs, s).unwrap();
+}
+
+/// The fold's fields as bits (a NaN equals itself; -0 does not equal 0).
+fn bits(c: &CurveStats) -> String {
+    format!("{:?}", serde_json::to_value(c).unwrap())
+        + &format!(
+            "{:?}",
+            [c.sum, c.sum2, c.down2].map(|l| l.map(f64::to_bits))
+        )
+        + &format!(
+            "{:?}",
+            [c.last, c.peak, c.min, c.max_drawdown].map(f64::to_bits)
+        )
+}
+
+#[test]
+fn the_fold_on_another_core_is_the_fold_on_one() {
+    if perpsim_engine::machine::cores() < 2 {
+        eprintln!("one core: both runs fold on their own thread (nothing is compared here)");
+    }
+    let bars = swings(AHEAD_ROWS + 3_000);
+    let g = GridConfig::neutral(93.0, 107.0, 20, GridQty::Base(1.0));
+    let strategies = vec![
+        BuiltIn::Grid(Box::new(Grid::new(g, &inst()).unwrap())),
+        BuiltIn::Rebalance(Rebalance::new(TargetKind::Value, vec![900.0], 0.01, false)),
+    ];
+    for s in strategies {
+        for record in [
+            Record::Every(1),
+            Record::Every(7),
+            Record::Fills,
+            Record::Final,
+        ] {
+            for stretches in [true, false] {
+                let (mut a, mut b) = (
+                    engine(record, 10.0, stretches),
+                    engine(record, 10.0, stretches),
+                );
+                run(&mut a, &bars, &mut s.clone(), false);
+                run(&mut b, &bars, &mut s.clone(), true);
+                assert!(a.fills().len() > 20, "the run trades");
+                assert_eq!(a.curve().steps, bars.ts.len() as u64);
+                assert_eq!(
+                    bits(&a.curve()),
+                    bits(&b.curve()),
+                    "{record:?}, stretches {stretches}"
+                );
+                assert_eq!(
+                    serde_json::to_value(&a).unwrap(),
+                    serde_json::to_value(&b).unwrap()
+                );
+            }
+        }
+    }
+}
+
+/// An account blown in the second block, with only the final figures recorded: the run counts
+/// the steps left without running them (after the fold's values, in the same fold).
+#[test]
+fn a_run_that_ends_early_folds_the_steps_it_counted() {
+    let n = AHEAD_ROWS + 500;
+    let rows: Vec<(f64, f64, f64, f64)> = (0..n)
+        .map(|k| {
+            let p = if k < 20_000 {
+                100.0 + ((k % 50) as f64) / 100.0
+            } else {
+                40.0
+            };
+            (p, p + 0.05, p - 0.05, p)
+        })
+        .collect();
+    let bars = Bars::every(&rows, M);
+    let mut out = Vec::new();
+    for by_the_run in [false, true] {
+        let mut e = engine(Record::Final, 50.0, true);
+        e.place(
+            &OrderRequest::limit(0, Side::Buy, 100.5, 2_000.0),
+            &mut NoStrategy,
+        )
+        .unwrap();
+        run(&mut e, &bars, &mut NoStrategy, by_the_run);
+        assert!(e.is_finished(), "the account was blown");
+        assert_eq!(e.curve().steps, n as u64);
+        out.push(bits(&e.curve()));
+    }
+    assert_eq!(out[0], out[1]);
+}
+
+/// A strategy that reads the fold at each close (it does not say it reads none).
+struct Reader {
+    /// At each close: the fold's steps, and the steps begun.
+    seen: Vec<(u64, u64)>,
+}
+
+impl Strategy for Reader {
+    fn on_close(&mut self, e: &mut Engine) {
+        self.seen.push((e.curve().steps, e.steps()));
+    }
+}
+
+#[test]
+fn a_strategy_that_reads_the_figures_keeps_the_fold_at_hand() {
+    let bars = swings(AHEAD_ROWS + 100);
+    let mut e = engine(Record::Every(1), 10.0, true);
+    let mut s = Reader { seen: Vec::new() };
+    run(&mut e, &bars, &mut s, true);
+    assert_eq!(s.seen.len(), bars.ts.len());
+    // At a step's close its own value is not folded yet: every step before it is.
+    assert!(s.seen.iter().all(|&(folded, begun)| folded + 1 == begun));
+}
