@@ -23,6 +23,7 @@ import pandas as pd
 from . import _core
 from ._batches import progress_bar, run_batches
 from ._protocol import ModelInputs, StrategyInputs
+from ._tables import figures_table
 from ._times import utc_array, utc_index
 from .contracts import Contract, named
 from .errors import InvalidInputError, whole_number
@@ -168,17 +169,18 @@ def _frame(
     """The engine's per-run figures (one row per path or set, the same figures as a backtest's
     ``stats``) as a DataFrame indexed by path (``by_path=False``: numbered rows), after the
     ``lead`` columns (a sweep's parameters); times as UTC timestamps. One constructor call over
-    the engine's own arrays, without copies (they belong to this table alone)."""
-    data: Dict[str, Any] = dict(lead or {})
+    the engine's own arrays, taken as they are (perpsim/_tables.py)."""
+    lead = dict(lead or {})
+    data: Dict[str, Any] = {}
     for k, v in cols.items():
         if k in ("path", "set"):
             continue
-        if k in data:  # a parameter would hide a figure of the same name
+        if k in lead:  # a parameter would hide a figure of the same name
             raise InvalidInputError(f"params: {k!r} is also the name of a figure of the table", k)
         data[k] = utc_array(v) if v.dtype.kind == "M" else v
-    if not by_path:
-        return pd.DataFrame(data, copy=False)
-    return pd.DataFrame(data, index=pd.Index(np.asarray(cols["path"]), name="path"), copy=False)
+    n = len(next(iter(cols.values()))) if cols else 0
+    index = pd.Index(np.asarray(cols["path"]), name="path") if by_path else pd.RangeIndex(n)
+    return figures_table(lead, data, index)
 
 
 def expected_shortfall(returns: np.ndarray, level: float = 0.05) -> float:

@@ -1,0 +1,89 @@
+"""Tables of the engine's figures (perpsim._tables): pandas' constructor for trusted arrays gives
+the table the public constructor gives (columns, dtypes, index, values), for a sweep's rows and a
+Monte Carlo run's, and parameters it does not take as they are (strings, mixed types) go the
+public way."""
+
+import numpy as np
+import pandas as pd
+import perpsim
+import pytest
+from perpsim import _tables
+from random_bars import random_bars
+
+
+def _both(monkeypatch, make, trusted=True):
+    """What ``make()`` gives with pandas' trusted constructor (taken when ``trusted``), then with
+    the public one only."""
+    calls = []
+    real = _tables._from_arrays
+    assert real is not None, "this pandas has DataFrame._from_arrays"
+    with monkeypatch.context() as m:
+        m.setattr(_tables, "_from_arrays", lambda *a, **k: calls.append(1) or real(*a, **k))
+        fast = make()
+    assert bool(calls) == trusted
+    with monkeypatch.context() as m:
+        m.setattr(_tables, "_from_arrays", None)
+        slow = make()
+    return fast, slow
+
+
+def _same(fast, slow):
+    pd.testing.assert_frame_equal(fast, slow, check_exact=True)
+    assert list(fast.columns) == list(slow.columns)
+    assert fast.columns.dtype == slow.columns.dtype
+    assert fast.dtypes.to_dict() == slow.dtypes.to_dict()
+    assert type(fast.index) is type(slow.index) and fast.index.name == slow.index.name
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"adjust_ratio": [0.01, 0.02, 0.05]},  # floats
+        {"adjust_ratio": [0.01], "limit_orders": [True, False]},  # a bool column
+    ],
+)
+def test_a_sweeps_table_is_the_public_constructors(monkeypatch, params):
+    bars = random_bars(np.random.default_rng(5), 3_000, pd.Timestamp("2024-01-01", tz="UTC"))
+    run = lambda: perpsim.sweep(  # noqa: E731
+        perpsim.Rebalance, params, data=bars, fixed=dict(target_value=20_000.0), threads=1
+    )
+    fast, slow = _both(monkeypatch, run)
+    _same(fast, slow)
+    assert len(fast) == np.prod([len(v) for v in params.values()])
+    assert str(fast["max_drawdown_start"].dtype) == "datetime64[ns, UTC]"
+    assert fast["fills"].dtype == np.uint64 and fast["liquidated"].dtype == bool
+
+
+def test_a_monte_carlo_table_is_the_public_constructors(monkeypatch):
+    model = perpsim.GBM(volatility=0.6, s0=100.0)
+    grid = perpsim.Grid(80.0, 120.0, 10, qty=0.1)
+    run = lambda: perpsim.monte_carlo(grid, model=model, n_paths=12, n_bars=300, seed=3, threads=1).paths  # noqa: E731
+    fast, slow = _both(monkeypatch, run)
+    _same(fast, slow)
+    assert fast.index.name == "path" and len(fast) == 12
+
+
+@pytest.mark.parametrize(
+    "lead, trusted",
+    [
+        ({"p": [1, 2, 3]}, True),  # ints
+        ({"p": [True, False, True]}, True),
+        ({"p": [2**63, 1, 0]}, False),  # past int64: not taken as int64
+        ({"p": ["a", "b", "c"]}, False),  # strings
+        ({"p": [1, 2.5, True]}, False),  # mixed
+        ({"p": [np.float32(1.0), np.float32(2.0), np.float32(3.0)]}, False),  # numpy scalars
+        ({"p": [None, 1.0, 2.0]}, False),
+    ],
+)
+def test_parameters_take_the_dtype_pandas_infers(monkeypatch, lead, trusted):
+    cols = {"x": np.arange(3, dtype=np.float64), "n": np.arange(3, dtype=np.uint64)}
+    make = lambda: _tables.figures_table(lead, cols, pd.RangeIndex(3))  # noqa: E731
+    fast, slow = _both(monkeypatch, make, trusted)
+    _same(fast, slow)
+    assert fast["p"].dtype == pd.DataFrame(lead)["p"].dtype
+
+
+def test_a_column_of_another_length_is_refused_as_pandas_refuses_it():
+    cols = {"x": np.arange(2, dtype=np.float64)}
+    with pytest.raises(ValueError):
+        _tables.figures_table({"p": [1.0, 2.0, 3.0]}, cols, pd.RangeIndex(3))
