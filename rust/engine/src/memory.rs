@@ -116,7 +116,7 @@ pub fn try_vec<T>(len: usize, field: &str, what: &str) -> Result<Vec<T>, LedgerE
 static POOL: Mutex<Vec<Vec<MaybeUninit<f64>>>> = Mutex::new(Vec::new());
 
 /// Buffers smaller than this are not pooled (the allocator reuses them well on its own).
-const POOL_MIN: usize = 1 << 18;
+const POOL_MIN: usize = 1 << 20;
 /// The pool keeps at most this many floats in all (256 MiB).
 const POOL_MAX: usize = 1 << 25;
 

@@ -1,14 +1,15 @@
-//! The statistics fold on the second core (engine/fold.rs): a one-symbol run whose rows are
-//! checked by the run hands each step's value to the checker's thread, which folds them. The
-//! figures are those of the fold on the run's own thread, bit for bit, whatever the recording
-//! mode, with quiet stretches or one full step per bar, and for a run that ends early. A strategy
-//! that reads the figures as it goes keeps the fold on its own thread.
+//! The steps' figures on the second core (engine/fold.rs): a one-symbol run whose rows are
+//! checked by the run hands its steps to the checker's thread, which values the quiet bars, writes
+//! the rows and folds the statistics. The figures and the recorded rows are those of the run on
+//! one thread, bit for bit, whatever the recording mode, for linear and inverse accounts, with
+//! quiet stretches or one full step per bar, and for a run that ends early. A strategy that reads
+//! the figures as it goes keeps them on its own thread.
 
 use perpsim_engine::engine::{run_checked, Inputs, AHEAD_ROWS};
 use perpsim_engine::strategy::{BuiltIn, Grid, GridConfig, GridQty, Rebalance, TargetKind};
 use perpsim_engine::{
-    Account, Config, CurveStats, Engine, Instrument, NoStrategy, OrderRequest, Record, Side,
-    Strategy,
+    Account, Config, ContractKind, CurveStats, Engine, Instrument, NoStrategy, OrderRequest,
+    Record, Side, Strategy,
 };
 
 const M: i64 = 60_000_000_000;
@@ -36,16 +37,25 @@ fn inst() -> Instrument {
     Instrument::plain_linear("X", 0.0002, 0.0005)
 }
 
+/// An inverse contract of 100 USD (the wallet in the base coin).
+fn inverse() -> Instrument {
+    let mut i = inst();
+    i.kind = ContractKind::Inverse;
+    i.settle_asset = "X".into();
+    i.contract_size = 100.0;
+    i
+}
+
 fn engine(record: Record, leverage: f64, stretches: bool) -> Engine {
+    engine_of(inst(), 5_000.0, record, leverage, stretches)
+}
+
+fn engine_of(i: Instrument, cash: f64, record: Record, leverage: f64, stretches: bool) -> Engine {
     let config = Config {
         record,
         ..Config::default()
     };
-    let mut e = Engine::new(
-        Account::new(vec![inst()], 5_000.0, leverage).unwrap(),
-        config,
-    )
-    .unwrap();
+    let mut e = Engine::new(Account::new(vec![i], cash, leverage).unwrap(), config).unwrap();
     e.set_quiet_stretches(stretches);
     e
 }
@@ -109,10 +119,46 @@ fn the_fold_on_another_core_is_the_fold_on_one() {
                     "{record:?}, stretches {stretches}"
                 );
                 assert_eq!(
+                    a.history(),
+                    b.history(),
+                    "{record:?}, stretches {stretches}"
+                );
+                if record == Record::Every(1) {
+                    assert_eq!(b.history().len(), bars.ts.len());
+                }
+                assert_eq!(
                     serde_json::to_value(&a).unwrap(),
                     serde_json::to_value(&b).unwrap()
                 );
             }
+        }
+    }
+}
+
+/// An inverse account: the rows keep the mark too (the folder writes it for the quiet bars).
+#[test]
+fn an_inverse_accounts_rows_and_fold_are_the_same() {
+    let bars = swings(AHEAD_ROWS + 2_000);
+    let g = GridConfig::neutral(93.0, 107.0, 20, GridQty::Base(10.0));
+    let strategies = vec![
+        BuiltIn::Grid(Box::new(Grid::new(g, &inverse()).unwrap())),
+        BuiltIn::Rebalance(Rebalance::new(TargetKind::Ratio, vec![2.0], 0.01, false)),
+    ];
+    for (si, s) in strategies.into_iter().enumerate() {
+        for record in [Record::Every(1), Record::Final] {
+            let (mut a, mut b) = (
+                engine_of(inverse(), 50.0, record, 10.0, true),
+                engine_of(inverse(), 50.0, record, 10.0, true),
+            );
+            run(&mut a, &bars, &mut s.clone(), false);
+            run(&mut b, &bars, &mut s.clone(), true);
+            assert!(a.fills().len() > 20, "strategy {si} trades");
+            assert_eq!(bits(&a.curve()), bits(&b.curve()), "{record:?}");
+            assert_eq!(a.history(), b.history(), "{record:?}");
+            assert_eq!(
+                serde_json::to_value(&a).unwrap(),
+                serde_json::to_value(&b).unwrap()
+            );
         }
     }
 }

@@ -1,120 +1,177 @@
-//! The statistics fold on the second core: in a one-symbol run whose bars are checked on another
-//! core ([`super::ahead`]), the checker's thread then folds the equity curve too. The run writes
-//! each step's value into a buffer ([`Feed`]) and publishes how far it got; the folder takes the
-//! values in order with the bars' own times ([`CurveStats::push_all`]: the same bits as one push
-//! per step) and hands its fold back when the run ends. The run's thread no longer folds; the
-//! figures are the same, bit for bit (tests/fold.rs holds them to the fold on one thread).
+//! The figures of each step on the second core: in a one-symbol run whose bars are checked on
+//! another core ([`super::ahead`]), the checker's thread then values the steps, writes their rows
+//! and folds the statistics. The run hands it segments ([`Segment`]): a stretch of quiet bars
+//! with the positions and the wallet they are valued with (the run only finds where the stretch
+//! ends), or one step that the run valued itself. The folder values each quiet bar at its close
+//! exactly as the stretch did ([`Marker`]), writes the rows into the history's lent lean columns
+//! when every step is recorded ([`LeanColumns`]), and folds the values with the bars' own times
+//! ([`CurveStats::push_all`]: the same bits as one push per step). The figures are the same, bit
+//! for bit (tests/fold.rs and tests/deferred.rs hold them to the run on one thread).
 //!
 //! Only a strategy that reads no figure while the run goes ([`super::Strategy::figures_unread`])
-//! has its fold moved: another's reads the fold as it stands.
+//! hands them over: another's reads the fold and the rows as they stand.
 
+use std::cell::UnsafeCell;
 use std::mem::MaybeUninit;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::OnceLock;
+use std::thread::Thread;
 
+use super::history::LeanColumns;
+use super::Engine;
 use crate::error::LedgerError;
-use crate::market::Times;
-use crate::memory::Pooled;
+use crate::ledger::Marker;
+use crate::market::BarSeries;
 use crate::stats::CurveStats;
 
-use super::Engine;
+/// Segments the run can be ahead of the folder (it waits when it is this far ahead).
+const RING: usize = 8192;
 
-/// The run publishes its values this many at a time (and the rest when it ends): the folder
-/// never reads a cache line the run is still writing, and the count it watches changes a few
-/// thousand times a year of minutes, not at every step.
-const PUBLISH: usize = 512;
+/// The run shows the folder its segments this many at a time (and the rest when it ends or waits).
+const SHOW: usize = 8;
 
-/// A counter on a cache line of its own (the run stores it, the folder polls it).
-#[repr(align(128))]
-#[derive(Default)]
-struct Published(AtomicUsize);
+/// Values the folder folds at a time.
+const BLOCK: usize = 256;
 
-/// The buffer between the run and the folder: one value per step, written by the run in order
-/// and read by the folder up to what the run published.
-pub(super) struct Feed {
-    /// The values' room (one per bar of the run).
-    room: *mut MaybeUninit<f64>,
-    /// Its length.
-    cap: usize,
-    /// Values written: the run writes only past this, the folder reads only before it.
-    published: Published,
-    /// The fold the values continue (the engine's when its sink was attached): the folder starts
-    /// once it is set.
-    start: OnceLock<CurveStats>,
-    /// The run ended: no value comes after `published`.
-    closed: AtomicBool,
+/// How long the folder sleeps when it has caught up with the run (the run wakes it when it ends
+/// or waits for room): it wakes to a few hundred segments, handles them and sleeps again, instead
+/// of polling a core away.
+const NAP: std::time::Duration = std::time::Duration::from_micros(40);
+
+/// What the run hands the folder.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Segment {
+    /// Steps `from..to` (their bars' rows): quiet bars, each valued at its close with `marker`.
+    Quiet {
+        from: usize,
+        to: usize,
+        marker: Marker,
+    },
+    /// Step `at` at time `ts` (ns), valued `v` by the run; `row`: its row's marked figures (Σ
+    /// unrealized, Σ notional, the mark) when the folder writes the rows.
+    Step {
+        at: usize,
+        ts: i64,
+        v: f64,
+        row: Option<(f64, f64, f64)>,
+    },
 }
 
-// SAFETY: the run's thread writes only the room's values at or after `published` and then
-// publishes them with a release store; the folder reads only values before a `published` it
-// loaded with acquire. No value is written and read at the same time.
+/// A counter on a cache line of its own.
+#[repr(align(128))]
+#[derive(Default)]
+struct Counter(AtomicUsize);
+
+/// Where the folder starts: the fold so far, and the lean columns when it writes the rows.
+struct Start {
+    curve: CurveStats,
+    rows: Option<LeanColumns>,
+}
+
+/// The ring of segments between the run and the folder.
+pub(super) struct Feed {
+    ring: Box<[UnsafeCell<MaybeUninit<Segment>>]>,
+    /// Segments published (the run writes only at and after this, modulo the ring).
+    head: Counter,
+    /// Segments the folder is done with.
+    tail: Counter,
+    start: OnceLock<Start>,
+    /// The folder's thread (the run wakes it).
+    folder: OnceLock<Thread>,
+    /// No segment comes after `head`.
+    closed: AtomicBool,
+    /// A segment named a row past the bars or the room: the figures are not the run's.
+    broken: AtomicBool,
+}
+
+// SAFETY: the run writes only the ring's slots at or after `head` and publishes them with a
+// release store; the folder reads only slots before a `head` it loaded with acquire and frees
+// them with a release store of `tail`, which the run loads with acquire before writing a slot
+// again. The lean columns are written by the folder alone while lent (history/lend.rs).
 unsafe impl Sync for Feed {}
-// SAFETY: the room is a plain buffer of floats, owned by the caller of `Feed::new` for the
-// feed's whole life.
+// SAFETY: as above; the raw pointers of the lent columns outlive the feed's use (the run gives
+// the columns back only after the folder has returned).
 unsafe impl Send for Feed {}
 
-impl Feed {
-    /// A feed over `room` (one value per bar of the run; the caller keeps it alive and unmoved
-    /// while the feed is used).
-    pub(super) fn new(room: &mut Pooled) -> Self {
+impl Default for Feed {
+    fn default() -> Self {
         Self {
-            room: room.as_mut_ptr(),
-            cap: room.len(),
-            published: Published::default(),
+            ring: (0..RING)
+                .map(|_| UnsafeCell::new(MaybeUninit::uninit()))
+                .collect(),
+            head: Counter::default(),
+            tail: Counter::default(),
             start: OnceLock::new(),
+            folder: OnceLock::new(),
             closed: AtomicBool::new(false),
+            broken: AtomicBool::new(false),
         }
     }
+}
 
-    /// The run's end to this feed: the sink the engine writes into, starting the fold from
-    /// `curve`.
-    pub(super) fn sink(&self, curve: &CurveStats) -> Sink {
-        let _ = self.start.set(curve.clone());
-        let next = self.published.0.load(Ordering::Relaxed);
+impl Feed {
+    /// The run's end: the sink the engine hands its segments to, the fold continuing `curve`,
+    /// the rows written into `rows` when given.
+    pub(super) fn sink(&self, curve: &CurveStats, rows: Option<LeanColumns>) -> Sink {
+        let _ = self.start.set(Start {
+            curve: curve.clone(),
+            rows,
+        });
         Sink {
             feed: self,
-            room: self.room,
-            cap: self.cap,
-            next,
-            shown: next,
+            head: 0,
+            tail: 0,
+            shown: 0,
+            next: 0,
+            rows: rows.is_some(),
             broken: false,
             repeat: None,
         }
     }
 
-    /// No more values: the folder (on thread `folder`, woken if asleep) finishes what was
-    /// published and returns.
-    pub(super) fn close(&self, folder: &std::thread::Thread) {
+    /// No more segments: the folder (woken if asleep) finishes what was published and returns.
+    pub(super) fn close(&self) {
         self.closed.store(true, Ordering::Release);
-        folder.unpark();
+        self.wake();
     }
 
-    /// Folds the values as they are published, with the times `ts` (row `k`'s time is the time
-    /// of value `k`), until the feed is closed; returns the fold, or None when no sink was
-    /// attached.
-    pub(super) fn fold(&self, ts: Times<'_>) -> Option<CurveStats> {
+    fn wake(&self) {
+        if let Some(t) = self.folder.get() {
+            t.unpark();
+        }
+    }
+
+    /// Handles the segments as they are published, on the bars `bars` (row `k` is step `k`),
+    /// until the feed is closed; returns the fold, or None when no sink was attached.
+    pub(super) fn fold(&self, bars: &BarSeries<'_>) -> Option<CurveStats> {
+        let _ = self.folder.set(std::thread::current());
         let mut spins = 0u32;
-        let mut curve = loop {
+        let (mut curve, rows) = loop {
             // Closed first: a sink attached before the close is seen with it.
             let closed = self.closed.load(Ordering::Acquire);
-            if let Some(c) = self.start.get() {
-                break c.clone();
+            if let Some(s) = self.start.get() {
+                break (s.curve.clone(), s.rows);
             }
             if closed {
                 return None;
             }
             wait(&mut spins);
         };
+        let mut values = [0.0f64; BLOCK];
         let mut done = 0usize;
         loop {
             let closed = self.closed.load(Ordering::Acquire);
-            let p = self.published.0.load(Ordering::Acquire).min(self.cap);
-            if p > done {
-                // SAFETY: values before `p` were written and published (see `Sync` above).
-                let vals =
-                    unsafe { std::slice::from_raw_parts(self.room.add(done).cast(), p - done) };
-                curve.push_all(ts.slice(done..p), vals);
-                done = p;
+            let head = self.head.0.load(Ordering::Acquire);
+            if head > done {
+                for j in done..head {
+                    // SAFETY: slots before `head` were written and published (see `Sync`).
+                    let seg = unsafe { (*self.ring[j % RING].get()).assume_init() };
+                    if !self.apply(seg, bars, rows, &mut curve, &mut values) {
+                        self.broken.store(true, Ordering::Release);
+                    }
+                }
+                done = head;
+                self.tail.0.store(done, Ordering::Release);
                 spins = 0;
                 continue;
             }
@@ -125,19 +182,56 @@ impl Feed {
         }
     }
 
-    /// The values published (all of them, once the run ended), for a fold on the caller's own
-    /// thread when the folder could not give one.
-    pub(super) fn published(&self) -> &[f64] {
-        let p = self.published.0.load(Ordering::Acquire).min(self.cap);
-        // SAFETY: as in `fold`.
-        unsafe { std::slice::from_raw_parts(self.room.cast(), p) }
+    /// One segment: its rows written (when `rows`), its values folded. False when it names a
+    /// row past the bars or the room.
+    #[inline]
+    fn apply(
+        &self,
+        seg: Segment,
+        bars: &BarSeries<'_>,
+        rows: Option<LeanColumns>,
+        curve: &mut CurveStats,
+        values: &mut [f64; BLOCK],
+    ) -> bool {
+        match seg {
+            Segment::Step { at, ts, v, row } => {
+                if let (Some(cols), Some((u, x, m))) = (rows, row) {
+                    // SAFETY: the columns are lent to this thread (history/lend.rs).
+                    if !unsafe { cols.write(at, ts, u, x, m) } {
+                        return false;
+                    }
+                }
+                curve.push(ts, v);
+                true
+            }
+            Segment::Quiet { from, to, marker } => {
+                if from > to || to > bars.len() {
+                    return false;
+                }
+                let (raw, per) = (bars.ts.raw(), bars.ts.per());
+                let mut a = from;
+                while a < to {
+                    let b = to.min(a + BLOCK);
+                    let close = &bars.close[a..b];
+                    for (j, &c) in close.iter().enumerate() {
+                        let (u, x) = marker.marked(c);
+                        values[j] = marker.equity(u);
+                        if let Some(cols) = rows {
+                            let t = raw[a + j].wrapping_mul(per);
+                            // SAFETY: as above.
+                            if !unsafe { cols.write(a + j, t, u, x, c) } {
+                                return false;
+                            }
+                        }
+                    }
+                    curve.push_all(bars.ts.slice(a..b), &values[..b - a]);
+                    a = b;
+                }
+                true
+            }
+        }
     }
 }
-
-/// How long the folder sleeps when it has caught up with the run (the run wakes it when it
-/// closes the feed): the run publishes a block every few microseconds, so the folder wakes to a
-/// few dozen blocks, folds them in a few microseconds and sleeps again, instead of polling.
-const NAP: std::time::Duration = std::time::Duration::from_micros(40);
 
 /// Spins a little, then sleeps until woken or for [`NAP`].
 #[inline]
@@ -150,19 +244,20 @@ fn wait(spins: &mut u32) {
     }
 }
 
-/// Where an engine with its fold on another core puts each step's value.
+/// Where an engine whose figures are made on another core hands its steps.
 pub(super) struct Sink {
     feed: *const Feed,
-    /// The feed's room and its length (kept here: the feed's own fields share no line with the
-    /// run's hot path).
-    room: *mut MaybeUninit<f64>,
-    cap: usize,
-    /// The next value's index (the step's, from 0).
-    next: usize,
-    /// Values published so far.
+    /// Segments written (local copy of what will be published).
+    head: usize,
+    /// The folder's progress, as last seen.
+    tail: usize,
+    /// Segments published.
     shown: usize,
-    /// A value came out of order or past the room: the fold is not the run's (an error at the
-    /// run's end, never figures).
+    /// The next step (from 0) a segment must start at.
+    next: usize,
+    /// The folder writes every row.
+    rows: bool,
+    /// A step came out of order: the figures are not the run's (an error at the run's end).
     broken: bool,
     /// Steps the run counted without running them ([`CurveStats::repeat`]: how many, the last
     /// one's time), for after the fold.
@@ -177,59 +272,98 @@ impl Sink {
     #[inline(always)]
     fn feed(&self) -> &Feed {
         // SAFETY: the feed outlives the sink: the engine drops its sink before the run that
-        // attached it returns ([`super::Engine::detach_fold`]).
+        // attached it returns ([`Engine::detach_fold`]).
         unsafe { &*self.feed }
     }
 
-    /// Room for the `len` values of steps `at..at + len` (the run writes them, then
-    /// [`Sink::publish`]es); None when that is not the next room in order.
+    /// Whether the folder writes the rows (the run only counts them).
     #[inline(always)]
-    pub(super) fn room(&mut self, at: usize, len: usize) -> Option<&mut [MaybeUninit<f64>]> {
-        if at != self.next || at + len > self.cap {
+    pub(super) fn writes_rows(&self) -> bool {
+        self.rows
+    }
+
+    /// Steps `from..to`: quiet bars valued with `marker`.
+    #[inline]
+    pub(super) fn quiet(&mut self, from: usize, to: usize, marker: Marker) {
+        if from != self.next || to < from {
             self.broken = true;
-            return None;
+            return;
         }
-        // SAFETY: values at and after `next` are the run's alone (see `Feed`'s `Sync`).
-        Some(unsafe { std::slice::from_raw_parts_mut(self.room.add(at), len) })
-    }
-
-    /// Values before `to` are written: the folder may take them (a whole number of
-    /// [`PUBLISH`] blocks at a time; [`Sink::flush`] shows the rest).
-    #[inline(always)]
-    pub(super) fn publish(&mut self, to: usize) {
         self.next = to;
-        let whole = to - to % PUBLISH;
-        if whole > self.shown {
-            self.shown = whole;
-            self.feed().published.0.store(whole, Ordering::Release);
+        self.push(Segment::Quiet { from, to, marker });
+    }
+
+    /// Step `at` at `ts`, valued `v`, with its row's marked figures when the folder writes rows.
+    #[inline]
+    pub(super) fn step(&mut self, at: usize, ts: i64, v: f64, row: Option<(f64, f64, f64)>) {
+        if at != self.next || row.is_some() != self.rows {
+            self.broken = true;
+            return;
         }
+        self.next = at + 1;
+        self.push(Segment::Step { at, ts, v, row });
     }
 
-    /// Shows the folder every value written.
-    pub(super) fn flush(&mut self) {
-        self.shown = self.next;
-        self.feed().published.0.store(self.next, Ordering::Release);
+    /// A row could not be counted (past the room): the figures are not the run's.
+    pub(super) fn lost(&mut self) {
+        self.broken = true;
     }
 
-    /// Step `at`'s value `v`.
     #[inline(always)]
-    pub(super) fn put(&mut self, at: usize, v: f64) {
-        if let Some(r) = self.room(at, 1) {
-            r[0].write(v);
-            self.publish(at + 1);
+    fn push(&mut self, seg: Segment) {
+        if self.head - self.tail >= RING {
+            self.room();
+        }
+        let slot = self.feed().ring[self.head % RING].get();
+        // SAFETY: the slot is free (the folder is done with it) and the folder reads it only
+        // once it is published (see `Feed`'s `Sync`).
+        unsafe { (*slot).write(seg) };
+        self.head += 1;
+        if self.head - self.shown >= SHOW {
+            self.flush();
         }
     }
 
-    /// Whether every value came in order.
+    /// Waits for the folder to free a slot of the ring.
+    #[cold]
+    fn room(&mut self) {
+        self.flush();
+        let mut spins = 0u32;
+        loop {
+            self.tail = self.feed().tail.0.load(Ordering::Acquire);
+            if self.head - self.tail < RING {
+                return;
+            }
+            self.feed().wake();
+            spins += 1;
+            if spins < 64 {
+                std::hint::spin_loop();
+            } else {
+                std::thread::yield_now();
+            }
+        }
+    }
+
+    /// Shows the folder every segment written.
+    pub(super) fn flush(&mut self) {
+        self.shown = self.head;
+        self.feed().head.0.store(self.head, Ordering::Release);
+    }
+
+    /// Whether every step came in order and was counted.
     pub(super) fn check(&self) -> Result<(), LedgerError> {
         if self.broken {
-            return Err(LedgerError::invalid(
-                "data",
-                "the statistics fold lost a step's value (an engine bug: please report it)",
-            ));
+            return Err(lost());
         }
         Ok(())
     }
+}
+
+fn lost() -> LedgerError {
+    LedgerError::invalid(
+        "data",
+        "the run's figures lost a step (an engine bug: please report it)",
+    )
 }
 
 impl std::fmt::Debug for Sink {
@@ -238,8 +372,8 @@ impl std::fmt::Debug for Sink {
     }
 }
 
-/// An engine's sink, if its fold is on another core. A copy of the engine folds on its own
-/// thread: the copy has no sink.
+/// An engine's sink, if its figures are made on another core. A copy of the engine makes its
+/// own: the copy has no sink.
 #[derive(Debug, Default)]
 pub(super) struct SinkSlot(pub(super) Option<Sink>);
 
@@ -250,37 +384,44 @@ impl Clone for SinkSlot {
 }
 
 impl Engine {
-    /// From here on each step's value goes to `feed` instead of this thread's fold.
+    /// From here on the steps' figures are made on `feed`'s folder (the rows too when every
+    /// step is recorded and the history can lend its columns).
     pub(super) fn attach_fold(&mut self, feed: &Feed) {
-        self.sink.0 = Some(feed.sink(&self.curve));
+        let rows = if self.every_step {
+            self.history.lend()
+        } else {
+            None
+        };
+        if self.every_step && rows.is_none() {
+            return; // the rows stay here, and with them the fold
+        }
+        self.sink.0 = Some(feed.sink(&self.curve, rows));
     }
 
-    /// The run is over: every value it wrote goes to the folder (before the feed closes).
+    /// The run is over: every segment goes to the folder (before the feed closes).
     pub(super) fn flush_fold(&mut self) {
         if let Some(s) = self.sink.0.as_mut() {
             s.flush();
         }
     }
 
-    /// The run that attached `feed` ended (the feed closed): its fold comes back as the engine's,
-    /// `folded` by the folder, or here from the published values when the folder gave none; the
-    /// steps counted without running are added after it. An error when a value was lost.
+    /// The run that attached `feed` ended and the folder returned `folded` (None: it failed):
+    /// its fold becomes the engine's, the lent columns come back, the steps counted without
+    /// running are added. An error when a step was lost or the folder failed.
     pub(super) fn detach_fold(
         &mut self,
         feed: &Feed,
         folded: Option<CurveStats>,
-        ts: Times<'_>,
     ) -> Result<(), LedgerError> {
         let Some(sink) = self.sink.0.take() else {
             return Ok(());
         };
+        self.history.give_back();
         sink.check()?;
-        self.curve = folded.unwrap_or_else(|| {
-            let vals = feed.published();
-            let mut c = self.curve.clone();
-            c.push_all(ts.slice(0..vals.len()), vals);
-            c
-        });
+        if feed.broken.load(Ordering::Acquire) {
+            return Err(lost());
+        }
+        self.curve = folded.ok_or_else(lost)?;
         if let Some((k, t)) = sink.repeat {
             self.curve.repeat(k, t);
         }
@@ -291,73 +432,73 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ledger::{Account, Liquidity};
+    use crate::Instrument;
 
-    fn times(n: usize) -> Vec<i64> {
-        (0..n as i64).map(|k| 1_000 + 60 * k).collect()
-    }
-
-    /// Values with ups, downs, a repeat and a new peak.
-    fn values(n: usize) -> Vec<f64> {
-        (0..n)
-            .map(|k| 100.0 + ((k * 37 % 101) as f64 - 50.0) / 7.0 + (k / 9) as f64 * 0.01)
-            .collect()
+    /// A long of `qty` bought at `entry`.
+    fn marker(qty: f64, entry: f64) -> Marker {
+        let mut a =
+            Account::new(vec![Instrument::plain_linear("X", 0.0, 0.0)], 1_000.0, 10.0).unwrap();
+        a.fill(0, qty, entry, Liquidity::Taker).unwrap();
+        a.marker(0)
     }
 
     #[test]
-    fn the_folder_folds_what_the_sink_gets_as_one_thread_would() {
-        let n = 5 * PUBLISH + 77;
-        let (ts, vs) = (times(n), values(n));
-        let start = CurveStats::new(100.0);
+    fn the_folder_folds_the_segments_as_one_thread_would() {
+        let n = 5 * BLOCK + 77;
+        let ts: Vec<i64> = (0..n as i64).map(|k| 1_000 + 60 * k).collect();
+        let close: Vec<f64> = (0..n)
+            .map(|k| 100.0 + ((k * 37 % 101) as f64 - 50.0) / 7.0)
+            .collect();
+        let bars = BarSeries::ohlc(&ts, &close, &close, &close, &close);
+        let m = marker(2.0, 99.0);
+        let start = CurveStats::new(1_000.0);
+        // Steps 0..300 quiet, 300 a step of its own, the rest quiet.
         let mut want = start.clone();
-        for (&t, &v) in ts.iter().zip(&vs) {
-            want.push(t, v);
+        for k in 0..n {
+            let v = if k == 300 {
+                1_234.5
+            } else {
+                m.equity(m.marked(close[k]).0)
+            };
+            want.push(ts[k], v);
         }
-        let mut room = Pooled::new(n);
-        let feed = Feed::new(&mut room);
+        let feed = Feed::default();
         let got = std::thread::scope(|sc| {
-            let folder = sc.spawn(|| feed.fold(Times::ns(&ts)));
-            let mut sink = feed.sink(&start);
-            // One value at a time, then blocks of uneven lengths.
-            let mut k = 0;
-            while k < n {
-                let len = if k < 600 { 1 } else { (k % 300) + 1 }.min(n - k);
-                if len == 1 {
-                    sink.put(k, vs[k]);
-                } else {
-                    let r = sink.room(k, len).unwrap();
-                    for (j, slot) in r.iter_mut().enumerate() {
-                        slot.write(vs[k + j]);
-                    }
-                    sink.publish(k + len);
-                }
-                k += len;
+            let folder = sc.spawn(|| feed.fold(&bars));
+            let mut sink = feed.sink(&start, None);
+            sink.quiet(0, 300, m);
+            sink.step(300, ts[300], 1_234.5, None);
+            for a in (301..n).step_by(7) {
+                sink.quiet(a, (a + 7).min(n), m);
             }
             sink.check().unwrap();
             sink.flush();
-            feed.close(folder.thread());
+            feed.close();
             folder.join().unwrap()
         });
         assert_eq!(got, Some(want));
+        assert!(!feed.broken.load(Ordering::Relaxed));
     }
 
     #[test]
-    fn a_value_out_of_order_is_an_error_not_a_figure() {
-        let mut room = Pooled::new(8);
-        let feed = Feed::new(&mut room);
-        let mut sink = feed.sink(&CurveStats::new(1.0));
-        sink.put(0, 1.0);
-        sink.put(2, 1.0); // step 1 skipped
+    fn a_step_out_of_order_is_an_error_not_a_figure() {
+        let feed = Feed::default();
+        let mut sink = feed.sink(&CurveStats::new(1.0), None);
+        sink.step(0, 1, 1.0, None);
+        sink.step(2, 3, 1.0, None); // step 1 skipped
         assert!(sink.check().is_err());
-        let mut sink = feed.sink(&CurveStats::new(1.0));
-        assert!(sink.room(0, 9).is_none(), "past the room");
+        let mut sink = feed.sink(&CurveStats::new(1.0), None);
+        sink.step(0, 1, 1.0, Some((0.0, 0.0, 0.0))); // a row the folder does not write
         assert!(sink.check().is_err());
     }
 
     #[test]
     fn a_feed_closed_without_a_sink_gives_no_fold() {
-        let mut room = Pooled::new(4);
-        let feed = Feed::new(&mut room);
-        feed.close(&std::thread::current());
-        assert_eq!(feed.fold(Times::ns(&[1, 2, 3, 4])), None);
+        let feed = Feed::default();
+        feed.close();
+        let ts = [1i64, 2, 3];
+        let p = [1.0; 3];
+        assert_eq!(feed.fold(&BarSeries::ohlc(&ts, &p, &p, &p, &p)), None);
     }
 }

@@ -25,6 +25,9 @@ use crate::ledger::{Account, Position, PositionSide};
 use crate::memory::Pooled;
 
 mod build;
+mod lend;
+
+pub use lend::LeanColumns;
 
 /// The account's position slots: one per symbol, two in hedge mode (the longs, then the shorts).
 pub fn slots(acc: &Account) -> usize {
@@ -96,6 +99,9 @@ pub struct History {
     /// The full columns (`width` columns of `rows`, then the step times' bits), built on first
     /// read.
     full: OnceLock<Arc<Pooled>>,
+    /// The lean columns are lent to another thread's writer (history/lend.rs): no lean row is
+    /// written or moved here meanwhile.
+    lent: bool,
 }
 
 /// Free rows of the lean columns ([`History::room`]), each slice as long as the room asked for:
@@ -183,6 +189,7 @@ impl History {
             key: Vec::new(),
             seen: 0,
             full: OnceLock::new(),
+            lent: false,
         }
     }
 
@@ -203,6 +210,15 @@ impl History {
     /// (bumped by every fill, funding payment or change to the account's settings).
     #[inline]
     pub fn push(&mut self, timestamp: i64, acc: &Account, epoch: u64) {
+        let (unrealized, notional, mark) = self.marked_of(acc);
+        self.sync(acc, epoch);
+        self.push_marked(timestamp, unrealized, notional, mark);
+    }
+
+    /// A row's figures that move with the marks: Σ unrealized PnL, Σ notional, and the first
+    /// symbol's mark (NaN unless the account is inverse).
+    #[inline]
+    fn marked_of(&self, acc: &Account) -> (f64, f64, f64) {
         debug_assert!(slots(acc) == self.symbols);
         let (mut unrealized, mut notional) = (0.0, 0.0);
         for i in 0..acc.len() {
@@ -215,8 +231,7 @@ impl History {
         } else {
             f64::NAN
         };
-        self.sync(acc, epoch);
-        self.push_marked(timestamp, unrealized, notional, mark);
+        (unrealized, notional, mark)
     }
 
     /// Brings the state rows up to the account's state as of the next row (a state row when it
@@ -247,6 +262,7 @@ impl History {
     /// account's state being the one last brought in by [`History::sync`].
     #[inline(always)]
     pub fn push_marked(&mut self, timestamp: i64, unrealized: f64, notional: f64, mark: f64) {
+        debug_assert!(!self.lent, "the lean columns are lent");
         let n = self.rows;
         if n == self.capacity {
             self.grow(n.max(64));
@@ -273,6 +289,7 @@ impl History {
     /// stretch's figures in registers (a write through the buffer's pointer may alias them).
     #[inline]
     pub fn room(&mut self, n: usize) -> Room<'_> {
+        debug_assert!(!self.lent, "the lean columns are lent");
         let rows = self.rows;
         if rows + n > self.capacity {
             self.grow(n.max(64));
@@ -447,6 +464,9 @@ impl History {
 
     /// Copies the lean rows into `next` (room for `cap` rows per column) and makes it the buffer.
     fn relayout(&mut self, mut next: Pooled, cap: usize) {
+        // Lent columns are being written by another thread: they never move (the run reserves
+        // its rows before it lends them and counts no row past them).
+        assert!(!self.lent, "the lean columns are lent");
         let n = self.len();
         for k in 0..self.lean_width() {
             next[k * cap..k * cap + n].copy_from_slice(&self.lean[k * self.capacity..][..n]);

@@ -9,7 +9,6 @@ use super::inputs::{Inputs, SymbolInput};
 use super::{Engine, Strategy};
 use crate::error::LedgerError;
 use crate::market::Series;
-use crate::memory::Pooled;
 
 /// Runs every bar of `inputs` (one per symbol of the engine's account, in its order) through the
 /// engine with `strategy`. Symbols with no bar at a step are skipped for that step.
@@ -65,31 +64,25 @@ pub fn run_checked<S: Strategy>(
     let before = engine.clone();
     let ahead = Ahead::default();
     ahead.check_first(&bars);
-    // Once the checks are done, the same thread folds the statistics (engine/fold.rs), into a
-    // buffer of one value per bar; without the buffer, the run folds them itself.
-    let mut room = Pooled::try_new(bars.len()).ok();
-    let feed = room.as_mut().map(Feed::new);
+    // Once the checks are done, the same thread makes the steps' figures (engine/fold.rs).
+    let feed = Feed::default();
     let out = std::thread::scope(|sc| {
         let checker = std::thread::Builder::new().name("perpsim-check".into());
         let work = || {
             ahead.check(&bars);
-            feed.as_ref().and_then(|f| f.fold(bars.ts))
+            feed.fold(&bars)
         };
         let Ok(second) = checker.spawn_scoped(sc, work) else {
             // No thread to be had: the checks come first, here.
             ahead.check(&bars);
             return run_rows(engine, inputs, strategy, Some(&ahead), None);
         };
-        let out = run_rows(engine, inputs, strategy, Some(&ahead), feed.as_ref());
+        let out = run_rows(engine, inputs, strategy, Some(&ahead), Some(&feed));
         ahead.stop();
-        let Some(feed) = feed.as_ref() else {
-            let _ = second.join();
-            return out;
-        };
         engine.flush_fold();
-        feed.close(second.thread());
+        feed.close();
         let folded = second.join().ok().flatten();
-        let back = engine.detach_fold(feed, folded, bars.ts);
+        let back = engine.detach_fold(&feed, folded);
         out.and(back)
     });
     let Err(e) = out else {

@@ -69,13 +69,25 @@ impl Engine {
         }
         strat.after_close(self);
         let record = self.every_step || self.records_this_step();
-        if record {
-            self.history.push(self.now, &self.account, self.epoch);
-        }
-        // The statistics fold: every step's value, online.
+        // The row, and the statistics fold: every step's value, online (here, or on another
+        // core with the row: engine/fold.rs).
+        let lent = self.sink.0.as_ref().is_some_and(|s| s.writes_rows());
+        let row = if lent {
+            self.history.lent_row(&self.account, self.epoch)
+        } else {
+            if record {
+                self.history.push(self.now, &self.account, self.epoch);
+            }
+            None
+        };
         let v = strat.value(self).unwrap_or_else(|| self.account.equity());
         match self.sink.0.as_mut() {
-            Some(s) => s.put(self.steps as usize - 1, v),
+            Some(s) => {
+                if lent && row.is_none() {
+                    s.lost();
+                }
+                s.step(self.steps as usize - 1, self.now, v, row);
+            }
             None => self.curve.push(self.now, v),
         }
         self.recorded = record;

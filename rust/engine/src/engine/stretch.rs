@@ -91,52 +91,29 @@ impl Engine {
             self.history.sync(&self.account, self.epoch);
         }
         let marker = self.account.marker(0);
-        let history = &mut self.history;
-        // The equity of each bar, folded a block at a time (the fold's state in registers), or
-        // handed to the fold on another core (engine/fold.rs); the room is left uninitialised (a
-        // stretch that ends at once would clear it for nothing).
-        let mut block = [MaybeUninit::<f64>::uninit(); BLOCK];
-        // The step number (from 0) of row `r`'s bar.
-        let step0 = self.steps as usize;
-        let mut k = r;
-        while k < n {
-            let end = n.min(k + BLOCK);
+        let k = if self.sink.0.is_some() {
+            // The bars' figures are made on another core (engine/fold.rs): here only where the
+            // stretch ends.
             let rows = Rows {
-                ts: times.slice(k..end),
-                open: &bars.open[k..end],
-                low: &low[k..end],
-                high: &high[k..end],
-                close: &close[k..end],
+                ts: times.slice(r..n),
+                open: &bars.open[r..n],
+                low: &low[r..n],
+                high: &high[r..n],
+                close: &close[r..n],
             };
-            let at = step0 + (k - r);
-            let sunk = self.sink.0.as_mut().and_then(|s| s.room(at, end - k));
-            let to_sink = sunk.is_some();
-            let values = match sunk {
-                Some(v) => v,
-                None => &mut block[..end - k],
-            };
-            let m = if record {
-                let mut room = history.room(end - k);
-                let m = rows.run_any(band, &marker, Some(&mut room), values);
-                // SAFETY: `run` wrote the room's first `m` rows of every column.
-                unsafe { history.commit(m) };
-                m
-            } else {
-                rows.run_any(band, &marker, None, values)
-            };
-            // SAFETY: `run` wrote the first `m` values (it writes each bar's before it counts
-            // it), and `MaybeUninit<f64>` has the layout of `f64`.
-            let ran = unsafe { std::slice::from_raw_parts(values.as_ptr().cast::<f64>(), m) };
-            match self.sink.0.as_mut() {
-                Some(s) if to_sink => s.publish(at + m),
-                Some(_) => {} // a value out of order: the run ends with an error
-                None => self.curve.push_all(rows.ts_to(m), ran),
+            let k = r + rows.scan_any(band);
+            let step0 = self.steps as usize;
+            let counted = !record || self.history.lent_rows(k - r);
+            if let Some(s) = self.sink.0.as_mut() {
+                s.quiet(step0, step0 + (k - r), marker);
+                if !counted {
+                    s.lost();
+                }
             }
-            k += m;
-            if k < end {
-                break;
-            }
-        }
+            k
+        } else {
+            self.stretch_here(bars, r, band, &marker, record)
+        };
         let c = close[k - 1];
         self.now = bars.ts.at(k - 1);
         self.steps += (k - r) as u64;
@@ -147,6 +124,59 @@ impl Engine {
         self.recorded = record;
         self.step_fills = self.fills.len();
         k - r
+    }
+
+    /// [`Engine::quiet_stretch`]'s bars from row `r` valued, recorded (when `record`) and
+    /// folded here, a block at a time; returns the row where the stretch ends.
+    fn stretch_here(
+        &mut self,
+        bars: &BarSeries<'_>,
+        r: usize,
+        band: Band,
+        marker: &Marker,
+        record: bool,
+    ) -> usize {
+        let n = bars.len();
+        let (times, low, high, close) = (
+            bars.ts.slice(0..n),
+            &bars.low[..n],
+            &bars.high[..n],
+            &bars.close[..n],
+        );
+        let history = &mut self.history;
+        // The equity of each bar, folded a block at a time (the fold's state in registers); the
+        // room is left uninitialised (a stretch that ends at once would clear it for nothing).
+        let mut values = [MaybeUninit::<f64>::uninit(); BLOCK];
+        let mut k = r;
+        while k < n {
+            let end = n.min(k + BLOCK);
+            let rows = Rows {
+                ts: times.slice(k..end),
+                open: &bars.open[k..end],
+                low: &low[k..end],
+                high: &high[k..end],
+                close: &close[k..end],
+            };
+            let values = &mut values[..end - k];
+            let m = if record {
+                let mut room = history.room(end - k);
+                let m = rows.run_any(band, marker, Some(&mut room), values);
+                // SAFETY: `run` wrote the room's first `m` rows of every column.
+                unsafe { history.commit(m) };
+                m
+            } else {
+                rows.run_any(band, marker, None, values)
+            };
+            // SAFETY: `run` wrote the first `m` values (it writes each bar's before it counts
+            // it), and `MaybeUninit<f64>` has the layout of `f64`.
+            let ran = unsafe { std::slice::from_raw_parts(values.as_ptr().cast::<f64>(), m) };
+            self.curve.push_all(rows.ts_to(m), ran);
+            k += m;
+            if k < end {
+                break;
+            }
+        }
+        k
     }
 }
 
@@ -246,6 +276,56 @@ impl Rows<'_> {
             (false, true) => self.run::<false, true>(band, marker, room, values),
             (false, false) => self.run::<false, false>(band, marker, room, values),
         }
+    }
+
+    /// [`Rows::scan`] compiled for the band (as [`Rows::run_any`]).
+    #[inline(always)]
+    fn scan_any(&self, band: Band) -> usize {
+        match (band.reaches_path(), band.timed) {
+            (true, true) => self.scan::<true, true>(band),
+            (true, false) => self.scan::<true, false>(band),
+            (false, true) => self.scan::<false, true>(band),
+            (false, false) => self.scan::<false, false>(band),
+        }
+    }
+
+    /// How many of the rows, from the first, stay inside `band` (their figures are made on
+    /// another core: engine/fold.rs); the row that ends the stretch is asked for as in
+    /// [`Rows::run`].
+    #[inline(never)]
+    fn scan<const PATH: bool, const TIMED: bool>(&self, band: Band) -> usize {
+        let len = self.close.len();
+        let (ts, low, high, close) = (
+            &self.ts.raw()[..len],
+            &self.low[..len],
+            &self.high[..len],
+            &self.close[..len],
+        );
+        for i in 0..len {
+            let q = band.holds::<PATH, TIMED>(
+                if PATH { low[i] } else { 0.0 },
+                if PATH { high[i] } else { 0.0 },
+                close[i],
+                if TIMED { ts[i] } else { 0 },
+            );
+            if !q {
+                if !PATH {
+                    let j = i.saturating_sub(1);
+                    for col in [low, high] {
+                        prefetch(&col[j..]);
+                        prefetch(&col[i..]);
+                    }
+                }
+                prefetch(&self.open[i..]);
+                return i;
+            }
+            if PATH && i % 8 == 0 {
+                if let Some(ahead) = self.open.get(i + 16..) {
+                    prefetch(ahead);
+                }
+            }
+        }
+        len
     }
 
     /// Runs the block's bars while they stay inside `band` (`PATH`: the lows and highs are

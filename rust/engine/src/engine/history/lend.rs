@@ -1,0 +1,98 @@
+//! The lean columns lent to the statistics thread (engine/fold.rs): in a one-symbol run that
+//! records every step, the thread that folds the statistics also writes each row's marked figures
+//! (its time, Σ unrealized, Σ notional and, in an inverse account, the mark), while the run
+//! writes the state rows and counts the rows. The run writes no lean row while they are lent.
+
+use std::mem::MaybeUninit;
+
+use super::{History, MARK, NOTIONAL, TIME, UNREALIZED};
+use crate::ledger::Account;
+
+/// Where the rows of the lent lean columns go: each column's start and the room per column.
+#[derive(Clone, Copy, Debug)]
+pub struct LeanColumns {
+    time: *mut MaybeUninit<f64>,
+    unrealized: *mut MaybeUninit<f64>,
+    notional: *mut MaybeUninit<f64>,
+    /// The mark column (inverse accounts).
+    mark: Option<*mut MaybeUninit<f64>>,
+    cap: usize,
+}
+
+impl LeanColumns {
+    /// Writes row `k`: its step time (ns), Σ unrealized `u`, Σ notional `x` and the mark `m`
+    /// (kept in an inverse account only). False, with nothing written, past the room.
+    ///
+    /// # Safety
+    /// The history that lent the columns is alive and has not moved its buffer (it cannot while
+    /// they are lent), and no other thread writes or reads row `k` meanwhile.
+    #[inline(always)]
+    pub unsafe fn write(&self, k: usize, ts: i64, u: f64, x: f64, m: f64) -> bool {
+        if k >= self.cap {
+            return false;
+        }
+        *self.time.add(k) = MaybeUninit::new(f64::from_bits(ts as u64));
+        *self.unrealized.add(k) = MaybeUninit::new(u);
+        *self.notional.add(k) = MaybeUninit::new(x);
+        if let Some(c) = self.mark {
+            *c.add(k) = MaybeUninit::new(m);
+        }
+        true
+    }
+}
+
+impl History {
+    /// Lends the lean columns (see the module doc) to a writer on another thread, for the rows of
+    /// a run that starts with none: None when rows are recorded already or there is no room
+    /// reserved.
+    pub(crate) fn lend(&mut self) -> Option<LeanColumns> {
+        if self.rows != 0 || self.capacity == 0 || self.lent {
+            return None;
+        }
+        let cap = self.capacity;
+        let base = self.lean.as_mut_ptr();
+        self.lent = true;
+        // SAFETY: the buffer holds `lean_width · capacity` floats; each column starts inside it.
+        unsafe {
+            Some(LeanColumns {
+                time: base.add(TIME * cap),
+                unrealized: base.add(UNREALIZED * cap),
+                notional: base.add(NOTIONAL * cap),
+                mark: self.inverse.then(|| base.add(MARK * cap)),
+                cap,
+            })
+        }
+    }
+
+    /// The lent columns are back (their writer finished its rows).
+    pub(crate) fn give_back(&mut self) {
+        self.lent = false;
+    }
+
+    /// While the columns are lent: the next row's marked figures (Σ unrealized, Σ notional, the
+    /// first symbol's mark; for the writer), its state row written here when the state changed,
+    /// the row counted. None when the row is past the room (nothing counted).
+    #[inline]
+    pub(crate) fn lent_row(&mut self, acc: &Account, epoch: u64) -> Option<(f64, f64, f64)> {
+        debug_assert!(self.lent);
+        if self.rows >= self.capacity {
+            return None;
+        }
+        let (u, x, m) = self.marked_of(acc);
+        self.sync(acc, epoch);
+        self.rows += 1;
+        Some((u, x, m))
+    }
+
+    /// While the columns are lent: counts `n` rows whose figures the writer writes (the state is
+    /// the one last synced). False when they are past the room (nothing counted).
+    #[inline]
+    pub(crate) fn lent_rows(&mut self, n: usize) -> bool {
+        debug_assert!(self.lent);
+        if self.rows + n > self.capacity {
+            return false;
+        }
+        self.rows += n;
+        true
+    }
+}
