@@ -10,3 +10,43 @@ pub fn cores() -> usize {
     static CORES: OnceLock<usize> = OnceLock::new();
     *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
+
+/// Keeps the calling thread off the processor `busy` (another thread's, which has work of its
+/// own), on the others it may run on (Linux; elsewhere, or when no other processor is allowed,
+/// nothing changes). A hint for a helper thread that runs beside its caller: without it, the
+/// system may start the helper on its caller's processor and leave both sharing it for a while.
+pub fn avoid_cpu(busy: Option<usize>) {
+    #[cfg(target_os = "linux")]
+    {
+        let Some(busy) = busy else {
+            return;
+        };
+        // SAFETY: `set` is a plain bit mask the calls read and write; 0 is the calling thread.
+        unsafe {
+            let mut set: libc::cpu_set_t = std::mem::zeroed();
+            let size = std::mem::size_of::<libc::cpu_set_t>();
+            if libc::sched_getaffinity(0, size, &mut set) != 0 || busy >= libc::CPU_SETSIZE as usize
+            {
+                return;
+            }
+            libc::CPU_CLR(busy, &mut set);
+            if libc::CPU_COUNT(&set) > 0 {
+                libc::sched_setaffinity(0, size, &set);
+            }
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = busy;
+}
+
+/// The processor the calling thread runs on now (Linux; None elsewhere).
+pub fn current_cpu() -> Option<usize> {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: sched_getcpu has no arguments and no side effects.
+        let c = unsafe { libc::sched_getcpu() };
+        usize::try_from(c).ok()
+    }
+    #[cfg(not(target_os = "linux"))]
+    None
+}

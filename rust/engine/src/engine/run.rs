@@ -68,9 +68,13 @@ pub fn run_checked<S: Strategy>(
     let feed = Feed::default();
     let out = std::thread::scope(|sc| {
         let checker = std::thread::Builder::new().name("perpsim-check".into());
-        let work = || {
-            ahead.check(&bars);
-            feed.fold(&bars)
+        // Beside the run, not on its processor (the system may start it there).
+        let (run_cpu, checks, figures, rows) =
+            (crate::machine::current_cpu(), &ahead, &feed, &bars);
+        let work = move || {
+            crate::machine::avoid_cpu(run_cpu);
+            checks.check(rows);
+            figures.fold(rows)
         };
         let Ok(second) = checker.spawn_scoped(sc, work) else {
             // No thread to be had: the checks come first, here.
