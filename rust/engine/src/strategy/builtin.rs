@@ -28,9 +28,13 @@ pub enum BuiltIn {
 }
 
 impl Strategy for BuiltIn {
-    /// None of the built-in strategies reads the run's figures before its report.
+    /// None of the built-in strategies reads the run's figures before its report; the grid's
+    /// are made on another core (engine/fold.rs). The others keep them on the run's thread: the
+    /// balance strategy's quiet bars are told apart by their closes alone, a scan too cheap for
+    /// the handoff to pay when the bars come from memory (the side-by-side harness measured W1
+    /// slower with it), and the rest trade several symbols or value a spot leg.
     fn figures_unread(&self) -> bool {
-        true
+        matches!(self, BuiltIn::Grid(_))
     }
     #[inline]
     fn on_fill(&mut self, e: &mut Engine, f: &FillRow) {
