@@ -70,7 +70,8 @@ struct Start {
 
 /// The ring of segments between the run and the folder.
 pub(super) struct Feed {
-    ring: Box<[UnsafeCell<MaybeUninit<Segment>>]>,
+    /// The ring, made when a sink is attached (a run that keeps its figures needs none).
+    ring: OnceLock<Box<[UnsafeCell<MaybeUninit<Segment>>]>>,
     /// Segments published (the run writes only at and after this, modulo the ring).
     head: Counter,
     /// Segments the folder is done with.
@@ -96,9 +97,7 @@ unsafe impl Send for Feed {}
 impl Default for Feed {
     fn default() -> Self {
         Self {
-            ring: (0..RING)
-                .map(|_| UnsafeCell::new(MaybeUninit::uninit()))
-                .collect(),
+            ring: OnceLock::new(),
             head: Counter::default(),
             tail: Counter::default(),
             start: OnceLock::new(),
@@ -113,6 +112,11 @@ impl Feed {
     /// The run's end: the sink the engine hands its segments to, the fold continuing `curve`,
     /// the rows written into `rows` when given.
     pub(super) fn sink(&self, curve: &CurveStats, rows: Option<LeanColumns>) -> Sink {
+        self.ring.get_or_init(|| {
+            (0..RING)
+                .map(|_| UnsafeCell::new(MaybeUninit::uninit()))
+                .collect()
+        });
         let _ = self.start.set(Start {
             curve: curve.clone(),
             rows,
@@ -157,6 +161,9 @@ impl Feed {
             }
             wait(&mut spins);
         };
+        let Some(ring) = self.ring.get() else {
+            return None; // set before the start: never here
+        };
         let mut values = [0.0f64; BLOCK];
         let mut done = 0usize;
         loop {
@@ -165,7 +172,7 @@ impl Feed {
             if head > done {
                 for j in done..head {
                     // SAFETY: slots before `head` were written and published (see `Sync`).
-                    let seg = unsafe { (*self.ring[j % RING].get()).assume_init() };
+                    let seg = unsafe { (*ring[j % RING].get()).assume_init() };
                     if !self.apply(seg, bars, rows, &mut curve, &mut values) {
                         self.broken.store(true, Ordering::Release);
                     }
@@ -314,7 +321,11 @@ impl Sink {
         if self.head - self.tail >= RING {
             self.room();
         }
-        let slot = self.feed().ring[self.head % RING].get();
+        let Some(ring) = self.feed().ring.get() else {
+            self.broken = true; // made by `Feed::sink`, before any sink exists
+            return;
+        };
+        let slot = ring[self.head % RING].get();
         // SAFETY: the slot is free (the folder is done with it) and the folder reads it only
         // once it is published (see `Feed`'s `Sync`).
         unsafe { (*slot).write(seg) };
@@ -396,6 +407,11 @@ impl Engine {
             return; // the rows stay here, and with them the fold
         }
         self.sink.0 = Some(feed.sink(&self.curve, rows));
+    }
+
+    /// Whether the steps' figures go to another core.
+    pub(super) fn folds_elsewhere(&self) -> bool {
+        self.sink.0.is_some()
     }
 
     /// The run is over: every segment goes to the folder (before the feed closes).

@@ -126,8 +126,13 @@ fn run_rows<S: Strategy>(
         if let Some(v) = strategy.value(engine) {
             engine.set_initial_value(v);
         }
-        if let Some(f) = feed.filter(|_| n == 1 && clock.is_empty() && strategy.figures_unread()) {
-            engine.attach_fold(f);
+        if let Some(f) = feed {
+            if n == 1 && clock.is_empty() && strategy.figures_unread() {
+                engine.attach_fold(f);
+            }
+            if !engine.folds_elsewhere() {
+                f.close(); // the helper ends once its checks are done
+            }
         }
     }
     let expiries: Vec<Option<i64>> = engine

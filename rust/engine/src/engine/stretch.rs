@@ -67,7 +67,7 @@ impl Engine {
         // Times as given (any unit): "before the limit" is one comparison with a bound in that
         // unit ([`Times::before`]); a time is made nanoseconds only where it is written. With no
         // event ahead (no funding, expiry or rebate to stop at) the times are not compared.
-        let (times, before) = (bars.ts.slice(0..n), bars.ts.before(limit_ts));
+        let before = bars.ts.before(limit_ts);
         let band = Band {
             path: (lo, hi),
             close: band.close,
@@ -94,14 +94,7 @@ impl Engine {
         let k = if self.sink.0.is_some() {
             // The bars' figures are made on another core (engine/fold.rs): here only where the
             // stretch ends.
-            let rows = Rows {
-                ts: times.slice(r..n),
-                open: &bars.open[r..n],
-                low: &low[r..n],
-                high: &high[r..n],
-                close: &close[r..n],
-            };
-            let k = r + rows.scan_any(band);
+            let k = r + Rows::of(bars, r..n).scan_any(band);
             let step0 = self.steps as usize;
             let counted = !record || self.history.lent_rows(k - r);
             if let Some(s) = self.sink.0.as_mut() {
@@ -137,12 +130,6 @@ impl Engine {
         record: bool,
     ) -> usize {
         let n = bars.len();
-        let (times, low, high, close) = (
-            bars.ts.slice(0..n),
-            &bars.low[..n],
-            &bars.high[..n],
-            &bars.close[..n],
-        );
         let history = &mut self.history;
         // The equity of each bar, folded a block at a time (the fold's state in registers); the
         // room is left uninitialised (a stretch that ends at once would clear it for nothing).
@@ -150,13 +137,7 @@ impl Engine {
         let mut k = r;
         while k < n {
             let end = n.min(k + BLOCK);
-            let rows = Rows {
-                ts: times.slice(k..end),
-                open: &bars.open[k..end],
-                low: &low[k..end],
-                high: &high[k..end],
-                close: &close[k..end],
-            };
+            let rows = Rows::of(bars, k..end);
             let values = &mut values[..end - k];
             let m = if record {
                 let mut room = history.room(end - k);
@@ -253,7 +234,19 @@ struct Rows<'a> {
     close: &'a [f64],
 }
 
-impl Rows<'_> {
+impl<'a> Rows<'a> {
+    /// Rows `range` of `bars`.
+    #[inline(always)]
+    fn of(bars: &BarSeries<'a>, range: std::ops::Range<usize>) -> Self {
+        Rows {
+            ts: bars.ts.slice(range.clone()),
+            open: &bars.open[range.clone()],
+            low: &bars.low[range.clone()],
+            high: &bars.high[range.clone()],
+            close: &bars.close[range],
+        }
+    }
+
     /// The first `m` times.
     #[inline(always)]
     fn ts_to(&self, m: usize) -> Times<'_> {
@@ -295,37 +288,55 @@ impl Rows<'_> {
     #[inline(never)]
     fn scan<const PATH: bool, const TIMED: bool>(&self, band: Band) -> usize {
         let len = self.close.len();
-        let (ts, low, high, close) = (
-            &self.ts.raw()[..len],
-            &self.low[..len],
-            &self.high[..len],
-            &self.close[..len],
+        let rows = self.cut(len);
+        (0..len)
+            .find(|&i| !rows.quiet::<PATH, TIMED>(&band, i))
+            .unwrap_or(len)
+    }
+
+    /// The first `len` rows, their columns cut to that length once (no bounds check per bar;
+    /// the opens are not cut: the prefetch looks past the stretch).
+    #[inline(always)]
+    fn cut(&self, len: usize) -> Rows<'_> {
+        Rows {
+            ts: self.ts.slice(0..len),
+            open: self.open,
+            low: &self.low[..len],
+            high: &self.high[..len],
+            close: &self.close[..len],
+        }
+    }
+
+    /// Whether bar `i` stays inside `band` (`PATH`: its low and high are compared; `TIMED`: its
+    /// time is). The bar that ends the stretch is walked from its open, and the range of the bar
+    /// before is kept: the columns the stretch did not read (the open; with a band of closes, the
+    /// lows and highs too) are asked for now, to arrive before the walk reads them. A band of the
+    /// path may end the stretch at any bar: the opens are asked for two cache lines ahead, one
+    /// line every eight bars.
+    #[inline(always)]
+    fn quiet<const PATH: bool, const TIMED: bool>(&self, band: &Band, i: usize) -> bool {
+        let (low, high) = (self.low, self.high);
+        let q = band.holds::<PATH, TIMED>(
+            if PATH { low[i] } else { 0.0 },
+            if PATH { high[i] } else { 0.0 },
+            self.close[i],
+            if TIMED { self.ts.raw()[i] } else { 0 },
         );
-        for i in 0..len {
-            let q = band.holds::<PATH, TIMED>(
-                if PATH { low[i] } else { 0.0 },
-                if PATH { high[i] } else { 0.0 },
-                close[i],
-                if TIMED { ts[i] } else { 0 },
-            );
-            if !q {
-                if !PATH {
-                    let j = i.saturating_sub(1);
-                    for col in [low, high] {
-                        prefetch(&col[j..]);
-                        prefetch(&col[i..]);
-                    }
+        if !q {
+            if !PATH {
+                let j = i.saturating_sub(1);
+                for col in [low, high] {
+                    prefetch(&col[j..]);
+                    prefetch(&col[i..]);
                 }
-                prefetch(&self.open[i..]);
-                return i;
             }
-            if PATH && i % 8 == 0 {
-                if let Some(ahead) = self.open.get(i + 16..) {
-                    prefetch(ahead);
-                }
+            prefetch(&self.open[i..]);
+        } else if PATH && i % 8 == 0 {
+            if let Some(ahead) = self.open.get(i + 16..) {
+                prefetch(ahead);
             }
         }
-        len
+        q
     }
 
     /// Runs the block's bars while they stay inside `band` (`PATH`: the lows and highs are
@@ -344,43 +355,11 @@ impl Rows<'_> {
         values: &mut [MaybeUninit<f64>],
     ) -> usize {
         let len = values.len();
-        let (ts, low, high, close) = (
-            &self.ts.raw()[..len],
-            &self.low[..len],
-            &self.high[..len],
-            &self.close[..len],
-        );
+        let rows = self.cut(len);
+        let (ts, close) = (rows.ts.raw(), rows.close);
         let marker = *marker;
         let per = self.ts.per();
-        let quiet = |i: usize| {
-            let q = band.holds::<PATH, TIMED>(
-                if PATH { low[i] } else { 0.0 },
-                if PATH { high[i] } else { 0.0 },
-                close[i],
-                if TIMED { ts[i] } else { 0 },
-            );
-            if !q {
-                // The bar that ends the stretch is walked from its open, and the range of the bar
-                // before is kept: the columns the stretch did not read (the open; with a band of
-                // closes, the lows and highs too) are asked for now, to arrive while the block's
-                // values are folded, not when the walk reads them.
-                if !PATH {
-                    let j = i.saturating_sub(1);
-                    for col in [low, high] {
-                        prefetch(&col[j..]);
-                        prefetch(&col[i..]);
-                    }
-                }
-                prefetch(&self.open[i..]);
-            } else if PATH && i % 8 == 0 {
-                // A band of the path may end the stretch at any bar: the opens are asked for
-                // two cache lines ahead, one line every eight bars.
-                if let Some(ahead) = self.open.get(i + 16..) {
-                    prefetch(ahead);
-                }
-            }
-            q
-        };
+        let quiet = |i: usize| rows.quiet::<PATH, TIMED>(&band, i);
         match room {
             Some(room) => {
                 let time: &mut [MaybeUninit<f64>] = &mut room.time[..len];
