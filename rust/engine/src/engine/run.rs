@@ -103,7 +103,8 @@ pub fn run_checked<S: Strategy>(
 
 /// [`run_checked`]; `ahead`: the bars' rows are being checked ([`Ahead`]), and no row is run
 /// before the checker has passed it; `feed`: a one-symbol run of a strategy that reads no
-/// figure as it goes puts its steps' values there, for the fold on another core.
+/// figure as it goes hands its steps there, to be valued, recorded and folded on another core
+/// (engine/fold.rs).
 fn run_rows<S: Strategy>(
     engine: &mut Engine,
     inputs: &Inputs<'_, '_>,
