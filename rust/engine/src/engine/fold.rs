@@ -112,7 +112,7 @@ impl Feed {
     /// The run's end: the sink the engine hands its segments to, the fold continuing `curve`,
     /// the rows written into `rows` when given.
     pub(super) fn sink(&self, curve: &CurveStats, rows: Option<LeanColumns>) -> Sink {
-        self.ring.get_or_init(|| {
+        let ring = self.ring.get_or_init(|| {
             (0..RING)
                 .map(|_| UnsafeCell::new(MaybeUninit::uninit()))
                 .collect()
@@ -123,6 +123,7 @@ impl Feed {
         });
         Sink {
             feed: self,
+            ring: ring.as_ptr(),
             head: 0,
             tail: 0,
             shown: 0,
@@ -254,6 +255,8 @@ fn wait(spins: &mut u32) {
 /// Where an engine whose figures are made on another core hands its steps.
 pub(super) struct Sink {
     feed: *const Feed,
+    /// The feed's ring ([`RING`] slots).
+    ring: *const UnsafeCell<MaybeUninit<Segment>>,
     /// Segments written (local copy of what will be published).
     head: usize,
     /// The folder's progress, as last seen.
@@ -321,14 +324,10 @@ impl Sink {
         if self.head - self.tail >= RING {
             self.room();
         }
-        let Some(ring) = self.feed().ring.get() else {
-            self.broken = true; // made by `Feed::sink`, before any sink exists
-            return;
-        };
-        let slot = ring[self.head % RING].get();
-        // SAFETY: the slot is free (the folder is done with it) and the folder reads it only
-        // once it is published (see `Feed`'s `Sync`).
-        unsafe { (*slot).write(seg) };
+        // SAFETY: the ring has `RING` slots and lives as long as the feed; the slot is free (the
+        // folder is done with it) and the folder reads it only once it is published (see
+        // `Feed`'s `Sync`).
+        unsafe { (*(*self.ring.add(self.head % RING)).get()).write(seg) };
         self.head += 1;
         if self.head - self.shown >= SHOW {
             self.flush();
