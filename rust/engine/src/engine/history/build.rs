@@ -9,7 +9,7 @@ use std::mem::MaybeUninit;
 use rayon::prelude::*;
 
 use super::{History, A, MARK, NOTIONAL, TIME, UNREALIZED};
-use crate::memory::Pooled;
+use crate::memory::{fence, put, Pooled};
 
 /// Values (rows × columns) from which the columns are built in parallel, and written past the
 /// caches (8 MB: twice a core's L2 here; a table that size is read from memory anyway).
@@ -113,24 +113,7 @@ impl History {
     }
 }
 
-/// Writes `v` to `o`; with `STREAM`, past the caches where the target has such a store (x86-64's
-/// `movnti`): a long history's columns are tens of MB written once and read later, and a plain
-/// store first reads every line it writes (W2's year: 3.7 → 2.6 ms on two threads). The bits are
-/// the same either way.
-#[inline(always)]
-fn put<const STREAM: bool>(o: &mut MaybeUninit<f64>, v: f64) {
-    #[cfg(target_arch = "x86_64")]
-    if STREAM {
-        // SAFETY: `o` is a valid, aligned place for 8 bytes; the store writes exactly them.
-        unsafe {
-            std::arch::x86_64::_mm_stream_si64(o.as_mut_ptr().cast::<i64>(), v.to_bits() as i64)
-        };
-        return;
-    }
-    *o = MaybeUninit::new(v);
-}
-
-/// Every entry of `out` set to `v` (by [`put`]).
+/// Every entry of `out` set to `v` (by [`put`]; plain stores fill without it).
 #[inline(always)]
 fn fill<const STREAM: bool>(out: &mut [MaybeUninit<f64>], v: f64) {
     if !STREAM {
@@ -139,17 +122,6 @@ fn fill<const STREAM: bool>(out: &mut [MaybeUninit<f64>], v: f64) {
     }
     for o in out {
         put::<STREAM>(o, v);
-    }
-}
-
-/// With `STREAM`, orders the streamed stores before whatever follows (the column is handed over
-/// after this).
-#[inline(always)]
-fn fence<const STREAM: bool>() {
-    #[cfg(target_arch = "x86_64")]
-    if STREAM {
-        // SAFETY: a store fence has no operands and no preconditions.
-        unsafe { std::arch::x86_64::_mm_sfence() }
     }
 }
 
