@@ -190,25 +190,30 @@ impl<'py> Columns<'py> {
         let mut cats: Vec<String> = Vec::new();
         let mut index: std::collections::HashMap<String, i32> = std::collections::HashMap::new();
         let mut codes: Vec<i32> = Vec::new();
-        // The last label's address and code: labels are mostly the same few static names, so an
-        // address compare settles most rows without comparing bytes.
-        let mut last: (*const u8, usize, i32) = (std::ptr::null(), usize::MAX, -1);
+        // The addresses already seen with their codes: labels are mostly a few static names (a
+        // grid's fills alternate buy and sell), so comparing an address with a handful settles
+        // most rows without hashing or comparing bytes.
+        let mut seen: Vec<(*const u8, usize, i32)> = Vec::new();
         for label in it {
             let label = label.as_ref();
-            let code = if (label.as_ptr(), label.len()) == (last.0, last.1) {
-                last.2
-            } else {
-                let c = match index.get(label) {
-                    Some(&c) => c,
-                    None => {
-                        let c = cats.len() as i32;
-                        cats.push(label.to_string());
-                        index.insert(label.to_string(), c);
-                        c
+            let key = (label.as_ptr(), label.len());
+            let code = match seen.iter().find(|s| (s.0, s.1) == key) {
+                Some(s) => s.2,
+                None => {
+                    let c = match index.get(label) {
+                        Some(&c) => c,
+                        None => {
+                            let c = cats.len() as i32;
+                            cats.push(label.to_string());
+                            index.insert(label.to_string(), c);
+                            c
+                        }
+                    };
+                    if seen.len() < 8 {
+                        seen.push((key.0, key.1, c));
                     }
-                };
-                last = (label.as_ptr(), label.len(), c);
-                c
+                    c
+                }
             };
             codes.push(code);
         }
