@@ -9,7 +9,10 @@
 //! for bit (tests/fold.rs and tests/deferred.rs hold them to the run on one thread).
 //!
 //! Only a strategy that reads no figure while the run goes ([`super::Strategy::figures_unread`])
-//! hands them over: another's reads the fold and the rows as they stand.
+//! hands them over: another's reads the fold and the rows as they stand. A strategy whose quiet
+//! bars are cheap to find ([`super::Strategy::rows_here`]: the balance strategy) keeps the rows
+//! on the run's thread, which writes them as it finds each stretch's end; the folder then only
+//! values and folds.
 
 use std::cell::UnsafeCell;
 use std::mem::MaybeUninit;
@@ -395,14 +398,15 @@ impl Clone for SinkSlot {
 
 impl Engine {
     /// From here on the steps' figures are made on `feed`'s folder (the rows too when every
-    /// step is recorded and the history can lend its columns).
-    pub(super) fn attach_fold(&mut self, feed: &Feed) {
-        let rows = if self.every_step {
+    /// step is recorded, the history can lend its columns and not `rows_here`: then the run
+    /// writes them and the folder only values and folds).
+    pub(super) fn attach_fold(&mut self, feed: &Feed, rows_here: bool) {
+        let rows = if self.every_step && !rows_here {
             self.history.lend()
         } else {
             None
         };
-        if self.every_step && rows.is_none() {
+        if self.every_step && !rows_here && rows.is_none() {
             return; // the rows stay here, and with them the fold
         }
         self.sink.0 = Some(feed.sink(&self.curve, rows));

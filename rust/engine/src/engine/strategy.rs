@@ -62,6 +62,13 @@ pub trait Strategy {
     fn figures_unread(&self) -> bool {
         false
     }
+    /// When the figures are made on another core ([`Strategy::figures_unread`]), whether the
+    /// run still writes the rows itself and the other core only values and folds the steps (for
+    /// a strategy whose quiet bars are so cheap to find that the other core, writing the rows
+    /// too, would fall behind the run). False: the other core writes the rows too.
+    fn rows_here(&self) -> bool {
+        false
+    }
 }
 
 /// Where a strategy does nothing at a step's close ([`Strategy::quiet_band`]): a bar whose path

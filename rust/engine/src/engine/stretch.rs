@@ -91,7 +91,21 @@ impl Engine {
             self.history.sync(&self.account, self.epoch);
         }
         let marker = self.account.marker(0);
-        let k = if self.sink.0.is_some() {
+        let rows_here = self
+            .sink
+            .0
+            .as_ref()
+            .is_some_and(|s| record && !s.writes_rows());
+        let k = if rows_here {
+            // The bars' values and their fold are made on another core (engine/fold.rs), their
+            // rows here.
+            let k = self.stretch_here(bars, r, band, &marker, true, false);
+            if let Some(s) = self.sink.0.as_mut() {
+                let step0 = self.steps as usize;
+                s.quiet(step0, step0 + (k - r), marker);
+            }
+            k
+        } else if self.sink.0.is_some() {
             // The bars' figures are made on another core (engine/fold.rs): here only where the
             // stretch ends.
             let k = r + Rows::of(bars, r..n).scan_any(band);
@@ -105,7 +119,7 @@ impl Engine {
             }
             k
         } else {
-            self.stretch_here(bars, r, band, &marker, record)
+            self.stretch_here(bars, r, band, &marker, record, true)
         };
         let c = close[k - 1];
         self.now = bars.ts.at(k - 1);
@@ -120,7 +134,8 @@ impl Engine {
     }
 
     /// [`Engine::quiet_stretch`]'s bars from row `r` valued, recorded (when `record`) and
-    /// folded here, a block at a time; returns the row where the stretch ends.
+    /// folded here (when `fold`: else on another core), a block at a time; returns the row where
+    /// the stretch ends.
     fn stretch_here(
         &mut self,
         bars: &BarSeries<'_>,
@@ -128,6 +143,7 @@ impl Engine {
         band: Band,
         marker: &Marker,
         record: bool,
+        fold: bool,
     ) -> usize {
         let n = bars.len();
         let history = &mut self.history;
@@ -151,7 +167,9 @@ impl Engine {
             // SAFETY: `run` wrote the first `m` values (it writes each bar's before it counts
             // it), and `MaybeUninit<f64>` has the layout of `f64`.
             let ran = unsafe { std::slice::from_raw_parts(values.as_ptr().cast::<f64>(), m) };
-            self.curve.push_all(rows.ts_to(m), ran);
+            if fold {
+                self.curve.push_all(rows.ts_to(m), ran);
+            }
             k += m;
             if k < end {
                 break;
