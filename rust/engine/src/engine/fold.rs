@@ -10,9 +10,9 @@
 //!
 //! Only a strategy that reads no figure while the run goes ([`super::Strategy::figures_unread`])
 //! hands them over: another's reads the fold and the rows as they stand. A strategy whose quiet
-//! bars are cheap to find ([`super::Strategy::rows_here`]: the balance strategy) keeps the rows
-//! on the run's thread, which writes them as it finds each stretch's end; the folder then only
-//! values and folds.
+//! bars are cheap to find ([`super::Strategy::rows_here`]: the balance strategy) writes the rows'
+//! marked figures on the run's thread as it finds each stretch's end (through the same loan); the
+//! folder then writes only their times, and values and folds the steps.
 
 use std::cell::UnsafeCell;
 use std::mem::MaybeUninit;
@@ -65,10 +65,12 @@ pub(super) enum Segment {
 #[derive(Default)]
 struct Counter(AtomicUsize);
 
-/// Where the folder starts: the fold so far, and the lean columns when it writes the rows.
+/// Where the folder starts: the fold so far, and the lean columns when it writes the rows (their
+/// times alone when `times`: the run writes the rest).
 struct Start {
     curve: CurveStats,
     rows: Option<LeanColumns>,
+    times: bool,
 }
 
 /// The ring of segments between the run and the folder.
@@ -113,16 +115,19 @@ impl Default for Feed {
 
 impl Feed {
     /// The run's end: the sink the engine hands its segments to, the fold continuing `curve`,
-    /// the rows written into `rows` when given.
-    pub(super) fn sink(&self, curve: &CurveStats, rows: Option<LeanColumns>) -> Sink {
+    /// the rows written into `rows` when given (by the folder; with `split`, the folder writes
+    /// their times and the run the rest).
+    pub(super) fn sink(&self, curve: &CurveStats, rows: Option<LeanColumns>, split: bool) -> Sink {
         let ring = self.ring.get_or_init(|| {
             (0..RING)
                 .map(|_| UnsafeCell::new(MaybeUninit::uninit()))
                 .collect()
         });
+        let split = split && rows.is_some();
         let _ = self.start.set(Start {
             curve: curve.clone(),
             rows,
+            times: split,
         });
         Sink {
             feed: self,
@@ -131,7 +136,8 @@ impl Feed {
             tail: 0,
             shown: 0,
             next: 0,
-            rows: rows.is_some(),
+            rows: rows.is_some() && !split,
+            cols: rows.filter(|_| split),
             broken: false,
             repeat: None,
         }
@@ -154,11 +160,11 @@ impl Feed {
     pub(super) fn fold(&self, bars: &BarSeries<'_>) -> Option<CurveStats> {
         let _ = self.folder.set(std::thread::current());
         let mut spins = 0u32;
-        let (mut curve, rows) = loop {
+        let (mut curve, rows, times) = loop {
             // Closed first: a sink attached before the close is seen with it.
             let closed = self.closed.load(Ordering::Acquire);
             if let Some(s) = self.start.get() {
-                break (s.curve.clone(), s.rows);
+                break (s.curve.clone(), s.rows, s.times);
             }
             if closed {
                 return None;
@@ -177,7 +183,12 @@ impl Feed {
                 for j in done..head {
                     // SAFETY: slots before `head` were written and published (see `Sync`).
                     let seg = unsafe { (*ring[j % RING].get()).assume_init() };
-                    if !self.apply(seg, bars, rows, &mut curve, &mut values) {
+                    let ok = if times {
+                        self.apply::<true>(seg, bars, rows, &mut curve, &mut values)
+                    } else {
+                        self.apply::<false>(seg, bars, rows, &mut curve, &mut values)
+                    };
+                    if !ok {
                         self.broken.store(true, Ordering::Release);
                     }
                 }
@@ -193,10 +204,10 @@ impl Feed {
         }
     }
 
-    /// One segment: its rows written (when `rows`), its values folded. False when it names a
-    /// row past the bars or the room.
+    /// One segment: its rows written (when `rows`; their times alone with `TIMES`), its values
+    /// folded. False when it names a row past the bars or the room.
     #[inline]
-    fn apply(
+    fn apply<const TIMES: bool>(
         &self,
         seg: Segment,
         bars: &BarSeries<'_>,
@@ -206,7 +217,12 @@ impl Feed {
     ) -> bool {
         match seg {
             Segment::Step { at, ts, v, row } => {
-                if let (Some(cols), Some((u, x, m))) = (rows, row) {
+                if let (Some(cols), true) = (rows, TIMES) {
+                    // SAFETY: the time column is lent to this thread (history/lend.rs).
+                    if !unsafe { cols.write_time(at, ts) } {
+                        return false;
+                    }
+                } else if let (Some(cols), Some((u, x, m))) = (rows, row) {
                     // SAFETY: the columns are lent to this thread (history/lend.rs).
                     if !unsafe { cols.write(at, ts, u, x, m) } {
                         return false;
@@ -230,7 +246,12 @@ impl Feed {
                         if let Some(cols) = rows {
                             let t = raw[a + j].wrapping_mul(per);
                             // SAFETY: as above.
-                            if !unsafe { cols.write(a + j, t, u, x, c) } {
+                            let ok = if TIMES {
+                                unsafe { cols.write_time(a + j, t) }
+                            } else {
+                                unsafe { cols.write(a + j, t, u, x, c) }
+                            };
+                            if !ok {
                                 return false;
                             }
                         }
@@ -270,6 +291,8 @@ pub(super) struct Sink {
     next: usize,
     /// The folder writes every row.
     rows: bool,
+    /// The columns the run writes the rows' marked figures into (the folder writes their times).
+    cols: Option<LeanColumns>,
     /// A step came out of order: the figures are not the run's (an error at the run's end).
     broken: bool,
     /// Steps the run counted without running them ([`CurveStats::repeat`]: how many, the last
@@ -295,6 +318,13 @@ impl Sink {
         self.rows
     }
 
+    /// The lent columns the run writes the rows' marked figures into, when the folder writes
+    /// only their times.
+    #[inline(always)]
+    pub(super) fn run_columns(&self) -> Option<LeanColumns> {
+        self.cols
+    }
+
     /// Steps `from..to`: quiet bars valued with `marker`.
     #[inline]
     pub(super) fn quiet(&mut self, from: usize, to: usize, marker: Marker) {
@@ -306,13 +336,25 @@ impl Sink {
         self.push(Segment::Quiet { from, to, marker });
     }
 
-    /// Step `at` at `ts`, valued `v`, with its row's marked figures when the folder writes rows.
+    /// Step `at` at `ts`, valued `v`, with its row's marked figures when the rows are lent (the
+    /// folder writes them, or the run here when the folder writes only the times).
     #[inline]
     pub(super) fn step(&mut self, at: usize, ts: i64, v: f64, row: Option<(f64, f64, f64)>) {
-        if at != self.next || row.is_some() != self.rows {
+        if at != self.next || row.is_some() != (self.rows || self.cols.is_some()) {
             self.broken = true;
             return;
         }
+        let row = match (self.cols, row) {
+            (Some(cols), Some((u, x, m))) => {
+                // SAFETY: the marked figures' columns are the run's to write (history/lend.rs).
+                if !unsafe { cols.write_marked(at, u, x, m) } {
+                    self.broken = true;
+                    return;
+                }
+                None
+            }
+            _ => row,
+        };
         self.next = at + 1;
         self.push(Segment::Step { at, ts, v, row });
     }
@@ -398,18 +440,18 @@ impl Clone for SinkSlot {
 
 impl Engine {
     /// From here on the steps' figures are made on `feed`'s folder (the rows too when every
-    /// step is recorded, the history can lend its columns and not `rows_here`: then the run
-    /// writes them and the folder only values and folds).
+    /// step is recorded and the history can lend its columns; with `rows_here` the folder writes
+    /// only their times and the run their marked figures).
     pub(super) fn attach_fold(&mut self, feed: &Feed, rows_here: bool) {
-        let rows = if self.every_step && !rows_here {
+        let rows = if self.every_step {
             self.history.lend()
         } else {
             None
         };
-        if self.every_step && !rows_here && rows.is_none() {
+        if self.every_step && rows.is_none() {
             return; // the rows stay here, and with them the fold
         }
-        self.sink.0 = Some(feed.sink(&self.curve, rows));
+        self.sink.0 = Some(feed.sink(&self.curve, rows, rows_here));
     }
 
     /// Whether the steps' figures go to another core.
@@ -485,7 +527,7 @@ mod tests {
         let feed = Feed::default();
         let got = std::thread::scope(|sc| {
             let folder = sc.spawn(|| feed.fold(&bars));
-            let mut sink = feed.sink(&start, None);
+            let mut sink = feed.sink(&start, None, false);
             sink.quiet(0, 300, m);
             sink.step(300, ts[300], 1_234.5, None);
             for a in (301..n).step_by(7) {
@@ -503,11 +545,11 @@ mod tests {
     #[test]
     fn a_step_out_of_order_is_an_error_not_a_figure() {
         let feed = Feed::default();
-        let mut sink = feed.sink(&CurveStats::new(1.0), None);
+        let mut sink = feed.sink(&CurveStats::new(1.0), None, false);
         sink.step(0, 1, 1.0, None);
         sink.step(2, 3, 1.0, None); // step 1 skipped
         assert!(sink.check().is_err());
-        let mut sink = feed.sink(&CurveStats::new(1.0), None);
+        let mut sink = feed.sink(&CurveStats::new(1.0), None, false);
         sink.step(0, 1, 1.0, Some((0.0, 0.0, 0.0))); // a row the folder does not write
         assert!(sink.check().is_err());
     }

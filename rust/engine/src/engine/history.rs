@@ -27,7 +27,7 @@ use crate::memory::Pooled;
 mod build;
 mod lend;
 
-pub use lend::LeanColumns;
+pub use lend::{LeanColumns, MarkedRows};
 
 /// The account's position slots: one per symbol, two in hedge mode (the longs, then the shorts).
 pub fn slots(acc: &Account) -> usize {

@@ -63,9 +63,10 @@ pub trait Strategy {
         false
     }
     /// When the figures are made on another core ([`Strategy::figures_unread`]), whether the
-    /// run still writes the rows itself and the other core only values and folds the steps (for
-    /// a strategy whose quiet bars are so cheap to find that the other core, writing the rows
-    /// too, would fall behind the run). False: the other core writes the rows too.
+    /// run still writes the rows' marked figures itself and the other core only their times,
+    /// the steps' values and the fold (for a strategy whose quiet bars are so cheap to find that
+    /// the other core, writing the whole rows too, would fall behind the run). False: the other
+    /// core writes the whole rows.
     fn rows_here(&self) -> bool {
         false
     }

@@ -10,7 +10,7 @@
 use std::mem::MaybeUninit;
 
 use super::config::Record;
-use super::history::Room;
+use super::history::{MarkedRows, Room};
 use super::{Engine, Strategy};
 use crate::ledger::Marker;
 use crate::market::{BarSeries, Times};
@@ -91,18 +91,27 @@ impl Engine {
             self.history.sync(&self.account, self.epoch);
         }
         let marker = self.account.marker(0);
-        let rows_here = self
-            .sink
-            .0
-            .as_ref()
-            .is_some_and(|s| record && !s.writes_rows());
-        let k = if rows_here {
-            // The bars' values and their fold are made on another core (engine/fold.rs), their
-            // rows here.
-            let k = self.stretch_here(bars, r, band, &marker, true, false);
+        let split = self.sink.0.as_ref().and_then(|s| s.run_columns());
+        let k = if let (Some(cols), true) = (split, record) {
+            // The rows' marked figures written here; their times, the bars' values and the fold
+            // made on another core (engine/fold.rs).
+            let step0 = self.steps as usize;
+            // SAFETY: the marked figures' columns are lent to this run (history/lend.rs), and the
+            // slices end with this block.
+            let k = {
+                let mut to = unsafe { cols.marked_from(step0) };
+                let len = (n - r).min(to.unrealized.len());
+                if len == 0 {
+                    return 0; // no room: the full step finds it (and the run's check fails)
+                }
+                r + Rows::of(bars, r..r + len).mark_any(band, &marker, &mut to)
+            };
+            let counted = self.history.lent_rows(k - r);
             if let Some(s) = self.sink.0.as_mut() {
-                let step0 = self.steps as usize;
                 s.quiet(step0, step0 + (k - r), marker);
+                if !counted {
+                    s.lost();
+                }
             }
             k
         } else if self.sink.0.is_some() {
@@ -119,7 +128,7 @@ impl Engine {
             }
             k
         } else {
-            self.stretch_here(bars, r, band, &marker, record, true)
+            self.stretch_here(bars, r, band, &marker, record)
         };
         let c = close[k - 1];
         self.now = bars.ts.at(k - 1);
@@ -134,8 +143,7 @@ impl Engine {
     }
 
     /// [`Engine::quiet_stretch`]'s bars from row `r` valued, recorded (when `record`) and
-    /// folded here (when `fold`: else on another core), a block at a time; returns the row where
-    /// the stretch ends.
+    /// folded here, a block at a time; returns the row where the stretch ends.
     fn stretch_here(
         &mut self,
         bars: &BarSeries<'_>,
@@ -143,7 +151,6 @@ impl Engine {
         band: Band,
         marker: &Marker,
         record: bool,
-        fold: bool,
     ) -> usize {
         let n = bars.len();
         let history = &mut self.history;
@@ -167,9 +174,7 @@ impl Engine {
             // SAFETY: `run` wrote the first `m` values (it writes each bar's before it counts
             // it), and `MaybeUninit<f64>` has the layout of `f64`.
             let ran = unsafe { std::slice::from_raw_parts(values.as_ptr().cast::<f64>(), m) };
-            if fold {
-                self.curve.push_all(rows.ts_to(m), ran);
-            }
+            self.curve.push_all(rows.ts_to(m), ran);
             k += m;
             if k < end {
                 break;
@@ -287,6 +292,49 @@ impl<'a> Rows<'a> {
             (false, true) => self.run::<false, true>(band, marker, room, values),
             (false, false) => self.run::<false, false>(band, marker, room, values),
         }
+    }
+
+    /// [`Rows::mark`] compiled for the band (as [`Rows::run_any`]).
+    #[inline(always)]
+    fn mark_any(&self, band: Band, marker: &Marker, to: &mut MarkedRows<'_>) -> usize {
+        match (band.reaches_path(), band.timed) {
+            (true, true) => self.mark::<true, true>(band, marker, to),
+            (true, false) => self.mark::<true, false>(band, marker, to),
+            (false, true) => self.mark::<false, true>(band, marker, to),
+            (false, false) => self.mark::<false, false>(band, marker, to),
+        }
+    }
+
+    /// How many of the rows, from the first, stay inside `band`, each one's marked figures
+    /// written into `to` as [`Rows::run`] writes them (its time, value and fold are made on
+    /// another core: engine/fold.rs). At most as many rows as `to` has room for.
+    #[inline(never)]
+    fn mark<const PATH: bool, const TIMED: bool>(
+        &self,
+        band: Band,
+        marker: &Marker,
+        to: &mut MarkedRows<'_>,
+    ) -> usize {
+        let len = self.close.len().min(to.unrealized.len());
+        let rows = self.cut(len);
+        let close = rows.close;
+        let marker = *marker;
+        let unrealized: &mut [MaybeUninit<f64>] = &mut to.unrealized[..len];
+        let notional: &mut [MaybeUninit<f64>] = &mut to.notional[..len];
+        let mut mark = to.mark.as_deref_mut().map(|m| &mut m[..len]);
+        for i in 0..len {
+            if !rows.quiet::<PATH, TIMED>(&band, i) {
+                return i;
+            }
+            let c = close[i];
+            let (u, x) = marker.marked(c);
+            unrealized[i].write(u);
+            notional[i].write(x);
+            if let Some(m) = mark.as_deref_mut() {
+                m[i].write(c);
+            }
+        }
+        len
     }
 
     /// [`Rows::scan`] compiled for the band (as [`Rows::run_any`]).

@@ -1,7 +1,9 @@
 //! The lean columns lent to the statistics thread (engine/fold.rs): in a one-symbol run that
 //! records every step, the thread that folds the statistics also writes each row's marked figures
-//! (its time, Σ unrealized, Σ notional and, in an inverse account, the mark), while the run
-//! writes the state rows and counts the rows. The run writes no lean row while they are lent.
+//! (its time, Σ unrealized, Σ notional and, in an inverse account, the mark), or only its time
+//! while the run writes the marked figures through the same loan (a run whose quiet bars are
+//! cheap to find); the run writes the state rows and counts the rows. Nothing else writes a lean
+//! row while they are lent.
 
 use std::mem::MaybeUninit;
 
@@ -39,6 +41,65 @@ impl LeanColumns {
         }
         true
     }
+
+    /// Writes row `k`'s step time (ns) alone. False, with nothing written, past the room.
+    ///
+    /// # Safety
+    /// As [`LeanColumns::write`], for the time column.
+    #[inline(always)]
+    pub unsafe fn write_time(&self, k: usize, ts: i64) -> bool {
+        if k >= self.cap {
+            return false;
+        }
+        *self.time.add(k) = MaybeUninit::new(f64::from_bits(ts as u64));
+        true
+    }
+
+    /// Writes row `k`'s marked figures alone (Σ unrealized, Σ notional, the mark in an inverse
+    /// account). False, with nothing written, past the room.
+    ///
+    /// # Safety
+    /// As [`LeanColumns::write`], for those columns.
+    #[inline(always)]
+    pub unsafe fn write_marked(&self, k: usize, u: f64, x: f64, m: f64) -> bool {
+        if k >= self.cap {
+            return false;
+        }
+        *self.unrealized.add(k) = MaybeUninit::new(u);
+        *self.notional.add(k) = MaybeUninit::new(x);
+        if let Some(c) = self.mark {
+            *c.add(k) = MaybeUninit::new(m);
+        }
+        true
+    }
+
+    /// The marked figures' columns from row `k` to the end of the room (Σ unrealized, Σ
+    /// notional, the mark in an inverse account), for the run to write.
+    ///
+    /// # Safety
+    /// As [`LeanColumns::write`]; no other reference to those rows lives while the slices do.
+    #[inline(always)]
+    pub unsafe fn marked_from(&self, k: usize) -> MarkedRows<'_> {
+        let n = self.cap.saturating_sub(k);
+        let k = k.min(self.cap);
+        MarkedRows {
+            unrealized: std::slice::from_raw_parts_mut(self.unrealized.add(k), n),
+            notional: std::slice::from_raw_parts_mut(self.notional.add(k), n),
+            mark: self
+                .mark
+                .map(|c| std::slice::from_raw_parts_mut(c.add(k), n)),
+        }
+    }
+}
+
+/// Rows of the marked figures' lent columns ([`LeanColumns::marked_from`]).
+pub struct MarkedRows<'a> {
+    /// Σ unrealized PnL.
+    pub unrealized: &'a mut [MaybeUninit<f64>],
+    /// Σ notional.
+    pub notional: &'a mut [MaybeUninit<f64>],
+    /// The first symbol's mark (inverse accounts only).
+    pub mark: Option<&'a mut [MaybeUninit<f64>]>,
 }
 
 impl History {
