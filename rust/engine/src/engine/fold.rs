@@ -198,6 +198,7 @@ impl Feed {
                 continue;
             }
             if closed {
+                crate::memory::fence::<true>(); // the rows' streamed stores, before the join
                 return Some(curve);
             }
             wait(&mut spins);
@@ -477,6 +478,7 @@ impl Engine {
         let Some(sink) = self.sink.0.take() else {
             return Ok(());
         };
+        crate::memory::fence::<true>(); // the rows' streamed stores, before they are read
         self.history.give_back();
         sink.check()?;
         if feed.broken.load(Ordering::Acquire) {
