@@ -87,3 +87,14 @@ def test_a_column_of_another_length_is_refused_as_pandas_refuses_it():
     cols = {"x": np.arange(2, dtype=np.float64)}
     with pytest.raises(ValueError):
         _tables.figures_table({"p": [1.0, 2.0, 3.0]}, cols, pd.RangeIndex(3))
+
+
+def test_tables_of_the_same_names_do_not_share_a_columns_name():
+    """The column labels are made once per set of names; naming one table's columns leaves the
+    next table's alone."""
+    idx = pd.RangeIndex(2)
+    a = _tables.figures_table({"x": [1.0, 2.0]}, {"y": np.array([3.0, 4.0])}, idx)
+    a.columns.name = "renamed"
+    b = _tables.figures_table({"x": [1.0, 2.0]}, {"y": np.array([3.0, 4.0])}, idx)
+    assert b.columns.name is None
+    assert list(b.columns) == ["x", "y"]

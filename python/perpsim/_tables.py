@@ -12,7 +12,8 @@ table; tests/test_tables.py checks that both paths agree."""
 
 from __future__ import annotations
 
-from typing import Any, List, Mapping, Optional
+import functools
+from typing import Any, List, Mapping, Optional, Tuple
 
 import numpy as np
 import pandas as pd
@@ -33,6 +34,15 @@ def _plain(values: List[Any]) -> Optional[np.ndarray]:
     return None
 
 
+@functools.lru_cache(maxsize=64)
+def _columns(names: Tuple[str, ...]) -> pd.Index:
+    """The column labels of a table of figures, made once per set of names (pandas makes an
+    Index of strings into a string array, which costs more than a sweep's one-row table); each
+    table takes its own shallow copy (:func:`figures_table`), so that setting its ``name`` leaves
+    the others' alone."""
+    return pd.Index(list(names))
+
+
 def figures_table(lead: Mapping[str, List[Any]], cols: Mapping[str, Any], index: pd.Index) -> pd.DataFrame:
     """The ``lead`` columns (lists of values: a sweep's parameters), then ``cols`` (arrays of
     ``len(index)``), indexed by ``index``."""
@@ -41,7 +51,10 @@ def figures_table(lead: Mapping[str, List[Any]], cols: Mapping[str, Any], index:
         if all(a is not None for a in arrays):
             try:
                 return _from_arrays(
-                    [*arrays, *cols.values()], columns=[*lead, *cols], index=index, verify_integrity=False
+                    [*arrays, *cols.values()],
+                    columns=_columns((*lead, *cols)).copy(),
+                    index=index,
+                    verify_integrity=False,
                 )
             except (TypeError, ValueError):  # another signature, or an array it does not take
                 pass
