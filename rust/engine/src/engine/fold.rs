@@ -313,10 +313,11 @@ impl Sink {
         unsafe { &*self.feed }
     }
 
-    /// Whether the folder writes the rows (the run only counts them).
+    /// Whether the rows are lent (the folder writes them, or their times while the run writes
+    /// their marked figures): each step's row then goes through [`Sink::step`].
     #[inline(always)]
-    pub(super) fn writes_rows(&self) -> bool {
-        self.rows
+    pub(super) fn rows_lent(&self) -> bool {
+        self.rows || self.cols.is_some()
     }
 
     /// The lent columns the run writes the rows' marked figures into, when the folder writes
@@ -341,7 +342,7 @@ impl Sink {
     /// folder writes them, or the run here when the folder writes only the times).
     #[inline]
     pub(super) fn step(&mut self, at: usize, ts: i64, v: f64, row: Option<(f64, f64, f64)>) {
-        if at != self.next || row.is_some() != (self.rows || self.cols.is_some()) {
+        if at != self.next || row.is_some() != self.rows_lent() {
             self.broken = true;
             return;
         }
@@ -478,7 +479,6 @@ impl Engine {
         let Some(sink) = self.sink.0.take() else {
             return Ok(());
         };
-        crate::memory::fence::<true>(); // the rows' streamed stores, before they are read
         self.history.give_back();
         sink.check()?;
         if feed.broken.load(Ordering::Acquire) {

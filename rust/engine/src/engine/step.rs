@@ -71,11 +71,7 @@ impl Engine {
         let record = self.every_step || self.records_this_step();
         // The row, and the statistics fold: every step's value, online (here, or on another
         // core with the row: engine/fold.rs).
-        let lent = self
-            .sink
-            .0
-            .as_ref()
-            .is_some_and(|s| s.writes_rows() || s.run_columns().is_some());
+        let lent = self.sink.0.as_ref().is_some_and(|s| s.rows_lent());
         let row = if lent {
             self.history.lent_row(&self.account, self.epoch)
         } else {
