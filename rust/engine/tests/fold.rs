@@ -5,7 +5,8 @@
 //! quiet stretches or one full step per bar, and for a run that ends early. A strategy that reads
 //! the figures as it goes keeps them on its own thread.
 
-use perpsim_engine::engine::{run_checked, Inputs, AHEAD_ROWS};
+use perpsim_engine::engine::{run_checked, Inputs, SymbolInput, AHEAD_ROWS};
+use perpsim_engine::market::{BarSeries, Series};
 use perpsim_engine::strategy::{BuiltIn, Grid, GridConfig, GridQty, Rebalance, TargetKind};
 use perpsim_engine::{
     Account, Config, ContractKind, CurveStats, Engine, Instrument, NoStrategy, OrderRequest,
@@ -160,6 +161,83 @@ fn an_inverse_accounts_rows_and_fold_are_the_same() {
                 serde_json::to_value(&b).unwrap()
             );
         }
+    }
+}
+
+/// The balance strategy by value in an inverse account: its band holds every price (the value of
+/// a coin-margined position does not move with the price), so the run writes each quiet bar's
+/// marked figures and mark itself, eight bars at a time, the other core their times and fold.
+#[test]
+fn an_inverse_balance_by_value_writes_the_marks_of_its_rows() {
+    let bars = swings(AHEAD_ROWS + 2_000);
+    let s = BuiltIn::Rebalance(Rebalance::new(
+        TargetKind::Value,
+        vec![1_000.0],
+        0.01,
+        false,
+    ));
+    let (mut a, mut b) = (
+        engine_of(inverse(), 50.0, Record::Every(1), 10.0, true),
+        engine_of(inverse(), 50.0, Record::Every(1), 10.0, true),
+    );
+    run(&mut a, &bars, &mut s.clone(), false);
+    run(&mut b, &bars, &mut s.clone(), true);
+    assert!(!a.fills().is_empty(), "the strategy trades");
+    assert_eq!(b.history().len(), bars.ts.len());
+    assert_eq!(bits(&a.curve()), bits(&b.curve()));
+    assert_eq!(a.history(), b.history());
+    // The quote column is the equity at each row's mark: it follows the closes.
+    let h = b.history();
+    let quote = h.column(h.width() - 1);
+    assert!(quote.windows(2).any(|w| w[0] != w[1]));
+}
+
+/// Funding every eight hours: the stretches stop before each funding time (the times are
+/// compared, eight bars at a time), and the figures are still the run's on one thread.
+#[test]
+fn stretches_that_stop_for_funding_keep_the_figures() {
+    let bars = swings(AHEAD_ROWS + 2_000);
+    // Funding times fall on bars and between them (an odd offset), with rates of either sign.
+    let fts: Vec<i64> = (0..bars.ts.len() as i64 / 480)
+        .map(|k| k * 480 * M + (k % 5) * M + if k % 2 == 0 { 0 } else { 3 })
+        .collect();
+    let rates: Vec<f64> = (0..fts.len())
+        .map(|k| ((k % 7) as f64 - 3.0) * 1e-4)
+        .collect();
+    let input = [SymbolInput {
+        bars: BarSeries::ohlc(&bars.ts, &bars.o, &bars.h, &bars.l, &bars.c),
+        funding: Some(Series {
+            ts: &fts,
+            values: &rates,
+        }),
+        settlement_price: None,
+        rebates: None,
+    }];
+    let g = GridConfig::neutral(93.0, 107.0, 20, GridQty::Base(1.0));
+    let strategies = vec![
+        BuiltIn::Grid(Box::new(Grid::new(g, &inst()).unwrap())),
+        BuiltIn::Rebalance(Rebalance::new(TargetKind::Value, vec![900.0], 0.01, false)),
+    ];
+    for s in strategies {
+        let mut out = Vec::new();
+        for by_the_run in [false, true] {
+            let mut e = engine(Record::Every(1), 10.0, true);
+            let inputs = if by_the_run {
+                Inputs::check_deferring(e.account(), &input, &[])
+            } else {
+                Inputs::check(e.account(), &input, &[])
+            }
+            .unwrap();
+            run_checked(&mut e, &inputs, &mut s.clone()).unwrap();
+            assert!(e.account().funding() != 0.0, "funding is paid");
+            out.push(e);
+        }
+        assert_eq!(bits(&out[0].curve()), bits(&out[1].curve()));
+        assert_eq!(out[0].history(), out[1].history());
+        assert_eq!(
+            serde_json::to_value(&out[0]).unwrap(),
+            serde_json::to_value(&out[1]).unwrap()
+        );
     }
 }
 

@@ -1,0 +1,470 @@
+//! A quiet stretch's bars ([`Rows`]) and the band they must stay inside ([`Band`]): the loops
+//! that find where a stretch ends, writing each bar's figures as they go or not. The loops that
+//! only test the bars ([`Rows::scan`], [`Rows::mark`]) take [`LANES`] bars at a time without a
+//! branch (compiled for AVX2 where the processor has it), with the same comparisons as one bar at
+//! a time; the first bar that leaves the band is found in the lanes' mask.
+
+use std::mem::MaybeUninit;
+
+use crate::engine::history::{MarkedRows, Room};
+use crate::ledger::Marker;
+use crate::market::{BarSeries, Times};
+
+/// Asks the processor to bring the cache line where `xs` starts into its cache (a hint, with no
+/// effect on any value).
+#[inline(always)]
+fn prefetch(xs: &[f64]) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch reads nothing into the program and cannot fault; SSE is part of every
+    // x86-64 processor.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(xs.as_ptr().cast())
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = xs;
+}
+
+/// [`prefetch`] of times.
+#[inline(always)]
+fn prefetch_times(xs: &[i64]) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: as in `prefetch`.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(xs.as_ptr().cast())
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = xs;
+}
+
+/// Bars [`Rows::scan`] tests at a time (a cache line of each column).
+const LANES: usize = 8;
+
+/// What keeps a stretch's bars quiet.
+#[derive(Clone, Copy)]
+pub(super) struct Band {
+    /// Each bar's low above the first and its high below the second.
+    pub(super) path: (f64, f64),
+    /// Each bar's close strictly inside.
+    pub(super) close: (f64, f64),
+    /// Each bar's time under this bound, in the times' unit ([`Times::before`]), when `timed`.
+    pub(super) before: i64,
+    /// An event (funding, expiry, rebate) is ahead: the times are compared with `before`.
+    pub(super) timed: bool,
+}
+
+impl Band {
+    /// Whether a bar of `low`, `high`, `close` at time `ts` stays quiet; `PATH`: its low and high
+    /// are compared (false only when the band of the path is every price), `TIMED`: its time is
+    /// (false only when no event is ahead).
+    #[inline(always)]
+    fn holds<const PATH: bool, const TIMED: bool>(
+        &self,
+        low: f64,
+        high: f64,
+        close: f64,
+        ts: i64,
+    ) -> bool {
+        let ((lo, hi), (clo, chi)) = (self.path, self.close);
+        (!PATH || (low > lo && high < hi))
+            && close > clo
+            && close < chi
+            && (!TIMED || ts < self.before)
+    }
+
+    /// [`Band::holds`] without a branch: every comparison made (the same answer).
+    #[inline(always)]
+    fn holds_all<const PATH: bool, const TIMED: bool>(
+        &self,
+        low: f64,
+        high: f64,
+        close: f64,
+        ts: i64,
+    ) -> bool {
+        let ((lo, hi), (clo, chi)) = (self.path, self.close);
+        (!PATH | ((low > lo) & (high < hi)))
+            & (close > clo)
+            & (close < chi)
+            & (!TIMED | (ts < self.before))
+    }
+
+    /// [`Band::holds`] with every comparison the band asks for (the stretch's first bar).
+    pub(super) fn admits(&self, low: f64, high: f64, close: f64, ts: i64) -> bool {
+        if self.timed {
+            self.holds::<true, true>(low, high, close, ts)
+        } else {
+            self.holds::<true, false>(low, high, close, ts)
+        }
+    }
+
+    /// Whether the path can reach something: a band of the path other than every price (else
+    /// nothing rests, no liquidation and no watched level is in play, and the lows and highs
+    /// need not be read).
+    #[inline(always)]
+    fn reaches_path(&self) -> bool {
+        !(self.path.0 == f64::NEG_INFINITY && self.path.1 == f64::INFINITY)
+    }
+}
+
+/// A block of a stretch's bars.
+pub(super) struct Rows<'a> {
+    ts: Times<'a>,
+    /// The times' raw values from the block's first row to its end (not cut: as `open`).
+    stamps: &'a [i64],
+    open: &'a [f64],
+    low: &'a [f64],
+    high: &'a [f64],
+    close: &'a [f64],
+}
+
+impl<'a> Rows<'a> {
+    /// Rows `range` of `bars`.
+    #[inline(always)]
+    pub(super) fn of(bars: &BarSeries<'a>, range: std::ops::Range<usize>) -> Self {
+        Rows {
+            ts: bars.ts.slice(range.clone()),
+            stamps: &bars.ts.raw()[range.clone()],
+            open: &bars.open[range.clone()],
+            low: &bars.low[range.clone()],
+            high: &bars.high[range.clone()],
+            close: &bars.close[range],
+        }
+    }
+
+    /// The first `m` times.
+    #[inline(always)]
+    pub(super) fn ts_to(&self, m: usize) -> Times<'_> {
+        self.ts.slice(0..m)
+    }
+
+    /// [`Rows::run`] compiled for the band: the lows and highs read only when the path can reach
+    /// something ([`Band::reaches_path`]), the times compared only when an event is ahead.
+    #[inline(always)]
+    pub(super) fn run_any(
+        &self,
+        band: Band,
+        marker: &Marker,
+        room: Option<&mut Room<'_>>,
+        values: &mut [MaybeUninit<f64>],
+    ) -> usize {
+        match (band.reaches_path(), band.timed) {
+            (true, true) => self.run::<true, true>(band, marker, room, values),
+            (true, false) => self.run::<true, false>(band, marker, room, values),
+            (false, true) => self.run::<false, true>(band, marker, room, values),
+            (false, false) => self.run::<false, false>(band, marker, room, values),
+        }
+    }
+
+    /// [`Rows::mark`] compiled for the band (as [`Rows::run_any`]).
+    #[inline(always)]
+    pub(super) fn mark_any(&self, band: Band, marker: &Marker, to: &mut MarkedRows<'_>) -> usize {
+        match (band.reaches_path(), band.timed) {
+            (true, true) => self.mark::<true, true>(band, marker, to),
+            (true, false) => self.mark::<true, false>(band, marker, to),
+            (false, true) => self.mark::<false, true>(band, marker, to),
+            (false, false) => self.mark::<false, false>(band, marker, to),
+        }
+    }
+
+    /// How many of the rows, from the first, stay inside `band`, each one's marked figures
+    /// written into `to` as [`Rows::run`] writes them (its time, value and fold are made on
+    /// another core: engine/fold.rs). At most as many rows as `to` has room for.
+    #[inline(never)]
+    fn mark<const PATH: bool, const TIMED: bool>(
+        &self,
+        band: Band,
+        marker: &Marker,
+        to: &mut MarkedRows<'_>,
+    ) -> usize {
+        #[cfg(target_arch = "x86_64")]
+        if std::is_x86_feature_detected!("avx2") {
+            // SAFETY: the processor has AVX2 (checked just above).
+            return unsafe { self.mark_avx2::<PATH, TIMED>(band, marker, to) };
+        }
+        self.mark_lanes::<PATH, TIMED>(band, marker, to)
+    }
+
+    /// [`Rows::mark`] compiled for AVX2.
+    ///
+    /// # Safety
+    /// The processor must have AVX2.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn mark_avx2<const PATH: bool, const TIMED: bool>(
+        &self,
+        band: Band,
+        marker: &Marker,
+        to: &mut MarkedRows<'_>,
+    ) -> usize {
+        self.mark_lanes::<PATH, TIMED>(band, marker, to)
+    }
+
+    /// [`Rows::mark`]'s loop: [`LANES`] bars at a time tested as in [`Rows::scan_lanes`] and,
+    /// when all stay inside, marked together (each lane the same arithmetic as one bar); the
+    /// lanes before the first that fails, and the last bars, one at a time.
+    #[inline(always)]
+    fn mark_lanes<const PATH: bool, const TIMED: bool>(
+        &self,
+        band: Band,
+        marker: &Marker,
+        to: &mut MarkedRows<'_>,
+    ) -> usize {
+        let len = self.close.len().min(to.unrealized.len());
+        let rows = self.cut(len);
+        let close = rows.close;
+        let marker = *marker;
+        let unrealized: &mut [MaybeUninit<f64>] = &mut to.unrealized[..len];
+        let notional: &mut [MaybeUninit<f64>] = &mut to.notional[..len];
+        let mut mark = to.mark.as_deref_mut().map(|m| &mut m[..len]);
+        let mut i = 0;
+        while i + LANES <= len {
+            let out = rows.outside::<PATH, TIMED>(&band, i);
+            let n = if out == 0 {
+                LANES
+            } else {
+                out.trailing_zeros() as usize
+            };
+            let (c, u, x) = (
+                &close[i..i + LANES],
+                &mut unrealized[i..i + LANES],
+                &mut notional[i..i + LANES],
+            );
+            if n == LANES {
+                for j in 0..LANES {
+                    let (a, b) = marker.marked(c[j]);
+                    u[j].write(a);
+                    x[j].write(b);
+                }
+            } else {
+                for j in 0..n {
+                    let (a, b) = marker.marked(c[j]);
+                    u[j].write(a);
+                    x[j].write(b);
+                }
+            }
+            if let Some(m) = mark.as_deref_mut() {
+                for j in 0..n {
+                    m[i + j].write(c[j]);
+                }
+            }
+            if n < LANES {
+                rows.ends::<PATH>(i + n);
+                return i + n;
+            }
+            if PATH {
+                rows.ahead(i);
+            }
+            i += LANES;
+        }
+        for i in i..len {
+            if !rows.quiet::<PATH, TIMED>(&band, i) {
+                return i;
+            }
+            let c = close[i];
+            let (u, x) = marker.marked(c);
+            unrealized[i].write(u);
+            notional[i].write(x);
+            if let Some(m) = mark.as_deref_mut() {
+                m[i].write(c);
+            }
+        }
+        len
+    }
+
+    /// [`Rows::scan`] compiled for the band (as [`Rows::run_any`]).
+    #[inline(always)]
+    pub(super) fn scan_any(&self, band: Band) -> usize {
+        match (band.reaches_path(), band.timed) {
+            (true, true) => self.scan::<true, true>(band),
+            (true, false) => self.scan::<true, false>(band),
+            (false, true) => self.scan::<false, true>(band),
+            (false, false) => self.scan::<false, false>(band),
+        }
+    }
+
+    /// How many of the rows, from the first, stay inside `band` (their figures are made on
+    /// another core: engine/fold.rs); the row that ends the stretch is asked for as in
+    /// [`Rows::run`].
+    #[inline(never)]
+    fn scan<const PATH: bool, const TIMED: bool>(&self, band: Band) -> usize {
+        #[cfg(target_arch = "x86_64")]
+        if std::is_x86_feature_detected!("avx2") {
+            // SAFETY: the processor has AVX2 (checked just above).
+            return unsafe { self.scan_avx2::<PATH, TIMED>(band) };
+        }
+        self.scan_lanes::<PATH, TIMED>(band)
+    }
+
+    /// [`Rows::scan`] compiled for AVX2.
+    ///
+    /// # Safety
+    /// The processor must have AVX2.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn scan_avx2<const PATH: bool, const TIMED: bool>(&self, band: Band) -> usize {
+        self.scan_lanes::<PATH, TIMED>(band)
+    }
+
+    /// [`Rows::scan`]'s loop: [`LANES`] bars at a time tested without a branch (the same
+    /// comparisons as [`Band::holds`]), then the first that fails found in the lanes' mask; the
+    /// last bars one at a time.
+    #[inline(always)]
+    fn scan_lanes<const PATH: bool, const TIMED: bool>(&self, band: Band) -> usize {
+        let len = self.close.len();
+        let rows = self.cut(len);
+        let mut i = 0;
+        while i + LANES <= len {
+            let out = rows.outside::<PATH, TIMED>(&band, i);
+            if out != 0 {
+                let k = i + out.trailing_zeros() as usize;
+                rows.ends::<PATH>(k);
+                return k;
+            }
+            if PATH {
+                rows.ahead(i);
+            }
+            i += LANES;
+        }
+        (i..len)
+            .find(|&i| !rows.quiet::<PATH, TIMED>(&band, i))
+            .unwrap_or(len)
+    }
+
+    /// The first `len` rows, their columns cut to that length once (no bounds check per bar;
+    /// the opens are not cut: the prefetch looks past the stretch).
+    #[inline(always)]
+    fn cut(&self, len: usize) -> Rows<'_> {
+        Rows {
+            ts: self.ts.slice(0..len),
+            stamps: self.stamps,
+            open: self.open,
+            low: &self.low[..len],
+            high: &self.high[..len],
+            close: &self.close[..len],
+        }
+    }
+
+    /// Whether bar `i` stays inside `band` (`PATH`: its low and high are compared; `TIMED`: its
+    /// time is). The bar that ends the stretch is walked from its open, and the range of the bar
+    /// before is kept: the columns the stretch did not read (the open; with a band of closes, the
+    /// lows and highs too) are asked for now, to arrive before the walk reads them. A band of the
+    /// path may end the stretch at any bar: the opens are asked for two cache lines ahead, one
+    /// line every eight bars.
+    #[inline(always)]
+    fn quiet<const PATH: bool, const TIMED: bool>(&self, band: &Band, i: usize) -> bool {
+        let (low, high) = (self.low, self.high);
+        let q = band.holds::<PATH, TIMED>(
+            if PATH { low[i] } else { 0.0 },
+            if PATH { high[i] } else { 0.0 },
+            self.close[i],
+            if TIMED { self.ts.raw()[i] } else { 0 },
+        );
+        if !q {
+            self.ends::<PATH>(i);
+        } else if PATH && i % 8 == 0 {
+            self.ahead(i);
+        }
+        q
+    }
+
+    /// Which of the [`LANES`] bars from `i` leave `band` (bit `j`: bar `i + j`), tested without
+    /// a branch (the same comparisons as [`Band::holds`]).
+    #[inline(always)]
+    fn outside<const PATH: bool, const TIMED: bool>(&self, band: &Band, i: usize) -> u32 {
+        let (low, high) = if PATH {
+            (&self.low[i..i + LANES], &self.high[i..i + LANES])
+        } else {
+            (&[0.0; LANES][..], &[0.0; LANES][..])
+        };
+        let close = &self.close[i..i + LANES];
+        let ts = &self.ts.raw()[i..i + LANES];
+        let mut out = 0u32;
+        for j in 0..LANES {
+            let q = band.holds_all::<PATH, TIMED>(low[j], high[j], close[j], ts[j]);
+            out |= u32::from(!q) << j;
+        }
+        out
+    }
+
+    /// Bar `i` ends the stretch: the columns its walk reads that the stretch did not (its open
+    /// and time; with a band of closes, the lows and highs of it and the bar before) are asked
+    /// for now.
+    #[inline(always)]
+    fn ends<const PATH: bool>(&self, i: usize) {
+        if !PATH {
+            let j = i.saturating_sub(1);
+            for col in [self.low, self.high] {
+                prefetch(&col[j..]);
+                prefetch(&col[i..]);
+            }
+        }
+        prefetch(&self.open[i..]);
+        prefetch_times(&self.stamps[i..]);
+    }
+
+    /// A band of the path may end the stretch at any bar: the opens and times of the bars two
+    /// cache lines past bar `i` are asked for (called every eight bars).
+    #[inline(always)]
+    fn ahead(&self, i: usize) {
+        if let Some(ahead) = self.open.get(i + 16..) {
+            prefetch(ahead);
+        }
+        if let Some(ahead) = self.stamps.get(i + 16..) {
+            prefetch_times(ahead);
+        }
+    }
+
+    /// Runs the block's bars while they stay inside `band` (`PATH`: the lows and highs are
+    /// compared; `TIMED`: the times are):
+    /// each bar's marked figures go into `room` (when recording) and its equity into `values`.
+    /// Returns how many bars it ran. The figures are the full step's ([`Marker::marked`],
+    /// [`Marker::equity`]); written through the room's own slices, the position, the wallet and
+    /// the band stay in registers. The loop is compiled on its own, away from the step's
+    /// register pressure.
+    #[inline(never)]
+    fn run<const PATH: bool, const TIMED: bool>(
+        &self,
+        band: Band,
+        marker: &Marker,
+        room: Option<&mut Room<'_>>,
+        values: &mut [MaybeUninit<f64>],
+    ) -> usize {
+        let len = values.len();
+        let rows = self.cut(len);
+        let (ts, close) = (rows.ts.raw(), rows.close);
+        let marker = *marker;
+        let per = self.ts.per();
+        let quiet = |i: usize| rows.quiet::<PATH, TIMED>(&band, i);
+        match room {
+            Some(room) => {
+                let time: &mut [MaybeUninit<f64>] = &mut room.time[..len];
+                let unrealized: &mut [MaybeUninit<f64>] = &mut room.unrealized[..len];
+                let notional: &mut [MaybeUninit<f64>] = &mut room.notional[..len];
+                let mut mark = room.mark.as_deref_mut().map(|m| &mut m[..len]);
+                for i in 0..len {
+                    if !quiet(i) {
+                        return i;
+                    }
+                    let c = close[i];
+                    let (u, x) = marker.marked(c);
+                    time[i].write(f64::from_bits(ts[i].wrapping_mul(per) as u64));
+                    unrealized[i].write(u);
+                    notional[i].write(x);
+                    if let Some(m) = mark.as_deref_mut() {
+                        m[i].write(c);
+                    }
+                    values[i].write(marker.equity(u));
+                }
+            }
+            None => {
+                for i in 0..len {
+                    if !quiet(i) {
+                        return i;
+                    }
+                    let (u, _) = marker.marked(close[i]);
+                    values[i].write(marker.equity(u));
+                }
+            }
+        }
+        len
+    }
+}
