@@ -13,22 +13,10 @@ use crate::market::{BarSeries, Times};
 /// Asks the processor to bring the cache line where `xs` starts into its cache (a hint, with no
 /// effect on any value).
 #[inline(always)]
-fn prefetch(xs: &[f64]) {
+fn prefetch<T>(xs: &[T]) {
     #[cfg(target_arch = "x86_64")]
     // SAFETY: a prefetch reads nothing into the program and cannot fault; SSE is part of every
     // x86-64 processor.
-    unsafe {
-        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(xs.as_ptr().cast())
-    };
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = xs;
-}
-
-/// [`prefetch`] of times.
-#[inline(always)]
-fn prefetch_times(xs: &[i64]) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: as in `prefetch`.
     unsafe {
         std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(xs.as_ptr().cast())
     };
@@ -55,25 +43,10 @@ pub(super) struct Band {
 impl Band {
     /// Whether a bar of `low`, `high`, `close` at time `ts` stays quiet; `PATH`: its low and high
     /// are compared (false only when the band of the path is every price), `TIMED`: its time is
-    /// (false only when no event is ahead).
+    /// (false only when no event is ahead). Every comparison is made, without a branch, so that
+    /// the lanes of [`Rows::scan`] vectorise.
     #[inline(always)]
     fn holds<const PATH: bool, const TIMED: bool>(
-        &self,
-        low: f64,
-        high: f64,
-        close: f64,
-        ts: i64,
-    ) -> bool {
-        let ((lo, hi), (clo, chi)) = (self.path, self.close);
-        (!PATH || (low > lo && high < hi))
-            && close > clo
-            && close < chi
-            && (!TIMED || ts < self.before)
-    }
-
-    /// [`Band::holds`] without a branch: every comparison made (the same answer).
-    #[inline(always)]
-    fn holds_all<const PATH: bool, const TIMED: bool>(
         &self,
         low: f64,
         high: f64,
@@ -367,7 +340,7 @@ impl<'a> Rows<'a> {
     }
 
     /// Which of the [`LANES`] bars from `i` leave `band` (bit `j`: bar `i + j`), tested without
-    /// a branch (the same comparisons as [`Band::holds`]).
+    /// a branch ([`Band::holds`]).
     #[inline(always)]
     fn outside<const PATH: bool, const TIMED: bool>(&self, band: &Band, i: usize) -> u32 {
         let (low, high) = if PATH {
@@ -379,7 +352,7 @@ impl<'a> Rows<'a> {
         let ts = &self.ts.raw()[i..i + LANES];
         let mut out = 0u32;
         for j in 0..LANES {
-            let q = band.holds_all::<PATH, TIMED>(low[j], high[j], close[j], ts[j]);
+            let q = band.holds::<PATH, TIMED>(low[j], high[j], close[j], ts[j]);
             out |= u32::from(!q) << j;
         }
         out
@@ -398,7 +371,7 @@ impl<'a> Rows<'a> {
             }
         }
         prefetch(&self.open[i..]);
-        prefetch_times(&self.stamps[i..]);
+        prefetch(&self.stamps[i..]);
     }
 
     /// A band of the path may end the stretch at any bar: the opens and times of the bars two
@@ -409,7 +382,7 @@ impl<'a> Rows<'a> {
             prefetch(ahead);
         }
         if let Some(ahead) = self.stamps.get(i + 16..) {
-            prefetch_times(ahead);
+            prefetch(ahead);
         }
     }
 
