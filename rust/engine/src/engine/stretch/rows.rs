@@ -24,6 +24,22 @@ fn prefetch<T>(xs: &[T]) {
     let _ = xs;
 }
 
+/// Writes the marked figures of the bars closing at `close` into `unrealized` and `notional`
+/// ([`Marker::marked`], each bar's own arithmetic).
+#[inline(always)]
+fn marked_into(
+    marker: &Marker,
+    close: &[f64],
+    unrealized: &mut [MaybeUninit<f64>],
+    notional: &mut [MaybeUninit<f64>],
+) {
+    for ((&c, u), x) in close.iter().zip(unrealized).zip(notional) {
+        let (a, b) = marker.marked(c);
+        u.write(a);
+        x.write(b);
+    }
+}
+
 /// Bars [`Rows::scan`] tests at a time (a cache line of each column).
 const LANES: usize = 8;
 
@@ -201,18 +217,11 @@ impl<'a> Rows<'a> {
                 &mut unrealized[i..i + LANES],
                 &mut notional[i..i + LANES],
             );
+            // A whole lane's length known here, so that its marking vectorises.
             if n == LANES {
-                for j in 0..LANES {
-                    let (a, b) = marker.marked(c[j]);
-                    u[j].write(a);
-                    x[j].write(b);
-                }
+                marked_into(&marker, c, u, x);
             } else {
-                for j in 0..n {
-                    let (a, b) = marker.marked(c[j]);
-                    u[j].write(a);
-                    x[j].write(b);
-                }
+                marked_into(&marker, &c[..n], &mut u[..n], &mut x[..n]);
             }
             if let Some(m) = mark.as_deref_mut() {
                 for j in 0..n {
@@ -320,8 +329,8 @@ impl<'a> Rows<'a> {
     /// time is). The bar that ends the stretch is walked from its open, and the range of the bar
     /// before is kept: the columns the stretch did not read (the open; with a band of closes, the
     /// lows and highs too) are asked for now, to arrive before the walk reads them. A band of the
-    /// path may end the stretch at any bar: the opens are asked for two cache lines ahead, one
-    /// line every eight bars.
+    /// path may end the stretch at any bar: the opens and times are asked for two cache lines
+    /// ahead, once every [`LANES`] bars ([`Rows::ahead`]).
     #[inline(always)]
     fn quiet<const PATH: bool, const TIMED: bool>(&self, band: &Band, i: usize) -> bool {
         let (low, high) = (self.low, self.high);
@@ -333,7 +342,7 @@ impl<'a> Rows<'a> {
         );
         if !q {
             self.ends::<PATH>(i);
-        } else if PATH && i % 8 == 0 {
+        } else if PATH && i % LANES == 0 {
             self.ahead(i);
         }
         q
@@ -375,7 +384,7 @@ impl<'a> Rows<'a> {
     }
 
     /// A band of the path may end the stretch at any bar: the opens and times of the bars two
-    /// cache lines past bar `i` are asked for (called every eight bars).
+    /// cache lines past bar `i` are asked for (called every [`LANES`] bars).
     #[inline(always)]
     fn ahead(&self, i: usize) {
         if let Some(ahead) = self.open.get(i + 16..) {
