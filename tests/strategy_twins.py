@@ -49,8 +49,12 @@ class RebalanceTwin:
         if sp.inverse or q == 0 or t == 0 or (q > 0) != (t > 0):
             return
         ids = [0, 0]
-        for k, b in enumerate([1 + self.adjust, 1 - self.adjust]):
-            p = _round_to(t * b / (q * sp.cs), sp.tick)
+        # The pair's prices are the strategy's decision, made in double precision
+        # (docs/strategies.md), as the grid's levels are: a bar that reaches the price to its last
+        # digit touches it. The exchange then accounts for the orders exactly.
+        tf, qf, cs, a = float(t), float(q), float(sp.cs), float(self.adjust)
+        for k, b in enumerate([1.0 + a, 1.0 - a]):
+            p = _round_to(exact(tf * b / (qf * cs)), sp.tick)
             if p <= 0:
                 continue
             dq = _round_to((t - q * sp.cs * p) / (sp.cs * p), sp.step)

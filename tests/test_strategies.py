@@ -8,7 +8,7 @@ import math
 import pandas as pd
 import perpsim
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from perpsim import Contract, Grid, InvalidInputError, Rebalance, TargetPositions
 from strategy_twins import GridTwin, RebalanceTwin, TargetsTwin, run_twin
@@ -263,12 +263,25 @@ def test_deviation_risk_table_grows_with_the_stop_deviation():
         assert abs(k - 200 * sd / 0.9) <= 2
 
 
+def frame(rows):
+    idx = pd.to_datetime([T0 + k * H for k in range(len(rows))], unit="ns", utc=True)
+    return pd.DataFrame(rows, columns=["open", "high", "low", "close"], index=idx)
+
+
+# A bar whose high is the sell's price to the last digit: 5,000 · 1.05 / (5,000 / 110) is 115.5 in
+# double precision (115.50000000000001 when rounded once from the exact quotient). A CI run found it.
+TOUCHED_AT_THE_LAST_DIGIT = frame(
+    [(100.0, 110.0, 100.0, 110.0)] + [(110.0,) * 4] * 2 + [(110.5, 115.5, 110.5, 111.5)] + [(128.0,) * 4] * 4
+)
+
+
 @given(
     bars(),
     st.sampled_from(["plain", "filtered"]),
     st.sampled_from([("value", 5_000.0), ("value", -2_000.0), ("ratio", 1.5), ("ratio", -0.5)]),
     st.sampled_from([0.01, 0.05]),
 )
+@example(TOUCHED_AT_THE_LAST_DIGIT, "plain", ("value", 5_000.0), 0.05)
 def test_rebalance_with_resting_limit_orders_matches_its_python_twin(df, ckey, target, adjust):
     c = CONTRACTS[ckey]
     kind, t = target
