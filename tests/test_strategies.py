@@ -23,6 +23,12 @@ CONTRACTS = {
 }
 
 
+def frame(rows):
+    """Hourly (open, high, low, close) rows from T0."""
+    idx = pd.to_datetime([T0 + k * H for k in range(len(rows))], unit="ns", utc=True)
+    return pd.DataFrame(rows, columns=["open", "high", "low", "close"], index=idx)
+
+
 @st.composite
 def bars(draw, base=100.0):
     n = draw(st.integers(2, 40))
@@ -37,8 +43,7 @@ def bars(draw, base=100.0):
         lo = max(0.5, min(o, c) - draw(st.sampled_from([0, 0.5, 1.5, 4.0])))
         rows.append((o, hi, lo, c))
         close = c
-    idx = pd.to_datetime([T0 + k * H for k in range(n)], unit="ns", utc=True)
-    return pd.DataFrame(rows, columns=["open", "high", "low", "close"], index=idx)
+    return frame(rows)
 
 
 def fills_of(df):
@@ -261,11 +266,6 @@ def test_deviation_risk_table_grows_with_the_stop_deviation():
     # the stop fires when d = 0.9·(x − 1) passes the stop: x − 1 = stop / 0.9 of the +100 % path
     for sd, k in zip([0.05, 0.1, 0.2, 0.4], t["stopped_at_step"].tolist()[:4]):
         assert abs(k - 200 * sd / 0.9) <= 2
-
-
-def frame(rows):
-    idx = pd.to_datetime([T0 + k * H for k in range(len(rows))], unit="ns", utc=True)
-    return pd.DataFrame(rows, columns=["open", "high", "low", "close"], index=idx)
 
 
 # A bar whose high is the sell's price to the last digit: 5,000 · 1.05 / (5,000 / 110) is 115.5 in
