@@ -80,6 +80,24 @@ def test_update_nan_keeps_last_price_and_appends_a_row(ex):
     assert h["unrealized_pnl"].iloc[-1] == pytest.approx(0.1 * (52_000 - 50_000))
 
 
+def test_a_history_read_stays_as_it_was_while_the_exchange_goes_on(ex):
+    """The table views the engine's buffers (no copy); later steps write fresh ones."""
+    for t in range(2, 50):
+        ex.update(t, {"BTCUSDT": 50_000 + 10 * t, "ETHUSDT": 3_000 - t})
+    before = ex.history()
+    kept = before.copy(deep=True)
+    for t in range(50, 5_000):  # past any room reserved: the engine's buffers move
+        ex.update(t, {"BTCUSDT": 50_000 - t, "ETHUSDT": 3_000 + t})
+    ex.buy("BTCUSDT", 45_000, 0.1)
+    ex.update(5_000, {"BTCUSDT": 45_500})
+    after = ex.history()
+    pd.testing.assert_frame_equal(before, kept)
+    pd.testing.assert_frame_equal(after.iloc[: len(before)], kept)
+    assert len(after) == len(before) + 4_951
+    assert after["unrealized_pnl"].iloc[-1] == pytest.approx(ex.account.unrealized_pnl)
+    np.testing.assert_allclose(after["equity"], after["wallet_balance"] + after["unrealized_pnl"], rtol=1e-12)
+
+
 def test_update_accepts_timestamps_of_every_kind():
     e = Exchange("BTCUSDT")
     e.update(pd.Timestamp("2024-01-01", tz="UTC"), {"BTCUSDT": 1.0})

@@ -107,9 +107,10 @@ class Exchange(_core.Exchange):
         realized_pnl, unrealized_pnl, fees, funding, effective_leverage, position_<symbol> and
         entry_<symbol> (0 when flat) per symbol, and for inverse accounts equity_quote (equity in
         quote at the first symbol's mark). The table is a read-only view of the engine's columns."""
-        ts, matrix, names = self._history_arrays()
+        ts, columns, names = self._history_arrays()
         index = utc_index(ts, "timestamp")  # (a linear account's equity_quote is its equity: not built)
-        return pd.DataFrame(matrix.T, index=index, columns=names, copy=False)
+        # Each column its own block, taken as it is: views of the engine's buffers, no copy.
+        return pd.DataFrame(dict(zip(names, columns)), index=index, copy=False)
 
     def fills(self) -> pd.DataFrame:
         """Every fill: timestamp (the step's), symbol, order_id, side, qty, price, fee, liquidity

@@ -14,6 +14,9 @@
 //! The lean columns live in one column-major buffer, each `capacity` long (a run reserves its steps
 //! up front; the room is left uninitialised, never read). The built columns are one buffer handed
 //! to numpy without a copy (an `Arc`): a later row builds a fresh one, so a view never changes.
+//! The step times and Σ unrealized (the `unrealized_pnl` column) are not built again: a view reads
+//! them in the lean buffer, shared the same way ([`History::share`]); the next row written takes it
+//! back, copying it while a view still holds it.
 
 use std::mem::MaybeUninit;
 use std::sync::{Arc, OnceLock};
@@ -73,6 +76,9 @@ const UNREALIZED: usize = 1;
 const NOTIONAL: usize = 2;
 const MARK: usize = 3;
 
+/// The account column that is the lean Σ unrealized column itself (not built).
+const UNREALIZED_COLUMN: usize = 4;
+
 /// The recorded rows (see the module doc).
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(into = "Recorded", from = "Recorded")]
@@ -85,8 +91,11 @@ pub struct History {
     inverse: bool,
     /// Room per lean column.
     capacity: usize,
-    /// The lean columns, column-major, `capacity` apart.
+    /// The lean columns, column-major, `capacity` apart (empty while `shared` holds them).
     lean: Pooled,
+    /// The lean columns once handed out for a view ([`History::share`]): read here until the next
+    /// row is written, which takes them back (a copy while a view still holds them).
+    shared: Option<Arc<Pooled>>,
     /// State rows, flat: the row index (its bits), then the state values ([`History::state_len`]).
     states: Vec<f64>,
     /// What the state follows from, as of the last state written (bits of the wallet, realized
@@ -185,6 +194,7 @@ impl History {
             inverse,
             capacity: 0,
             lean: Pooled::empty(),
+            shared: None,
             states: Vec::new(),
             key: Vec::new(),
             seen: 0,
@@ -267,9 +277,8 @@ impl History {
         if n == self.capacity {
             self.grow(n.max(64));
         }
-        debug_assert!(self.lean.len() >= self.lean_width() * self.capacity);
         let cap = self.capacity;
-        let base = self.lean.as_mut_ptr();
+        let base = self.lean_mut().as_mut_ptr();
         // SAFETY: `grow` keeps `lean` at `lean_width * capacity` floats and `n < capacity` here;
         // every offset is (column < lean_width) · capacity + n, inside the buffer.
         unsafe {
@@ -296,7 +305,7 @@ impl History {
         }
         let cap = self.capacity;
         let inverse = self.inverse;
-        let (time, rest) = self.lean.split_at_mut(cap);
+        let (time, rest) = self.lean_mut().split_at_mut(cap);
         let (unrealized, rest) = rest.split_at_mut(cap);
         let (notional, rest) = rest.split_at_mut(cap);
         let end = rows + n;
@@ -398,7 +407,7 @@ impl History {
         if self.rows == 0 {
             return &[];
         }
-        let c = &self.lean[k * self.capacity..][..self.rows];
+        let c = &self.lean_buffer()[k * self.capacity..][..self.rows];
         // SAFETY: a lean column's first `rows` entries are recorded (written by `push`, copied by
         // `grow`, built by `From<Recorded>`); `MaybeUninit<f64>` has `f64`'s layout.
         unsafe { std::slice::from_raw_parts(c.as_ptr().cast::<f64>(), c.len()) }
@@ -469,9 +478,11 @@ impl History {
         assert!(!self.lent, "the lean columns are lent");
         let n = self.len();
         for k in 0..self.lean_width() {
-            next[k * cap..k * cap + n].copy_from_slice(&self.lean[k * self.capacity..][..n]);
+            next[k * cap..k * cap + n]
+                .copy_from_slice(&self.lean_buffer()[k * self.capacity..][..n]);
         }
         self.lean = next;
+        self.shared = None;
         self.capacity = cap;
     }
 
@@ -480,17 +491,17 @@ impl History {
         A + 2 * self.symbols + 1
     }
 
-    /// Number of float columns the built buffer holds: all of them for an inverse account; a
-    /// linear account's [`QUOTE_COLUMN`] is its equity, so it is not built again (the last
-    /// column of a year of minutes is 4 MB written for nothing) and [`History::column`] gives
-    /// the equity for it.
-    pub fn built_width(&self) -> usize {
+    /// Number of float columns a view shows: all of them for an inverse account; a linear
+    /// account's [`QUOTE_COLUMN`] is its equity, so it is left out (the last column of a year of
+    /// minutes would be 4 MB written for nothing; [`History::column`] gives the equity for it).
+    pub fn shown_width(&self) -> usize {
         self.width() - !self.inverse as usize
     }
 
-    /// The distance between two built columns (for a strided view of them).
-    pub fn stride(&self) -> usize {
-        self.rows
+    /// Number of float columns the built buffer holds: the shown ones but `unrealized_pnl`, which
+    /// is the lean Σ unrealized column.
+    fn built_width(&self) -> usize {
+        self.shown_width() - 1
     }
 
     /// The built columns (on first read after a row).
@@ -505,13 +516,17 @@ impl History {
         }
         // A linear account's quote column is its equity (not built); any other column past the
         // last is out of range, as before.
-        let k = if k == self.built_width() && !self.inverse {
+        let k = if k == self.shown_width() && !self.inverse {
             0
         } else {
             k
         };
-        let c = &self.full()[k * self.rows..][..self.rows];
-        // SAFETY: `build` writes every one of the `(built_width + 1) · rows` entries; `MaybeUninit<f64>`
+        if k == UNREALIZED_COLUMN {
+            return self.lean_column(UNREALIZED);
+        }
+        let j = k - (k > UNREALIZED_COLUMN) as usize;
+        let c = &self.full()[j * self.rows..][..self.rows];
+        // SAFETY: `build` writes every one of the `built_width · rows` entries; `MaybeUninit<f64>`
         // has `f64`'s layout.
         unsafe { std::slice::from_raw_parts(c.as_ptr().cast::<f64>(), c.len()) }
     }
@@ -531,11 +546,41 @@ impl History {
         self.column(A + 2 * i + 1)
     }
 
-    /// The built columns ([`History::built_width`] float columns `stride` apart, then the step
-    /// times as i64 bits),
-    /// handed out without a copy: the history keeps reading them, and builds a fresh buffer after
-    /// its next row.
-    pub fn share(&mut self) -> Arc<Pooled> {
-        Arc::clone(self.full())
+    /// The buffers behind [`History::column`] and [`History::timestamps`], handed out without a
+    /// copy: the built columns (a fresh buffer is built after the next row) and the lean ones
+    /// (the next row written takes them back, copying them while they are still held). Whatever
+    /// those two methods return until the next row points into these buffers.
+    pub fn share(&mut self) -> SharedColumns {
+        let built = Arc::clone(self.full());
+        let lean = Arc::clone(
+            self.shared
+                .get_or_insert_with(|| Arc::new(std::mem::take(&mut self.lean))),
+        );
+        SharedColumns { built, lean }
     }
+
+    /// The lean buffer, to read (wherever it is held).
+    #[inline]
+    fn lean_buffer(&self) -> &Pooled {
+        self.shared.as_deref().unwrap_or(&self.lean)
+    }
+
+    /// The lean buffer, to write: taken back if it was shared (copied while a view holds it).
+    #[inline]
+    fn lean_mut(&mut self) -> &mut Pooled {
+        if let Some(a) = self.shared.take() {
+            self.lean = Arc::try_unwrap(a).unwrap_or_else(|a| (*a).clone());
+        }
+        &mut self.lean
+    }
+}
+
+/// The buffers a view of the history reads ([`History::share`]); holding them keeps its columns
+/// valid and unchanged.
+#[derive(Clone, Debug)]
+pub struct SharedColumns {
+    /// The built columns.
+    pub built: Arc<Pooled>,
+    /// The lean columns (the step times, Σ unrealized).
+    pub lean: Arc<Pooled>,
 }

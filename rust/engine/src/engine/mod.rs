@@ -249,7 +249,7 @@ impl Engine {
 
     /// The recorded columns, handed out for a view without a copy (see
     /// [`History::share`]): (the shared data, the history to read its shape from).
-    pub fn share_history(&mut self) -> (std::sync::Arc<crate::memory::Pooled>, &History) {
+    pub fn share_history(&mut self) -> (history::SharedColumns, &History) {
         let data = self.history.share();
         (data, &self.history)
     }

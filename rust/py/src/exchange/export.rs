@@ -1,10 +1,8 @@
 //! `Exchange` records to Python: the history as a view of the engine's columns (no copy),
 //! the fills, orders and funding payments as dicts of columns.
 
-use std::sync::Arc;
-
-use numpy::ndarray::{ArrayView2, ShapeBuilder};
-use numpy::{IntoPyArray, PyArray2, PyArrayMethods};
+use numpy::ndarray::ArrayView1;
+use numpy::{IntoPyArray, PyArray1, PyArrayMethods};
 use perpsim_engine::engine::history::{ACCOUNT_COLUMNS, QUOTE_COLUMN};
 use perpsim_engine::Named;
 use pyo3::prelude::*;
@@ -13,50 +11,55 @@ use pyo3::types::PyDict;
 use super::PyExchange;
 use crate::columns::Columns;
 
-/// Keeps an engine history buffer alive while numpy views it.
+/// Keeps the engine's history buffers alive while numpy views them.
 #[pyclass(frozen, module = "perpsim._core")]
-struct SharedColumns(#[allow(dead_code)] Arc<perpsim_engine::memory::Pooled>);
+struct SharedColumns(#[allow(dead_code)] perpsim_engine::engine::history::SharedColumns);
+
+/// The history's arrays: the step times, one array per column, the columns' names.
+type HistoryArrays<'py> = (Bound<'py, PyAny>, Vec<Bound<'py, PyAny>>, Vec<String>);
 
 #[pymethods]
 impl PyExchange {
-    /// The history as (timestamps int64 ns array, float64 matrix of shape (columns, rows), column
-    /// names; a linear account's equity_quote, its equity, is left out). The matrix is a
-    /// read-only view of the engine's own column buffer (no copy; pandas wraps its transpose as
-    /// one block without copying either); a later step of this exchange writes to a fresh
-    /// buffer, never to this one.
+    /// The history as (timestamps int64 ns array, one float64 array per column, column names; a
+    /// linear account's equity_quote, its equity, is left out). Each array is a read-only view of
+    /// the engine's own buffers (no copy; pandas takes them as they are with ``copy=False``); a
+    /// later step of this exchange writes to fresh buffers, never to these.
     fn _history_arrays<'py>(
         &mut self,
         py: Python<'py>,
-    ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>, Vec<String>)> {
-        let (shared, h) = self.eng_mut(py)?.share_history();
-        let (k, n, cap) = (h.built_width(), h.len(), h.stride());
-        // The built columns' names: a linear account's equity_quote (its equity) is not built.
+    ) -> PyResult<HistoryArrays<'py>> {
         let mut names = self.history_names(py)?;
+        let (shared, h) = self.eng_mut(py)?.share_history();
+        let (k, n) = (h.shown_width(), h.len());
         names.truncate(k);
         if n == 0 {
             let ts = Vec::<i64>::new().into_pyarray(py).into_any();
-            let matrix = numpy::PyArray2::<f64>::zeros(py, (k, 0), false).into_any();
-            return Ok((ts, matrix, names));
+            let cols = (0..k)
+                .map(|_| Vec::<f64>::new().into_pyarray(py).into_any())
+                .collect();
+            return Ok((ts, cols, names));
         }
-        let ptr = shared.as_ptr().cast::<f64>();
         let owner = Bound::new(py, SharedColumns(shared))?.into_any();
-        // SAFETY: `ptr` points at `k` float columns `cap` (= n) apart, then the step times' bits,
-        // all `n` entries of each written by the build; the views cover exactly those (i64 and
-        // f64 share size and alignment, every bit pattern is a valid i64). The `Arc` that `owner`
-        // keeps alive as the arrays' base owns them, and the engine never writes a buffer it has
-        // handed out (it builds a fresh one after its next row).
-        let (matrix, ts) = unsafe {
-            let view = ArrayView2::from_shape_ptr((k, n).strides((cap, 1)), ptr);
-            let times =
-                numpy::ndarray::ArrayView1::from_shape_ptr(n, ptr.add(k * cap).cast::<i64>());
-            (
-                PyArray2::borrow_from_array(&view, owner.clone()),
-                numpy::PyArray1::borrow_from_array(&times, owner),
-            )
+        // Read-only views of `n` entries each: the slices `timestamps` and `column` return until
+        // the next row point into the buffers that `owner` (the arrays' base) keeps alive, and the
+        // engine never writes a buffer it has handed out.
+        let view = |c: &[f64]| -> PyResult<Bound<'py, PyAny>> {
+            // SAFETY: `c` is `n` initialised floats inside a buffer `owner` owns (above).
+            let a = unsafe {
+                let v = ArrayView1::from_shape_ptr(c.len(), c.as_ptr());
+                PyArray1::borrow_from_array(&v, owner.clone())
+            };
+            Ok(a.readwrite().make_nonwriteable().as_any().clone())
         };
-        let matrix = matrix.readwrite().make_nonwriteable().as_any().clone();
+        let cols = (0..k).map(|j| view(h.column(j))).collect::<PyResult<_>>()?;
+        let t = h.timestamps();
+        // SAFETY: as above; the times are the lean buffer's first column.
+        let ts = unsafe {
+            let v = ArrayView1::from_shape_ptr(t.len(), t.as_ptr());
+            PyArray1::borrow_from_array(&v, owner)
+        };
         let ts = ts.readwrite().make_nonwriteable().as_any().clone();
-        Ok((ts, matrix, names))
+        Ok((ts, cols, names))
     }
 }
 

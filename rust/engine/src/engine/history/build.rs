@@ -8,7 +8,7 @@ use std::mem::MaybeUninit;
 
 use rayon::prelude::*;
 
-use super::{History, A, MARK, NOTIONAL, TIME, UNREALIZED};
+use super::{History, A, MARK, NOTIONAL, UNREALIZED, UNREALIZED_COLUMN};
 use crate::memory::{fence, put, Pooled};
 
 /// Values (rows × columns) from which the columns are built in parallel, and written past the
@@ -16,23 +16,24 @@ use crate::memory::{fence, put, Pooled};
 const PARALLEL_FROM: usize = 1 << 20;
 
 impl History {
-    /// Builds the full columns: [`History::built_width`] float columns of `rows` each, then the
-    /// step times' bits.
+    /// Builds the full columns: [`History::built_width`] float columns of `rows` each (the
+    /// shown ones in order, but `unrealized_pnl`: a view reads the lean column).
     pub(super) fn build(&self) -> Pooled {
         let (n, w) = (self.rows, self.built_width());
-        let large = n * (w + 1) >= PARALLEL_FROM;
+        let large = n * w >= PARALLEL_FROM;
         self.build_on(large && !crate::mc::is_forked(), large)
     }
 
     /// [`History::build`], on the cores in parallel or not, with stores past the caches or not.
     fn build_on(&self, parallel: bool, stream: bool) -> Pooled {
         let (n, w) = (self.rows, self.built_width());
-        let mut out = Pooled::new((w + 1) * n);
+        let mut out = Pooled::new(w * n);
         if n == 0 {
             return out;
         }
         let states: Vec<(usize, &[f64])> = self.state_rows().collect();
-        let column = |(k, col): (usize, &mut [MaybeUninit<f64>])| {
+        let column = |(j, col): (usize, &mut [MaybeUninit<f64>])| {
+            let k = j + (j >= UNREALIZED_COLUMN) as usize;
             if stream {
                 self.build_column::<true>(k, col, &states);
             } else {
@@ -47,8 +48,8 @@ impl History {
         out
     }
 
-    /// Column `k` of the full columns (`built_width`: the step times) into `col` (`STREAM`: with
-    /// [`put`]'s stores past the caches).
+    /// Column `k` of the shown columns into `col` (`STREAM`: with [`put`]'s stores past the
+    /// caches).
     fn build_column<const STREAM: bool>(
         &self,
         k: usize,
@@ -56,13 +57,6 @@ impl History {
         states: &[(usize, &[f64])],
     ) {
         let (n, w) = (self.rows, self.width());
-        if k == self.built_width() {
-            for (o, &t) in col.iter_mut().zip(self.lean_column(TIME)) {
-                put::<STREAM>(o, t);
-            }
-            fence::<STREAM>();
-            return;
-        }
         let (u, no) = (self.lean_column(UNREALIZED), self.lean_column(NOTIONAL));
         let mark = self.inverse.then(|| self.lean_column(MARK));
         for (j, &(from, st)) in states.iter().enumerate() {
@@ -163,5 +157,53 @@ mod tests {
             assert_eq!(bits(&par), bits(&seq), "inverse: {inverse}");
             assert_eq!(h.column(0).len(), rows);
         }
+    }
+
+    #[test]
+    fn shared_columns_stay_as_they_were_while_rows_are_added() {
+        let inst = Instrument::plain_linear("X", 0.0002, 0.0005);
+        let mut acc = Account::new(vec![inst], 1e6, 10.0).unwrap();
+        let mut h = History::new(1, false);
+        h.reserve(100).unwrap();
+        let row = |h: &mut History, acc: &mut Account, r: usize, epoch: u64| {
+            acc.set_mark(0, 100.0 + r as f64);
+            h.push(r as i64, acc, epoch);
+        };
+        acc.fill_leg(0, PositionSide::Both, 1.0, 100.0, Liquidity::Maker)
+            .unwrap();
+        for r in 0..100 {
+            row(&mut h, &mut acc, r, 1);
+        }
+        let snapshot = |h: &History| -> Vec<Vec<f64>> {
+            let mut cols: Vec<Vec<f64>> =
+                (0..h.shown_width()).map(|k| h.column(k).to_vec()).collect();
+            cols.push(h.timestamps().iter().map(|&t| t as f64).collect());
+            cols
+        };
+        let shared = h.share();
+        let views: Vec<&[f64]> = (0..h.shown_width())
+            .map(|k| {
+                let c = h.column(k);
+                // SAFETY: the buffers `shared` holds outlive these views (checked below).
+                unsafe { std::slice::from_raw_parts(c.as_ptr(), c.len()) }
+            })
+            .collect();
+        let before = snapshot(&h);
+        assert_eq!(before[UNREALIZED_COLUMN][99], 99.0);
+        // More rows than the room reserved (the lean columns move), and a fill.
+        for r in 100..1_000 {
+            row(&mut h, &mut acc, r, 1);
+        }
+        acc.fill_leg(0, PositionSide::Both, 1.0, 1_000.0, Liquidity::Maker)
+            .unwrap();
+        row(&mut h, &mut acc, 1_000, 2);
+        let after = snapshot(&h);
+        for (k, v) in views.iter().enumerate() {
+            assert_eq!(v.to_vec(), before[k], "column {k}");
+            assert_eq!(after[k][..100], before[k][..], "column {k}");
+            assert_eq!(after[k].len(), 1_001);
+        }
+        assert_eq!(after[UNREALIZED_COLUMN][999], 999.0);
+        drop(shared);
     }
 }

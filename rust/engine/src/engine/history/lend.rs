@@ -121,7 +121,7 @@ impl History {
             return None;
         }
         let cap = self.capacity;
-        let base = self.lean.as_mut_ptr();
+        let base = self.lean_mut().as_mut_ptr();
         self.lent = true;
         // SAFETY: the buffer holds `lean_width · capacity` floats; each column starts inside it.
         unsafe {
