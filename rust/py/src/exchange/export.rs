@@ -24,10 +24,7 @@ impl PyExchange {
     /// linear account's equity_quote, its equity, is left out). Each array is a read-only view of
     /// the engine's own buffers (no copy; pandas takes them as they are with ``copy=False``); a
     /// later step of this exchange writes to fresh buffers, never to these.
-    fn _history_arrays<'py>(
-        &mut self,
-        py: Python<'py>,
-    ) -> PyResult<HistoryArrays<'py>> {
+    fn _history_arrays<'py>(&mut self, py: Python<'py>) -> PyResult<HistoryArrays<'py>> {
         let mut names = self.history_names(py)?;
         let (shared, h) = self.eng_mut(py)?.share_history();
         let (k, n) = (h.shown_width(), h.len());

@@ -15,6 +15,9 @@ use crate::memory::{fence, put, Pooled};
 /// caches (8 MB: twice a core's L2 here; a table that size is read from memory anyway).
 const PARALLEL_FROM: usize = 1 << 20;
 
+/// Pieces each column is built in, on the cores in parallel.
+const PIECES: usize = 4;
+
 impl History {
     /// Builds the full columns: [`History::built_width`] float columns of `rows` each (the
     /// shown ones in order, but `unrealized_pnl`: a view reads the lean column).
@@ -32,69 +35,80 @@ impl History {
             return out;
         }
         let states: Vec<(usize, &[f64])> = self.state_rows().collect();
-        let column = |(j, col): (usize, &mut [MaybeUninit<f64>])| {
+        // Each column in pieces of whole cache lines, so that the cores share the work evenly
+        // (whole columns left one core a column behind the other).
+        let piece = if parallel {
+            n.div_ceil(PIECES).next_multiple_of(8)
+        } else {
+            n
+        };
+        let column = |(j, from, col): (usize, usize, &mut [MaybeUninit<f64>])| {
             let k = j + (j >= UNREALIZED_COLUMN) as usize;
             if stream {
-                self.build_column::<true>(k, col, &states);
+                self.build_column::<true>(k, from, col, &states);
             } else {
-                self.build_column::<false>(k, col, &states);
+                self.build_column::<false>(k, from, col, &states);
             }
         };
+        let pieces = out.chunks_mut(n).enumerate().flat_map(|(j, col)| {
+            col.chunks_mut(piece)
+                .enumerate()
+                .map(move |(p, c)| (j, p * piece, c))
+        });
         if parallel {
-            out.par_chunks_mut(n).enumerate().for_each(column);
+            pieces.collect::<Vec<_>>().into_par_iter().for_each(column);
         } else {
-            out.chunks_mut(n).enumerate().for_each(column);
+            pieces.for_each(column);
         }
         out
     }
 
-    /// Column `k` of the shown columns into `col` (`STREAM`: with [`put`]'s stores past the
-    /// caches).
+    /// Rows `from..` of column `k` of the shown columns into `col` (`STREAM`: with [`put`]'s
+    /// stores past the caches).
     fn build_column<const STREAM: bool>(
         &self,
         k: usize,
+        from: usize,
         col: &mut [MaybeUninit<f64>],
         states: &[(usize, &[f64])],
     ) {
-        let (n, w) = (self.rows, self.width());
+        let (n, w) = (from + col.len(), self.width());
+        // The state in force at row `from` (the first state row is row 0's), and those after it.
+        let first = states.partition_point(|s| s.0 <= from).saturating_sub(1);
         let (u, no) = (self.lean_column(UNREALIZED), self.lean_column(NOTIONAL));
         let mark = self.inverse.then(|| self.lean_column(MARK));
-        for (j, &(from, st)) in states.iter().enumerate() {
-            let to = states.get(j + 1).map_or(n, |s| s.0).min(n);
-            if from >= to {
+        for (j, &(at, st)) in states.iter().enumerate().skip(first) {
+            let (a, to) = (at.max(from), states.get(j + 1).map_or(n, |s| s.0).min(n));
+            if to <= a {
+                if at >= n {
+                    break;
+                }
                 continue;
             }
-            let (out, u, no) = (&mut col[from..to], &u[from..to], &no[from..to]);
+            let (out, u, no) = (&mut col[a - from..to - from], &u[a..to], &no[a..to]);
             let wallet = st[0];
             match k {
                 // equity, then the columns that follow from it and the lean rows
-                0 => {
-                    for (o, &x) in out.iter_mut().zip(u) {
-                        put::<STREAM>(o, wallet + x);
-                    }
-                }
+                0 => each::<STREAM>(out, |i| wallet + u[i]),
                 4 => {
                     for (o, &x) in out.iter_mut().zip(u) {
                         put::<STREAM>(o, x);
                     }
                 }
-                7 => {
-                    for ((o, &x), &nr) in out.iter_mut().zip(u).zip(no) {
-                        let equity = wallet + x;
-                        let lev = if nr == 0.0 {
-                            0.0
-                        } else if equity > 0.0 {
-                            nr / equity
-                        } else {
-                            f64::INFINITY
-                        };
-                        put::<STREAM>(o, lev);
+                7 => each::<STREAM>(out, |i| {
+                    let (equity, nr) = (wallet + u[i], no[i]);
+                    if nr == 0.0 {
+                        0.0
+                    } else if equity > 0.0 {
+                        nr / equity
+                    } else {
+                        f64::INFINITY
                     }
-                }
+                }),
                 k if k == w - 1 => {
                     for (r, (o, &x)) in out.iter_mut().zip(u).enumerate() {
                         let equity = wallet + x;
-                        put::<STREAM>(o, mark.map_or(equity, |m| equity * m[from + r]));
+                        put::<STREAM>(o, mark.map_or(equity, |m| equity * m[a + r]));
                     }
                 }
                 // wallet, margin, realized PnL, fees, funding; then position and entry per slot
@@ -114,8 +128,34 @@ fn fill<const STREAM: bool>(out: &mut [MaybeUninit<f64>], v: f64) {
         out.fill(MaybeUninit::new(v));
         return;
     }
-    for o in out {
-        put::<STREAM>(o, v);
+    each::<STREAM>(out, |_| v);
+}
+
+/// Entry `i` of `out` set to `f(i)` (by [`put`]; streamed two at a time where aligned).
+#[inline(always)]
+fn each<const STREAM: bool>(out: &mut [MaybeUninit<f64>], f: impl Fn(usize) -> f64) {
+    #[cfg(target_arch = "x86_64")]
+    if STREAM {
+        use std::arch::x86_64::{_mm_set_pd, _mm_stream_pd};
+        let head = out.as_ptr().align_offset(16).min(out.len());
+        let (a, rest) = out.split_at_mut(head);
+        for (i, o) in a.iter_mut().enumerate() {
+            put::<STREAM>(o, f(i));
+        }
+        let mut pairs = rest.chunks_exact_mut(2);
+        let mut i = head;
+        for p in &mut pairs {
+            // SAFETY: `p` is two floats starting 16-byte aligned (after `head`).
+            unsafe { _mm_stream_pd(p.as_mut_ptr().cast::<f64>(), _mm_set_pd(f(i + 1), f(i))) };
+            i += 2;
+        }
+        for o in pairs.into_remainder() {
+            put::<STREAM>(o, f(i));
+        }
+        return;
+    }
+    for (i, o) in out.iter_mut().enumerate() {
+        put::<STREAM>(o, f(i));
     }
 }
 
