@@ -43,6 +43,25 @@ impl LeanColumns {
         true
     }
 
+    /// Rows in the room.
+    #[inline(always)]
+    pub fn room(&self) -> usize {
+        self.cap
+    }
+
+    /// Writes the step times (ns) of rows `k..k + raw.len()`: each `raw` time · `per`.
+    ///
+    /// # Safety
+    /// As [`LeanColumns::write`], for the time column; the rows are inside the room.
+    #[inline(always)]
+    pub unsafe fn write_times(&self, k: usize, raw: &[i64], per: i64) {
+        debug_assert!(k + raw.len() <= self.cap);
+        let out = std::slice::from_raw_parts_mut(self.time.add(k), raw.len());
+        for (o, &t) in out.iter_mut().zip(raw) {
+            put::<false>(o, f64::from_bits(t.wrapping_mul(per) as u64));
+        }
+    }
+
     /// Writes row `k`'s step time (ns) alone. False, with nothing written, past the room.
     ///
     /// # Safety
