@@ -261,7 +261,7 @@ impl Feed {
                                 *v = marker.equity(u);
                                 let t = raw[a + j].wrapping_mul(per);
                                 // SAFETY: as above; the row is inside the room (checked above).
-                                unsafe { cols.write(a + j, t, u, x, c) };
+                                unsafe { cols.write_in_room(a + j, t, u, x, c) };
                             }
                         }
                         None => values_into(&marker, close, vals),

@@ -63,8 +63,8 @@ impl History {
         out
     }
 
-    /// Rows `from..` of column `k` of the shown columns into `col` (`STREAM`: with [`put`]'s
-    /// stores past the caches).
+    /// Rows `from..` of column `k` of the shown columns (any but `unrealized_pnl`, which is not
+    /// built) into `col` (`STREAM`: with [`put`]'s stores past the caches).
     fn build_column<const STREAM: bool>(
         &self,
         k: usize,
@@ -90,11 +90,6 @@ impl History {
             match k {
                 // equity, then the columns that follow from it and the lean rows
                 0 => each::<STREAM>(out, |i| wallet + u[i]),
-                4 => {
-                    for (o, &x) in out.iter_mut().zip(u) {
-                        put::<STREAM>(o, x);
-                    }
-                }
                 7 => each::<STREAM>(out, |i| {
                     let (equity, nr) = (wallet + u[i], no[i]);
                     if nr == 0.0 {
@@ -105,12 +100,10 @@ impl History {
                         f64::INFINITY
                     }
                 }),
-                k if k == w - 1 => {
-                    for (r, (o, &x)) in out.iter_mut().zip(u).enumerate() {
-                        let equity = wallet + x;
-                        put::<STREAM>(o, mark.map_or(equity, |m| equity * m[a + r]));
-                    }
-                }
+                k if k == w - 1 => each::<STREAM>(out, |i| {
+                    let equity = wallet + u[i];
+                    mark.map_or(equity, |m| equity * m[a + i])
+                }),
                 // wallet, margin, realized PnL, fees, funding; then position and entry per slot
                 1..=3 => fill::<STREAM>(out, st[k - 1]),
                 5 | 6 => fill::<STREAM>(out, st[k - 2]),

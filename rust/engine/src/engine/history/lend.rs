@@ -38,9 +38,19 @@ impl LeanColumns {
         if k >= self.cap {
             return false;
         }
+        self.write_in_room(k, ts, u, x, m);
+        true
+    }
+
+    /// [`LeanColumns::write`] of a row known to be inside the room (no test).
+    ///
+    /// # Safety
+    /// As [`LeanColumns::write`]; `k` is inside the room.
+    #[inline(always)]
+    pub unsafe fn write_in_room(&self, k: usize, ts: i64, u: f64, x: f64, m: f64) {
+        debug_assert!(k < self.cap);
         put::<true>(&mut *self.time.add(k), f64::from_bits(ts as u64));
         self.marked::<true>(k, u, x, m);
-        true
     }
 
     /// Rows in the room.
