@@ -203,7 +203,6 @@ impl Feed {
                 continue;
             }
             if closed {
-                crate::memory::fence::<true>(); // the rows' streamed stores, before the join
                 return Some(curve);
             }
             wait(&mut spins);

@@ -9,7 +9,6 @@ use std::mem::MaybeUninit;
 
 use super::{History, MARK, NOTIONAL, TIME, UNREALIZED};
 use crate::ledger::Account;
-use crate::memory::put;
 
 /// Where the rows of the lent lean columns go: each column's start and the room per column.
 #[derive(Clone, Copy, Debug)]
@@ -24,11 +23,10 @@ pub struct LeanColumns {
 
 impl LeanColumns {
     /// Writes row `k`: its step time (ns), Σ unrealized `u`, Σ notional `x` and the mark `m`
-    /// (kept in an inverse account only). False, with nothing written, past the room. The
-    /// stores go past the caches ([`put`]): the one thread that writes whole rows writes every
-    /// row of the loan, in order (W2's call in the side-by-side harness's pattern ~5 % faster; a
-    /// run that writes the marked figures itself measured slower with it, so the split writes
-    /// below keep plain stores).
+    /// (kept in an inverse account only). False, with nothing written, past the room. Plain
+    /// stores (decision 134): the buffer comes from the pool, and the last run that had it may
+    /// have left its lines dirty in another core's cache, where a store past the caches waits for
+    /// each of them (a grid after two balance runs: 3.1 → 5.1 ms).
     ///
     /// # Safety
     /// The history that lent the columns is alive and has not moved its buffer (it cannot while
@@ -49,8 +47,8 @@ impl LeanColumns {
     #[inline(always)]
     pub unsafe fn write_in_room(&self, k: usize, ts: i64, u: f64, x: f64, m: f64) {
         debug_assert!(k < self.cap);
-        put::<true>(&mut *self.time.add(k), f64::from_bits(ts as u64));
-        self.marked::<true>(k, u, x, m);
+        *self.time.add(k) = MaybeUninit::new(f64::from_bits(ts as u64));
+        self.marked(k, u, x, m);
     }
 
     /// Rows in the room.
@@ -68,7 +66,7 @@ impl LeanColumns {
         debug_assert!(k + raw.len() <= self.cap);
         let out = std::slice::from_raw_parts_mut(self.time.add(k), raw.len());
         for (o, &t) in out.iter_mut().zip(raw) {
-            put::<false>(o, f64::from_bits(t.wrapping_mul(per) as u64));
+            *o = MaybeUninit::new(f64::from_bits(t.wrapping_mul(per) as u64));
         }
     }
 
@@ -81,7 +79,7 @@ impl LeanColumns {
         if k >= self.cap {
             return false;
         }
-        put::<false>(&mut *self.time.add(k), f64::from_bits(ts as u64));
+        *self.time.add(k) = MaybeUninit::new(f64::from_bits(ts as u64));
         true
     }
 
@@ -95,20 +93,20 @@ impl LeanColumns {
         if k >= self.cap {
             return false;
         }
-        self.marked::<false>(k, u, x, m);
+        self.marked(k, u, x, m);
         true
     }
 
-    /// Row `k`'s marked figures (`STREAM`: past the caches, [`put`]); `k` is inside the room.
+    /// Row `k`'s marked figures; `k` is inside the room.
     ///
     /// # Safety
     /// As [`LeanColumns::write`], for those columns.
     #[inline(always)]
-    unsafe fn marked<const STREAM: bool>(&self, k: usize, u: f64, x: f64, m: f64) {
-        put::<STREAM>(&mut *self.unrealized.add(k), u);
-        put::<STREAM>(&mut *self.notional.add(k), x);
+    unsafe fn marked(&self, k: usize, u: f64, x: f64, m: f64) {
+        *self.unrealized.add(k) = MaybeUninit::new(u);
+        *self.notional.add(k) = MaybeUninit::new(x);
         if let Some(c) = self.mark {
-            put::<STREAM>(&mut *c.add(k), m);
+            *c.add(k) = MaybeUninit::new(m);
         }
     }
 
