@@ -59,10 +59,11 @@ pub(super) struct Band {
 impl Band {
     /// Whether a bar of `low`, `high`, `close` at time `ts` stays quiet; `PATH`: its low and high
     /// are compared (false only when the band of the path is every price), `TIMED`: its time is
-    /// (false only when no event is ahead). Every comparison is made, without a branch, so that
-    /// the lanes of [`Rows::scan`] vectorise.
+    /// (false only when no event is ahead), `CLOSE`: its close is (false only when the band of
+    /// closes is every price: a checked close is finite, inside it). Every comparison is made,
+    /// without a branch, so that the lanes of [`Rows::scan`] vectorise.
     #[inline(always)]
-    fn holds<const PATH: bool, const TIMED: bool>(
+    fn holds<const PATH: bool, const TIMED: bool, const CLOSE: bool>(
         &self,
         low: f64,
         high: f64,
@@ -71,17 +72,16 @@ impl Band {
     ) -> bool {
         let ((lo, hi), (clo, chi)) = (self.path, self.close);
         (!PATH | ((low > lo) & (high < hi)))
-            & (close > clo)
-            & (close < chi)
+            & (!CLOSE | ((close > clo) & (close < chi)))
             & (!TIMED | (ts < self.before))
     }
 
     /// [`Band::holds`] with every comparison the band asks for (the stretch's first bar).
     pub(super) fn admits(&self, low: f64, high: f64, close: f64, ts: i64) -> bool {
         if self.timed {
-            self.holds::<true, true>(low, high, close, ts)
+            self.holds::<true, true, true>(low, high, close, ts)
         } else {
-            self.holds::<true, false>(low, high, close, ts)
+            self.holds::<true, false, true>(low, high, close, ts)
         }
     }
 
@@ -91,6 +91,13 @@ impl Band {
     #[inline(always)]
     fn reaches_path(&self) -> bool {
         !(self.path.0 == f64::NEG_INFINITY && self.path.1 == f64::INFINITY)
+    }
+
+    /// Whether the band of closes is narrower than every price (else the closes need not be
+    /// read to find where a stretch ends).
+    #[inline(always)]
+    fn reaches_close(&self) -> bool {
+        !(self.close.0 == f64::NEG_INFINITY && self.close.1 == f64::INFINITY)
     }
 }
 
@@ -206,7 +213,7 @@ impl<'a> Rows<'a> {
         let mut mark = to.mark.as_deref_mut().map(|m| &mut m[..len]);
         let mut i = 0;
         while i + LANES <= len {
-            let out = rows.outside::<PATH, TIMED>(&band, i);
+            let out = rows.outside::<PATH, TIMED, true>(&band, i);
             let n = if out == 0 {
                 LANES
             } else {
@@ -238,7 +245,7 @@ impl<'a> Rows<'a> {
             i += LANES;
         }
         for i in i..len {
-            if !rows.quiet::<PATH, TIMED>(&band, i) {
+            if !rows.quiet::<PATH, TIMED, true>(&band, i) {
                 return i;
             }
             let c = close[i];
@@ -255,11 +262,15 @@ impl<'a> Rows<'a> {
     /// [`Rows::scan`] compiled for the band (as [`Rows::run_any`]).
     #[inline(always)]
     pub(super) fn scan_any(&self, band: Band) -> usize {
-        match (band.reaches_path(), band.timed) {
-            (true, true) => self.scan::<true, true>(band),
-            (true, false) => self.scan::<true, false>(band),
-            (false, true) => self.scan::<false, true>(band),
-            (false, false) => self.scan::<false, false>(band),
+        match (band.reaches_path(), band.timed, band.reaches_close()) {
+            (true, true, true) => self.scan::<true, true, true>(band),
+            (true, false, true) => self.scan::<true, false, true>(band),
+            (false, true, true) => self.scan::<false, true, true>(band),
+            (false, false, true) => self.scan::<false, false, true>(band),
+            (true, true, false) => self.scan::<true, true, false>(band),
+            (true, false, false) => self.scan::<true, false, false>(band),
+            (false, true, false) => self.scan::<false, true, false>(band),
+            (false, false, false) => self.scan::<false, false, false>(band),
         }
     }
 
@@ -267,13 +278,13 @@ impl<'a> Rows<'a> {
     /// another core: engine/fold.rs); the row that ends the stretch is asked for as in
     /// [`Rows::run`].
     #[inline(never)]
-    fn scan<const PATH: bool, const TIMED: bool>(&self, band: Band) -> usize {
+    fn scan<const PATH: bool, const TIMED: bool, const CLOSE: bool>(&self, band: Band) -> usize {
         #[cfg(target_arch = "x86_64")]
         if std::is_x86_feature_detected!("avx2") {
             // SAFETY: the processor has AVX2 (checked just above).
-            return unsafe { self.scan_avx2::<PATH, TIMED>(band) };
+            return unsafe { self.scan_avx2::<PATH, TIMED, CLOSE>(band) };
         }
-        self.scan_lanes::<PATH, TIMED>(band)
+        self.scan_lanes::<PATH, TIMED, CLOSE>(band)
     }
 
     /// [`Rows::scan`] compiled for AVX2.
@@ -282,20 +293,26 @@ impl<'a> Rows<'a> {
     /// The processor must have AVX2.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
-    unsafe fn scan_avx2<const PATH: bool, const TIMED: bool>(&self, band: Band) -> usize {
-        self.scan_lanes::<PATH, TIMED>(band)
+    unsafe fn scan_avx2<const PATH: bool, const TIMED: bool, const CLOSE: bool>(
+        &self,
+        band: Band,
+    ) -> usize {
+        self.scan_lanes::<PATH, TIMED, CLOSE>(band)
     }
 
     /// [`Rows::scan`]'s loop: [`LANES`] bars at a time tested without a branch (the same
     /// comparisons as [`Band::holds`]), then the first that fails found in the lanes' mask; the
     /// last bars one at a time.
     #[inline(always)]
-    fn scan_lanes<const PATH: bool, const TIMED: bool>(&self, band: Band) -> usize {
+    fn scan_lanes<const PATH: bool, const TIMED: bool, const CLOSE: bool>(
+        &self,
+        band: Band,
+    ) -> usize {
         let len = self.close.len();
         let rows = self.cut(len);
         let mut i = 0;
         while i + LANES <= len {
-            let out = rows.outside::<PATH, TIMED>(&band, i);
+            let out = rows.outside::<PATH, TIMED, CLOSE>(&band, i);
             if out != 0 {
                 let k = i + out.trailing_zeros() as usize;
                 rows.ends::<PATH>(k);
@@ -307,7 +324,7 @@ impl<'a> Rows<'a> {
             i += LANES;
         }
         (i..len)
-            .find(|&i| !rows.quiet::<PATH, TIMED>(&band, i))
+            .find(|&i| !rows.quiet::<PATH, TIMED, CLOSE>(&band, i))
             .unwrap_or(len)
     }
 
@@ -332,12 +349,16 @@ impl<'a> Rows<'a> {
     /// path may end the stretch at any bar: the opens and times are asked for two cache lines
     /// ahead, once every [`LANES`] bars ([`Rows::ahead`]).
     #[inline(always)]
-    fn quiet<const PATH: bool, const TIMED: bool>(&self, band: &Band, i: usize) -> bool {
+    fn quiet<const PATH: bool, const TIMED: bool, const CLOSE: bool>(
+        &self,
+        band: &Band,
+        i: usize,
+    ) -> bool {
         let (low, high) = (self.low, self.high);
-        let q = band.holds::<PATH, TIMED>(
+        let q = band.holds::<PATH, TIMED, CLOSE>(
             if PATH { low[i] } else { 0.0 },
             if PATH { high[i] } else { 0.0 },
-            self.close[i],
+            if CLOSE { self.close[i] } else { 0.0 },
             if TIMED { self.ts.raw()[i] } else { 0 },
         );
         if !q {
@@ -351,17 +372,25 @@ impl<'a> Rows<'a> {
     /// Which of the [`LANES`] bars from `i` leave `band` (bit `j`: bar `i + j`), tested without
     /// a branch ([`Band::holds`]).
     #[inline(always)]
-    fn outside<const PATH: bool, const TIMED: bool>(&self, band: &Band, i: usize) -> u32 {
+    fn outside<const PATH: bool, const TIMED: bool, const CLOSE: bool>(
+        &self,
+        band: &Band,
+        i: usize,
+    ) -> u32 {
         let (low, high) = if PATH {
             (&self.low[i..i + LANES], &self.high[i..i + LANES])
         } else {
             (&[0.0; LANES][..], &[0.0; LANES][..])
         };
-        let close = &self.close[i..i + LANES];
+        let close = if CLOSE {
+            &self.close[i..i + LANES]
+        } else {
+            &[0.0; LANES][..]
+        };
         let ts = &self.ts.raw()[i..i + LANES];
         let mut out = 0u32;
         for j in 0..LANES {
-            let q = band.holds::<PATH, TIMED>(low[j], high[j], close[j], ts[j]);
+            let q = band.holds::<PATH, TIMED, CLOSE>(low[j], high[j], close[j], ts[j]);
             out |= u32::from(!q) << j;
         }
         out
@@ -415,7 +444,7 @@ impl<'a> Rows<'a> {
         let (ts, close) = (rows.ts.raw(), rows.close);
         let marker = *marker;
         let per = self.ts.per();
-        let quiet = |i: usize| rows.quiet::<PATH, TIMED>(&band, i);
+        let quiet = |i: usize| rows.quiet::<PATH, TIMED, true>(&band, i);
         match room {
             Some(room) => {
                 let time: &mut [MaybeUninit<f64>] = &mut room.time[..len];
