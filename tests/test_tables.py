@@ -1,7 +1,8 @@
 """Tables of the engine's figures (perpsim._tables): pandas' constructor for trusted arrays gives
 the table the public constructor gives (columns, dtypes, index, values), for a sweep's rows and a
 Monte Carlo run's, and parameters it does not take as they are (strings, mixed types) go the
-public way."""
+public way. The same for the record tables pandas' block constructor builds (an exchange's history,
+fills, orders, funding payments, rebates) and for a run's figures as a Series."""
 
 import numpy as np
 import pandas as pd
@@ -98,3 +99,91 @@ def test_tables_of_the_same_names_do_not_share_a_columns_name():
     b = _tables.figures_table({"x": [1.0, 2.0]}, {"y": np.array([3.0, 4.0])}, idx)
     assert b.columns.name is None
     assert list(b.columns) == ["x", "y"]
+
+
+def _both_records(monkeypatch, make):
+    """What ``make()`` gives with pandas' block constructor (which it must take), then with the
+    public constructor only."""
+    calls = []
+    real = _tables._from_blocks
+    assert real is not None, "this pandas has pandas.api.internals.create_dataframe_from_blocks"
+    with monkeypatch.context() as m:
+        m.setattr(_tables, "_from_blocks", lambda *a, **k: calls.append(1) or real(*a, **k))
+        fast = make()
+    assert calls
+    with monkeypatch.context() as m:
+        m.setattr(_tables, "_from_blocks", None)
+        slow = make()
+    return fast, slow
+
+
+def _hedged_grid_with_funding():
+    """A hedge-mode grid backtest with funding paid: every record table has rows (and the fills and
+    orders a position_side column)."""
+    bars = random_bars(np.random.default_rng(11), 600, pd.Timestamp("2024-01-01", tz="UTC"), vol=0.004)
+    funding = pd.Series(0.0001, index=bars.index[::8])
+    grid = perpsim.Grid(90.0, 110.0, 20, qty=1.0, mode="long")
+    c = perpsim.Contract("X", maker_fee=0.0002, taker_fee=0.0005)
+    kw = dict(contract=c, initial_balance=50_000, leverage=5, position_mode="hedge")
+    return perpsim.backtest(bars, grid, funding=funding, **kw)
+
+
+@pytest.mark.parametrize("table", ["history", "fills", "orders", "funding_payments"])
+def test_a_record_table_is_the_public_constructors(monkeypatch, table):
+    ex = _hedged_grid_with_funding().exchange
+    fast, slow = _both_records(monkeypatch, getattr(ex, table))
+    _same(fast, slow)
+    assert len(fast) > 0
+    if table in ("fills", "orders"):
+        assert isinstance(fast["position_side"].dtype, pd.CategoricalDtype)
+    if table == "orders":
+        assert fast.index.name == "order_id" and str(fast["placed"].dtype) == "datetime64[ns, UTC]"
+
+
+def test_an_empty_record_table_is_the_public_constructors(monkeypatch):
+    ex = perpsim.Exchange("X", initial_balance=1_000.0)
+    for table in ("history", "fills", "orders", "funding_payments", "rebates"):
+        fast, slow = _both_records(monkeypatch, getattr(ex, table))
+        _same(fast, slow)
+        assert len(fast) == 0
+
+
+def test_the_history_table_views_the_engines_columns_as_they_are(monkeypatch):
+    """Each column its own block, a read-only view of the engine's buffer (no copy): the table's
+    arrays are the ones the engine handed out."""
+    ex = _hedged_grid_with_funding().exchange
+    ts, columns, names = ex._history_arrays()
+    seen = []
+    real = _tables._from_blocks
+    monkeypatch.setattr(_tables, "_from_blocks", lambda blocks, **k: seen.append(blocks) or real(blocks, **k))
+    h = ex.history()
+    (blocks,) = seen
+    assert [b.shape for b, _ in blocks] == [(1, len(ts))] * len(names)
+    for name, col in zip(names, columns):
+        assert np.shares_memory(h[name].to_numpy(), col) and not h[name].to_numpy().flags.writeable
+
+
+def test_a_column_the_block_constructor_would_not_take_goes_the_public_way():
+    """A list, or an array of another length: the public constructor gives the table or refuses
+    it as pandas does."""
+    t = _tables.record_table({"a": np.arange(3.0), "b": [1, 2, 3]})
+    pd.testing.assert_frame_equal(t, pd.DataFrame({"a": np.arange(3.0), "b": [1, 2, 3]}))
+    with pytest.raises(ValueError):
+        _tables.record_table({"a": np.arange(3.0), "b": np.arange(2.0)})
+
+
+def test_a_runs_figures_are_the_series_pandas_makes_of_them():
+    figures = {
+        "final_equity": 1.5,
+        "fills": 3,
+        "liquidated": False,
+        "liquidated_at": None,
+        "max_drawdown_start": pd.Timestamp("2024-01-01", tz="UTC"),
+        "spot": np.float64(2.0),
+    }
+    fast = _tables.figures_series(figures)
+    pd.testing.assert_series_equal(fast, pd.Series(figures, dtype=object), check_exact=True)
+    assert fast.index.dtype == pd.Series(figures, dtype=object).index.dtype
+    assert [type(v) for v in fast] == [type(v) for v in figures.values()]
+    fast.index.name = "renamed"  # the names' Index is made once: each series has its own copy
+    assert _tables.figures_series(figures).index.name is None

@@ -8,7 +8,14 @@ plain numbers; ``DataFrame._from_arrays(..., verify_integrity=False)`` (what pan
 for such arrays; it still checks that each is one-dimensional and of the index's length) takes
 them as they are. Anything else (a parameter that is a string or of mixed types, a pandas without
 that constructor or with another signature) takes the public constructor, which gives the same
-table; tests/test_tables.py checks that both paths agree."""
+table; tests/test_tables.py checks that both paths agree.
+
+The record tables (an exchange's history, fills, orders, funding payments, rebates) are long
+columns that must stay as they are: the history's are read-only views of the engine's buffers,
+which ``_from_arrays`` would copy into one block (42 MB for a year of minutes). pandas' block
+constructor (``pandas.api.internals.create_dataframe_from_blocks``, pandas 3) takes each column
+as its own block without a look at its values: the history table of a year of minutes in ~0.1 ms
+right after a run, against ~0.3 ms for the public constructor (decision 135)."""
 
 from __future__ import annotations
 
@@ -18,9 +25,14 @@ from typing import Any, List, Mapping, Optional, Tuple
 import numpy as np
 import pandas as pd
 
-__all__ = ["figures_table"]
+__all__ = ["figures_series", "figures_table", "record_table"]
 
 _from_arrays = getattr(pd.DataFrame, "_from_arrays", None)
+
+try:  # pandas >= 3.0
+    from pandas.api.internals import create_dataframe_from_blocks as _from_blocks
+except ImportError:  # pragma: no cover - an older pandas: the public constructor
+    _from_blocks = None
 
 
 def _plain(values: List[Any]) -> Optional[np.ndarray]:
@@ -61,3 +73,42 @@ def figures_table(lead: Mapping[str, List[Any]], cols: Mapping[str, Any], index:
     data = {k: v for k, v in lead.items()}
     data.update(cols)
     return pd.DataFrame(data, index=index, copy=False)
+
+
+def _block(v: Any, n: int) -> Any:
+    """Column ``v`` as a block's values: a one-dimensional numpy array of length ``n`` as one row
+    (a view), a pandas extension array (Categorical, tz-aware times) of length ``n`` as it is;
+    None for anything else."""
+    if isinstance(v, np.ndarray):
+        return v.reshape(1, n) if v.ndim == 1 and len(v) == n else None
+    if isinstance(v, pd.api.extensions.ExtensionArray) and len(v) == n:
+        return v
+    return None
+
+
+def record_table(cols: Mapping[str, Any], index: Optional[pd.Index] = None) -> pd.DataFrame:
+    """The columns ``cols`` (numpy arrays and pandas extension arrays of one length), each its own
+    block taken as it is (no copy), indexed by ``index`` (default: 0, 1, ...). Anything the block
+    constructor would not take as it is (another length, a list) goes the public way, which gives
+    the same table or pandas' own error."""
+    if _from_blocks is not None:
+        n = len(index) if index is not None else (len(next(iter(cols.values()))) if cols else 0)
+        blocks = [_block(v, n) for v in cols.values()]
+        if all(b is not None for b in blocks):
+            return _from_blocks(
+                [(b, np.array([j])) for j, b in enumerate(blocks)],
+                index=index if index is not None else pd.RangeIndex(n),
+                columns=_columns(tuple(cols)).copy(),
+            )
+    return pd.DataFrame(cols, index=index, copy=False)
+
+
+def figures_series(figures: Mapping[str, Any]) -> pd.Series:
+    """A run's figures (numbers, times, None) as an object Series indexed by their names: the
+    values set one by one into an object array (no inference over them) and the names' Index made
+    once per set of names; what ``pd.Series(figures, dtype=object)`` gives, in ~0.1 ms right after
+    a run instead of ~0.25 ms (decision 135)."""
+    values = np.empty(len(figures), dtype=object)
+    for j, v in enumerate(figures.values()):
+        values[j] = v
+    return pd.Series(values, index=_columns(tuple(figures)).copy(), dtype=object, copy=False)

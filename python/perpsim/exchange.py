@@ -9,6 +9,7 @@ import pandas as pd
 
 from . import _core
 from ._protocol import StrategyInputs, SymbolColumns
+from ._tables import record_table
 from ._times import utc_array, utc_index
 from .errors import InvalidInputError, RunWarning, UnknownSymbolError, run_warnings
 
@@ -41,7 +42,7 @@ def _table(cols: Dict[str, Any], index: Any = None) -> pd.DataFrame:
     """A record table from the engine's columns: fresh arrays that belong to this table alone, so
     they are taken as they are (each its own block; pandas' default copies the float columns into
     one, ~0.15 ms for the fills of a year's grid)."""
-    return pd.DataFrame(cols, index=index, copy=False)
+    return record_table(cols, index)
 
 
 def _per_symbol(symbols: Sequence[str], value: Any, field: str, optional: bool = False) -> Dict[str, Any]:
@@ -110,7 +111,7 @@ class Exchange(_core.Exchange):
         ts, columns, names = self._history_arrays()
         index = utc_index(ts, "timestamp")  # (a linear account's equity_quote is its equity: not built)
         # Each column its own block, taken as it is: views of the engine's buffers, no copy.
-        return pd.DataFrame(dict(zip(names, columns)), index=index, copy=False)
+        return record_table(dict(zip(names, columns)), index)
 
     def fills(self) -> pd.DataFrame:
         """Every fill: timestamp (the step's), symbol, order_id, side, qty, price, fee, liquidity

@@ -9,6 +9,7 @@ from typing import Any, Dict, Mapping, Optional
 import numpy as np
 import pandas as pd
 
+from ._tables import figures_series
 from ._times import utc_array
 from .errors import RunWarning
 from .exchange import Exchange
@@ -141,7 +142,7 @@ class Result:
         time_under_water, steps, fills, turnover, fees, funding, rebates, liquidated, liquidated_at, then the
         strategy's own (grid_matched_profit, grid_unmatched_pnl; basis spot_fees and counts). Counts
         are ints, times UTC Timestamps."""
-        return self._get("stats", lambda: pd.Series(self._figures, dtype=object))
+        return self._get("stats", lambda: figures_series(self._figures))
 
     @property
     def warnings(self) -> list[RunWarning]:
