@@ -187,3 +187,18 @@ def test_a_runs_figures_are_the_series_pandas_makes_of_them():
     assert [type(v) for v in fast] == [type(v) for v in figures.values()]
     fast.index.name = "renamed"  # the names' Index is made once: each series has its own copy
     assert _tables.figures_series(figures).index.name is None
+
+
+def test_a_column_with_one_value_is_that_value_on_every_row(monkeypatch):
+    """A run without funding: its history's funding column is 0.0 on every row, not written out (a
+    read-only view of one value with a stride of 0, decision 136); the table is the public
+    constructor's, and a column that varies is written out as before."""
+    bars = random_bars(np.random.default_rng(2), 2_000, pd.Timestamp("2024-01-01", tz="UTC"), vol=0.004)
+    ex = perpsim.backtest(bars, perpsim.Grid(90.0, 110.0, 20, qty=1.0), initial_balance=50_000).exchange
+    fast, slow = _both_records(monkeypatch, ex.history)
+    _same(fast, slow)
+    position_column = next(c for c in fast.columns if c.startswith("position_"))
+    funding, position = fast["funding"].to_numpy(), fast[position_column].to_numpy()
+    assert funding.strides == (0,) and not funding.flags.writeable and len(funding) == 2_000
+    assert (funding == 0.0).all()
+    assert position.strides == (8,) and len(set(position)) > 2

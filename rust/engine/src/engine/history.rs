@@ -30,6 +30,7 @@ use crate::memory::Pooled;
 mod build;
 mod lend;
 
+pub use build::{Built, ColumnView};
 pub use lend::{LeanColumns, MarkedRows};
 
 /// The account's position slots: one per symbol, two in hedge mode (the longs, then the shorts).
@@ -105,9 +106,8 @@ pub struct History {
     /// The engine's change counter when the key was last compared: while it has not moved,
     /// nothing the state follows from changed (a fill, funding, a transfer all move it).
     seen: u64,
-    /// The full columns (`width` columns of `rows`, then the step times' bits), built on first
-    /// read.
-    full: OnceLock<Arc<Pooled>>,
+    /// The built columns ([`Built`]), built on first read.
+    full: OnceLock<Arc<Built>>,
     /// The lean columns are lent to another thread's writer (history/lend.rs): no lean row is
     /// written or moved here meanwhile.
     lent: bool,
@@ -504,33 +504,6 @@ impl History {
         self.shown_width() - 1
     }
 
-    /// The built columns (on first read after a row).
-    fn full(&self) -> &Arc<Pooled> {
-        self.full.get_or_init(|| Arc::new(self.build()))
-    }
-
-    /// Float column `k` ([`ACCOUNT_COLUMNS`], position and entry per symbol, [`QUOTE_COLUMN`]).
-    pub fn column(&self, k: usize) -> &[f64] {
-        if self.rows == 0 {
-            return &[];
-        }
-        // A linear account's quote column is its equity (not built); any other column past the
-        // last is out of range, as before.
-        let k = if k == self.shown_width() && !self.inverse {
-            0
-        } else {
-            k
-        };
-        if k == UNREALIZED_COLUMN {
-            return self.lean_column(UNREALIZED);
-        }
-        let j = k - (k > UNREALIZED_COLUMN) as usize;
-        let c = &self.full()[j * self.rows..][..self.rows];
-        // SAFETY: `build` writes every one of the `built_width · rows` entries; `MaybeUninit<f64>`
-        // has `f64`'s layout.
-        unsafe { std::slice::from_raw_parts(c.as_ptr().cast::<f64>(), c.len()) }
-    }
-
     /// The equity column.
     pub fn equity(&self) -> &[f64] {
         self.column(0)
@@ -580,7 +553,7 @@ impl History {
 #[derive(Clone, Debug)]
 pub struct SharedColumns {
     /// The built columns.
-    pub built: Arc<Pooled>,
+    pub built: Arc<Built>,
     /// The lean columns (the step times, Σ unrealized).
     pub lean: Arc<Pooled>,
 }

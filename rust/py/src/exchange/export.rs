@@ -1,9 +1,9 @@
 //! `Exchange` records to Python: the history as a view of the engine's columns (no copy),
 //! the fills, orders and funding payments as dicts of columns.
 
-use numpy::ndarray::ArrayView1;
+use numpy::ndarray::{ArrayView1, ShapeBuilder};
 use numpy::{IntoPyArray, PyArray1, PyArrayMethods};
-use perpsim_engine::engine::history::{ACCOUNT_COLUMNS, QUOTE_COLUMN};
+use perpsim_engine::engine::history::{ColumnView, ACCOUNT_COLUMNS, QUOTE_COLUMN};
 use perpsim_engine::Named;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -22,8 +22,9 @@ type HistoryArrays<'py> = (Bound<'py, PyAny>, Vec<Bound<'py, PyAny>>, Vec<String
 impl PyExchange {
     /// The history as (timestamps int64 ns array, one float64 array per column, column names; a
     /// linear account's equity_quote, its equity, is left out). Each array is a read-only view of
-    /// the engine's own buffers (no copy; pandas takes them as they are with ``copy=False``); a
-    /// later step of this exchange writes to fresh buffers, never to these.
+    /// the engine's own buffers (no copy; pandas takes them as they are), a column with one value
+    /// on every row a view of that value with a stride of 0; a later step of this exchange writes
+    /// to fresh buffers, never to these.
     fn _history_arrays<'py>(&mut self, py: Python<'py>) -> PyResult<HistoryArrays<'py>> {
         let mut names = self.history_names(py)?;
         let (shared, h) = self.eng_mut(py)?.share_history();
@@ -40,15 +41,26 @@ impl PyExchange {
         // Read-only views of `n` entries each: the slices `timestamps` and `column` return until
         // the next row point into the buffers that `owner` (the arrays' base) keeps alive, and the
         // engine never writes a buffer it has handed out.
-        let view = |c: &[f64]| -> PyResult<Bound<'py, PyAny>> {
-            // SAFETY: `c` is `n` initialised floats inside a buffer `owner` owns (above).
+        // A column with one value on every row (not written out: decision 136) is that value
+        // with a stride of 0.
+        let view = |c: ColumnView<'_>| -> PyResult<Bound<'py, PyAny>> {
+            // SAFETY: `c` is `n` initialised floats, or one float, inside a buffer `owner` owns
+            // (above); a view with a stride of 0 reads that float `n` times and is made
+            // read-only before it is handed out.
             let a = unsafe {
-                let v = ArrayView1::from_shape_ptr(c.len(), c.as_ptr());
+                let v = match c {
+                    ColumnView::Values(c) => ArrayView1::from_shape_ptr(c.len(), c.as_ptr()),
+                    ColumnView::Uniform(v) => {
+                        ArrayView1::from_shape_ptr((n,).strides((0,)), v as *const f64)
+                    }
+                };
                 PyArray1::borrow_from_array(&v, owner.clone())
             };
             Ok(a.readwrite().make_nonwriteable().as_any().clone())
         };
-        let cols = (0..k).map(|j| view(h.column(j))).collect::<PyResult<_>>()?;
+        let cols = (0..k)
+            .map(|j| view(h.column_view(j)))
+            .collect::<PyResult<_>>()?;
         let t = h.timestamps();
         // SAFETY: as above; the times are the lean buffer's first column.
         let ts = unsafe {
