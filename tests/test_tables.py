@@ -12,18 +12,19 @@ from perpsim import _tables
 from random_bars import random_bars
 
 
-def _both(monkeypatch, make, trusted=True):
-    """What ``make()`` gives with pandas' trusted constructor (taken when ``trusted``), then with
-    the public one only."""
+def _both(monkeypatch, make, trusted=True, name="_from_arrays"):
+    """What ``make()`` gives with pandas' constructor ``name`` of perpsim._tables (trusted arrays,
+    or the block constructor of the record tables; taken when ``trusted``), then with the public
+    one only."""
     calls = []
-    real = _tables._from_arrays
-    assert real is not None, "this pandas has DataFrame._from_arrays"
+    real = getattr(_tables, name)
+    assert real is not None, f"this pandas has the constructor behind _tables.{name}"
     with monkeypatch.context() as m:
-        m.setattr(_tables, "_from_arrays", lambda *a, **k: calls.append(1) or real(*a, **k))
+        m.setattr(_tables, name, lambda *a, **k: calls.append(1) or real(*a, **k))
         fast = make()
     assert bool(calls) == trusted
     with monkeypatch.context() as m:
-        m.setattr(_tables, "_from_arrays", None)
+        m.setattr(_tables, name, None)
         slow = make()
     return fast, slow
 
@@ -102,19 +103,8 @@ def test_tables_of_the_same_names_do_not_share_a_columns_name():
 
 
 def _both_records(monkeypatch, make):
-    """What ``make()`` gives with pandas' block constructor (which it must take), then with the
-    public constructor only."""
-    calls = []
-    real = _tables._from_blocks
-    assert real is not None, "this pandas has pandas.api.internals.create_dataframe_from_blocks"
-    with monkeypatch.context() as m:
-        m.setattr(_tables, "_from_blocks", lambda *a, **k: calls.append(1) or real(*a, **k))
-        fast = make()
-    assert calls
-    with monkeypatch.context() as m:
-        m.setattr(_tables, "_from_blocks", None)
-        slow = make()
-    return fast, slow
+    """:func:`_both` for a record table: pandas' block constructor, which it must take."""
+    return _both(monkeypatch, make, name="_from_blocks")
 
 
 def _hedged_grid_with_funding():
