@@ -103,7 +103,10 @@ def test_tables_of_the_same_names_do_not_share_a_columns_name():
 
 
 def _both_records(monkeypatch, make):
-    """:func:`_both` for a record table: pandas' block constructor, which it must take."""
+    """:func:`_both` for a record table: pandas' block constructor, which it must take (pandas 3;
+    before it, the public constructor is the only path)."""
+    if _tables._from_blocks is None:
+        pytest.skip("pandas < 3.0 has no block constructor: the record tables take the public one")
     return _both(monkeypatch, make, name="_from_blocks")
 
 
@@ -141,6 +144,8 @@ def test_an_empty_record_table_is_the_public_constructors(monkeypatch):
 def test_the_history_table_views_the_engines_columns_as_they_are(monkeypatch):
     """Each column its own block, a read-only view of the engine's buffer (no copy): the table's
     arrays are the ones the engine handed out."""
+    if _tables._from_blocks is None:
+        pytest.skip("pandas < 3.0 has no block constructor")
     ex = _hedged_grid_with_funding().exchange
     ts, columns, names = ex._history_arrays()
     seen = []
