@@ -13,7 +13,8 @@
 //!
 //! The lean columns live in one column-major buffer, each `capacity` long (a run reserves its steps
 //! up front; the room is left uninitialised, never read). The built columns are one buffer handed
-//! to numpy without a copy (an `Arc`): a later row builds a fresh one, so a view never changes.
+//! to numpy without a copy (an `Arc`): a later row builds a fresh one, so a view never changes. A
+//! column of the state's own with one value on every row is kept as that value (history/build.rs).
 //! The step times and Σ unrealized (the `unrealized_pnl` column) are not built again: a view reads
 //! them in the lean buffer, shared the same way ([`History::share`]); the next row written takes it
 //! back, copying it while a view still holds it.
