@@ -197,3 +197,17 @@ def test_a_column_with_one_value_is_that_value_on_every_row(monkeypatch):
     assert funding.strides == (0,) and not funding.flags.writeable and len(funding) == 2_000
     assert (funding == 0.0).all()
     assert position.strides == (8,) and len(set(position)) > 2
+
+
+@pytest.mark.parametrize("table", ["fills", "orders"])
+def test_label_columns_are_the_categoricals_from_codes_makes(monkeypatch, table):
+    """The label columns (symbol, side, liquidity, reason, status, ...) from pandas' constructor for
+    trusted codes are the Categoricals ``from_codes`` makes: categories, codes and their dtype."""
+    ex = _hedged_grid_with_funding().exchange
+    fast, slow = _both(monkeypatch, getattr(ex, table), name="_new_categorical")
+    _same(fast, slow)
+    labels = [c for c in fast.columns if isinstance(fast[c].dtype, pd.CategoricalDtype)]
+    assert len(labels) >= 4
+    for c in labels:
+        assert fast[c].cat.codes.dtype == slow[c].cat.codes.dtype
+        assert list(fast[c].cat.categories) == list(slow[c].cat.categories)

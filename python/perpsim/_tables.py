@@ -25,7 +25,7 @@ from typing import Any, List, Mapping, Optional, Tuple
 import numpy as np
 import pandas as pd
 
-__all__ = ["figures_series", "figures_table", "record_table"]
+__all__ = ["figures_series", "figures_table", "label_array", "record_table"]
 
 _from_arrays = getattr(pd.DataFrame, "_from_arrays", None)
 
@@ -33,6 +33,10 @@ try:  # pandas >= 3.0
     from pandas.api.internals import create_dataframe_from_blocks as _from_blocks
 except ImportError:  # pragma: no cover - an older pandas: the public constructor
     _from_blocks = None
+
+# pandas' Categorical from codes it trusts (no check of each code; the engine's are in range);
+# None on a pandas without it: ``from_codes`` then.
+_new_categorical = getattr(pd.Categorical, "_simple_new", None)
 
 
 def _plain(values: List[Any]) -> Optional[np.ndarray]:
@@ -112,3 +116,25 @@ def figures_series(figures: Mapping[str, Any]) -> pd.Series:
     for j, v in enumerate(figures.values()):
         values[j] = v
     return pd.Series(values, index=_columns(tuple(figures)).copy(), dtype=object, copy=False)
+
+
+@functools.lru_cache(maxsize=256)
+def _label_dtype(categories: Tuple[str, ...]) -> pd.CategoricalDtype:
+    """The categorical dtype of a label column (built once per set of labels: its categories are
+    a string array, which costs more to build than the column's codes)."""
+    return pd.CategoricalDtype(list(categories))
+
+
+def label_array(codes: np.ndarray, categories: Tuple[str, ...]) -> pd.Categorical:
+    """A label column from the engine's codes (int32 indices into ``categories``, every one in
+    range) as a pandas Categorical: pandas' own constructor for trusted codes, which skips
+    ``from_codes``' check of each code (~0.07 ms less for the four label columns of a year's
+    grid fills right after a run, decision 135); ``from_codes`` where pandas has no such
+    constructor or another signature."""
+    dtype = _label_dtype(categories)
+    if _new_categorical is not None:
+        try:
+            return _new_categorical(codes, dtype)
+        except TypeError:  # another signature
+            pass
+    return pd.Categorical.from_codes(codes, dtype=dtype)

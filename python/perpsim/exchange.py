@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import functools
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Type, TypeVar, Union
 
 import pandas as pd
 
 from . import _core
 from ._protocol import StrategyInputs, SymbolColumns
-from ._tables import record_table
+from ._tables import label_array, record_table
 from ._times import utc_array, utc_index
 from .errors import InvalidInputError, RunWarning, UnknownSymbolError, run_warnings
 
@@ -25,17 +24,7 @@ def _restore(cls: Type[_E], state: bytes) -> _E:
 def _labels(cols: Dict[str, Any]) -> Dict[str, Any]:
     """The engine's dictionary-encoded label columns ``(codes, categories)`` as pandas
     Categoricals (one small list of strings instead of a string per row)."""
-    return {
-        k: pd.Categorical.from_codes(v[0], dtype=_label_dtype(tuple(v[1]))) if isinstance(v, tuple) else v
-        for k, v in cols.items()
-    }
-
-
-@functools.lru_cache(maxsize=256)
-def _label_dtype(categories: Tuple[str, ...]) -> pd.CategoricalDtype:
-    """The categorical dtype of a label column (built once per set of labels: its categories are
-    a string array, which costs more to build than the column's codes)."""
-    return pd.CategoricalDtype(list(categories))
+    return {k: label_array(v[0], tuple(v[1])) if isinstance(v, tuple) else v for k, v in cols.items()}
 
 
 def _table(cols: Dict[str, Any], index: Any = None) -> pd.DataFrame:
