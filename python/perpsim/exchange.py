@@ -27,13 +27,6 @@ def _labels(cols: Dict[str, Any]) -> Dict[str, Any]:
     return {k: label_array(v[0], tuple(v[1])) if isinstance(v, tuple) else v for k, v in cols.items()}
 
 
-def _table(cols: Dict[str, Any], index: Any = None) -> pd.DataFrame:
-    """A record table from the engine's columns: fresh arrays that belong to this table alone, so
-    they are taken as they are (each its own block; pandas' default copies the float columns into
-    one, ~0.15 ms for the fills of a year's grid)."""
-    return record_table(cols, index)
-
-
 def _per_symbol(symbols: Sequence[str], value: Any, field: str, optional: bool = False) -> Dict[str, Any]:
     if isinstance(value, Mapping):
         unknown = [k for k in value if k not in symbols]
@@ -108,7 +101,7 @@ class Exchange(_core.Exchange):
         liquidation, settlement)."""
         cols = _labels(self._fill_columns())
         cols["timestamp"] = utc_array(cols["timestamp"])
-        return _table(cols)
+        return record_table(cols)
 
     def orders(self) -> pd.DataFrame:
         """The orders log, one row per order ever placed, indexed by order id: placed, updated,
@@ -120,14 +113,14 @@ class Exchange(_core.Exchange):
             cols[c] = utc_array(cols[c])  # the engine's int64 minimum is NaT, "not yet"
         # The ids become the index as the frame is built (``set_index`` would copy every column).
         ids = cols.pop("order_id")
-        return _table(cols, pd.Index(ids, name="order_id"))
+        return record_table(cols, pd.Index(ids, name="order_id"))
 
     def funding_payments(self) -> pd.DataFrame:
         """Every funding payment on an open position: timestamp, symbol, rate, mark_price,
         position, payment (received; negative when paid)."""
         cols = _labels(self._funding_columns())
         cols["timestamp"] = utc_array(cols["timestamp"])
-        return _table(cols)
+        return record_table(cols)
 
     def rebates(self) -> pd.DataFrame:
         """Every rebate period credited in which the account traded: timestamp (the period's end),
@@ -135,7 +128,7 @@ class Exchange(_core.Exchange):
         (credited: ``volume/(volume+market_volume)·reward``)."""
         cols = _labels(self._rebate_columns())
         cols["timestamp"] = utc_array(cols["timestamp"])
-        return _table(cols)
+        return record_table(cols)
 
     def warnings(self) -> List[RunWarning]:
         """What the runs so far said besides their numbers: orders refused (by reason), symbols

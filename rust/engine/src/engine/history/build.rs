@@ -99,20 +99,14 @@ impl History {
         if self.rows == 0 {
             return ColumnView::Values(&[]);
         }
-        // A linear account's quote column is its equity (not built); any other column past the
-        // last is out of range, as before.
-        let k = if k == self.shown_width() && !self.inverse {
-            0
-        } else {
-            k
-        };
         if k == UNREALIZED_COLUMN {
             return ColumnView::Values(self.lean_column(UNREALIZED));
         }
         self.full().view(self.built_index(k))
     }
 
-    /// Where shown column `k` (not `unrealized_pnl`) is among the built ones.
+    /// Where shown column `k` (not `unrealized_pnl`) is among the built ones. A linear account's
+    /// quote column is its equity (not built); any other column past the last is out of range.
     fn built_index(&self, k: usize) -> usize {
         let k = if k == self.shown_width() && !self.inverse {
             0
@@ -120,6 +114,11 @@ impl History {
             k
         };
         k - (k > UNREALIZED_COLUMN) as usize
+    }
+
+    /// The shown column that built column `j` is (the inverse of [`History::built_index`]).
+    fn shown_index(j: usize) -> usize {
+        j + (j >= UNREALIZED_COLUMN) as usize
     }
 
     /// The index in a state row of shown column `k`'s value, for the state's own columns
@@ -150,7 +149,7 @@ impl History {
         let mut next = 0;
         (0..self.built_width())
             .map(|j| {
-                let k = j + (j >= UNREALIZED_COLUMN) as usize;
+                let k = Self::shown_index(j);
                 let one = self.state_value(k).and_then(|s| {
                     let v = covering.first()?[s];
                     covering
@@ -195,7 +194,7 @@ impl History {
                 n
             };
             let column = |(j, from, col): (usize, usize, &mut [MaybeUninit<f64>])| {
-                let k = j + (j >= UNREALIZED_COLUMN) as usize;
+                let k = Self::shown_index(j);
                 if stream {
                     self.build_column::<true>(k, from, col, &states);
                 } else {
