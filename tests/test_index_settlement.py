@@ -90,6 +90,34 @@ def test_doubtful_index_columns_are_refused():
     assert info.value.field == "index_close" and "row 3" in str(info.value)
 
 
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {},
+        {"volume": 1.0},
+        {"mark": 100.0},
+        {"volume": 1.0, "mark_open": 100.0, "mark_high": 100.0, "mark_low": 100.0, "mark_close": 100.0},
+        "ticks",
+        {"price": 100.0, "volume": 1.0},
+    ],
+)
+def test_an_index_column_without_the_close_is_refused_beside_any_other_columns(extra):
+    # The bars' reader counts the columns it used, and reads the names one by one only when the
+    # frame has others: each column it knows, beside an index_* one, must leave that one seen.
+    df = minutes(45).drop(columns=["index_close"])
+    if extra == "ticks" or "price" in extra:
+        df = pd.DataFrame({"price": 100.0}, index=df.index)
+        extra = {} if extra == "ticks" else {k: v for k, v in extra.items() if k != "price"}
+    for k, v in extra.items():
+        df[k] = v
+    df["index_open"] = 91.0
+    with pytest.raises(InvalidInputError) as info:
+        long_one().run(df)
+    assert info.value.field == "index_close"
+    # the same frame without the index_* column runs
+    long_one().run(df.drop(columns=["index_open"]))
+
+
 def test_the_reference_settles_the_same():
     df = minutes(50, 3)
     df["index_close"] = 90.0 + np.sin(np.arange(len(df))) * 3
