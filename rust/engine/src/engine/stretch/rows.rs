@@ -43,9 +43,10 @@ fn marked_into(
 /// Bars [`Rows::scan`] tests at a time (a cache line of each column).
 const LANES: usize = 8;
 
-/// Series from this many bars are read ahead ([`Rows::ahead`]): shorter ones (a Monte Carlo
-/// path, 8,760 hourly bars) sit in the core's own cache, where asking for their lines ahead only
-/// costs (the balance strategy's Monte Carlo 10 % slower with it).
+/// Series from this many bars have every column a stretch's end reads asked for ahead
+/// ([`Rows::ahead`]): shorter ones (a Monte Carlo path, 8,760 hourly bars) sit in the core's own
+/// cache, where asking for more lines only costs instructions (a first build without this bound
+/// ran the balance strategy's Monte Carlo 5-10 % slower, in single runs).
 const FAR_ROWS: usize = 1 << 14;
 
 /// What keeps a stretch's bars quiet.
@@ -427,12 +428,13 @@ impl<'a> Rows<'a> {
     }
 
     /// A stretch may end at any bar: the columns the band does not read, of the bars two cache
-    /// lines past bar `i`, are asked for (called every [`LANES`] bars) on a series too long
-    /// for the caches ([`FAR_ROWS`]): the opens and times, the closes when the band has none
-    /// (`CLOSE` false), the lows and highs when it has no band of the path (`PATH` false). The
-    /// stretch's end reads its last bar's close, time and range: misses there were ~40 % of the
-    /// step loop's own time in the harness's grid (W2) and ~57 % in its balance strategy (W1)
-    /// (perf), and the run ~8 % and ~11 % slower.
+    /// lines past bar `i`, are asked for (called every [`LANES`] bars). With a band of the path
+    /// (`PATH`), the opens and times on any series; on a series too long for the caches
+    /// ([`FAR_ROWS`]) also the closes when the band has none (`CLOSE` false), and the opens,
+    /// times, lows and highs when it has no band of the path. The stretch's end reads its last
+    /// bar's close, time and range: misses there were ~40 % of the step loop's own time in the
+    /// harness's grid (W2) and ~57 % in its balance strategy (W1) (perf); with them asked for
+    /// ahead, the calls take 0.87-0.91 (W2) and 0.90-0.92 (W1) of the time (decision 137).
     #[inline(always)]
     fn ahead<const PATH: bool, const CLOSE: bool>(&self, i: usize) {
         if PATH {
