@@ -101,3 +101,77 @@ def test_ctrl_c_stops_a_python_strategy_that_only_watches_fills():
     )
     assert lag < 1.0, lag
     assert busy < 0.05, busy
+
+
+# A Ctrl-C that is already pending when the engine is called: every C-API call that checks for
+# signals (str(), repr(), an isinstance that runs Python code, numpy's first import of its C API)
+# runs the handler there. Its exception must come out of the call, never be printed as
+# "Exception ignored" while the call goes on as if nothing had happened (a lost Ctrl-C, and a
+# symbol named "<unprintable str object>"), and never turn into a panic.
+
+PENDING = """
+import ctypes, functools, operator, signal, sys
+import numpy as np, pandas as pd, perpsim
+from perpsim import _core
+from perpsim._protocol import StrategyInputs
+from perpsim.exchange import Exchange
+
+
+class CtrlC(BaseException):
+    pass
+
+
+def handler(signum, frame):
+    raise CtrlC
+
+
+unraisable = []
+sys.unraisablehook = lambda u: unraisable.append(repr(u.exc_value))
+pend = ctypes.pythonapi.PyErr_SetInterrupt
+pend.argtypes, pend.restype = [], None
+call = operator.methodcaller("__call__")
+
+
+def with_ctrl_c_pending(fn):
+    # the interrupt is made pending, then fn is called, with no Python bytecode in between (map,
+    # methodcaller and partial are C): the first signal check is the engine's own
+    list(map(call, [pend, fn]))
+
+
+bars = perpsim.data.sample("BTCUSDT", "1h").iloc[:300]
+ex = Exchange(perpsim.BTCUSDT, initial_balance=10_000.0, leverage=20)
+cols = ex._columns(bars, None, None)
+grids = [perpsim.Grid(30_000, 110_000, n, qty=0.004) for n in (20, 30)]
+balance = perpsim.Rebalance(target_ratio={"BTCUSDT": 0.5}, adjust_ratio=0.05)
+model = perpsim.GBM(volatility=0.6, s0=60_000.0)
+calls = {
+    "sweep_data": functools.partial(_core._sweep_data, ex, cols, grids, StrategyInputs(), threads=1),
+    "sweep_data_balance": functools.partial(_core._sweep_data, ex, cols, [balance] * 2, StrategyInputs(), threads=1),
+    "run_strategy": functools.partial(ex._run_strategy, cols, grids[0], StrategyInputs()),
+    "check_strategy": functools.partial(_core.check_strategy, balance),
+}
+signal.signal(signal.SIGINT, handler)
+for name in sys.argv[1].split(","):
+    try:
+        with_ctrl_c_pending(calls[name])
+        print(name, "completed", unraisable, flush=True)
+    except CtrlC:
+        print(name, "raised", unraisable, flush=True)
+"""
+
+
+@pytest.mark.parametrize(
+    "names",
+    [
+        "sweep_data",  # a fresh process: the engine's first numpy call
+        "run_strategy",
+        "check_strategy",
+        "run_strategy,sweep_data,sweep_data_balance,check_strategy",
+    ],
+)
+def test_a_ctrl_c_pending_when_the_engine_is_called_is_raised_from_it(names):
+    p = subprocess.run([sys.executable, "-c", PENDING, names], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr[-3000:]
+    assert "panicked" not in p.stderr, p.stderr[-3000:]
+    lines = p.stdout.splitlines()
+    assert lines == [f"{n} raised []" for n in names.split(",")], p.stdout + p.stderr[-3000:]

@@ -4,12 +4,13 @@
 //! The structs are the one declaration of the protocol on the Rust side; a test checks their
 //! field names against the dataclasses' (`_core._fields`).
 
-use pyo3::exceptions::PyTypeError;
+use pyo3::exceptions::{PyException, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyFloat, PyInt, PyType};
 
 use crate::errors::invalid;
+use crate::interrupt::{message_of, repr_of};
 
 /// A number: an int or a float (Python or numpy), not a bool.
 #[derive(Clone, Copy, Debug)]
@@ -20,14 +21,11 @@ impl<'a, 'py> FromPyObject<'a, 'py> for Num {
 
     fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
         if obj.is_instance_of::<PyBool>() || obj.get_type().name()? == "bool" {
-            return Err(PyTypeError::new_err(format!(
-                "must be a number, got {}",
-                shown(&obj)
-            )));
+            return Err(got(&obj, "must be a number"));
         }
         obj.extract::<f64>()
             .map(Num)
-            .map_err(|_| PyTypeError::new_err(format!("must be a number, got {}", shown(&obj))))
+            .map_err(|_| got(&obj, "must be a number"))
     }
 }
 
@@ -39,7 +37,7 @@ impl<'a, 'py> FromPyObject<'a, 'py> for Count {
     type Error = PyErr;
 
     fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
-        let bad = || PyTypeError::new_err(format!("must be an integer >= 0, got {}", shown(&obj)));
+        let bad = || got(&obj, "must be an integer >= 0");
         if obj.is_instance_of::<PyBool>() || obj.is_instance_of::<PyFloat>() {
             return Err(bad());
         }
@@ -63,15 +61,16 @@ impl<'a, 'py> FromPyObject<'a, 'py> for Flag {
         if is_bool {
             return obj.extract::<bool>().map(Flag);
         }
-        Err(PyTypeError::new_err(format!(
-            "must be True or False, got {}",
-            shown(&obj)
-        )))
+        Err(got(&obj, "must be True or False"))
     }
 }
 
-fn shown(obj: &Borrowed<'_, '_, PyAny>) -> String {
-    obj.repr().map(|r| r.to_string()).unwrap_or_default()
+/// A `TypeError` "`what`, got `repr(obj)`" (or the failure of `repr`: a pending Ctrl-C).
+fn got(obj: &Borrowed<'_, '_, PyAny>, what: &str) -> PyErr {
+    match repr_of(obj) {
+        Ok(shown) => PyTypeError::new_err(format!("{what}, got {shown}")),
+        Err(e) => e,
+    }
 }
 
 /// Reads `T` from `obj`; a field that cannot be read is an `InvalidInputError` naming it (a
@@ -86,7 +85,10 @@ where
 static PERPSIM_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 
 fn field_error(py: Python<'_>, e: PyErr) -> PyErr {
-    let msg = e.value(py).to_string();
+    let msg = match message_of(py, &e) {
+        Ok(msg) => msg,
+        Err(failed) => return failed,
+    };
     let Some(path) = msg.strip_prefix("failed to extract field ") else {
         return e;
     };
@@ -94,10 +96,16 @@ fn field_error(py: Python<'_>, e: PyErr) -> PyErr {
     match e.cause(py) {
         Some(cause) => {
             let ours = PERPSIM_ERROR.import(py, "perpsim.errors", "PerpsimError");
-            if ours.is_ok_and(|t| cause.is_instance(py, t)) {
-                cause
-            } else {
-                invalid(py, &field, cause.value(py).to_string())
+            // Ours passes unchanged, and so does what is not an error of the value
+            // (KeyboardInterrupt: a Ctrl-C that came while the field was read).
+            if ours.is_ok_and(|t| cause.is_instance(py, t))
+                || !cause.is_instance_of::<PyException>(py)
+            {
+                return cause;
+            }
+            match message_of(py, &cause) {
+                Ok(msg) => invalid(py, &field, msg),
+                Err(failed) => failed,
             }
         }
         None => invalid(py, &field, "cannot be read"),
@@ -133,6 +141,7 @@ pub fn class_of(
 pub mod arg {
     use super::Count;
     use crate::errors::invalid;
+    use crate::interrupt::message_of;
     use pyo3::prelude::*;
 
     fn num(obj: &Bound<'_, PyAny>, field: &str) -> PyResult<f64> {
@@ -172,6 +181,9 @@ pub mod arg {
     pub fn order_id(obj: &Bound<'_, PyAny>) -> PyResult<u64> {
         obj.extract::<Count>()
             .map(|c| c.0)
-            .map_err(|e| invalid(obj.py(), "order_id", e.value(obj.py()).to_string()))
+            .map_err(|e| match message_of(obj.py(), &e) {
+                Ok(msg) => invalid(obj.py(), "order_id", msg),
+                Err(failed) => failed,
+            })
     }
 }

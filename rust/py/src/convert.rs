@@ -3,11 +3,13 @@
 
 use perpsim_engine::instrument::HOUR_NS;
 use perpsim_engine::{Brackets, ContractKind, Instrument, Named};
+use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyInt, PyString, PyType};
 
 use crate::errors::invalid;
+use crate::interrupt::{message_of, repr_of};
 
 /// Reads a contract: a symbol name (the preset of that name when there is one, as
 /// `perpsim.preset` knows them; otherwise a plain linear contract of size 1 without filters) or an
@@ -114,7 +116,7 @@ impl<'a, 'py, T: Named> FromPyObject<'a, 'py> for Choice<T> {
                 return Ok(Choice(v));
             }
         }
-        let shown = obj.repr().map(|r| r.to_string()).unwrap_or_default();
+        let shown = repr_of(&obj)?;
         Err(invalid(
             py,
             T::FIELD,
@@ -147,7 +149,13 @@ pub fn timestamp_ns(py: Python<'_>, obj: &Bound<'_, PyAny>, field: &str) -> PyRe
     } else {
         match cls.call1((obj,)) {
             Ok(ts) => ts,
-            Err(e) => return Err(invalid(py, field, format!("not a timestamp: {e}"))),
+            Err(e) if !e.is_instance_of::<PyException>(py) => return Err(e),
+            Err(e) => {
+                return Err(match message_of(py, &e) {
+                    Ok(msg) => invalid(py, field, format!("not a timestamp: {msg}")),
+                    Err(failed) => failed,
+                })
+            }
         }
     };
     match ts.getattr("value").and_then(|v| v.extract::<i64>()) {

@@ -3,12 +3,25 @@
 //! flag (`perpsim_engine::control`), every running run stops at the end of its current step, and
 //! the signal's exception (`KeyboardInterrupt`) is raised once the worker has returned — nothing
 //! is left running and no partial result is returned.
+//!
+//! A Ctrl-C that comes while arguments are read must not be lost either. `Display` on a Python
+//! object (`to_string()`, `format!("{obj}")`) calls `str()`, and CPython's `str()` and `repr()`
+//! first run any pending signal handler; when it raises, `Display` cannot return the error: PyO3
+//! prints it as "Exception ignored", writes `<unprintable ... object>` instead and the call goes on
+//! as if no Ctrl-C had come. So text is read here without `str()` ([`text`]), the failures of
+//! `str()`/`repr()` are returned ([`str_of`], [`repr_of`], [`message_of`]), an error turned into an
+//! `InvalidInputError` passes through when it is no error of the value ([`or_interrupt`]), and
+//! numpy's C API, which rust-numpy loads on first use by running Python code (and would panic if
+//! that raised), is loaded when the module is imported ([`load_numpy`]).
 
 use std::sync::mpsc::{channel, RecvTimeoutError};
 use std::time::Duration;
 
+use numpy::PyArrayMethods;
 use perpsim_engine::control;
+use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
+use pyo3::types::PyString;
 
 /// How often the calling thread looks for a signal.
 const POLL: Duration = Duration::from_millis(50);
@@ -79,4 +92,48 @@ where
 /// this short ends within a second anyway).
 pub fn worth_watching(steps: usize) -> bool {
     steps >= 200_000
+}
+
+/// The text of a Python `str` (no `str()` call, so no signal check).
+pub fn text(s: &Bound<'_, PyString>) -> String {
+    s.to_string_lossy().into_owned()
+}
+
+/// `str(obj)`; a failure (a pending Ctrl-C) is returned.
+pub fn str_of(obj: &Bound<'_, PyAny>) -> PyResult<String> {
+    obj.str().map(|s| text(&s))
+}
+
+/// `repr(obj)` for an error message; a failure (a pending Ctrl-C) is returned.
+pub fn repr_of(obj: &Bound<'_, PyAny>) -> PyResult<String> {
+    obj.repr().map(|s| text(&s))
+}
+
+/// The message of `e` (its `str()`), for an error built from it; `Err` carries the failure of
+/// `str()` itself (a pending Ctrl-C), which the caller returns instead.
+pub fn message_of(py: Python<'_>, e: &PyErr) -> PyResult<String> {
+    str_of(e.value(py).as_any())
+}
+
+/// Loads numpy's C API and rust-numpy's borrow checking (both run Python code the first time).
+/// Called when the module is imported, after a signal check: a Ctrl-C pending there stops the
+/// import with its own exception, and no later call can meet a first load (whose failure
+/// rust-numpy turns into a panic).
+pub fn load_numpy(py: Python<'_>) -> PyResult<()> {
+    py.check_signals()?;
+    py.import("numpy")?;
+    let f = numpy::PyArray1::<f64>::zeros(py, 1, false);
+    let i = numpy::PyArray1::<i64>::zeros(py, 1, false);
+    drop((f.readonly(), i.readonly()));
+    Ok(())
+}
+
+/// `e` itself when it is no error of the value (`KeyboardInterrupt`, `SystemExit`: a signal that
+/// came while the value was read), else `bad()` (the error that names the field).
+pub fn or_interrupt(py: Python<'_>, e: PyErr, bad: impl FnOnce() -> PyErr) -> PyErr {
+    if e.is_instance_of::<PyException>(py) {
+        bad()
+    } else {
+        e
+    }
 }

@@ -126,6 +126,7 @@ fn _after_fork() {
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     count_panics();
     perpsim_engine::memory::guard::rearm();
+    interrupt::load_numpy(m.py())?;
     m.add_function(wrap_pyfunction!(_panic_count, m)?)?;
     m.add_function(wrap_pyfunction!(_after_fork, m)?)?;
     m.add_class::<exchange::PyExchange>()?;

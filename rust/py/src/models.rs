@@ -12,6 +12,7 @@ use pyo3::types::{PyDict, PyType};
 use crate::args::{class_of, read, Count, Num};
 use crate::columns::Columns;
 use crate::errors::{invalid, IntoPyResult};
+use crate::interrupt::{or_interrupt, repr_of};
 
 /// A duration (a `pandas.Timedelta` or a string it reads, such as "1h"; not a bare number) in ns.
 #[derive(Clone, Copy, Debug)]
@@ -30,7 +31,7 @@ impl<'a, 'py> FromPyObject<'a, 'py> for Interval {
             // pandas would read a bare number as nanoseconds.
             return Err(pyo3::exceptions::PyTypeError::new_err(format!(
                 "a duration with a unit (\"1h\", a pandas.Timedelta), not a bare number: {}",
-                obj.repr()?
+                repr_of(&obj)?
             )));
         }
         let td = PD_TIMEDELTA.import(py, "pandas", "Timedelta")?;
@@ -38,9 +39,13 @@ impl<'a, 'py> FromPyObject<'a, 'py> for Interval {
             .and_then(|t| t.getattr("value"))
             .and_then(|v| v.extract::<i64>())
             .map(Interval)
-            .map_err(|_| {
-                let shown = obj.repr().map(|r| r.to_string()).unwrap_or_default();
-                pyo3::exceptions::PyTypeError::new_err(format!("not a duration: {shown}"))
+            .map_err(|e| {
+                or_interrupt(py, e, || match repr_of(&obj) {
+                    Ok(shown) => {
+                        pyo3::exceptions::PyTypeError::new_err(format!("not a duration: {shown}"))
+                    }
+                    Err(failed) => failed,
+                })
             })
     }
 }

@@ -10,6 +10,7 @@ use pyo3::types::{PyBool, PyDict, PyInt, PyString, PyType};
 
 use crate::convert::Choice;
 use crate::errors::{invalid, IntoPyResult};
+use crate::interrupt::{message_of, or_interrupt, repr_of};
 
 /// The option names, in the order users read them.
 pub const OPTIONS: [&str; 12] = [
@@ -31,7 +32,10 @@ pub const OPTIONS: [&str; 12] = [
 pub fn num(py: Python<'_>, field: &str, v: &Bound<'_, PyAny>) -> PyResult<f64> {
     v.extract::<crate::args::Num>()
         .map(|n| n.0)
-        .map_err(|e| invalid(py, field, e.value(py).to_string()))
+        .map_err(|e| match message_of(py, &e) {
+            Ok(msg) => invalid(py, field, msg),
+            Err(failed) => failed,
+        })
 }
 
 /// A flag (a bool) in `field`.
@@ -48,7 +52,7 @@ pub fn flag(py: Python<'_>, field: &str, v: &Bound<'_, PyAny>) -> PyResult<bool>
             return Ok(b);
         }
     }
-    let shown = v.repr().map(|r| r.to_string()).unwrap_or_default();
+    let shown = repr_of(v)?;
     Err(invalid(
         py,
         field,
@@ -63,7 +67,7 @@ static PD_TIMEDELTA: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 fn record_of(py: Python<'_>, v: &Bound<'_, PyAny>) -> PyResult<Record> {
     let bad = |why: String| invalid(py, "record", why);
     if v.is_instance_of::<PyBool>() {
-        return Err(bad(format!("not a recording mode: {v}")));
+        return Err(bad(format!("not a recording mode: {}", repr_of(v)?)));
     }
     if v.is_instance_of::<PyInt>() {
         let k: i64 = v.extract()?;
@@ -87,13 +91,20 @@ fn record_of(py: Python<'_>, v: &Bound<'_, PyAny>) -> PyResult<Record> {
         .call1((v,))
         .and_then(|t| t.getattr("value"))
         .and_then(|x| x.extract::<i64>())
-        .map_err(|_| {
-            bad(format!(
-                "'steps', an integer k, a frequency such as '1h', 'fills' or 'final'; got {v}"
-            ))
+        .map_err(|e| {
+            or_interrupt(py, e, || match repr_of(v) {
+                Ok(shown) => bad(format!(
+                    "'steps', an integer k, a frequency such as '1h', 'fills' or 'final'; \
+                     got {shown}"
+                )),
+                Err(failed) => failed,
+            })
         })?;
     if ns <= 0 {
-        return Err(bad(format!("the interval must be > 0, got {v}")));
+        return Err(bad(format!(
+            "the interval must be > 0, got {}",
+            repr_of(v)?
+        )));
     }
     Ok(Record::Interval(ns))
 }

@@ -13,11 +13,12 @@ use perpsim_engine::strategy::{
 use perpsim_engine::Account;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyDict, PyMapping, PyString, PyType};
+use pyo3::types::{PyDict, PyString, PyType};
 
 use crate::args::{class_of, read, Count, Flag, Num};
 use crate::convert::Choice;
 use crate::errors::{invalid, IntoPyResult};
+use crate::interrupt::str_of;
 
 /// `perpsim.Grid`.
 #[derive(FromPyObject)]
@@ -238,16 +239,20 @@ fn targets(
     symbols: &[String],
 ) -> PyResult<Vec<f64>> {
     let num = |x: &Bound<'_, PyAny>| read_num(py, field, x);
-    if let Ok(m) = v.cast::<PyMapping>() {
+    // isinstance(v, Mapping) may run Python code; its failure (a Ctrl-C) is returned.
+    static MAPPING: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+    if v.is_instance_of::<PyDict>()
+        || v.is_instance(MAPPING.import(py, "collections.abc", "Mapping")?)?
+    {
         let mut out = vec![0.0; symbols.len()];
-        for item in m.items()?.iter() {
-            let (k, x): (Bound<'_, PyAny>, Bound<'_, PyAny>) = item.extract()?;
+        for item in v.call_method0("items")?.try_iter()? {
+            let (k, x): (Bound<'_, PyAny>, Bound<'_, PyAny>) = item?.extract()?;
             let x = num(&x)?;
             if symbols.is_empty() {
                 out.push(x);
                 continue;
             }
-            let name: String = k.str()?.to_string();
+            let name = str_of(&k)?;
             let i = symbols
                 .iter()
                 .position(|s| *s == name)
@@ -280,7 +285,10 @@ fn window(py: Python<'_>, base: &Bound<'_, PyAny>) -> PyResult<usize> {
         _ => Err(invalid(
             py,
             "base",
-            format!("base: 'first' or a moving-average window >= 1, got {base}"),
+            format!(
+                "base: 'first' or a moving-average window >= 1, got {}",
+                str_of(base)?
+            ),
         )),
     }
 }

@@ -19,6 +19,7 @@ use pyo3::types::PyString;
 use serde::{Deserialize, Serialize};
 
 use crate::errors::{invalid, to_py, IntoPyResult};
+use crate::interrupt::{repr_of, text};
 use crate::records::PyFill;
 
 /// Everything an exchange holds, for pickling.
@@ -124,7 +125,7 @@ impl PyExchange {
 
     /// The symbols' names, in order.
     pub(crate) fn symbol_names(&self, py: Python<'_>) -> Vec<String> {
-        self.names.iter().map(|n| n.bind(py).to_string()).collect()
+        self.names.iter().map(|n| text(n.bind(py))).collect()
     }
 
     /// Index of a symbol given as a Python str (identity first: literals are interned).
@@ -140,7 +141,7 @@ impl PyExchange {
                 return Ok(i);
             }
         }
-        let shown = key.repr().map(|r| r.to_string()).unwrap_or_default();
+        let shown = repr_of(key)?;
         Err(to_py(
             py,
             LedgerError::unknown_symbol(shown.trim_matches('\'')),
