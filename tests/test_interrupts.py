@@ -11,6 +11,7 @@ import sys
 import textwrap
 import time
 
+import perpsim
 import pytest
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child process")
@@ -175,3 +176,28 @@ def test_a_ctrl_c_pending_when_the_engine_is_called_is_raised_from_it(names):
     assert "panicked" not in p.stderr, p.stderr[-3000:]
     lines = p.stdout.splitlines()
     assert lines == [f"{n} raised []" for n in names.split(",")], p.stdout + p.stderr[-3000:]
+
+
+class _CtrlCWhileRead:
+    """A number whose reading is interrupted: Python code runs there, and a Ctrl-C comes."""
+
+    def __float__(self):
+        raise KeyboardInterrupt("while the field was read")
+
+    def __index__(self):
+        raise KeyboardInterrupt("while the field was read")
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda x: perpsim.Grid(x, 110.0, 10, qty=0.01),  # a number field
+        lambda x: perpsim.Grid(90.0, 110.0, x, qty=0.01),  # an integer field
+        lambda x: perpsim.Contract("X", maker_fee=x),  # a contract's number
+    ],
+    ids=["number", "count", "contract"],
+)
+def test_a_ctrl_c_while_a_field_is_read_is_not_turned_into_a_field_error(make):
+    # Decision 138: a KeyboardInterrupt is no error of the value; it is raised as it came.
+    with pytest.raises(KeyboardInterrupt, match="while the field was read"):
+        make(_CtrlCWhileRead())

@@ -10,7 +10,7 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyFloat, PyInt, PyType};
 
 use crate::errors::invalid;
-use crate::interrupt::{message_of, repr_of};
+use crate::interrupt::{message_of, or_interrupt, repr_of};
 
 /// A number: an int or a float (Python or numpy), not a bool.
 #[derive(Clone, Copy, Debug)]
@@ -25,7 +25,7 @@ impl<'a, 'py> FromPyObject<'a, 'py> for Num {
         }
         obj.extract::<f64>()
             .map(Num)
-            .map_err(|_| got(&obj, "must be a number"))
+            .map_err(|e| or_interrupt(obj.py(), e, || got(&obj, "must be a number")))
     }
 }
 
@@ -44,7 +44,9 @@ impl<'a, 'py> FromPyObject<'a, 'py> for Count {
         if !obj.is_instance_of::<PyInt>() && !obj.hasattr("__index__")? {
             return Err(bad());
         }
-        obj.extract::<u64>().map(Count).map_err(|_| bad())
+        obj.extract::<u64>()
+            .map(Count)
+            .map_err(|e| or_interrupt(obj.py(), e, bad))
     }
 }
 
@@ -141,7 +143,7 @@ pub fn class_of(
 pub mod arg {
     use super::Count;
     use crate::errors::invalid;
-    use crate::interrupt::message_of;
+    use crate::interrupt::{message_of, or_interrupt};
     use pyo3::prelude::*;
 
     fn num(obj: &Bound<'_, PyAny>, field: &str) -> PyResult<f64> {
@@ -179,11 +181,13 @@ pub mod arg {
 
     /// The `order_id` argument: a whole number >= 0.
     pub fn order_id(obj: &Bound<'_, PyAny>) -> PyResult<u64> {
-        obj.extract::<Count>()
-            .map(|c| c.0)
-            .map_err(|e| match message_of(obj.py(), &e) {
-                Ok(msg) => invalid(obj.py(), "order_id", msg),
-                Err(failed) => failed,
+        obj.extract::<Count>().map(|c| c.0).map_err(|e| {
+            or_interrupt(obj.py(), e.clone_ref(obj.py()), || {
+                match message_of(obj.py(), &e) {
+                    Ok(msg) => invalid(obj.py(), "order_id", msg),
+                    Err(failed) => failed,
+                }
             })
+        })
     }
 }

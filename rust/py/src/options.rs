@@ -30,12 +30,12 @@ pub const OPTIONS: [&str; 12] = [
 
 /// A number (int or float, not a bool) in `field` (the strict reading of [`crate::args::Num`]).
 pub fn num(py: Python<'_>, field: &str, v: &Bound<'_, PyAny>) -> PyResult<f64> {
-    v.extract::<crate::args::Num>()
-        .map(|n| n.0)
-        .map_err(|e| match message_of(py, &e) {
+    v.extract::<crate::args::Num>().map(|n| n.0).map_err(|e| {
+        or_interrupt(py, e.clone_ref(py), || match message_of(py, &e) {
             Ok(msg) => invalid(py, field, msg),
             Err(failed) => failed,
         })
+    })
 }
 
 /// A flag (a bool) in `field`.
