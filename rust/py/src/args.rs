@@ -4,12 +4,12 @@
 //! The structs are the one declaration of the protocol on the Rust side; a test checks their
 //! field names against the dataclasses' (`_core._fields`).
 
-use pyo3::exceptions::{PyException, PyTypeError};
+use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyFloat, PyInt, PyType};
 
-use crate::errors::invalid;
+use crate::errors::{invalid, invalid_from};
 use crate::interrupt::{message_of, or_interrupt, repr_of};
 
 /// A number: an int or a float (Python or numpy), not a bool.
@@ -25,7 +25,7 @@ impl<'a, 'py> FromPyObject<'a, 'py> for Num {
         }
         obj.extract::<f64>()
             .map(Num)
-            .map_err(|e| or_interrupt(obj.py(), e, || got(&obj, "must be a number")))
+            .map_err(|e| or_interrupt(obj.py(), e, |_| got(&obj, "must be a number")))
     }
 }
 
@@ -46,7 +46,7 @@ impl<'a, 'py> FromPyObject<'a, 'py> for Count {
         }
         obj.extract::<u64>()
             .map(Count)
-            .map_err(|e| or_interrupt(obj.py(), e, bad))
+            .map_err(|e| or_interrupt(obj.py(), e, |_| bad()))
     }
 }
 
@@ -98,17 +98,11 @@ fn field_error(py: Python<'_>, e: PyErr) -> PyErr {
     match e.cause(py) {
         Some(cause) => {
             let ours = PERPSIM_ERROR.import(py, "perpsim.errors", "PerpsimError");
-            // Ours passes unchanged, and so does what is not an error of the value
-            // (KeyboardInterrupt: a Ctrl-C that came while the field was read).
-            if ours.is_ok_and(|t| cause.is_instance(py, t))
-                || !cause.is_instance_of::<PyException>(py)
-            {
+            // Ours passes unchanged (and a KeyboardInterrupt: `invalid_from`).
+            if ours.is_ok_and(|t| cause.is_instance(py, t)) {
                 return cause;
             }
-            match message_of(py, &cause) {
-                Ok(msg) => invalid(py, &field, msg),
-                Err(failed) => failed,
-            }
+            invalid_from(py, &field, cause, "")
         }
         None => invalid(py, &field, "cannot be read"),
     }
@@ -142,8 +136,7 @@ pub fn class_of(
 /// be (PyO3 would raise a bare `TypeError`); used as `#[pyo3(from_py_with = arg::qty)]`.
 pub mod arg {
     use super::Count;
-    use crate::errors::invalid;
-    use crate::interrupt::{message_of, or_interrupt};
+    use crate::errors::invalid_from;
     use pyo3::prelude::*;
 
     fn num(obj: &Bound<'_, PyAny>, field: &str) -> PyResult<f64> {
@@ -181,13 +174,8 @@ pub mod arg {
 
     /// The `order_id` argument: a whole number >= 0.
     pub fn order_id(obj: &Bound<'_, PyAny>) -> PyResult<u64> {
-        obj.extract::<Count>().map(|c| c.0).map_err(|e| {
-            or_interrupt(obj.py(), e.clone_ref(obj.py()), || {
-                match message_of(obj.py(), &e) {
-                    Ok(msg) => invalid(obj.py(), "order_id", msg),
-                    Err(failed) => failed,
-                }
-            })
-        })
+        obj.extract::<Count>()
+            .map(|c| c.0)
+            .map_err(|e| invalid_from(obj.py(), "order_id", e, ""))
     }
 }

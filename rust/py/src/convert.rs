@@ -3,13 +3,12 @@
 
 use perpsim_engine::instrument::HOUR_NS;
 use perpsim_engine::{Brackets, ContractKind, Instrument, Named};
-use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyInt, PyString, PyType};
 
-use crate::errors::invalid;
-use crate::interrupt::{message_of, repr_of};
+use crate::errors::{invalid, invalid_from};
+use crate::interrupt::repr_of;
 
 /// Reads a contract: a symbol name (the preset of that name when there is one, as
 /// `perpsim.preset` knows them; otherwise a plain linear contract of size 1 without filters) or an
@@ -149,13 +148,7 @@ pub fn timestamp_ns(py: Python<'_>, obj: &Bound<'_, PyAny>, field: &str) -> PyRe
     } else {
         match cls.call1((obj,)) {
             Ok(ts) => ts,
-            Err(e) if !e.is_instance_of::<PyException>(py) => return Err(e),
-            Err(e) => {
-                return Err(match message_of(py, &e) {
-                    Ok(msg) => invalid(py, field, format!("not a timestamp: {msg}")),
-                    Err(failed) => failed,
-                })
-            }
+            Err(e) => return Err(invalid_from(py, field, e, "not a timestamp: ")),
         }
     };
     match ts.getattr("value").and_then(|v| v.extract::<i64>()) {

@@ -5,6 +5,8 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::PyType;
 
+use crate::interrupt::{message_of, or_interrupt};
+
 static INVALID: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 static UNKNOWN: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 static REJECTED: PyOnceLock<Py<PyType>> = PyOnceLock::new();
@@ -34,6 +36,17 @@ pub fn to_py(py: Python<'_>, e: LedgerError) -> PyErr {
 /// Bad input in `field`, as a Python `InvalidInputError`.
 pub fn invalid(py: Python<'_>, field: &str, message: impl Into<String>) -> PyErr {
     to_py(py, LedgerError::invalid(field, message))
+}
+
+/// `e`, a failure to read `field`, as an `InvalidInputError` naming the field with `e`'s message
+/// after `prefix`. What is no error of the value (`KeyboardInterrupt`: a Ctrl-C that came while
+/// the field was read) passes unchanged, and so does a failure to read the message itself
+/// (interrupt.rs).
+pub fn invalid_from(py: Python<'_>, field: &str, e: PyErr, prefix: &str) -> PyErr {
+    or_interrupt(py, e, |e| match message_of(py, &e) {
+        Ok(msg) => invalid(py, field, format!("{prefix}{msg}")),
+        Err(failed) => failed,
+    })
 }
 
 /// Extension for engine results: converts the error to the matching Python exception.

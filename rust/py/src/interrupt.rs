@@ -10,7 +10,8 @@
 //! prints it as "Exception ignored", writes `<unprintable ... object>` instead and the call goes on
 //! as if no Ctrl-C had come. So text is read here without `str()` ([`text`]), the failures of
 //! `str()`/`repr()` are returned ([`str_of`], [`repr_of`], [`message_of`]), an error turned into an
-//! `InvalidInputError` passes through when it is no error of the value ([`or_interrupt`]), and
+//! `InvalidInputError` passes through when it is no error of the value ([`or_interrupt`], which
+//! `crate::errors::invalid_from` uses), and
 //! numpy's C API, which rust-numpy loads on first use by running Python code (and would panic if
 //! that raised), is loaded when the module is imported ([`load_numpy`]).
 
@@ -129,10 +130,10 @@ pub fn load_numpy(py: Python<'_>) -> PyResult<()> {
 }
 
 /// `e` itself when it is no error of the value (`KeyboardInterrupt`, `SystemExit`: a signal that
-/// came while the value was read), else `bad()` (the error that names the field).
-pub fn or_interrupt(py: Python<'_>, e: PyErr, bad: impl FnOnce() -> PyErr) -> PyErr {
+/// came while the value was read), else `bad(e)` (the error that names the field).
+pub fn or_interrupt(py: Python<'_>, e: PyErr, bad: impl FnOnce(PyErr) -> PyErr) -> PyErr {
     if e.is_instance_of::<PyException>(py) {
-        bad()
+        bad(e)
     } else {
         e
     }

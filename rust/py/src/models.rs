@@ -40,7 +40,7 @@ impl<'a, 'py> FromPyObject<'a, 'py> for Interval {
             .and_then(|v| v.extract::<i64>())
             .map(Interval)
             .map_err(|e| {
-                or_interrupt(py, e, || match repr_of(&obj) {
+                or_interrupt(py, e, |_| match repr_of(&obj) {
                     Ok(shown) => {
                         pyo3::exceptions::PyTypeError::new_err(format!("not a duration: {shown}"))
                     }

@@ -9,8 +9,8 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyDict, PyInt, PyString, PyType};
 
 use crate::convert::Choice;
-use crate::errors::{invalid, IntoPyResult};
-use crate::interrupt::{message_of, or_interrupt, repr_of};
+use crate::errors::{invalid, invalid_from, IntoPyResult};
+use crate::interrupt::{or_interrupt, repr_of};
 
 /// The option names, in the order users read them.
 pub const OPTIONS: [&str; 12] = [
@@ -30,12 +30,9 @@ pub const OPTIONS: [&str; 12] = [
 
 /// A number (int or float, not a bool) in `field` (the strict reading of [`crate::args::Num`]).
 pub fn num(py: Python<'_>, field: &str, v: &Bound<'_, PyAny>) -> PyResult<f64> {
-    v.extract::<crate::args::Num>().map(|n| n.0).map_err(|e| {
-        or_interrupt(py, e.clone_ref(py), || match message_of(py, &e) {
-            Ok(msg) => invalid(py, field, msg),
-            Err(failed) => failed,
-        })
-    })
+    v.extract::<crate::args::Num>()
+        .map(|n| n.0)
+        .map_err(|e| invalid_from(py, field, e, ""))
 }
 
 /// A flag (a bool) in `field`.
@@ -92,7 +89,7 @@ fn record_of(py: Python<'_>, v: &Bound<'_, PyAny>) -> PyResult<Record> {
         .and_then(|t| t.getattr("value"))
         .and_then(|x| x.extract::<i64>())
         .map_err(|e| {
-            or_interrupt(py, e, || match repr_of(v) {
+            or_interrupt(py, e, |_| match repr_of(v) {
                 Ok(shown) => bad(format!(
                     "'steps', an integer k, a frequency such as '1h', 'fills' or 'final'; \
                      got {shown}"
