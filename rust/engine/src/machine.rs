@@ -15,6 +15,7 @@ pub fn cores() -> usize {
 /// own), on the others it may run on (Linux; elsewhere, or when no other processor is allowed,
 /// nothing changes). A hint for a helper thread that runs beside its caller: without it, the
 /// system may start the helper on its caller's processor and leave both sharing it for a while.
+/// A thread that helps one caller after another comes back with [`Allowed::restore`].
 pub fn avoid_cpu(busy: Option<usize>) {
     #[cfg(target_os = "linux")]
     {
@@ -37,6 +38,43 @@ pub fn avoid_cpu(busy: Option<usize>) {
     }
     #[cfg(not(target_os = "linux"))]
     let _ = busy;
+}
+
+/// The processors the calling thread may run on, as read when made (Linux; nothing elsewhere).
+pub struct Allowed {
+    #[cfg(target_os = "linux")]
+    set: Option<libc::cpu_set_t>,
+}
+
+impl Allowed {
+    /// The calling thread's processors now.
+    pub fn now() -> Self {
+        #[cfg(target_os = "linux")]
+        {
+            // SAFETY: `set` is a plain bit mask the call writes; 0 is the calling thread.
+            unsafe {
+                let mut set: libc::cpu_set_t = std::mem::zeroed();
+                let size = std::mem::size_of::<libc::cpu_set_t>();
+                let ok = libc::sched_getaffinity(0, size, &mut set) == 0;
+                Self {
+                    set: ok.then_some(set),
+                }
+            }
+        }
+        #[cfg(not(target_os = "linux"))]
+        Self {}
+    }
+
+    /// Puts the calling thread back on these processors (after [`avoid_cpu`]).
+    pub fn restore(&self) {
+        #[cfg(target_os = "linux")]
+        if let Some(set) = &self.set {
+            // SAFETY: `set` is a mask read by `sched_getaffinity`; 0 is the calling thread.
+            unsafe {
+                libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), set);
+            }
+        }
+    }
 }
 
 /// The processor the calling thread runs on now (Linux; None elsewhere).

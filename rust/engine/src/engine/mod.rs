@@ -11,6 +11,7 @@
 //! (what is recorded), [`strategy`] (the trait the engine calls), [`run`] (the event loop).
 
 mod ahead;
+mod beside;
 pub mod config;
 mod fills;
 mod fold;

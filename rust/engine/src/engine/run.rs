@@ -66,29 +66,32 @@ pub fn run_checked<S: Strategy>(
     ahead.check_first(&bars);
     // Once the checks are done, the same thread makes the steps' figures (engine/fold.rs).
     let feed = Feed::default();
-    let out = std::thread::scope(|sc| {
-        let checker = std::thread::Builder::new().name("perpsim-check".into());
-        // Beside the run, not on its processor (the system may start it there).
-        let (run_cpu, checks, figures, rows) =
-            (crate::machine::current_cpu(), &ahead, &feed, &bars);
-        let work = move || {
-            crate::machine::avoid_cpu(run_cpu);
-            checks.check(rows);
-            figures.fold(rows)
-        };
-        let Ok(second) = checker.spawn_scoped(sc, work) else {
+    // Beside the run (on the thread kept for it, engine/beside.rs), not on its processor.
+    let (run_cpu, checks, figures, rows) = (crate::machine::current_cpu(), &ahead, &feed, &bars);
+    let work = move || {
+        crate::machine::avoid_cpu(run_cpu);
+        checks.check(rows);
+        figures.fold(rows)
+    };
+    let here = || {
+        // The checks stop and the feed closes however the run ends (an unwinding panic too:
+        // the helper's thread is waited for, and it waits for the close).
+        let _end = Ended(&ahead, &feed);
+        let out = run_rows(engine, inputs, strategy, Some(&ahead), Some(&feed));
+        engine.flush_fold();
+        out
+    };
+    let out = match super::beside::beside(work, here) {
+        Ok((out, folded)) => {
+            let back = engine.detach_fold(&feed, folded.flatten());
+            out.and(back)
+        }
+        Err(_) => {
             // No thread to be had: the checks come first, here.
             ahead.check(&bars);
-            return run_rows(engine, inputs, strategy, Some(&ahead), None);
-        };
-        let out = run_rows(engine, inputs, strategy, Some(&ahead), Some(&feed));
-        ahead.stop();
-        engine.flush_fold();
-        feed.close();
-        let folded = second.join().ok().flatten();
-        let back = engine.detach_fold(&feed, folded);
-        out.and(back)
-    });
+            run_rows(engine, inputs, strategy, Some(&ahead), None)
+        }
+    };
     let Err(e) = out else {
         return Ok(());
     };
@@ -98,6 +101,16 @@ pub fn run_checked<S: Strategy>(
             Err(bad)
         }
         Ok(()) => Err(e),
+    }
+}
+
+/// Stops the checks and closes the feed when dropped (the end of a run on two threads).
+struct Ended<'a>(&'a Ahead, &'a Feed);
+
+impl Drop for Ended<'_> {
+    fn drop(&mut self) {
+        self.0.stop();
+        self.1.close();
     }
 }
 
