@@ -62,8 +62,7 @@ pub fn run_checked<S: Strategy>(
         return run_rows(engine, inputs, strategy, None, None);
     }
     let before = engine.clone();
-    let ahead = Ahead::default();
-    ahead.check_first(&bars);
+    let ahead = Ahead::new(bars.len());
     // Once the checks are done, the same thread makes the steps' figures (engine/fold.rs).
     let feed = Feed::default();
     // Beside the run (on the thread kept for it, engine/beside.rs), not on its processor.
@@ -171,7 +170,7 @@ fn run_rows<S: Strategy>(
         let mut r = 0;
         while r < n_bars {
             if let (true, Some(a)) = (r >= checked, ahead) {
-                checked = a.past(r).ok_or_else(bad_rows)?;
+                checked = a.past(r, &s.bars).ok_or_else(bad_rows)?;
                 head = s.bars.rows(0..checked);
             }
             // Quiet bars up to the next event (funding, expiry) run without the step frame.
@@ -194,7 +193,7 @@ fn run_rows<S: Strategy>(
             end_step(engine, strategy)?;
             if can_skip && engine.is_finished() && strategy.value(engine).is_none() {
                 if let (true, Some(a)) = (checked < n_bars, ahead) {
-                    a.past(n_bars - 1).ok_or_else(bad_rows)?;
+                    a.past(n_bars - 1, &s.bars).ok_or_else(bad_rows)?;
                 }
                 engine.skip_steps(s.bars.ts.slice(r + 1..n_bars));
                 break;
