@@ -275,8 +275,32 @@ impl Feed {
 }
 
 /// Each bar's equity at its close ([`Marker::equity`] of [`Marker::marked`]) into `values`.
+/// Compiled for AVX2 where the processor has it (the same operations, lane by lane: the same
+/// bits): the profile-guided build left the portable loop scalar, with the marker's tests inside
+/// (W1's folder 8 → 13 % of the call's samples, decision 141).
 #[inline(always)]
 fn values_into(marker: &Marker, close: &[f64], values: &mut [f64]) {
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx2") {
+        // SAFETY: the processor has AVX2 (checked just above).
+        return unsafe { values_into_avx2(marker, close, values) };
+    }
+    values_loop(marker, close, values)
+}
+
+/// [`values_into`] compiled for AVX2.
+///
+/// # Safety
+/// The processor must have AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn values_into_avx2(marker: &Marker, close: &[f64], values: &mut [f64]) {
+    values_loop(marker, close, values)
+}
+
+/// [`values_into`]'s loop.
+#[inline(always)]
+fn values_loop(marker: &Marker, close: &[f64], values: &mut [f64]) {
     for (v, &c) in values.iter_mut().zip(close) {
         *v = marker.equity(marker.marked(c).0);
     }

@@ -65,6 +65,14 @@ impl LeanColumns {
     pub unsafe fn write_times(&self, k: usize, raw: &[i64], per: i64) {
         debug_assert!(k + raw.len() <= self.cap);
         let out = std::slice::from_raw_parts_mut(self.time.add(k), raw.len());
+        if per == 1 {
+            // Times in ns already: a copy (a 64-bit product has no vector instruction before
+            // AVX-512; the loop below multiplies in pieces).
+            for (o, &t) in out.iter_mut().zip(raw) {
+                *o = MaybeUninit::new(f64::from_bits(t as u64));
+            }
+            return;
+        }
         for (o, &t) in out.iter_mut().zip(raw) {
             *o = MaybeUninit::new(f64::from_bits(t.wrapping_mul(per) as u64));
         }
