@@ -17,27 +17,7 @@ pub fn cores() -> usize {
 /// system may start the helper on its caller's processor and leave both sharing it for a while.
 /// A thread that helps one caller after another comes back with [`Allowed::restore`].
 pub fn avoid_cpu(busy: Option<usize>) {
-    #[cfg(target_os = "linux")]
-    {
-        let Some(busy) = busy else {
-            return;
-        };
-        // SAFETY: `set` is a plain bit mask the calls read and write; 0 is the calling thread.
-        unsafe {
-            let mut set: libc::cpu_set_t = std::mem::zeroed();
-            let size = std::mem::size_of::<libc::cpu_set_t>();
-            if libc::sched_getaffinity(0, size, &mut set) != 0 || busy >= libc::CPU_SETSIZE as usize
-            {
-                return;
-            }
-            libc::CPU_CLR(busy, &mut set);
-            if libc::CPU_COUNT(&set) > 0 {
-                libc::sched_setaffinity(0, size, &set);
-            }
-        }
-    }
-    #[cfg(not(target_os = "linux"))]
-    let _ = busy;
+    Allowed::now().avoid(busy);
 }
 
 /// The processors the calling thread may run on, as read when made (Linux; nothing elsewhere).
@@ -63,6 +43,26 @@ impl Allowed {
         }
         #[cfg(not(target_os = "linux"))]
         Self {}
+    }
+
+    /// Puts the calling thread on these processors but `busy` (when another one is left).
+    pub fn avoid(&self, busy: Option<usize>) {
+        #[cfg(target_os = "linux")]
+        if let (Some(mut set), Some(busy)) = (self.set, busy) {
+            if busy >= libc::CPU_SETSIZE as usize {
+                return;
+            }
+            // SAFETY: `set` is a plain bit mask the calls read and write; 0 is the calling
+            // thread.
+            unsafe {
+                libc::CPU_CLR(busy, &mut set);
+                if libc::CPU_COUNT(&set) > 0 {
+                    libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
+                }
+            }
+        }
+        #[cfg(not(target_os = "linux"))]
+        let _ = busy;
     }
 
     /// Puts the calling thread back on these processors (after [`avoid_cpu`]).

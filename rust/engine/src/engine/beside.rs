@@ -9,6 +9,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::thread::Thread;
 
+/// The name of the thread beside a run (kept, or started for one run).
+const NAME: &str = "perpsim-check";
+
 /// Work for the kept thread (its borrows outlive it: [`beside`] waits for it).
 type Job = Box<dyn FnOnce() + Send + 'static>;
 
@@ -50,7 +53,7 @@ fn kept() -> Option<&'static Kept> {
             busy: AtomicBool::new(false),
         }));
         std::thread::Builder::new()
-            .name("perpsim-check".into())
+            .name(NAME.into())
             .spawn(move || k.serve())
             .ok()
             .map(|_| k)
@@ -81,8 +84,8 @@ impl Drop for Wait<'_> {
 
 /// Runs `work` on another thread while `here` runs on this one, then waits for `work`: the kept
 /// thread when it is free, else a thread started for this call. Returns `here`'s result and
-/// `work`'s (None when it panicked); Err(`here`), with neither run, when no thread could be had.
-pub(super) fn beside<W, R, H, T>(work: W, here: H) -> Result<(T, Option<R>), H>
+/// `work`'s (None when it panicked); None, with neither run, when no thread could be had.
+pub(super) fn beside<W, R, H, T>(work: W, here: H) -> Option<(T, Option<R>)>
 where
     W: FnOnce() -> R + Send,
     R: Send,
@@ -100,47 +103,41 @@ where
         waiter: std::thread::current(),
     });
     let mut out: Option<R> = None;
-    {
-        let (slot, signal) = (&mut out, Arc::clone(&done));
-        let job = move || {
-            *slot = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)).ok();
-            // The last use of the caller's frame: it may end as soon as the flag is seen.
-            signal.flag.store(true, Ordering::Release);
-            signal.waiter.unpark();
-        };
-        let job: Box<dyn FnOnce() + Send + '_> = Box::new(job);
-        // SAFETY: the job borrows this frame (`out`, and what `work` borrows); `Wait` below
-        // keeps the frame until the job has set its flag, its last use of them, whether `here`
-        // returns or unwinds.
-        let job: Job = unsafe { std::mem::transmute::<Box<dyn FnOnce() + Send + '_>, Job>(job) };
-        let wait = Wait {
-            done: &done,
-            kept: k,
-        };
-        *k.job.lock().unwrap_or_else(|p| p.into_inner()) = Some(job);
-        k.posted.notify_one();
-        let t = here();
-        drop(wait);
-        Ok((t, out))
-    }
+    let (slot, signal) = (&mut out, Arc::clone(&done));
+    let job = move || {
+        *slot = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)).ok();
+        // The last use of the caller's frame: it may end as soon as the flag is seen.
+        signal.flag.store(true, Ordering::Release);
+        signal.waiter.unpark();
+    };
+    let job: Box<dyn FnOnce() + Send + '_> = Box::new(job);
+    // SAFETY: the job borrows this frame (`out`, and what `work` borrows); `Wait` below keeps
+    // the frame until the job has set its flag, its last use of them, whether `here` returns
+    // or unwinds.
+    let job: Job = unsafe { std::mem::transmute::<Box<dyn FnOnce() + Send + '_>, Job>(job) };
+    let wait = Wait {
+        done: &done,
+        kept: k,
+    };
+    *k.job.lock().unwrap_or_else(|p| p.into_inner()) = Some(job);
+    k.posted.notify_one();
+    let t = here();
+    drop(wait);
+    Some((t, out))
 }
 
 /// [`beside`] on a thread started for this call.
-fn started<W, R, H, T>(work: W, here: H) -> Result<(T, Option<R>), H>
+fn started<W, R, H, T>(work: W, here: H) -> Option<(T, Option<R>)>
 where
     W: FnOnce() -> R + Send,
     R: Send,
     H: FnOnce() -> T,
 {
     std::thread::scope(|sc| {
-        let b = std::thread::Builder::new().name("perpsim-check".into());
-        match b.spawn_scoped(sc, work) {
-            Ok(second) => {
-                let t = here();
-                Ok((t, second.join().ok()))
-            }
-            Err(_) => Err(here),
-        }
+        let b = std::thread::Builder::new().name(NAME.into());
+        let second = b.spawn_scoped(sc, work).ok()?;
+        let t = here();
+        Some((t, second.join().ok()))
     })
 }
 
@@ -167,7 +164,7 @@ mod tests {
                     "here"
                 },
             );
-            assert!(matches!(got, Ok(("here", Some(7)))));
+            assert!(matches!(got, Some(("here", Some(7)))));
         }
     }
 
@@ -188,7 +185,6 @@ mod tests {
                             },
                             || i,
                         )
-                        .ok()
                         .expect("a thread");
                         assert_eq!((t, r), (i, Some(i * 100 + j)));
                         total.fetch_add(1, Ordering::Relaxed);
@@ -203,9 +199,9 @@ mod tests {
     #[test]
     fn a_panicking_work_gives_none_and_the_thread_goes_on() {
         let got = beside(|| -> u8 { panic!("work") }, || 1);
-        assert!(matches!(got, Ok((1, None))));
+        assert!(matches!(got, Some((1, None))));
         let got = beside(|| 2u8, || 1);
-        assert!(matches!(got, Ok((1, Some(2)))));
+        assert!(matches!(got, Some((1, Some(2)))));
     }
 
     /// The caller's part unwinding still waits for the work, which borrows the caller's frame.

@@ -252,7 +252,7 @@ impl Feed {
                         Some(cols) if TIMES => {
                             values_into(&marker, close, vals);
                             // SAFETY: as above; `b <= to` is inside the room (checked above).
-                            unsafe { cols.write_times(a, &raw[a..b], per) };
+                            unsafe { cols.write_times(a, bars.ts.slice(a..b)) };
                         }
                         Some(cols) => {
                             for (j, (v, &c)) in vals.iter_mut().zip(close).enumerate() {

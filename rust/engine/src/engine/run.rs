@@ -81,11 +81,11 @@ pub fn run_checked<S: Strategy>(
         out
     };
     let out = match super::beside::beside(work, here) {
-        Ok((out, folded)) => {
+        Some((out, folded)) => {
             let back = engine.detach_fold(&feed, folded.flatten());
             out.and(back)
         }
-        Err(_) => {
+        None => {
             // No thread to be had: the checks come first, here.
             ahead.check(&bars);
             run_rows(engine, inputs, strategy, Some(&ahead), None)

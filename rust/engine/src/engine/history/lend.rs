@@ -9,6 +9,7 @@ use std::mem::MaybeUninit;
 
 use super::{History, MARK, NOTIONAL, TIME, UNREALIZED};
 use crate::ledger::Account;
+use crate::market::Times;
 
 /// Where the rows of the lent lean columns go: each column's start and the room per column.
 #[derive(Clone, Copy, Debug)]
@@ -57,25 +58,18 @@ impl LeanColumns {
         self.cap
     }
 
-    /// Writes the step times (ns) of rows `k..k + raw.len()`: each `raw` time · `per`.
+    /// Writes `times` (in ns, [`Times::write_ns_bits`]) as the step times of rows
+    /// `k..k + times.len()`.
     ///
     /// # Safety
     /// As [`LeanColumns::write`], for the time column; the rows are inside the room.
     #[inline(always)]
-    pub unsafe fn write_times(&self, k: usize, raw: &[i64], per: i64) {
-        debug_assert!(k + raw.len() <= self.cap);
-        let out = std::slice::from_raw_parts_mut(self.time.add(k), raw.len());
-        if per == 1 {
-            // Times in ns already: a copy (a 64-bit product has no vector instruction before
-            // AVX-512; the loop below multiplies in pieces).
-            for (o, &t) in out.iter_mut().zip(raw) {
-                *o = MaybeUninit::new(f64::from_bits(t as u64));
-            }
-            return;
-        }
-        for (o, &t) in out.iter_mut().zip(raw) {
-            *o = MaybeUninit::new(f64::from_bits(t.wrapping_mul(per) as u64));
-        }
+    pub unsafe fn write_times(&self, k: usize, times: Times<'_>) {
+        debug_assert!(k + times.len() <= self.cap);
+        times.write_ns_bits(std::slice::from_raw_parts_mut(
+            self.time.add(k),
+            times.len(),
+        ));
     }
 
     /// Writes row `k`'s step time (ns) alone. False, with nothing written, past the room.
