@@ -9,10 +9,9 @@
 //! for bit (tests/fold.rs and tests/deferred.rs hold them to the run on one thread).
 //!
 //! Only a strategy that reads no figure while the run goes ([`super::Strategy::figures_unread`])
-//! hands them over: another's reads the fold and the rows as they stand. A strategy whose quiet
-//! bars are cheap to find ([`super::Strategy::rows_here`]: the balance strategy) writes the rows'
-//! marked figures on the run's thread as it finds each stretch's end (through the same loan); the
-//! folder then writes only their times, and values and folds the steps.
+//! hands them over: another's reads the fold and the rows as they stand. The run's own thread
+//! writes no row of a quiet stretch (decision 142): when it is ahead of the checks it checks
+//! the next block of bars itself ([`super::ahead`]), so the two threads share the work.
 
 use std::cell::UnsafeCell;
 use std::mem::MaybeUninit;
@@ -20,7 +19,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::OnceLock;
 use std::thread::Thread;
 
-use super::history::LeanColumns;
+use super::history::{LeanColumns, MarkedRows};
 use super::Engine;
 use crate::error::LedgerError;
 use crate::ledger::Marker;
@@ -70,12 +69,10 @@ pub(super) enum Segment {
 #[derive(Default)]
 struct Counter(AtomicUsize);
 
-/// Where the folder starts: the fold so far, and the lean columns when it writes the rows (their
-/// times alone when `times`: the run writes the rest).
+/// Where the folder starts: the fold so far, and the lean columns when it writes the rows.
 struct Start {
     curve: CurveStats,
     rows: Option<LeanColumns>,
-    times: bool,
 }
 
 /// The ring of segments between the run and the folder.
@@ -120,19 +117,16 @@ impl Default for Feed {
 
 impl Feed {
     /// The run's end: the sink the engine hands its segments to, the fold continuing `curve`,
-    /// the rows written into `rows` when given (by the folder; with `split`, the folder writes
-    /// their times and the run the rest).
-    pub(super) fn sink(&self, curve: &CurveStats, rows: Option<LeanColumns>, split: bool) -> Sink {
+    /// the rows written into `rows` by the folder when given.
+    pub(super) fn sink(&self, curve: &CurveStats, rows: Option<LeanColumns>) -> Sink {
         let ring = self.ring.get_or_init(|| {
             (0..RING)
                 .map(|_| UnsafeCell::new(MaybeUninit::uninit()))
                 .collect()
         });
-        let split = split && rows.is_some();
         let _ = self.start.set(Start {
             curve: curve.clone(),
             rows,
-            times: split,
         });
         Sink {
             feed: self,
@@ -141,8 +135,7 @@ impl Feed {
             tail: 0,
             shown: 0,
             next: 0,
-            rows: rows.is_some() && !split,
-            cols: rows.filter(|_| split),
+            rows: rows.is_some(),
             broken: false,
             repeat: None,
         }
@@ -165,11 +158,11 @@ impl Feed {
     pub(super) fn fold(&self, bars: &BarSeries<'_>) -> Option<CurveStats> {
         let _ = self.folder.set(std::thread::current());
         let mut spins = 0u32;
-        let (mut curve, rows, times) = loop {
+        let (mut curve, rows) = loop {
             // Closed first: a sink attached before the close is seen with it.
             let closed = self.closed.load(Ordering::Acquire);
             if let Some(s) = self.start.get() {
-                break (s.curve.clone(), s.rows, s.times);
+                break (s.curve.clone(), s.rows);
             }
             if closed {
                 return None;
@@ -188,12 +181,7 @@ impl Feed {
                 for j in done..head {
                     // SAFETY: slots before `head` were written and published (see `Sync`).
                     let seg = unsafe { (*ring[j % RING].get()).assume_init() };
-                    let ok = if times {
-                        self.apply::<true>(seg, bars, rows, &mut curve, &mut values)
-                    } else {
-                        self.apply::<false>(seg, bars, rows, &mut curve, &mut values)
-                    };
-                    if !ok {
+                    if !self.apply(seg, bars, rows, &mut curve, &mut values) {
                         self.broken.store(true, Ordering::Release);
                     }
                 }
@@ -209,10 +197,10 @@ impl Feed {
         }
     }
 
-    /// One segment: its rows written (when `rows`; their times alone with `TIMES`), its values
-    /// folded. False when it names a row past the bars or the room.
+    /// One segment: its rows written (when `rows`), its values folded. False when it names a row
+    /// past the bars or the room.
     #[inline]
-    fn apply<const TIMES: bool>(
+    fn apply(
         &self,
         seg: Segment,
         bars: &BarSeries<'_>,
@@ -222,12 +210,7 @@ impl Feed {
     ) -> bool {
         match seg {
             Segment::Step { at, ts, v, row } => {
-                if let (Some(cols), true) = (rows, TIMES) {
-                    // SAFETY: the time column is lent to this thread (history/lend.rs).
-                    if !unsafe { cols.write_time(at, ts) } {
-                        return false;
-                    }
-                } else if let (Some(cols), Some((u, x, m))) = (rows, row) {
+                if let (Some(cols), Some((u, x, m))) = (rows, row) {
                     // SAFETY: the columns are lent to this thread (history/lend.rs).
                     if !unsafe { cols.write(at, ts, u, x, m) } {
                         return false;
@@ -240,27 +223,18 @@ impl Feed {
                 if from > to || to > bars.len() || rows.is_some_and(|c| to > c.room()) {
                     return false;
                 }
-                let (raw, per) = (bars.ts.raw(), bars.ts.per());
                 let mut a = from;
                 while a < to {
                     let b = to.min(a + BLOCK);
                     let (close, vals) = (&bars.close[a..b], &mut values[..b - a]);
-                    // One loop per kind of rows written, each with no test inside (a profile-
-                    // guided build laid the loop out for one kind and slowed the others).
                     match rows {
-                        // The run wrote the marked figures: the times here.
-                        Some(cols) if TIMES => {
-                            values_into(&marker, close, vals);
-                            // SAFETY: as above; `b <= to` is inside the room (checked above).
-                            unsafe { cols.write_times(a, bars.ts.slice(a..b)) };
-                        }
                         Some(cols) => {
-                            for (j, (v, &c)) in vals.iter_mut().zip(close).enumerate() {
-                                let (u, x) = marker.marked(c);
-                                *v = marker.equity(u);
-                                let t = raw[a + j].wrapping_mul(per);
-                                // SAFETY: as above; the row is inside the room (checked above).
-                                unsafe { cols.write_in_room(a + j, t, u, x, c) };
+                            // SAFETY: the columns are lent to this thread (history/lend.rs);
+                            // `b <= to` is inside the room (checked above).
+                            unsafe {
+                                let to = cols.marked_from(a);
+                                rows_into(&marker, close, vals, to, b - a);
+                                cols.write_times(a, bars.ts.slice(a..b));
                             }
                         }
                         None => values_into(&marker, close, vals),
@@ -306,6 +280,61 @@ fn values_loop(marker: &Marker, close: &[f64], values: &mut [f64]) {
     }
 }
 
+/// [`values_into`] with each bar's row's marked figures written into the first `n` rows of `to`
+/// (Σ unrealized, Σ notional and, in an inverse account, the mark: [`Marker::marked`], the
+/// close). Compiled for AVX2 where the processor has it, as [`values_into`].
+#[inline(always)]
+fn rows_into(marker: &Marker, close: &[f64], values: &mut [f64], to: MarkedRows<'_>, n: usize) {
+    let (u, x) = (&mut to.unrealized[..n], &mut to.notional[..n]);
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx2") {
+        // SAFETY: the processor has AVX2 (checked just above).
+        unsafe { rows_into_avx2(marker, close, values, u, x) };
+    } else {
+        rows_loop(marker, close, values, u, x);
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    rows_loop(marker, close, values, u, x);
+    if let Some(m) = to.mark {
+        for (o, &c) in m[..n].iter_mut().zip(close) {
+            o.write(c);
+        }
+    }
+}
+
+/// [`rows_into`]'s loop compiled for AVX2.
+///
+/// # Safety
+/// The processor must have AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn rows_into_avx2(
+    marker: &Marker,
+    close: &[f64],
+    values: &mut [f64],
+    u: &mut [MaybeUninit<f64>],
+    x: &mut [MaybeUninit<f64>],
+) {
+    rows_loop(marker, close, values, u, x)
+}
+
+/// [`rows_into`]'s loop: each bar's value and marked figures, the same operations as one bar.
+#[inline(always)]
+fn rows_loop(
+    marker: &Marker,
+    close: &[f64],
+    values: &mut [f64],
+    u: &mut [MaybeUninit<f64>],
+    x: &mut [MaybeUninit<f64>],
+) {
+    for (((v, &c), u), x) in values.iter_mut().zip(close).zip(u).zip(x) {
+        let (a, b) = marker.marked(c);
+        *v = marker.equity(a);
+        u.write(a);
+        x.write(b);
+    }
+}
+
 /// Spins a little, then sleeps until woken or for [`NAP`].
 #[inline]
 fn wait(spins: &mut u32) {
@@ -332,8 +361,6 @@ pub(super) struct Sink {
     next: usize,
     /// The folder writes every row.
     rows: bool,
-    /// The columns the run writes the rows' marked figures into (the folder writes their times).
-    cols: Option<LeanColumns>,
     /// A step came out of order: the figures are not the run's (an error at the run's end).
     broken: bool,
     /// Steps the run counted without running them ([`CurveStats::repeat`]: how many, the last
@@ -353,18 +380,11 @@ impl Sink {
         unsafe { &*self.feed }
     }
 
-    /// Whether the rows are lent (the folder writes them, or their times while the run writes
-    /// their marked figures): each step's row then goes through [`Sink::step`].
+    /// Whether the rows are lent (the folder writes them): each step's row then goes through
+    /// [`Sink::step`].
     #[inline(always)]
     pub(super) fn rows_lent(&self) -> bool {
-        self.rows || self.cols.is_some()
-    }
-
-    /// The lent columns the run writes the rows' marked figures into, when the folder writes
-    /// only their times.
-    #[inline(always)]
-    pub(super) fn run_columns(&self) -> Option<LeanColumns> {
-        self.cols
+        self.rows
     }
 
     /// Steps `from..to`: quiet bars valued with `marker`.
@@ -379,24 +399,13 @@ impl Sink {
     }
 
     /// Step `at` at `ts`, valued `v`, with its row's marked figures when the rows are lent (the
-    /// folder writes them, or the run here when the folder writes only the times).
+    /// folder writes them).
     #[inline]
     pub(super) fn step(&mut self, at: usize, ts: i64, v: f64, row: Option<(f64, f64, f64)>) {
         if at != self.next || row.is_some() != self.rows_lent() {
             self.broken = true;
             return;
         }
-        let row = match (self.cols, row) {
-            (Some(cols), Some((u, x, m))) => {
-                // SAFETY: the marked figures' columns are the run's to write (history/lend.rs).
-                if !unsafe { cols.write_marked(at, u, x, m) } {
-                    self.broken = true;
-                    return;
-                }
-                None
-            }
-            _ => row,
-        };
         self.next = at + 1;
         self.push(Segment::Step { at, ts, v, row });
     }
@@ -482,9 +491,8 @@ impl Clone for SinkSlot {
 
 impl Engine {
     /// From here on the steps' figures are made on `feed`'s folder (the rows too when every
-    /// step is recorded and the history can lend its columns; with `rows_here` the folder writes
-    /// only their times and the run their marked figures).
-    pub(super) fn attach_fold(&mut self, feed: &Feed, rows_here: bool) {
+    /// step is recorded and the history can lend its columns).
+    pub(super) fn attach_fold(&mut self, feed: &Feed) {
         let rows = if self.every_step {
             self.history.lend()
         } else {
@@ -493,7 +501,7 @@ impl Engine {
         if self.every_step && rows.is_none() {
             return; // the rows stay here, and with them the fold
         }
-        self.sink.0 = Some(feed.sink(&self.curve, rows, rows_here));
+        self.sink.0 = Some(feed.sink(&self.curve, rows));
     }
 
     /// Whether the steps' figures go to another core.
@@ -569,7 +577,7 @@ mod tests {
         let feed = Feed::default();
         let got = std::thread::scope(|sc| {
             let folder = sc.spawn(|| feed.fold(&bars));
-            let mut sink = feed.sink(&start, None, false);
+            let mut sink = feed.sink(&start, None);
             sink.quiet(0, 300, m);
             sink.step(300, ts[300], 1_234.5, None);
             for a in (301..n).step_by(7) {
@@ -587,11 +595,11 @@ mod tests {
     #[test]
     fn a_step_out_of_order_is_an_error_not_a_figure() {
         let feed = Feed::default();
-        let mut sink = feed.sink(&CurveStats::new(1.0), None, false);
+        let mut sink = feed.sink(&CurveStats::new(1.0), None);
         sink.step(0, 1, 1.0, None);
         sink.step(2, 3, 1.0, None); // step 1 skipped
         assert!(sink.check().is_err());
-        let mut sink = feed.sink(&CurveStats::new(1.0), None, false);
+        let mut sink = feed.sink(&CurveStats::new(1.0), None);
         sink.step(0, 1, 1.0, Some((0.0, 0.0, 0.0))); // a row the folder does not write
         assert!(sink.check().is_err());
     }

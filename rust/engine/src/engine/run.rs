@@ -141,7 +141,7 @@ fn run_rows<S: Strategy>(
         }
         if let Some(f) = feed {
             if n == 1 && clock.is_empty() && strategy.figures_unread() {
-                engine.attach_fold(f, strategy.rows_here());
+                engine.attach_fold(f);
             }
             if !engine.folds_elsewhere() {
                 f.close(); // the helper ends once its checks are done

@@ -62,14 +62,6 @@ pub trait Strategy {
     fn figures_unread(&self) -> bool {
         false
     }
-    /// When the figures are made on another core ([`Strategy::figures_unread`]), whether the
-    /// run still writes the rows' marked figures itself and the other core only their times,
-    /// the steps' values and the fold (for a strategy whose quiet bars are so cheap to find that
-    /// the other core, writing the whole rows too, would fall behind the run). False: the other
-    /// core writes the whole rows.
-    fn rows_here(&self) -> bool {
-        false
-    }
 }
 
 /// Where a strategy does nothing at a step's close ([`Strategy::quiet_band`]): a bar whose path

@@ -94,30 +94,7 @@ impl Engine {
             self.history.sync(&self.account, self.epoch);
         }
         let marker = self.account.marker(0);
-        let split = self.sink.0.as_ref().and_then(|s| s.run_columns());
-        let k = if let (Some(cols), true) = (split, record) {
-            // The rows' marked figures written here; their times, the bars' values and the fold
-            // made on another core (engine/fold.rs).
-            let step0 = self.steps as usize;
-            // SAFETY: the marked figures' columns are lent to this run (history/lend.rs), and the
-            // slices end with this block.
-            let k = {
-                let mut to = unsafe { cols.marked_from(step0) };
-                let len = (n - r).min(to.unrealized.len());
-                if len == 0 {
-                    return 0; // no room: the full step finds it (and the run's check fails)
-                }
-                r + Rows::of(bars, r..r + len).mark_any(band, &marker, &mut to)
-            };
-            let counted = self.history.lent_rows(k - r);
-            if let Some(s) = self.sink.0.as_mut() {
-                s.quiet(step0, step0 + (k - r), marker);
-                if !counted {
-                    s.lost();
-                }
-            }
-            k
-        } else if self.sink.0.is_some() {
+        let k = if self.sink.0.is_some() {
             // The bars' figures are made on another core (engine/fold.rs): here only where the
             // stretch ends.
             let k = r + Rows::of(bars, r..n).scan_any(band);

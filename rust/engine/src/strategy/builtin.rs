@@ -34,14 +34,6 @@ impl Strategy for BuiltIn {
     fn figures_unread(&self) -> bool {
         matches!(self, BuiltIn::Grid(_) | BuiltIn::Rebalance(_))
     }
-    /// The balance strategy's run writes its rows' marked figures itself (the other core their
-    /// times, the values and the fold): its quiet bars are told apart by their closes alone, a
-    /// scan so cheap that the other core, writing the whole rows too, became the bound (the
-    /// side-by-side harness measured W1 slower with it). The grid's run only finds where its
-    /// quiet stretches end: with the rows written here, W2's call was ~18 % slower back to back.
-    fn rows_here(&self) -> bool {
-        matches!(self, BuiltIn::Rebalance(_))
-    }
     #[inline]
     fn on_fill(&mut self, e: &mut Engine, f: &FillRow) {
         match self {

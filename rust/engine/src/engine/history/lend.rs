@@ -1,9 +1,7 @@
 //! The lean columns lent to the statistics thread (engine/fold.rs): in a one-symbol run that
 //! records every step, the thread that folds the statistics also writes each row's marked figures
-//! (its time, Σ unrealized, Σ notional and, in an inverse account, the mark), or only its time
-//! while the run writes the marked figures through the same loan (a run whose quiet bars are
-//! cheap to find); the run writes the state rows and counts the rows. Nothing else writes a lean
-//! row while they are lent.
+//! (its time, Σ unrealized, Σ notional and, in an inverse account, the mark); the run writes the
+//! state rows and counts the rows. Nothing else writes a lean row while they are lent.
 
 use std::mem::MaybeUninit;
 
@@ -72,33 +70,6 @@ impl LeanColumns {
         ));
     }
 
-    /// Writes row `k`'s step time (ns) alone. False, with nothing written, past the room.
-    ///
-    /// # Safety
-    /// As [`LeanColumns::write`], for the time column.
-    #[inline(always)]
-    pub unsafe fn write_time(&self, k: usize, ts: i64) -> bool {
-        if k >= self.cap {
-            return false;
-        }
-        *self.time.add(k) = MaybeUninit::new(f64::from_bits(ts as u64));
-        true
-    }
-
-    /// Writes row `k`'s marked figures alone (Σ unrealized, Σ notional, the mark in an inverse
-    /// account). False, with nothing written, past the room.
-    ///
-    /// # Safety
-    /// As [`LeanColumns::write`], for those columns.
-    #[inline(always)]
-    pub unsafe fn write_marked(&self, k: usize, u: f64, x: f64, m: f64) -> bool {
-        if k >= self.cap {
-            return false;
-        }
-        self.marked(k, u, x, m);
-        true
-    }
-
     /// Row `k`'s marked figures; `k` is inside the room.
     ///
     /// # Safety
@@ -113,7 +84,7 @@ impl LeanColumns {
     }
 
     /// The marked figures' columns from row `k` to the end of the room (Σ unrealized, Σ
-    /// notional, the mark in an inverse account), for the run to write.
+    /// notional, the mark in an inverse account), for a block of quiet rows.
     ///
     /// # Safety
     /// As [`LeanColumns::write`]; no other reference to those rows lives while the slices do.

@@ -1,12 +1,12 @@
 //! A quiet stretch's bars ([`Rows`]) and the band they must stay inside ([`Band`]): the loops
 //! that find where a stretch ends, writing each bar's figures as they go or not. The loops that
-//! only test the bars ([`Rows::scan`], [`Rows::mark`]) take [`LANES`] bars at a time without a
+//! only test the bars ([`Rows::scan`]) take [`LANES`] bars at a time without a
 //! branch (compiled for AVX2 where the processor has it), with the same comparisons as one bar at
 //! a time; the first bar that leaves the band is found in the lanes' mask.
 
 use std::mem::MaybeUninit;
 
-use crate::engine::history::{MarkedRows, Room};
+use crate::engine::history::Room;
 use crate::ledger::Marker;
 use crate::market::{BarSeries, Times};
 
@@ -22,22 +22,6 @@ fn prefetch<T>(xs: &[T]) {
     };
     #[cfg(not(target_arch = "x86_64"))]
     let _ = xs;
-}
-
-/// Writes the marked figures of the bars closing at `close` into `unrealized` and `notional`
-/// ([`Marker::marked`], each bar's own arithmetic).
-#[inline(always)]
-fn marked_into(
-    marker: &Marker,
-    close: &[f64],
-    unrealized: &mut [MaybeUninit<f64>],
-    notional: &mut [MaybeUninit<f64>],
-) {
-    for ((&c, u), x) in close.iter().zip(unrealized).zip(notional) {
-        let (a, b) = marker.marked(c);
-        u.write(a);
-        x.write(b);
-    }
 }
 
 /// Bars [`Rows::scan`] tests at a time (a cache line of each column).
@@ -161,113 +145,6 @@ impl<'a> Rows<'a> {
             (false, true) => self.run::<false, true>(band, marker, room, values),
             (false, false) => self.run::<false, false>(band, marker, room, values),
         }
-    }
-
-    /// [`Rows::mark`] compiled for the band (as [`Rows::run_any`]).
-    #[inline(always)]
-    pub(super) fn mark_any(&self, band: Band, marker: &Marker, to: &mut MarkedRows<'_>) -> usize {
-        match (band.reaches_path(), band.timed) {
-            (true, true) => self.mark::<true, true>(band, marker, to),
-            (true, false) => self.mark::<true, false>(band, marker, to),
-            (false, true) => self.mark::<false, true>(band, marker, to),
-            (false, false) => self.mark::<false, false>(band, marker, to),
-        }
-    }
-
-    /// How many of the rows, from the first, stay inside `band`, each one's marked figures
-    /// written into `to` as [`Rows::run`] writes them (its time, value and fold are made on
-    /// another core: engine/fold.rs). At most as many rows as `to` has room for.
-    #[inline(never)]
-    fn mark<const PATH: bool, const TIMED: bool>(
-        &self,
-        band: Band,
-        marker: &Marker,
-        to: &mut MarkedRows<'_>,
-    ) -> usize {
-        #[cfg(target_arch = "x86_64")]
-        if std::is_x86_feature_detected!("avx2") {
-            // SAFETY: the processor has AVX2 (checked just above).
-            return unsafe { self.mark_avx2::<PATH, TIMED>(band, marker, to) };
-        }
-        self.mark_lanes::<PATH, TIMED>(band, marker, to)
-    }
-
-    /// [`Rows::mark`] compiled for AVX2.
-    ///
-    /// # Safety
-    /// The processor must have AVX2.
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2")]
-    unsafe fn mark_avx2<const PATH: bool, const TIMED: bool>(
-        &self,
-        band: Band,
-        marker: &Marker,
-        to: &mut MarkedRows<'_>,
-    ) -> usize {
-        self.mark_lanes::<PATH, TIMED>(band, marker, to)
-    }
-
-    /// [`Rows::mark`]'s loop: [`LANES`] bars at a time tested as in [`Rows::scan_lanes`] and,
-    /// when all stay inside, marked together (each lane the same arithmetic as one bar); the
-    /// lanes before the first that fails, and the last bars, one at a time.
-    #[inline(always)]
-    fn mark_lanes<const PATH: bool, const TIMED: bool>(
-        &self,
-        band: Band,
-        marker: &Marker,
-        to: &mut MarkedRows<'_>,
-    ) -> usize {
-        let len = self.close.len().min(to.unrealized.len());
-        let rows = self.cut(len);
-        let close = rows.close;
-        let marker = *marker;
-        let unrealized: &mut [MaybeUninit<f64>] = &mut to.unrealized[..len];
-        let notional: &mut [MaybeUninit<f64>] = &mut to.notional[..len];
-        let mut mark = to.mark.as_deref_mut().map(|m| &mut m[..len]);
-        let mut i = 0;
-        while i + LANES <= len {
-            let out = rows.outside::<PATH, TIMED, true>(&band, i);
-            let n = if out == 0 {
-                LANES
-            } else {
-                out.trailing_zeros() as usize
-            };
-            let (c, u, x) = (
-                &close[i..i + LANES],
-                &mut unrealized[i..i + LANES],
-                &mut notional[i..i + LANES],
-            );
-            // A whole lane's length known here, so that its marking vectorises.
-            if n == LANES {
-                marked_into(&marker, c, u, x);
-            } else {
-                marked_into(&marker, &c[..n], &mut u[..n], &mut x[..n]);
-            }
-            if let Some(m) = mark.as_deref_mut() {
-                for j in 0..n {
-                    m[i + j].write(c[j]);
-                }
-            }
-            if n < LANES {
-                rows.ends::<PATH, true>(i + n);
-                return i + n;
-            }
-            rows.ahead::<PATH, true>(i);
-            i += LANES;
-        }
-        for i in i..len {
-            if !rows.quiet::<PATH, TIMED, true>(&band, i) {
-                return i;
-            }
-            let c = close[i];
-            let (u, x) = marker.marked(c);
-            unrealized[i].write(u);
-            notional[i].write(x);
-            if let Some(m) = mark.as_deref_mut() {
-                m[i].write(c);
-            }
-        }
-        len
     }
 
     /// [`Rows::scan`] compiled for the band (as [`Rows::run_any`]).
