@@ -208,13 +208,13 @@ impl Engine {
             };
             if let (true, Some((t, at, e))) = (trade_first, trade) {
                 t_now = t.max(t_now);
-                let m = if mb == ma { ma } else { ma + t_now * (mb - ma) };
+                let m = along(ma, mb, t_now);
                 self.account.set_mark(i, m);
                 self.process(i, e, at, strat);
             } else if let Some((tm, lm, e)) = mark {
                 t_now = tm.max(t_now);
                 if b != a {
-                    self.cur[i] = a + t_now * (b - a);
+                    self.cur[i] = along(a, b, t_now);
                 }
                 self.account.set_mark(i, lm);
                 match e {
@@ -233,5 +233,30 @@ impl Engine {
                 return;
             }
         }
+    }
+}
+
+/// The price a fraction `t` of the way from `a` to `b` on a segment of the path, kept between
+/// them: across many orders of magnitude (a mark from 1e300 down to 76, say) `a + t·(b − a)`
+/// rounds past `b`, to 0 there, and a mark of 0 is no price.
+#[inline]
+fn along(a: f64, b: f64, t: f64) -> f64 {
+    (a + t * (b - a)).clamp(a.min(b), a.max(b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::along;
+
+    #[test]
+    fn a_point_along_a_segment_stays_on_it() {
+        // Unclamped, the end of this segment is 1.05e300 + (76 − 1.05e300) = 0.
+        assert_eq!(along(1.05e300, 76.0, 1.0), 76.0);
+        let near_end = along(1.05e300, 76.0, 1.0 - 1e-17);
+        assert!((76.0..=1.05e300).contains(&near_end));
+        assert_eq!(along(76.0, 1.05e300, 0.0), 76.0);
+        assert_eq!(along(100.0, 100.0, 0.5), 100.0);
+        // Inside a plain segment the bits are those of the formula.
+        assert_eq!(along(100.0, 110.0, 0.25), 100.0 + 0.25 * (110.0 - 100.0));
     }
 }

@@ -152,3 +152,28 @@ fn lean_rows_build_the_full_columns_and_survive_a_round_trip() {
     assert_eq!(restored, kept);
     assert_eq!(kept.len(), h.len() + 2);
 }
+
+#[test]
+fn a_fill_on_a_path_of_hundreds_of_orders_of_magnitude_leaves_a_positive_mark() {
+    // The trade falls from 1e300 to 80 while the mark falls from 1.05e300 to 76: the buy at
+    // 100 fills at the segment's very end, where `ma + t·(mb − ma)` rounds to a mark of 0.
+    let mut e = engine(true);
+    let mut s = NoStrategy;
+    e.begin_step(0, &mut s);
+    e.bar(0, &Bar::tick(0, 102.0), &mut s);
+    e.end_step(&mut s);
+    e.place(&OrderRequest::limit(0, Side::Buy, 100.0, 1.0), &mut s)
+        .unwrap();
+    let bar = Bar {
+        mark: 82.0,
+        mark_ohl: [1.025e300, 1.05e300, 76.0],
+        ..Bar::ohlc(1, 1e300, 1e300, 80.0, 80.0)
+    };
+    e.begin_step(1, &mut s);
+    e.bar(0, &bar, &mut s);
+    e.end_step(&mut s);
+    assert_eq!(e.fills().len(), 1);
+    assert_eq!(e.fills()[0].price, 100.0);
+    let m = e.account().mark_price(0).unwrap();
+    assert!(m.is_finite() && m > 0.0, "mark {m}");
+}
