@@ -10,8 +10,8 @@
 //!
 //! Only a strategy that reads no figure while the run goes ([`super::Strategy::figures_unread`])
 //! hands them over: another's reads the fold and the rows as they stand. The run's own thread
-//! writes no row of a quiet stretch (decision 142): when it is ahead of the checks it checks
-//! the next block of bars itself ([`super::ahead`]), so the two threads share the work.
+//! writes no row of a quiet stretch (decision 142): it only finds where each stretch ends, and
+//! checks a block of bars itself when it catches up with the checks ([`super::ahead`]).
 
 use std::cell::UnsafeCell;
 use std::mem::MaybeUninit;
