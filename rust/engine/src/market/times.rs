@@ -206,25 +206,20 @@ impl<'a> Times<'a> {
     }
 }
 
-/// [`Times::write_ns_bits`]'s loops: `raw` times `per`, as `f64` bits, into `out`.
+/// [`Times::write_ns_bits`]'s loop: `raw` times `per`, as `f64` bits, into `out`. The units
+/// that need no product or a constant one get a loop of their own (the factor inlined).
 #[inline(always)]
 fn ns_bits(raw: &[i64], per: i64, out: &mut [MaybeUninit<f64>]) {
-    match per {
-        1 => ns_bits_by::<1>(raw, out),
-        1_000 => ns_bits_by::<1_000>(raw, out),
-        _ => {
-            for (o, &t) in out.iter_mut().zip(raw) {
-                o.write(f64::from_bits(t.wrapping_mul(per) as u64));
-            }
+    #[inline(always)]
+    fn by(raw: &[i64], per: i64, out: &mut [MaybeUninit<f64>]) {
+        for (o, &t) in out.iter_mut().zip(raw) {
+            o.write(f64::from_bits(t.wrapping_mul(per) as u64));
         }
     }
-}
-
-/// [`ns_bits`] with the factor a constant.
-#[inline(always)]
-fn ns_bits_by<const PER: i64>(raw: &[i64], out: &mut [MaybeUninit<f64>]) {
-    for (o, &t) in out.iter_mut().zip(raw) {
-        o.write(f64::from_bits(t.wrapping_mul(PER) as u64));
+    match per {
+        1 => by(raw, 1, out),
+        1_000 => by(raw, 1_000, out),
+        _ => by(raw, per, out),
     }
 }
 
