@@ -63,14 +63,14 @@ pub fn run_checked<S: Strategy>(
     }
     let before = engine.clone();
     let ahead = Ahead::new(bars.len());
-    // Once the checks are done, the same thread makes the steps' figures (engine/fold.rs).
+    // The same thread makes the steps' figures (engine/fold.rs), checking a few blocks past the
+    // run between them (decision 144).
     let feed = Feed::default();
     // Beside the run (on the thread kept for it, engine/beside.rs), not on its processor.
     let (run_cpu, checks, figures, rows) = (crate::machine::current_cpu(), &ahead, &feed, &bars);
     let work = move || {
         crate::machine::avoid_cpu(run_cpu);
-        checks.check(rows);
-        figures.fold(rows)
+        figures.fold(rows, checks)
     };
     let here = || {
         // The checks stop and the feed closes however the run ends (an unwinding panic too:
@@ -180,6 +180,9 @@ fn run_rows<S: Strategy>(
             let limit = next_funding
                 .min(expiry.unwrap_or(i64::MAX))
                 .min(engine.next_rebate(0));
+            if let Some(a) = ahead {
+                a.note(r);
+            }
             let quiet = engine.quiet_stretch(&head, r, limit, strategy);
             if quiet > 0 {
                 r += quiet;
