@@ -373,7 +373,7 @@ fn check(e: &Engine, names: &[String], op: &str, a: &[Value], rule: &str) -> boo
             let o = e.order(a[0].as_u64().unwrap()).expect("an order");
             assert_eq!(o.status.name(), a[1].as_str().unwrap(), "{rule}: {o:?}");
             if let Some(r) = a.get(2) {
-                assert_eq!(o.reason, r.as_str().unwrap(), "{rule}");
+                assert_eq!(e.order_reason(o), r.as_str().unwrap(), "{rule}");
             }
         }
         "order" => {

@@ -221,6 +221,12 @@ impl Engine {
         self.book.log()
     }
 
+    /// Why order `o` (of this engine's log) ended as it did: empty while open or when filled
+    /// normally.
+    pub fn order_reason(&self, o: &Order) -> &str {
+        self.book.reason(o)
+    }
+
     /// The order with id `id`.
     pub fn order(&self, id: u64) -> Option<&Order> {
         id.checked_sub(1)

@@ -510,7 +510,7 @@ impl Engine {
         strat: &mut S,
     ) -> Result<u64, LedgerError> {
         let idx = self.open_index(id)?;
-        let o = self.book.get(idx).clone();
+        let o = *self.book.get(idx);
         let mut r = OrderRequest {
             symbol: o.symbol,
             side: o.side,

@@ -10,4 +10,4 @@ pub mod order;
 pub use book::Book;
 pub use next_event::{next_event, Event, Reach};
 pub use open_orders::OpenOrders;
-pub use order::{Order, OrderKind, OrderRequest, Side, Status, WorkingType};
+pub use order::{Order, OrderKind, OrderRequest, ReasonId, Side, Status, WorkingType};

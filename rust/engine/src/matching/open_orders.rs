@@ -3,10 +3,12 @@
 //! running open-order margin sums. This component owns all of that state; the engine asks it to
 //! rest, pend, take out or end an order and reads the sums it keeps.
 
+use std::collections::HashMap;
+
 use serde::{Deserialize, Serialize};
 
 use super::book::Book;
-use super::order::{Order, OrderKind, OrderRequest, Side, Status};
+use super::order::{Order, OrderKind, OrderRequest, ReasonId, Side, Status};
 use crate::instrument::Instrument;
 
 /// Orders of one account (see the module doc).
@@ -29,6 +31,12 @@ pub struct OpenOrders {
     sums: Vec<[f64; 4]>,
     /// Per symbol: how many buy and sell orders count (the sums reset to exactly 0 at none).
     counts: Vec<[u32; 2]>,
+    /// The texts of the orders' reasons ([`ReasonId`] `k` is text `k - 1`), each once.
+    reasons: Vec<Box<str>>,
+    /// Each text's id (rebuilt as texts come after a copy is read back: until then a text may be
+    /// kept twice, with the same words).
+    #[serde(skip)]
+    reason_ids: HashMap<Box<str>, ReasonId>,
 }
 
 impl OpenOrders {
@@ -43,7 +51,31 @@ impl OpenOrders {
             counted: Vec::new(),
             sums: vec![[0.0; 4]; n],
             counts: vec![[0; 2]; n],
+            reasons: Vec::new(),
+            reason_ids: HashMap::new(),
         }
+    }
+
+    /// The text of `o`'s reason (empty for none).
+    pub fn reason(&self, o: &Order) -> &str {
+        match o.reason.0 {
+            0 => "",
+            k => &self.reasons[k as usize - 1],
+        }
+    }
+
+    /// The id of reason `text` (none for an empty one).
+    fn reason_id(&mut self, text: &str) -> ReasonId {
+        if text.is_empty() {
+            return ReasonId::default();
+        }
+        if let Some(&id) = self.reason_ids.get(text) {
+            return id;
+        }
+        self.reasons.push(text.into());
+        let id = ReasonId(self.reasons.len() as u32);
+        self.reason_ids.insert(text.into(), id);
+        id
     }
 
     /// Gives up the arena buffers (the order log and its margin counts), leaving this log empty
@@ -122,7 +154,7 @@ impl OpenOrders {
             close_position: r.close_position,
             triggered: false,
             status: Status::Open,
-            reason: String::new(),
+            reason: ReasonId::default(),
             placed: now,
             updated: now,
             seq: self.seq,
@@ -192,9 +224,10 @@ impl OpenOrders {
     /// caller has taken it out of its book or pending list).
     pub fn end(&mut self, idx: u32, status: Status, reason: &str, now: i64) {
         self.uncount(idx);
+        let reason = self.reason_id(reason);
         let o = &mut self.orders[idx as usize];
         o.status = status;
-        o.reason = reason.to_string();
+        o.reason = reason;
         o.updated = now;
     }
 
@@ -422,6 +455,33 @@ fn margin_price(o: &Order) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Each reason's text is kept once, given back for every order that ended with it, and read
+    /// back from a copy of the log.
+    #[test]
+    fn the_reasons_are_kept_once_and_read_back() {
+        let mut book = OpenOrders::new(1);
+        let ids: Vec<u32> = (0..4)
+            .map(|k| book.open(&OrderRequest::limit(0, Side::Buy, 100.0 - k as f64, 1.0), 1))
+            .collect();
+        book.end(ids[0], Status::Cancelled, "by the user", 2);
+        book.end(ids[1], Status::Rejected, "no margin", 2);
+        book.end(ids[2], Status::Cancelled, "by the user", 3);
+        book.end(ids[3], Status::Filled, "", 3);
+        let texts = |b: &OpenOrders| -> Vec<String> {
+            b.log().iter().map(|o| b.reason(o).to_string()).collect()
+        };
+        let want = ["by the user", "no margin", "by the user", ""];
+        assert_eq!(texts(&book), want);
+        assert_eq!(book.reasons.len(), 2, "each text once");
+        assert_eq!(book.log()[0].reason, book.log()[2].reason);
+        let bytes = bincode::serialize(&book).unwrap();
+        let mut back: OpenOrders = bincode::deserialize(&bytes).unwrap();
+        assert_eq!(texts(&back), want);
+        let more = back.open(&OrderRequest::limit(0, Side::Sell, 200.0, 1.0), 4);
+        back.end(more, Status::Cancelled, "by the user", 5);
+        assert_eq!(back.reason(&back.log()[4]), "by the user");
+    }
 
     #[test]
     fn a_huge_order_taken_out_leaves_the_others_in_the_sums() {

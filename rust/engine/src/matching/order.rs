@@ -162,8 +162,15 @@ impl Status {
     }
 }
 
+/// Why an order ended as it did: one of its log's texts
+/// ([`crate::matching::OpenOrders::reason`]); the default is none (open, or filled normally). A
+/// number, not the text, so that an order owns no memory and a log of them is emptied at once
+/// (decision 145).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReasonId(pub(crate) u32);
+
 /// One order, as placed and as it ended: the orders log is the list of these.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Order {
     /// Order id (1, 2, …, in placement order).
     pub id: u64,
@@ -199,8 +206,9 @@ pub struct Order {
     pub triggered: bool,
     /// Current status.
     pub status: Status,
-    /// Why it ended as it did (empty while open or when filled normally).
-    pub reason: String,
+    /// Why it ended as it did (none while open or when filled normally; the text is the log's,
+    /// [`crate::matching::OpenOrders::reason`]).
+    pub reason: ReasonId,
     /// Time placed (ns).
     pub placed: i64,
     /// Time of the last change (ns).
@@ -218,6 +226,9 @@ pub struct Order {
     #[serde(default)]
     pub position_side: PositionSide,
 }
+
+// An order owns no memory: a log of them is emptied without a pass over it (decision 145).
+const _: () = assert!(!std::mem::needs_drop::<Order>());
 
 impl Order {
     /// Quantity still to fill (for close-position orders: unknown until fill time, NaN).

@@ -131,7 +131,8 @@ impl PyExchange {
 
     /// The orders log as a dict of columns.
     fn _order_columns<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let o = self.eng(py)?.orders();
+        let eng = self.eng(py)?;
+        let o = eng.orders();
         let acc = self.acc(py)?;
         let sym = |i: usize| acc.instruments()[i].symbol.as_str();
         let mut c = Columns::new(py);
@@ -147,7 +148,7 @@ impl PyExchange {
         c.num("filled", o.iter().map(|r| r.filled))?;
         c.num("avg_price", o.iter().map(|r| r.avg_price))?;
         c.cat("status", o.iter().map(|r| r.status.name()))?;
-        c.cat("reason", o.iter().map(|r| r.reason.as_str()))?;
+        c.cat("reason", o.iter().map(|r| eng.order_reason(r)))?;
         c.num("reduce_only", o.iter().map(|r| r.reduce_only))?;
         c.num("post_only", o.iter().map(|r| r.post_only))?;
         c.cat(
