@@ -27,6 +27,13 @@ fn prefetch<T>(xs: &[T]) {
 /// Bars [`Rows::scan`] tests at a time (a cache line of each column).
 const LANES: usize = 8;
 
+/// How far ahead [`Rows::ahead`] asks for the columns a stretch's end reads (bars: eight cache
+/// lines). Two lines ahead were enough while those rows came from memory at the pace of the scan;
+/// with the rows in the shared cache (decision 144) the scan outran them: eight lines ran W2's
+/// call in 0.928 (±1.8 %) of the time and W1's in 0.992 (±1.1 %); four lines 1.026 and 1.000 of
+/// eight, sixteen 1.001 and 1.002 (decision 146).
+const AHEAD: usize = 64;
+
 /// Series from this many bars have every column a stretch's end reads asked for ahead
 /// ([`Rows::ahead`]): shorter ones (a Monte Carlo path, 8,760 hourly bars) sit in the core's own
 /// cache, where asking for more lines only costs instructions (a first build without this bound
@@ -242,7 +249,7 @@ impl<'a> Rows<'a> {
     /// time is). The bar that ends the stretch is walked from its open, and the range of the bar
     /// before is kept: the columns the stretch did not read (the open; with a band of closes, the
     /// lows and highs too) are asked for now, to arrive before the walk reads them. A stretch may
-    /// end at any bar: the columns the band does not read are asked for two cache lines ahead,
+    /// end at any bar: the columns the band does not read are asked for [`AHEAD`] bars ahead,
     /// once every [`LANES`] bars ([`Rows::ahead`]).
     #[inline(always)]
     fn quiet<const PATH: bool, const TIMED: bool, const CLOSE: bool>(
@@ -361,8 +368,8 @@ impl<'a> Rows<'a> {
         }
     }
 
-    /// A stretch may end at any bar: the columns the band does not read, of the bars two cache
-    /// lines past bar `i`, are asked for (called every [`LANES`] bars). With a band of the path
+    /// A stretch may end at any bar: the columns the band does not read, [`AHEAD`] bars
+    /// past bar `i`, are asked for (called every [`LANES`] bars). With a band of the path
     /// (`PATH`), the opens and times on any series; on a series too long for the caches
     /// ([`FAR_ROWS`]) also the closes when the band has none (`CLOSE` false), and the opens,
     /// times, lows and highs when it has no band of the path. The stretch's end reads its last
@@ -372,10 +379,10 @@ impl<'a> Rows<'a> {
     #[inline(always)]
     fn ahead<const PATH: bool, const CLOSE: bool>(&self, i: usize) {
         if PATH {
-            if let Some(ahead) = self.open.get(i + 16..) {
+            if let Some(ahead) = self.open.get(i + AHEAD..) {
                 prefetch(ahead);
             }
-            if let Some(ahead) = self.stamps.get(i + 16..) {
+            if let Some(ahead) = self.stamps.get(i + AHEAD..) {
                 prefetch(ahead);
             }
         }
@@ -383,19 +390,19 @@ impl<'a> Rows<'a> {
             return;
         }
         if !PATH {
-            if let Some(ahead) = self.open.get(i + 16..) {
+            if let Some(ahead) = self.open.get(i + AHEAD..) {
                 prefetch(ahead);
             }
-            if let Some(ahead) = self.stamps.get(i + 16..) {
+            if let Some(ahead) = self.stamps.get(i + AHEAD..) {
                 prefetch(ahead);
             }
             for col in [self.low, self.high] {
-                if let Some(ahead) = col.get(i + 16..) {
+                if let Some(ahead) = col.get(i + AHEAD..) {
                     prefetch(ahead);
                 }
             }
         }
-        if let (false, Some(ahead)) = (CLOSE, self.closes.get(i + 16..)) {
+        if let (false, Some(ahead)) = (CLOSE, self.closes.get(i + AHEAD..)) {
             prefetch(ahead);
         }
     }
