@@ -5,9 +5,9 @@
 //! then still in the shared cache when the run and the folder read them); the run claims the
 //! next one whenever it would otherwise wait for the checks (the first, before the helper has
 //! started; later ones when the helper is late, as after an idle spell, decision 140). The
-//! checked prefix is published as
-//! blocks complete in order; the run takes no row the checks have not passed. A bad row stops
-//! the run, and the run's caller then gives the error of the whole check (engine/run.rs).
+//! checked prefix is published as blocks complete in order; the run takes no row the checks
+//! have not passed. A bad row stops the run, and the run's caller then gives the error of the
+//! whole check (engine/run.rs).
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 

@@ -1,9 +1,9 @@
 //! The figures of each step on the second core: in a one-symbol run whose bars are checked on
 //! another core ([`super::ahead`]), the checker's thread also values the steps, writes their rows
 //! and folds the statistics, between its checks (which keep a few blocks past the run, decision
-//! 144). The run hands it segments ([`Segment`]): a stretch of quiet bars
-//! with the positions and the wallet they are valued with (the run only finds where the stretch
-//! ends), or one step that the run valued itself. The folder values each quiet bar at its close
+//! 144). The run hands it segments ([`Segment`]): a stretch of quiet bars with the positions and
+//! the wallet they are valued with (the run only finds where the stretch ends), or one step that
+//! the run valued itself. The folder values each quiet bar at its close
 //! exactly as the stretch did ([`Marker`]), writes the rows into the history's lent lean columns
 //! when every step is recorded ([`LeanColumns`]), and folds the values with the bars' own times
 //! ([`CurveStats::push_all`]: the same bits as one push per step). The figures are the same, bit
