@@ -33,8 +33,8 @@ pub struct OpenOrders {
     counts: Vec<[u32; 2]>,
     /// The texts of the orders' reasons ([`ReasonId`] `k` is text `k - 1`), each once.
     reasons: Vec<Box<str>>,
-    /// Each text's id (rebuilt as texts come after a copy is read back: until then a text may be
-    /// kept twice, with the same words).
+    /// Each text's id: derived from `reasons` (not saved; rebuilt when a copy read back ends its
+    /// first order).
     #[serde(skip)]
     reason_ids: HashMap<Box<str>, ReasonId>,
 }
@@ -68,6 +68,11 @@ impl OpenOrders {
     fn reason_id(&mut self, text: &str) -> ReasonId {
         if text.is_empty() {
             return ReasonId::default();
+        }
+        if self.reason_ids.len() < self.reasons.len() {
+            self.reason_ids = (self.reasons.iter().enumerate())
+                .map(|(k, t)| (t.clone(), ReasonId(k as u32 + 1)))
+                .collect();
         }
         if let Some(&id) = self.reason_ids.get(text) {
             return id;
@@ -481,6 +486,7 @@ mod tests {
         let more = back.open(&OrderRequest::limit(0, Side::Sell, 200.0, 1.0), 4);
         back.end(more, Status::Cancelled, "by the user", 5);
         assert_eq!(back.reason(&back.log()[4]), "by the user");
+        assert_eq!(back.reasons.len(), 2, "still each text once after the copy");
     }
 
     #[test]

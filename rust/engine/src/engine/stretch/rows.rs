@@ -321,22 +321,21 @@ impl<'a> Rows<'a> {
         for h in 0..LANES / 4 {
             let j = i + 4 * h;
             let mut keep = _mm256_castsi256_pd(_mm256_set1_epi64x(-1));
+            // Each lane: `a` above `lo` and `b` below `hi` (ordered: false at a NaN).
+            let inside = |a: &[f64], b: &[f64], lo: f64, hi: f64| {
+                let (a, b) = (_mm256_loadu_pd(a.as_ptr()), _mm256_loadu_pd(b.as_ptr()));
+                _mm256_and_pd(
+                    _mm256_cmp_pd::<_CMP_GT_OQ>(a, _mm256_set1_pd(lo)),
+                    _mm256_cmp_pd::<_CMP_LT_OQ>(b, _mm256_set1_pd(hi)),
+                )
+            };
             if PATH {
-                let l = _mm256_loadu_pd(self.low[j..j + 4].as_ptr());
-                let u = _mm256_loadu_pd(self.high[j..j + 4].as_ptr());
-                let inside = _mm256_and_pd(
-                    _mm256_cmp_pd::<_CMP_GT_OQ>(l, _mm256_set1_pd(lo)),
-                    _mm256_cmp_pd::<_CMP_LT_OQ>(u, _mm256_set1_pd(hi)),
-                );
-                keep = _mm256_and_pd(keep, inside);
+                let (l, u) = (&self.low[j..j + 4], &self.high[j..j + 4]);
+                keep = _mm256_and_pd(keep, inside(l, u, lo, hi));
             }
             if CLOSE {
-                let c = _mm256_loadu_pd(self.close[j..j + 4].as_ptr());
-                let inside = _mm256_and_pd(
-                    _mm256_cmp_pd::<_CMP_GT_OQ>(c, _mm256_set1_pd(clo)),
-                    _mm256_cmp_pd::<_CMP_LT_OQ>(c, _mm256_set1_pd(chi)),
-                );
-                keep = _mm256_and_pd(keep, inside);
+                let c = &self.close[j..j + 4];
+                keep = _mm256_and_pd(keep, inside(c, c, clo, chi));
             }
             if TIMED {
                 let t = _mm256_loadu_si256(self.ts.raw()[j..j + 4].as_ptr().cast());
