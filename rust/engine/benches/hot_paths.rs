@@ -4,6 +4,8 @@
 //!   strategy's quiet bar, whose band is one of closes;
 //! - the grid fill: every bar crosses one level of a 100-level grid (one fill, its counter-order,
 //!   the liquidation price refreshed, the step recorded);
+//! - the balance trade: every close is 3 % off the last, and a balance strategy with a 1 % band
+//!   trades back to its target (a market order judged, filled and recorded, the step recorded);
 //! - path generation: a GBM bar with its Brownian-bridge high and low;
 //! - the statistics fold of one equity value.
 //!
@@ -157,6 +159,36 @@ fn grid_fill(c: &mut Criterion) {
     g.finish();
 }
 
+fn balance_trade(c: &mut Criterion) {
+    // The close steps 3 % up and down in turn: a balance strategy with a 1 % band trades back to
+    // its target at every close (a market order: judged, filled, recorded, the state row written,
+    // the next stretch set up and left at once).
+    let closes: Vec<f64> = (0..N)
+        .map(|k| if k % 2 == 0 { 100.0 } else { 103.0 })
+        .collect();
+    let bars = Bars::from_closes(closes, 0.01);
+    let one_run = || {
+        let acc = Account::new(vec![inst()], 1e6, 10.0).unwrap();
+        let mut e = Engine::new(acc, Config::default()).unwrap();
+        let mut s = BuiltIn::Rebalance(Rebalance::new(
+            TargetKind::Value,
+            vec![10_000.0],
+            0.01,
+            false,
+        ));
+        run(&mut e, &bars.input(), &mut s).unwrap();
+        e.fills().len()
+    };
+    let fills = one_run();
+    assert!(fills >= N - 1, "{fills} fills in {N} bars");
+    let mut g = c.benchmark_group("balance trade");
+    g.throughput(Throughput::Elements(fills as u64));
+    g.bench_function("a market order a bar (step, order, fill, row)", |b| {
+        b.iter(one_run)
+    });
+    g.finish();
+}
+
 fn path_generation(c: &mut Criterion) {
     let model = ModelSpec {
         model: PriceModel::Gbm {
@@ -202,5 +234,12 @@ fn stats_fold(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, quiet_bar, grid_fill, path_generation, stats_fold);
+criterion_group!(
+    benches,
+    quiet_bar,
+    grid_fill,
+    balance_trade,
+    path_generation,
+    stats_fold
+);
 criterion_main!(benches);
