@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 /// One fill as recorded.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FillRow {
     /// Step timestamp (ns).
     pub ts: i64,

@@ -103,8 +103,8 @@ impl Engine {
             let value = self.account.instruments()[row.symbol].order_value_usd(row.qty, row.price);
             self.count_rebate_volume(row.symbol, value);
         }
+        // The strategy reads the row it was handed (not a copy read back from the log).
         self.fills.push(row);
-        let row = self.fills.last().expect("just pushed").clone();
         strat.on_fill(self, &row);
     }
 

@@ -269,7 +269,7 @@ impl Grid {
                 self.stopped_at = Some(e.now());
                 return;
             }
-            let f = e.fills()[before].clone();
+            let f = e.fills()[before];
             let side = open_qty.signum();
             for (lvl, q) in lots_at {
                 self.lots.entry(lvl).push(Lot {
