@@ -201,3 +201,33 @@ fn strategy_figures_go_into_the_run_statistics() {
     assert_eq!(st.fills, 2);
     assert_eq!(st.steps, 3);
 }
+
+#[test]
+fn a_trailing_grid_follows_a_jump_across_thousands_of_levels_in_one_bar() {
+    // Levels 100, 101, ..., 110 trailing up; one bar runs up to 5,000 and closes there. The grid
+    // shifts a level at a time (Binance's trailing) while the price reaches the next level above:
+    // 4,890 shifts, each taking the lowest buy off and putting one on the old top. (Debug builds
+    // check the open orders' sums at each placement; a check reading every order ever logged made
+    // this quadratic: a fuzz case of 180,000 shifts ran for hours.)
+    let mut e = engine(&["X"], 1e9, 10.0);
+    // (A trailing grid trades a constant quote value per level, as Binance's does.)
+    let mut cfg = GridConfig::neutral(100.0, 110.0, 10, GridQty::Quote(100.0));
+    cfg.trailing_up = true;
+    let mut s = BuiltIn::Grid(Box::new(
+        Grid::new(cfg, &Instrument::plain_linear("X", 0.0, 0.0)).unwrap(),
+    ));
+    let bars = Bars::new(&[
+        (104.5, 104.5, 104.5, 104.5),
+        (104.5, 5_000.0, 104.5, 5_000.0),
+    ]);
+    run(&mut e, &[bars.input()], &mut s).unwrap();
+    let g = grid_of(&s);
+    assert_eq!(g.shifts(), 4_890);
+    let top = *g.levels().last().unwrap();
+    // The top level reached by the price, the next above it.
+    assert_eq!(top, 5_000.0);
+    // Ten orders still rest, all below the price: the buys under the old tops.
+    let open = e.open_orders(0);
+    assert_eq!(open.len(), 10);
+    assert!(open.iter().all(|&id| e.order(id).unwrap().price < 5_000.0));
+}
