@@ -69,6 +69,20 @@ fn inst() -> Instrument {
     Instrument::plain_linear("X", 0.0002, 0.0002)
 }
 
+/// A run of `bars` by a balance strategy holding 10,000 of value within `band`.
+fn balance_run(bars: &Bars, band: f64) -> Engine {
+    let acc = Account::new(vec![inst()], 1e6, 10.0).unwrap();
+    let mut e = Engine::new(acc, Config::default()).unwrap();
+    let mut s = BuiltIn::Rebalance(Rebalance::new(
+        TargetKind::Value,
+        vec![10_000.0],
+        band,
+        false,
+    ));
+    run(&mut e, &bars.input(), &mut s).unwrap();
+    e
+}
+
 fn quiet_bar(c: &mut Criterion) {
     let bars = Bars::wobble(1.0);
     let mut g = c.benchmark_group("quiet bar");
@@ -113,15 +127,7 @@ fn quiet_bar(c: &mut Criterion) {
     // stretch reads each bar's close and time, not its low and high (decision 122).
     g.bench_function("quiet stretch, band of closes (balance)", |b| {
         b.iter(|| {
-            let acc = Account::new(vec![inst()], 1e6, 10.0).unwrap();
-            let mut e = Engine::new(acc, Config::default()).unwrap();
-            let mut s = BuiltIn::Rebalance(Rebalance::new(
-                TargetKind::Value,
-                vec![10_000.0],
-                0.05,
-                false,
-            ));
-            run(&mut e, &bars.input(), &mut s).unwrap();
+            let e = balance_run(&bars, 0.05);
             // One trade to the target at the first close, then every bar within 5 %.
             assert_eq!(e.fills().len(), 1);
             black_box(e.account().equity())
@@ -167,18 +173,7 @@ fn balance_trade(c: &mut Criterion) {
         .map(|k| if k % 2 == 0 { 100.0 } else { 103.0 })
         .collect();
     let bars = Bars::from_closes(closes, 0.01);
-    let one_run = || {
-        let acc = Account::new(vec![inst()], 1e6, 10.0).unwrap();
-        let mut e = Engine::new(acc, Config::default()).unwrap();
-        let mut s = BuiltIn::Rebalance(Rebalance::new(
-            TargetKind::Value,
-            vec![10_000.0],
-            0.01,
-            false,
-        ));
-        run(&mut e, &bars.input(), &mut s).unwrap();
-        e.fills().len()
-    };
+    let one_run = || balance_run(&bars, 0.01).fills().len();
     let fills = one_run();
     assert!(fills >= N - 1, "{fills} fills in {N} bars");
     let mut g = c.benchmark_group("balance trade");
