@@ -114,10 +114,16 @@ impl ModelSpec {
 
 impl PathBuf {
     /// Whether every price of the path is finite and within a factor 1e12 of `s0` either way
-    /// (else the path left the range where its figures mean anything).
+    /// (else the path left the range where its figures mean anything). Each bar's low and high
+    /// bound it, and each is tested for being finite itself: past ~1e296 the factor's bound is
+    /// infinite, and a high that overflowed passed it (a trailing grid then shifted up towards
+    /// the infinite price for ever). The closes are tested too: an undefined close (NaN) is
+    /// inside any band of lows and highs.
     pub fn in_range(&self, s0: f64) -> bool {
         let (lo, hi) = (s0 * 1e-12, s0 * 1e12);
-        self.low.iter().all(|&x| x >= lo) && self.high.iter().all(|&x| x <= hi)
+        self.low.iter().all(|&x| x >= lo)
+            && self.high.iter().all(|&x| x <= hi && x.is_finite())
+            && self.close.iter().all(|x| x.is_finite())
     }
 }
 
@@ -177,5 +183,27 @@ mod tests {
             jump_std: 40.0,
         });
         assert_eq!(huge.validate_horizon(10).unwrap_err().field, "jump_std");
+    }
+
+    #[test]
+    fn a_path_that_overflowed_is_out_of_range_whatever_its_start() {
+        let mut p = PathBuf::new(3);
+        let s0 = 1e302;
+        p.low.copy_from_slice(&[s0, s0, s0]);
+        p.high.copy_from_slice(&[s0, 2.0 * s0, 3.0 * s0]);
+        p.close.copy_from_slice(&[s0, 1.5 * s0, 2.0 * s0]);
+        assert!(p.in_range(s0));
+        // The start's factor 1e12 is infinite here: an infinite high is still out.
+        p.high[2] = f64::INFINITY;
+        assert!(!p.in_range(s0));
+        p.high[2] = 3.0 * s0;
+        p.close[1] = f64::NAN;
+        assert!(!p.in_range(s0));
+        // An ordinary start: a high a factor 1e13 up is out, as before.
+        let mut q = PathBuf::new(1);
+        (q.low[0], q.high[0], q.close[0]) = (100.0, 1e15, 100.0);
+        assert!(!q.in_range(100.0));
+        q.high[0] = 1e13;
+        assert!(q.in_range(100.0));
     }
 }
