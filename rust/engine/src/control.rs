@@ -1,6 +1,7 @@
 //! Stopping runs from outside: one process-wide word of flags that the event loop reads once per
-//! step (a relaxed atomic load), so that a run stops within a step of being asked to — by the user
-//! (an interrupt, Ctrl-C in Python) or by the memory guard (an allocation failed).
+//! step and the walk of a bar before each event (a relaxed atomic load, decision 150), so that a
+//! run stops within an event of being asked to — by the user (an interrupt, Ctrl-C in Python) or
+//! by the memory guard (an allocation failed).
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -27,8 +28,8 @@ pub fn lower(flag: u32) {
     FLAGS.fetch_and(!flag, Ordering::Release);
 }
 
-/// Asks every running run to stop (they stop at the end of their current step with an
-/// `Interrupted` error).
+/// Asks every running run to stop (they stop walking their current bar at its next event and
+/// end the step with an `Interrupted` error).
 pub fn interrupt() {
     raise(INTERRUPT);
 }

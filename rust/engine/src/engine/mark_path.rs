@@ -173,6 +173,11 @@ impl Engine {
         let mut t_now = 0.0f64;
         let tick = self.account.instruments()[i].tick_size;
         while !self.blown {
+            // In a run, a stop asked for (an interrupt, an allocation that failed) ends the walk
+            // here: one bar can hold millions of events (decision 150); the step's end reports it.
+            if self.stoppable && crate::control::flags() != 0 {
+                return;
+            }
             // The trade path's next event and its time.
             let trade = if b != a {
                 let (wd, wu) = strat.watch(i);

@@ -108,6 +108,11 @@ pub struct Engine {
     /// Per symbol: (key, down, up) of the last [`Engine::thresholds`] computation.
     thr: Vec<(u64, f64, f64)>,
     blown: bool,
+    /// Inside a run ([`run::run_checked`]): the walk of a bar reads the stop flags before each
+    /// event (decision 150). Steps taken one at a time (the `Exchange` API) walk their bars
+    /// whole, as before, whatever another run's flags say.
+    #[serde(skip)]
+    stoppable: bool,
     liquidated_at: Option<i64>,
     liquidation_step: Option<u64>,
     /// Per symbol: no bar at the current step of a run (not tradable; marked at its last price).
@@ -181,6 +186,7 @@ impl Engine {
             range: vec![(f64::NAN, f64::NAN); n],
             thr: vec![(0, f64::NAN, f64::NAN); n],
             blown: false,
+            stoppable: false,
             liquidated_at: None,
             liquidation_step: None,
             stale: vec![false; n],

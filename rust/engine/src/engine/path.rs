@@ -154,6 +154,11 @@ impl Engine {
         }
         let tick = self.account.instruments()[i].tick_size;
         while !self.blown {
+            // In a run, a stop asked for (an interrupt, an allocation that failed) ends the walk
+            // here: one bar can hold millions of events (decision 150); the step's end reports it.
+            if self.stoppable && crate::control::flags() != 0 {
+                return;
+            }
             // With the mark's own path the liquidation is the mark's (engine/mark_path.rs).
             let liquidation = if self.own_mark || !self.account.exposed(i, DOWN) {
                 NONE

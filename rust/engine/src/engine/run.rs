@@ -116,8 +116,24 @@ impl Drop for Ended<'_> {
 /// [`run_checked`]; `ahead`: the bars' rows are being checked ([`Ahead`]), and no row is run
 /// before the checker has passed it; `feed`: a one-symbol run of a strategy that reads no
 /// figure as it goes hands its steps there, to be valued, recorded and folded on another core
-/// (engine/fold.rs).
+/// (engine/fold.rs). The engine honours the stop flags inside its bars while this runs, and not
+/// after it (decision 150).
 fn run_rows<S: Strategy>(
+    engine: &mut Engine,
+    inputs: &Inputs<'_, '_>,
+    strategy: &mut S,
+    ahead: Option<&Ahead>,
+    feed: Option<&Feed>,
+) -> Result<(), LedgerError> {
+    engine.stoppable = true;
+    let out = run_steps(engine, inputs, strategy, ahead, feed);
+    engine.stoppable = false;
+    out
+}
+
+/// [`run_rows`]' loop.
+#[inline(always)]
+fn run_steps<S: Strategy>(
     engine: &mut Engine,
     inputs: &Inputs<'_, '_>,
     strategy: &mut S,
