@@ -1,5 +1,5 @@
 # Developer targets. The CI script (.ci/run) runs lint and the README's test command.
-.PHONY: build-dev install wheel lint format test test-rust test-python bench asan clean
+.PHONY: build-dev install wheel lint format test test-rust test-python bench bench-floors asan clean
 
 PY ?= python
 
@@ -40,6 +40,11 @@ bench:
 	cargo bench -p perpsim-engine
 	$(PY) benches/bench_strategies.py
 	$(PY) benches/bench_montecarlo.py
+
+# The numba floors of issue 12 beside perpsim (numba is an optional bench dependency).
+bench-floors:
+	$(PY) benches/bench_mc_floor.py
+	$(PY) benches/bench_w1_floor.py
 
 # The test suite against an AddressSanitizer build (nightly Rust; asan.sh says what it skips).
 asan:
