@@ -52,6 +52,17 @@ def best(f, repeat):
     return min(f() for _ in range(repeat))
 
 
+def best_time(f, repeat):
+    """The least wall time of ``repeat`` calls of ``f`` (after one call as warm-up)."""
+    f()
+    out = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        f()
+        out.append(time.perf_counter() - t)
+    return min(out)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--ref-bars", type=int, default=3_000)

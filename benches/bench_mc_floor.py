@@ -24,10 +24,10 @@ from __future__ import annotations
 import os
 import platform
 import sys
-import time
 
 import numpy as np
 import perpsim
+from bench_matching import best_time
 
 PATHS = int(os.environ.get("PATHS", "1000"))
 REPS = int(os.environ.get("REPS", "5"))
@@ -163,13 +163,7 @@ def numba_kernels():
 
 
 def best(f):
-    f()
-    out = []
-    for _ in range(REPS):
-        t = time.perf_counter()
-        f()
-        out.append(time.perf_counter() - t)
-    return min(out)
+    return best_time(f, REPS)
 
 
 def main() -> None:

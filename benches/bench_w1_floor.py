@@ -20,11 +20,10 @@ from __future__ import annotations
 import os
 import platform
 import sys
-import time
 
 import numpy as np
 import perpsim
-from bench_matching import year_of_bars
+from bench_matching import best_time, year_of_bars
 
 REPS = int(os.environ.get("REPS", "30"))
 CASH, TARGET, BAND, FEE, LEVERAGE = 10_000.0, 20_000.0, 0.01, 0.0005, 1_000.0
@@ -108,13 +107,7 @@ def numba_kernels():
 
 
 def best(f):
-    f()
-    out = []
-    for _ in range(REPS):
-        t = time.perf_counter()
-        f()
-        out.append(time.perf_counter() - t)
-    return min(out)
+    return best_time(f, REPS)
 
 
 def main() -> None:
